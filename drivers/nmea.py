@@ -1,0 +1,115 @@
+"""Generic NMEA unit: any receiver that streams NMEA 0183 over a serial port.
+
+Opens a device path or a pyserial URL, finds the baud rate by looking for
+checksummed sentences, reads in a background thread, and survives the unit
+being unplugged and plugged back in: it reopens the port and carries on.
+Bytes go to ``on_bytes`` in the order received; a reconnect starts a fresh
+line so a half sentence from before the unplug cannot merge with new data.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import serial
+
+from drivers.base import BAUD_RATES, OnBytes, OnStatus, UnitState, UnitStatus, open_port
+from fleet_desk.gps.framing import SentenceFramer
+
+DETECT_SECONDS = 1.5
+RETRY_SECONDS = 1.0
+NO_DATA_SECONDS = 3.0
+
+
+def _is_url(port: str) -> bool:
+    return "://" in port
+
+
+def detect_baud(port: str, candidates: tuple[int, ...] = BAUD_RATES, seconds: float = DETECT_SECONDS) -> int | None:
+    """The first baud rate at which the unit sends valid checksummed sentences."""
+    for baud in candidates:
+        try:
+            with open_port(port, baud, timeout=0.1) as ser:
+                ser.reset_input_buffer()
+                framer = SentenceFramer()
+                deadline = time.monotonic() + seconds
+                while time.monotonic() < deadline:
+                    framer.feed(ser.read(512))
+                    if framer.stats.sentences >= 2:
+                        return baud
+        except (serial.SerialException, OSError):
+            return None
+    return None
+
+
+class NmeaUnit:
+    """Reads one NMEA unit in a background thread until `stop`."""
+
+    family = "nmea"
+
+    def __init__(self, port: str, on_bytes: OnBytes, on_status: OnStatus | None = None, baud: int | None = None):
+        self.port = port
+        self.baud = baud
+        self._on_bytes = on_bytes
+        self._on_status = on_status or (lambda status: None)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._serial: serial.SerialBase | None = None
+        self.status = UnitStatus(UnitState.DISCONNECTED, port, baud)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=f"nmea-unit {self.port}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _report(self, state: UnitState, message: str = "") -> None:
+        if state != self.status.state or message != self.status.message:
+            self.status = UnitStatus(state, self.port, self.baud, self.status.fixes_per_s, message)
+            self._on_status(self.status)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._report(UnitState.CONNECTING)
+            try:
+                baud = self.baud or detect_baud(self.port)
+                if baud is None:
+                    self._report(UnitState.NO_DATA, f"{self.port}: no NMEA at any baud rate")
+                    self._stop.wait(RETRY_SECONDS)
+                    continue
+                self.baud = baud
+                with open_port(self.port, baud) as ser:
+                    self._read(ser)
+            except (serial.SerialException, OSError) as exc:
+                self._report(UnitState.DISCONNECTED, f"{self.port}: {exc}")
+                self._stop.wait(RETRY_SECONDS)
+        self._report(UnitState.DISCONNECTED, "stopped")
+
+    def _read(self, ser: serial.SerialBase) -> None:
+        self._report(UnitState.NO_DATA)
+        self._on_bytes(b"\n")  # never glue a half sentence from before a reconnect
+        last_data = time.monotonic()
+        while not self._stop.is_set():
+            data = ser.read(max(1, min(ser.in_waiting, 65536)) if not _is_url(self.port) else 4096)
+            now = time.monotonic()
+            if data:
+                last_data = now
+                if self.status.state in (UnitState.NO_DATA, UnitState.CONNECTING):
+                    self._report(UnitState.NO_FIX)
+                self._on_bytes(data)
+            elif now - last_data > NO_DATA_SECONDS:
+                self._report(UnitState.NO_DATA, f"{self.port}: no data for {now - last_data:.0f} s")
+
+    def mark_fix(self, fixes_per_s: float) -> None:
+        """Called by the consumer once fixes decode, so the status says so."""
+        self.status.fixes_per_s = fixes_per_s
+        self._report(UnitState.FIX if fixes_per_s > 0 else UnitState.NO_FIX)

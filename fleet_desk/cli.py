@@ -1,0 +1,342 @@
+"""The ``fleet-desk`` command line: a thin layer over the same core as the app."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from fleet_desk import __version__
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def _err(message: str) -> None:
+    print(f"fleet-desk: {message}", file=sys.stderr)
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _parse_time(text: str) -> datetime:
+    from fleet_desk.store.timeutil import parse_utc
+
+    try:
+        return parse_utc(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+
+
+def _engine(args: argparse.Namespace):  # noqa: ANN202
+    from fleet_desk.store import open_database
+
+    return open_database(args.db)
+
+
+class Progress:
+    """A one-line progress bar on a terminal; silent when output is piped."""
+
+    def __init__(self, label: str, stream=sys.stderr) -> None:  # noqa: ANN001
+        self.label = label
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or (now - self._last < 0.1 and done < total):
+            return
+        self._last = now
+        frac = done / total if total else 1.0
+        bar = "#" * int(frac * 30)
+        self.stream.write(f"\r{self.label} [{bar:<30}] {frac:6.1%}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+
+
+def _fmt_time(ms: int | None) -> str:
+    from fleet_desk.store.timeutil import iso_z
+
+    return iso_z(ms) if ms is not None else "-"
+
+
+def cmd_import_log(args: argparse.Namespace) -> int:
+    from fleet_desk.ingest import NotNmeaError, import_log
+
+    engine = _engine(args)
+    failures = 0
+    for path in args.files:
+        progress = Progress(Path(path).name)
+        try:
+            summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, progress=progress)
+        except (OSError, NotNmeaError) as exc:
+            progress.close()
+            _err(f"{exc}; nothing more was imported from it (positions stored before stay stored)")
+            failures += 1
+            continue
+        progress.close()
+        s, f = summary.stats, summary.stats.framing
+        print(f"{path}:")
+        print(f"  sentences read      {f.sentences + f.bad_checksum + f.missing_checksum}")
+        print(f"  fixes stored        {summary.result.stored}")
+        print(f"  duplicates skipped  {summary.result.duplicates}")
+        print(f"  invalid (no fix)    {s.invalid}  (simulated {s.simulated})")
+        print(f"  undated             {s.undated}" + ("  - give --date YYYY-MM-DD to keep them" if s.undated else ""))
+        print(f"  bad checksum        {f.bad_checksum}")
+        print(f"  missing checksum    {f.missing_checksum}")
+        print(f"  unknown sentences   {s.unknown}")
+        print(f"  malformed           {s.malformed}")
+        print(f"  noise lines         {f.noise + f.overlong}")
+        if s.rollover_corrected:
+            print(f"  GPS week rollover   {s.rollover_corrected} epochs corrected by 1024 weeks")
+        print(f"  time range          {_fmt_time(summary.first_ms)} .. {_fmt_time(summary.last_ms)}")
+    return EXIT_FAILED if failures else 0
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from fleet_desk.live import LiveIngest
+
+    engine = _engine(args)
+    stored = [0]
+    last_fix: list = [None]
+    errors: list[str] = []
+
+    def on_fixes(_device, fixes) -> None:  # noqa: ANN001
+        stored[0] += len(fixes)
+        last_fix[0] = fixes[-1]
+
+    live = LiveIngest(engine, on_fixes=on_fixes, on_error=errors.append)
+    live.start()
+    live.add_unit(args.port, args.device, args.vehicle, args.baud)
+    print(f"listening on {args.port} as {args.device}; Ctrl-C to stop", file=sys.stderr)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(1.0)
+            for _ref, unit, rate in live.units():
+                st = unit.status
+                fix = last_fix[0]
+                where = f"{fix.lat:.6f},{fix.lon:.6f} @ {fix.time:%H:%M:%S}Z" if fix else "-"
+                line = (f"{st.state.value:<12} baud {st.baud or '?':>6}  {rate:4.1f} fix/s  "
+                        f"stored {stored[0]:>7}  last {where}  {st.message}")
+                if sys.stdout.isatty():
+                    sys.stdout.write("\r" + line[:150].ljust(150))
+                    sys.stdout.flush()
+                else:
+                    print(line, flush=True)
+            while errors:
+                _err(errors.pop(0))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        live.stop()
+        if sys.stdout.isatty():
+            print()
+    print(f"stopped; {stored[0]} fixes stored", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from fleet_desk.export import export_positions
+
+    engine = _engine(args)
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        n = export_positions(engine, out, args.format, args.device, args.since, args.until)
+    finally:
+        if args.output:
+            out.close()
+    print(f"{n} positions exported", file=sys.stderr)
+    return 0
+
+
+def cmd_ports(args: argparse.Namespace) -> int:
+    from drivers.base import list_ports
+
+    ports = list_ports()
+    if not ports:
+        print("no serial ports found")
+    for p in ports:
+        usb = f"USB {p.vid_pid}" if p.vid_pid else "no USB details"
+        serial_no = f" serial {p.serial_number}" if p.serial_number else ""
+        print(f"{p.device}\t{usb}{serial_no}\t{p.description}")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from fleet_desk.simulator import PtyUnit, SimulatedUnit, Trouble, run
+
+    trouble = Trouble(args.noise, args.dropouts, args.bad_checksums)
+    units = [SimulatedUnit(i, args.seed, trouble=trouble) for i in range(args.vehicles)]
+    if args.port:
+        from drivers.base import open_port
+
+        with open_port(args.port, args.baud or 4800) as ser:
+            start = datetime.now(UTC)
+            tick = 0
+            try:
+                while args.duration is None or tick < args.duration:
+                    for u in units:
+                        ser.write(u.sentences(start, float(tick)))
+                    tick += 1
+                    time.sleep(1.0)
+            except KeyboardInterrupt:
+                pass
+        return 0
+    ptys = [PtyUnit(u, args.baud) for u in units]
+    for i, p in enumerate(ptys):
+        print(f"vehicle {i + 1}\t{p.path}", flush=True)
+    try:
+        run(ptys, args.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for p in ptys:
+            p.close()
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from fleet_desk.store.database import (
+        create_db_engine,
+        describe,
+        resolve_url,
+        upgrade,
+    )
+
+    url = resolve_url(args.db)
+    before, after = upgrade(create_db_engine(url))
+    print(f"{describe(url)}: schema {before or 'empty'} -> {after}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Headless demo: simulated vans on pseudo-terminals, read live, fixes printed."""
+    import tempfile
+
+    from fleet_desk.live import LiveIngest
+    from fleet_desk.simulator import PtyUnit, SimulatedUnit, run
+    from fleet_desk.store import open_database
+
+    tmp = tempfile.TemporaryDirectory(prefix="fleet-desk-demo-")
+    engine = open_database(f"sqlite:///{tmp.name}/demo.db")
+    ptys = [PtyUnit(SimulatedUnit(i, seed=1)) for i in range(args.vehicles)]
+    stop = threading.Event()
+    feeder = threading.Thread(target=run, args=(ptys,), kwargs={"stop": stop}, daemon=True)
+    feeder.start()
+
+    def on_fixes(device, fixes) -> None:  # noqa: ANN001
+        f = fixes[-1]
+        speed = f"{f.speed_mps * 3.6:5.1f} km/h" if f.speed_mps is not None else "   ?"
+        print(f"{f.time:%H:%M:%S}Z  {device.vehicle_name:<8} {f.lat:10.6f} {f.lon:10.6f}  {speed}  "
+              f"sats {f.sats}", flush=True)
+
+    live = LiveIngest(engine, on_fixes=on_fixes, on_error=_err)
+    live.start()
+    for i, p in enumerate(ptys):
+        live.add_unit(p.path, f"unit-{i + 1:02d}", f"Van {i + 1}", baud=4800)
+    print(f"demo: {len(ptys)} simulated vans on pseudo-terminals; Ctrl-C to stop", file=sys.stderr)
+    try:
+        time.sleep(args.duration if args.duration else 1e9)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        live.stop()
+        stop.set()
+        feeder.join(2)
+        for p in ptys:
+            p.close()
+        engine.dispose()
+        tmp.cleanup()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fleet-desk", description="Fleet Desk: depot fleet operations")
+    parser.add_argument("--version", action="version", version=f"fleet-desk {__version__}")
+    parser.add_argument("--db", metavar="URL", help="database URL (default: $FLEET_DESK_DB or a per-user SQLite file)")
+    parser.add_argument("--demo", action="store_true", help="run the built-in demo fleet")
+    parser.add_argument("--vehicles", type=int, default=12, help=argparse.SUPPRESS)
+    parser.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("import-log", help="import NMEA logs (plain or .gz)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--device", required=True, metavar="NAME")
+    p.add_argument("--vehicle", metavar="NAME")
+    p.add_argument("--date", type=_parse_day, metavar="YYYY-MM-DD", help="date for epochs before the log gives one")
+    p.set_defaults(func=cmd_import_log)
+
+    p = sub.add_parser("listen", help="ingest a live unit until Ctrl-C")
+    p.add_argument("port", metavar="PORT", help="device path or pyserial URL (socket://host:port, rfc2217://...)")
+    p.add_argument("--device", required=True, metavar="NAME")
+    p.add_argument("--vehicle", metavar="NAME")
+    p.add_argument("--baud", type=int, help="skip baud rate detection")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.set_defaults(func=cmd_listen)
+
+    p = sub.add_parser("export", help="export stored data")
+    p.add_argument("what", choices=["positions"])
+    p.add_argument("--device", metavar="NAME")
+    p.add_argument("--since", type=_parse_time, metavar="T")
+    p.add_argument("--until", type=_parse_time, metavar="T")
+    p.add_argument("--format", choices=["csv", "gpx", "geojson"], default="csv")
+    p.add_argument("-o", "--output", metavar="FILE")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("ports", help="list serial ports with USB details")
+    p.set_defaults(func=cmd_ports)
+
+    p = sub.add_parser("simulate", help="simulated GPS units on pseudo-terminals or a port")
+    p.add_argument("--vehicles", type=int, default=1)
+    p.add_argument("--port", help="write all units to this port instead of pseudo-terminals")
+    p.add_argument("--baud", type=int, help="the units' baud rate (a reader at another rate gets garbage)")
+    p.add_argument("--noise", type=float, default=0.0, metavar="M", help="position noise, metres (1 sigma)")
+    p.add_argument("--dropouts", type=float, default=0.0, metavar="P", help="chance per second of a dropout")
+    p.add_argument("--bad-checksums", type=float, default=0.0, metavar="P", help="share of epochs with a bad sentence")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("db", help="database maintenance")
+    p.add_argument("action", choices=["upgrade"])
+    p.set_defaults(func=cmd_db_upgrade)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from fleet_desk.store import DatabaseError
+
+    try:
+        if args.command:
+            return args.func(args)
+        if args.demo:
+            return cmd_demo(args)
+        parser.print_help()
+        return 0
+    except DatabaseError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    except BrokenPipeError:  # `fleet-desk export ... | head`
+        sys.stderr.close()
+        return 0
+    except ValueError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""The one road every fix takes: bytes -> decoder -> batched store writes.
+
+Live serial data, imported logs and docked units differ only in where the
+bytes come from and in the ``source`` recorded with each position.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
+from fleet_desk.store import BatchResult, PositionWriter, ensure_device
+from fleet_desk.store.timeutil import to_ms
+
+CHUNK = 1 << 20
+BATCH = 5000
+
+_HEADER_DATE = re.compile(rb"^#\s*Date\s*[:=]\s*(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+class NotNmeaError(ValueError):
+    """A file that holds no NMEA sentences at all."""
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What an import or a listening session did, for people and scripts."""
+
+    stats: DecodeStats = field(default_factory=DecodeStats)
+    result: BatchResult = field(default_factory=BatchResult)
+    first_ms: int | None = None
+    last_ms: int | None = None
+
+    def note(self, fixes: list[Fix]) -> None:
+        if not fixes:
+            return
+        lo, hi = to_ms(fixes[0].time), to_ms(fixes[-1].time)
+        lo, hi = min(lo, hi), max(lo, hi)
+        self.first_ms = lo if self.first_ms is None else min(self.first_ms, lo)
+        self.last_ms = hi if self.last_ms is None else max(self.last_ms, hi)
+
+
+class FixPipeline:
+    """Decodes a byte stream from one unit and stores its fixes in batches."""
+
+    def __init__(self, writer: PositionWriter, decoder: NmeaDecoder, batch_size: int | None = BATCH):
+        """``batch_size`` None: store only when `flush` is called (live, on a timer)."""
+        self.writer = writer
+        self.decoder = decoder
+        self.batch_size = batch_size
+        self.summary = IngestSummary(stats=decoder.stats)
+        self._pending: list[Fix] = []
+
+    def feed(self, chunk: bytes) -> list[Fix]:
+        fixes = self.decoder.feed(chunk)
+        self._take(fixes)
+        return fixes
+
+    def finish(self) -> list[Fix]:
+        """End of stream: decode what is left and store everything pending."""
+        fixes = self.decoder.finish()
+        self._take(fixes)
+        self.flush()
+        return fixes
+
+    def flush(self) -> list[Fix]:
+        """Store what is pending in one transaction; returns the fixes stored.
+
+        If the write fails the fixes stay pending for the next try.
+        """
+        pending = self._pending
+        if not pending:
+            return []
+        result = self.writer.write(pending)
+        self._pending = []
+        self.summary.result += result
+        return pending
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def _take(self, fixes: list[Fix]) -> None:
+        if fixes:
+            self.summary.note(fixes)
+            self._pending.extend(fixes)
+            if self.batch_size and len(self._pending) >= self.batch_size:
+                self.flush()
+
+
+def _open(path: Path):  # noqa: ANN202
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def header_date(head: bytes) -> date | None:
+    """The capture date a log's ``# Date:`` header gives, if any."""
+    for line in head.splitlines():
+        if not line.startswith(b"#"):
+            if line.strip():
+                break
+            continue
+        m = _HEADER_DATE.match(line)
+        if m:
+            try:
+                return date(*map(int, m.groups()))
+            except ValueError:
+                return None
+    return None
+
+
+def read_chunks(path: Path, progress: Callable[[int, int], None] | None = None) -> Iterator[bytes]:
+    """The file's bytes in chunks; ``progress(done, total)`` is on-disk bytes."""
+    total = path.stat().st_size
+    with _open(path) as f:
+        raw = getattr(f, "fileobj", None) or f
+        while chunk := f.read(CHUNK):
+            yield chunk
+            if progress:
+                progress(raw.tell(), total)
+
+
+def import_log(
+    engine: Engine,
+    path: Path,
+    device: str,
+    vehicle: str | None = None,
+    day: date | None = None,
+    source: str = "import",
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestSummary:
+    """Import one NMEA log (plain or gzip) for one unit.
+
+    Batches already written stay written if a later part of the file fails.
+    Raises `FileNotFoundError`/`OSError` for unreadable files and
+    `NotNmeaError` when the file holds no NMEA at all.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    with _open(path) as f:
+        head = f.read(4096)
+    ref = ensure_device(engine, device, vehicle)
+    decoder = NmeaDecoder(date_hint=day, not_before=header_date(head))
+    pipeline = FixPipeline(PositionWriter(engine, ref, source), decoder)
+    for chunk in read_chunks(path, progress):
+        pipeline.feed(chunk)
+    pipeline.finish()
+    if decoder.stats.framing.sentences == 0 and decoder.stats.framing.bad_checksum == 0:
+        raise NotNmeaError(f"{path}: no NMEA sentences found (is this a GPS log?)")
+    return pipeline.summary
+
+
+class RateMeter:
+    """Fixes per second over a sliding few seconds, for unit status lines."""
+
+    def __init__(self, window: float = 5.0) -> None:
+        self.window = window
+        self._events: list[tuple[float, int]] = []
+
+    def add(self, n: int, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._events.append((now, n))
+        self._trim(now)
+
+    def rate(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        self._trim(now)
+        return sum(n for _, n in self._events) / self.window
+
+    def _trim(self, now: float) -> None:
+        cutoff = now - self.window
+        while self._events and self._events[0][0] < cutoff:
+            self._events.pop(0)

@@ -1,0 +1,136 @@
+"""Live ingestion: many units read in their own threads, one writer.
+
+Reader threads (one per unit, in `drivers`) only move bytes; a single
+ingest thread decodes each unit's stream and stores its fixes once a second
+in batches, so 200 units cost a few transactions a second, not thousands.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+
+from drivers.base import UnitStatus
+from drivers.nmea import NmeaUnit
+from fleet_desk.gps import Fix, NmeaDecoder
+from fleet_desk.ingest import FixPipeline, RateMeter
+from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
+
+FLUSH_SECONDS = 1.0
+ROLLOVER_GUARD_DAYS = 365
+
+OnFixes = Callable[[DeviceRef, list[Fix]], None]
+OnUnitStatus = Callable[[DeviceRef, UnitStatus], None]
+
+
+@dataclass
+class _Feed:
+    device: DeviceRef
+    unit: NmeaUnit
+    pipeline: FixPipeline
+    rate: RateMeter = field(default_factory=RateMeter)
+
+
+class LiveIngest:
+    """Runs live units until `stop`; errors never stop the other units."""
+
+    def __init__(self, engine: Engine, on_fixes: OnFixes | None = None, on_status: OnUnitStatus | None = None,
+                 on_error: Callable[[str], None] | None = None):
+        self.engine = engine
+        self.on_fixes = on_fixes
+        self.on_status = on_status
+        self.on_error = on_error or (lambda message: None)
+        self._feeds: dict[str, _Feed] = {}
+        self._queue: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._run, name="live-ingest", daemon=True)
+        self._stopping = False
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._worker.start()
+
+    def add_unit(self, port: str, device: str, vehicle: str | None = None, baud: int | None = None) -> DeviceRef:
+        ref = ensure_device(self.engine, device, vehicle, port=port)
+        not_before = (datetime.now(UTC) - timedelta(days=ROLLOVER_GUARD_DAYS)).date()
+        pipeline = FixPipeline(PositionWriter(self.engine, ref, "live"), NmeaDecoder(not_before=not_before), None)
+
+        def on_bytes(data: bytes, key: str = port) -> None:
+            self._queue.put((key, data))
+
+        def on_status(status: UnitStatus, ref: DeviceRef = ref) -> None:
+            if self.on_status:
+                self.on_status(ref, status)
+
+        unit = NmeaUnit(port, on_bytes, on_status, baud)
+        with self._lock:
+            self._feeds[port] = _Feed(ref, unit, pipeline)
+        unit.start()
+        return ref
+
+    def remove_unit(self, port: str) -> None:
+        with self._lock:
+            feed = self._feeds.pop(port, None)
+        if feed:
+            feed.unit.stop()
+            self._queue.put((port, b""))  # flush what it sent
+
+    def units(self) -> list[tuple[DeviceRef, NmeaUnit, float]]:
+        with self._lock:
+            return [(f.device, f.unit, f.rate.rate()) for f in self._feeds.values()]
+
+    def stop(self) -> None:
+        with self._lock:
+            feeds = list(self._feeds.values())
+        for feed in feeds:
+            feed.unit.stop()
+        self._stopping = True
+        self._queue.put(None)
+        self._worker.join(10)
+        for feed in feeds:
+            self._finish(feed)
+
+    def _run(self) -> None:
+        next_flush = time.monotonic() + FLUSH_SECONDS
+        while True:
+            timeout = max(0.0, next_flush - time.monotonic())
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = ()
+            if item is None:
+                return
+            if item:
+                key, data = item
+                feed = self._feeds.get(key)
+                if feed is not None and data:
+                    fixes = feed.pipeline.feed(data)
+                    if fixes:
+                        feed.rate.add(len(fixes))
+            if time.monotonic() >= next_flush:
+                self._flush_all()
+                next_flush = time.monotonic() + FLUSH_SECONDS
+
+    def _flush_all(self) -> None:
+        with self._lock:
+            feeds = list(self._feeds.values())
+        for feed in feeds:
+            feed.unit.mark_fix(feed.rate.rate())
+            try:
+                fixes = feed.pipeline.flush()
+            except Exception as exc:  # database busy or down: fixes stay pending, retried next second
+                self.on_error(f"storing fixes of {feed.device.name} failed, will retry: {exc}")
+                continue
+            if fixes and self.on_fixes:
+                self.on_fixes(feed.device, fixes)
+
+    def _finish(self, feed: _Feed) -> None:
+        try:
+            feed.pipeline.finish()
+        except Exception as exc:
+            self.on_error(f"storing the last fixes of {feed.device.name} failed: {exc}")

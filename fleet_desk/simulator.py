@@ -1,0 +1,212 @@
+"""A GPS simulator: delivery vans driving rounds from a depot, as NMEA.
+
+Each simulated unit emits RMC+GGA+VTG+GSA once a second and GSV now and
+then, with plausible satellite counts and HDOP, optional position noise,
+dropouts and corrupted checksums. Units can be written to pseudo-terminals
+(so the app reads them exactly as it reads real serial ports), to a given
+port, or rendered straight to bytes for tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import random
+import termios
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+DEPOT = (45.7485, 4.8467)  # a depot on the edge of a city
+EARTH_M = 6_371_000.0
+_BAUD_CONST = {getattr(termios, f"B{b}"): b for b in (4800, 9600, 19200, 38400, 57600, 115200, 230400)}
+
+
+def _nmea(body: str) -> bytes:
+    checksum = 0
+    for ch in body.encode():
+        checksum ^= ch
+    return f"${body}*{checksum:02X}\r\n".encode()
+
+
+def _lat(v: float) -> tuple[str, str]:
+    a = abs(v)
+    d = int(a)
+    return f"{d:02d}{(a - d) * 60:09.6f}", "N" if v >= 0 else "S"
+
+
+def _lon(v: float) -> tuple[str, str]:
+    a = abs(v)
+    d = int(a)
+    return f"{d:03d}{(a - d) * 60:09.6f}", "E" if v >= 0 else "W"
+
+
+def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
+    dlat = math.degrees(north_m / EARTH_M)
+    dlon = math.degrees(east_m / (EARTH_M * math.cos(math.radians(lat))))
+    return lat + dlat, lon + dlon
+
+
+def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
+    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
+    return 2 * EARTH_M * math.asin(math.sqrt(h))
+
+
+def bearing_deg(a: tuple[float, float], b: tuple[float, float]) -> float:
+    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
+    y = math.sin(lo2 - lo1) * math.cos(la2)
+    x = math.cos(la1) * math.sin(la2) - math.sin(la1) * math.cos(la2) * math.cos(lo2 - lo1)
+    return math.degrees(math.atan2(y, x)) % 360
+
+
+@dataclass(slots=True)
+class Trouble:
+    """Realistic imperfections to mix in."""
+
+    noise_m: float = 0.0  # 1-sigma position noise
+    dropout_rate: float = 0.0  # chance per second of a silent stretch starting
+    bad_checksum_rate: float = 0.0  # share of epochs with one corrupted sentence
+
+
+class SimulatedUnit:
+    """One van's GPS: a delivery round as a function of time."""
+
+    def __init__(self, index: int, seed: int = 0, depot: tuple[float, float] = DEPOT, stops: int = 12,
+                 trouble: Trouble | None = None):
+        self.index = index
+        self.rng = random.Random(seed * 7919 + index)
+        self.trouble = trouble or Trouble()
+        self.depot = depot
+        rng = self.rng
+        self.waypoints = [depot]
+        angle = rng.uniform(0, 2 * math.pi)
+        for _ in range(stops):
+            angle += rng.uniform(-0.6, 0.9)
+            radius = rng.uniform(1500, 6000)
+            self.waypoints.append(offset(*depot, radius * math.cos(angle), radius * math.sin(angle)))
+        self.waypoints.append(depot)
+        self.cruise = rng.uniform(8.0, 13.0)  # m/s
+        self.dwell = [rng.uniform(60, 180) for _ in self.waypoints]
+        self._silent_until = -1.0
+
+    def state_at(self, t: float) -> tuple[float, float, float, float]:
+        """(lat, lon, speed m/s, course) ``t`` seconds after leaving the depot."""
+        pts, cruise = self.waypoints, self.cruise
+        while True:
+            for i in range(len(pts) - 1):
+                a, b = pts[i], pts[i + 1]
+                leg = distance_m(a, b) / cruise
+                if t < leg:
+                    f = t / leg
+                    wiggle = 0.3 * math.sin(t / 9.0 + self.index)
+                    speed = cruise * (1.0 + 0.15 * math.sin(t / 23.0 + self.index)) + wiggle
+                    return a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, max(speed, 0.0), bearing_deg(a, b)
+                t -= leg
+                if t < self.dwell[i + 1]:
+                    return b[0], b[1], 0.0, bearing_deg(a, b)
+                t -= self.dwell[i + 1]
+
+    def sentences(self, when: datetime, t: float) -> bytes:
+        """The NMEA one epoch of this unit sends at UTC ``when``."""
+        rng, trouble = self.rng, self.trouble
+        if t < self._silent_until:
+            return b""
+        if trouble.dropout_rate and rng.random() < trouble.dropout_rate:
+            self._silent_until = t + rng.uniform(5, 40)
+            return b""
+        lat, lon, speed, course = self.state_at(t)
+        if trouble.noise_m:
+            lat, lon = offset(lat, lon, rng.gauss(0, trouble.noise_m), rng.gauss(0, trouble.noise_m))
+        sats = 7 + (self.index + int(t / 60)) % 5
+        hdop = round(0.7 + 0.1 * (12 - sats) + rng.random() * 0.2, 1)
+        hms = when.strftime("%H%M%S.") + f"{when.microsecond // 10000:02d}"
+        dmy = when.strftime("%d%m%y")
+        la, ns = _lat(lat)
+        lo, ew = _lon(lon)
+        knots = speed / 0.514444
+        alt = 170.0 + 5 * math.sin(t / 300.0)
+        prns = ",".join(f"{p:02d}" for p in range(1, sats + 1)) + "," * (12 - sats)
+        bodies = [
+            f"GPRMC,{hms},A,{la},{ns},{lo},{ew},{knots:.2f},{course:.1f},{dmy},,,A",
+            f"GPGGA,{hms},{la},{ns},{lo},{ew},1,{sats:02d},{hdop:.1f},{alt:.1f},M,47.3,M,,",
+            f"GPVTG,{course:.1f},T,,M,{knots:.2f},N,{speed * 3.6:.2f},K,A",
+            f"GPGSA,A,3,{prns},{hdop * 1.6:.1f},{hdop:.1f},{hdop * 1.3:.1f}",
+        ]
+        if int(t) % 5 == 0:
+            bodies.append(f"GPGSV,1,1,{sats:02d},01,45,120,40,02,30,200,38,03,60,310,42,04,15,045,33")
+        out = b"".join(_nmea(b) for b in bodies)
+        if trouble.bad_checksum_rate and rng.random() < trouble.bad_checksum_rate:
+            out = out[:9] + bytes([out[9] ^ 0x01]) + out[10:]  # a flipped bit: checksum fails
+        return out
+
+
+def render(units: list[SimulatedUnit], start: datetime, seconds: int) -> Iterator[tuple[int, bytes]]:
+    """(unit index, bytes) for ``seconds`` epochs of every unit, no waiting."""
+    for s in range(seconds):
+        when = start + timedelta(seconds=s)
+        for u in units:
+            yield u.index, u.sentences(when, float(s))
+
+
+class PtyUnit:
+    """A simulated unit behind a pseudo-terminal: the app opens ``path``.
+
+    When the reader's baud rate differs from the unit's, it gets what a real
+    serial line gives: bytes that never form a valid sentence.
+    """
+
+    def __init__(self, unit: SimulatedUnit, baud: int | None = None):
+        self.unit = unit
+        self.baud = baud
+        self.master, slave = os.openpty()
+        self.path = os.ttyname(slave)
+        self._slave = slave  # kept open so the path stays valid between readers
+        os.set_blocking(self.master, False)
+        attrs = termios.tcgetattr(slave)
+        attrs[3] &= ~(termios.ECHO | termios.ICANON)  # raw line: no echo, no cooking
+        attrs[1] &= ~termios.OPOST
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+
+    def reader_baud(self) -> int | None:
+        return _BAUD_CONST.get(termios.tcgetattr(self.master)[5])
+
+    def write(self, data: bytes) -> None:
+        if self.baud and self.reader_baud() != self.baud:
+            data = bytes((b * 7 + 13) & 0xFF for b in data)  # framing garbage
+        try:
+            os.write(self.master, data)
+        except OSError as exc:  # nobody reading: the line drops it, as a real one would
+            if exc.errno not in (errno.EAGAIN, errno.EIO):
+                raise
+
+    def close(self) -> None:
+        for fd in (self.master, self._slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def run(ptys: list[PtyUnit], duration: float | None = None, start: datetime | None = None,
+        stop: object = None) -> None:
+    """Feed every unit once a second in real time until ``duration`` or ``stop.is_set()``."""
+    begin = time.monotonic()
+    start = start or datetime.now(UTC)
+    tick = 0
+    while duration is None or tick < duration:
+        if stop is not None and stop.is_set():
+            return
+        when = start + timedelta(seconds=tick)
+        for p in ptys:
+            p.write(p.unit.sentences(when, float(tick)))
+        tick += 1
+        delay = begin + tick - time.monotonic()
+        if delay > 0:
+            if stop is not None:
+                if stop.wait(delay):
+                    return
+            else:
+                time.sleep(delay)

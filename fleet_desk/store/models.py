@@ -1,0 +1,118 @@
+"""The depot database: units, vehicles, drivers and the positions they report.
+
+Fix times are stored as integer milliseconds since the Unix epoch, UTC:
+exact for deduplication, cheap to index and compare, and the same on SQLite
+and PostgreSQL. `fleet_desk.store.timeutil` converts at the edges.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Vehicle(Base):
+    """A delivery van or truck, named as the depot names it ("Van 7")."""
+
+    __tablename__ = "vehicles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    drivers: Mapped[list[Driver]] = relationship(back_populates="vehicle")
+
+
+class Driver(Base):
+    """A driver, optionally assigned to the vehicle they drive today."""
+
+    __tablename__ = "drivers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(40))
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
+
+    vehicle: Mapped[Vehicle | None] = relationship(back_populates="drivers")
+
+
+class Device(Base):
+    """A GPS unit: a live receiver or a data logger docked at the depot."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    family: Mapped[str] = mapped_column(String(20), default="nmea")
+    usb_serial: Mapped[str | None] = mapped_column(String(100))
+    usb_vid_pid: Mapped[str | None] = mapped_column(String(20))
+    port: Mapped[str | None] = mapped_column(String(300))
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
+    last_fix_ms: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    vehicle: Mapped[Vehicle | None] = relationship()
+
+
+class Position(Base):
+    """One stored fix. The same fix from the same unit is stored once."""
+
+    __tablename__ = "positions"
+    __table_args__ = (
+        UniqueConstraint("device_id", "fix_time_ms"),
+        Index("ix_positions_vehicle_time", "vehicle_id", "fix_time_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
+    fix_time_ms: Mapped[int] = mapped_column(BigInteger)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    speed_mps: Mapped[float | None] = mapped_column(Float)
+    course_deg: Mapped[float | None] = mapped_column(Float)
+    alt_m: Mapped[float | None] = mapped_column(Float)
+    hdop: Mapped[float | None] = mapped_column(Float)
+    sats: Mapped[int | None] = mapped_column(SmallInteger)
+    fix_quality: Mapped[int] = mapped_column(SmallInteger)
+    source: Mapped[str] = mapped_column(String(10))
+
+
+class LatestPosition(Base):
+    """Where each vehicle is now: kept current on every batch, never a scan."""
+
+    __tablename__ = "latest_positions"
+
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id", ondelete="CASCADE"), primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    fix_time_ms: Mapped[int] = mapped_column(BigInteger)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    speed_mps: Mapped[float | None] = mapped_column(Float)
+    course_deg: Mapped[float | None] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(10))

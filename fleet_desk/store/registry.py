@@ -1,0 +1,57 @@
+"""Units and vehicles by name: created on first use, assigned on request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fleet_desk.store.models import Device, Vehicle
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef:
+    """What the position writer needs to know about a unit."""
+
+    id: int
+    name: str
+    vehicle_id: int | None
+    vehicle_name: str | None
+
+
+def _get_or_create(session: Session, model: type, name: str, **defaults: object):  # noqa: ANN202
+    row = session.scalar(select(model).where(model.name == name))
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = model(name=name, **defaults)
+            session.add(row)
+    except IntegrityError:  # another workstation created it just now
+        row = session.scalar(select(model).where(model.name == name))
+    return row
+
+
+def ensure_device(
+    engine: Engine,
+    name: str,
+    vehicle: str | None = None,
+    family: str = "nmea",
+    port: str | None = None,
+) -> DeviceRef:
+    """The unit called ``name``, created if new; ``vehicle`` assigns it from now on."""
+    name = name.strip()
+    if not name:
+        raise ValueError("a unit needs a name (--device NAME)")
+    with Session(engine) as session, session.begin():
+        device = _get_or_create(session, Device, name, family=family)
+        if vehicle:
+            device.vehicle = _get_or_create(session, Vehicle, vehicle.strip())
+        if port:
+            device.port = port
+        session.flush()
+        return DeviceRef(
+            device.id, device.name, device.vehicle_id, device.vehicle.name if device.vehicle else None
+        )
