@@ -67,7 +67,7 @@ class _Epoch:
         self.valid = False
         self.simulated = False
         self.said_position = False
-        #: (lat, lon, day, valid) when the epoch's last cycle-ending sentence arrived.
+        #: (lat, lon, day, valid, gsa_mode) when the epoch's last cycle-ending sentence arrived.
         self.sealed: tuple | None = None
 
 
@@ -155,8 +155,8 @@ class NmeaDecoder:
             epoch.pdop = s.pdop
         if s.gsa_mode is not None:
             epoch.gsa_mode = s.gsa_mode
-        if s.kind in self._enders and epoch.said_position:
-            epoch.sealed = (epoch.lat, epoch.lon, epoch.day, epoch.valid)
+        if s.kind in self._enders and s.tod_ms is not None and epoch.said_position:
+            epoch.sealed = (epoch.lat, epoch.lon, epoch.day, epoch.valid, epoch.gsa_mode)
 
     def _position(self, epoch: _Epoch, s: Sentence) -> None:
         epoch.said_position = True
@@ -174,26 +174,30 @@ class NmeaDecoder:
         current = self._epoch
         if current is not None and current.tod == tod:
             return
-        self._close_epoch()
-        if self._last_timed_kind:
-            self._enders.add(self._last_timed_kind)
+        kind = self._last_timed_kind
+        mix_changed = kind is not None and kind not in self._enders
+        if kind is not None:
+            self._enders.add(kind)
+        self._close_epoch(mix_changed)
         last = self._last_tod
         if last is not None and tod < last - _DAY_MS // 2 and self._date is not None:
             self._date += timedelta(days=1)  # midnight passed since the date was said
         self._last_tod = tod
         self._epoch = _Epoch(tod)
 
-    def _close_epoch(self) -> None:
+    def _close_epoch(self, mix_changed: bool = False) -> None:
         epoch, self._epoch = self._epoch, None
         if epoch is None or not epoch.said_position:
             return
         stats = self.stats
         stats.epochs += 1
-        if self._enders:
-            if epoch.sealed is None:
-                stats.incomplete += 1  # cut short: unplugged, truncated log
-                return
-            epoch.lat, epoch.lon, epoch.day, epoch.valid = epoch.sealed
+        if epoch.sealed is not None:
+            epoch.lat, epoch.lon, epoch.day, epoch.valid, epoch.gsa_mode = epoch.sealed
+        elif self._enders and not mix_changed:
+            # No cycle-ender arrived and the unit's sentence mix did not just
+            # change: the cycle was cut short (unplugged, truncated log).
+            stats.incomplete += 1
+            return
         if not epoch.valid or epoch.gsa_mode == 1:
             stats.invalid += 1
             if epoch.simulated:

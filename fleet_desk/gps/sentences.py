@@ -129,7 +129,7 @@ def _rmc(f: list[bytes]) -> Sentence:
     return Sentence(
         "RMC",
         tod_ms=_tod(f[1]),
-        date=_ddmmyy(f[9]),
+        date=_ddmmyy(f[9]) if f[2] == b"A" else None,  # a void RMC's date can be garbage
         lat=_coord(f[3], f[4], b"S", 90),
         lon=_coord(f[5], f[6], b"W", 180),
         valid=valid,
@@ -316,7 +316,7 @@ def _from_pynmea2(kind: str, msg: pynmea2.NMEASentence) -> Sentence:
         valid = msg.status == "A" and mode not in _NO_FIX_MODES
         lat, lon = _pll(msg)
         return Sentence(
-            "RMC", _ms(msg.timestamp), msg.datestamp, lat, lon, valid,
+            "RMC", _ms(msg.timestamp), msg.datestamp if msg.status == "A" else None, lat, lon, valid,
             _FAA_QUALITY.get(mode, 1) if valid else 0,
             speed_kn=_pf(msg.spd_over_grnd), course=_pf(msg.true_course),
             simulated=mode == "S",

@@ -1,0 +1,109 @@
+"""Streaming decoding: arbitrary chunks, noise, checksums, dates, validity."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fleet_desk.gps import NmeaDecoder
+from fleet_desk.simulator import SimulatedUnit, _nmea, render
+from tests.conftest import NMEA_LOGS
+
+DAY = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def _decode(data: bytes, chunk: int | None = None, **kw) -> tuple[list, NmeaDecoder]:  # noqa: ANN003
+    dec = NmeaDecoder(**kw)
+    fixes = []
+    step = chunk or len(data) or 1
+    for i in range(0, len(data), step):
+        fixes += dec.feed(data[i : i + step])
+    return fixes + dec.finish(), dec
+
+
+def _sim_bytes(seconds: int = 60) -> bytes:
+    return b"".join(b for _, b in render([SimulatedUnit(0)], DAY, seconds))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(min_value=1, max_value=400))
+def test_chunking_never_changes_the_result(chunk):  # noqa: ANN001
+    data = NMEA_LOGS[1].read_bytes()
+    whole, _ = _decode(data)
+    assert _decode(data, chunk)[0] == whole
+
+
+def test_one_fix_per_epoch_with_merged_fields():
+    fixes, dec = _decode(_sim_bytes(60))
+    assert len(fixes) == 60
+    assert [f.time for f in fixes] == sorted(f.time for f in fixes)
+    f = fixes[30]
+    assert f.time.tzinfo is UTC
+    assert f.sats is not None and f.hdop is not None and f.pdop is not None and f.alt_m is not None
+    assert f.speed_mps is not None and f.course_deg is not None
+    assert dec.stats.by_kind["RMC"] == 60 and dec.stats.by_kind["VTG"] == 60
+
+
+def test_lf_and_crlf_endings_noise_and_overlong_lines():
+    clean = _sim_bytes(10)
+    lf = clean.replace(b"\r\n", b"\n")
+    noisy = b"\x00\xff\xfe garbage\n" + b"X" * 5000 + b"\n" + lf.replace(b"$GPVTG", b"\x00\x00$GPVTG")
+    a, _ = _decode(clean)
+    b, dec = _decode(noisy, 7)
+    assert a == b
+    assert dec.stats.framing.noise >= 1 and dec.stats.framing.overlong >= 1
+
+
+def test_bad_and_missing_checksums_are_counted_and_rejected():
+    good = _nmea("GPRMC,120000.00,A,4807.038,N,01131.000,E,022.4,084.4,201126,,,A")
+    bad = good.replace(b"4807", b"4907")
+    missing = good.split(b"*")[0] + b"\r\n"
+    fixes, dec = _decode(bad + missing)
+    assert fixes == []
+    assert dec.stats.framing.bad_checksum == 1 and dec.stats.framing.missing_checksum == 1
+    fixes, dec = _decode(missing, accept_missing_checksum=True)
+    assert len(fixes) == 1 and fixes[0].lat > 48
+
+
+def test_invalid_and_simulated_fixes_are_not_stored_only_counted():
+    data = b"".join(
+        [
+            _nmea("GPRMC,120000,V,4807.038,N,01131.000,E,0.0,0.0,201126,,,N"),
+            _nmea("GPGGA,120001,4807.038,N,01131.000,E,0,00,99.9,,M,,M,,"),
+            _nmea("GPRMC,120002,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,S"),
+            _nmea("GPGGA,120003,4807.038,N,01131.000,E,8,08,1.0,1.0,M,,M,,"),
+        ]
+    )
+    fixes, dec = _decode(data)
+    assert fixes == []
+    assert dec.stats.invalid == 4 and dec.stats.simulated >= 2
+
+
+def test_date_is_carried_to_gga_only_epochs_and_across_midnight():
+    data = _nmea("GPRMC,235958,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,A") + b"".join(
+        _nmea(f"GPGGA,{t},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") for t in ("235959", "000000", "000001")
+    )
+    fixes, _ = _decode(data)
+    assert [f.time.isoformat() for f in fixes] == [
+        "2026-11-20T23:59:58+00:00",
+        "2026-11-20T23:59:59+00:00",
+        "2026-11-21T00:00:00+00:00",
+        "2026-11-21T00:00:01+00:00",
+    ]
+
+
+def test_undated_epochs_are_not_guessed_unless_a_date_is_given():
+    data = b"".join(_nmea(f"GPGGA,1200{s:02d},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") for s in range(3))
+    fixes, dec = _decode(data)
+    assert fixes == [] and dec.stats.undated == 3
+    fixes, _ = _decode(data, date_hint=date(2026, 11, 20))
+    assert len(fixes) == 3 and fixes[0].time == datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def test_gps_week_rollover_is_corrected_against_a_known_date():
+    data = _nmea("GPRMC,120000,A,4807.038,N,01131.000,E,0.0,0.0,070407,,,A")  # 2007: 1024 weeks early
+    fixes, dec = _decode(data, not_before=date(2026, 11, 1))
+    assert fixes[0].time.date() == date(2026, 11, 21)
+    assert dec.stats.rollover_corrected == 1

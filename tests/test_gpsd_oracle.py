@@ -1,0 +1,82 @@
+"""Decoding every recorded receiver log matches gpsd's fixes.
+
+Parametrized over the whole folder, so a log dropped in later is tested too.
+Fixes go through the real pipeline into a real SQLite file and are read back
+with the CSV export, as a user would see them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from fleet_desk.export import export_positions
+from fleet_desk.ingest import import_log
+from fleet_desk.store import open_database
+from tests.conftest import NMEA_LOGS
+from tests.gpsd_oracle import gpsd_fixes
+
+TOLERANCE_DEG = 1e-7
+#: Epochs where our decoder and gpsd's end-of-cycle heuristics disagree about
+#: which sentence of a unit's cycle carries the position (see the README).
+#: bundg_zeus_9: a chart plotter whose GLL runs one second ahead of its RMC/GGA
+#: for part of the log; quectel-eg25-g: the first epoch after a cold start.
+KNOWN_SHORTFALL = {"bundg_zeus_9.log": 38, "quectel-eg25-g.log": 1}
+#: Epochs where the unit's sentence mix changes (a truncated cycle, a first
+#: dated cycle): the fix is valid and we keep it; gpsd's end-of-cycle detector
+#: does not report it. One per log at most.
+KNOWN_EXTRA = {"bt451.log": 1, "bundg_zeus_9.log": 1, "geos-1m.log": 1, "rst39.log": 1, "ublox-lea-5h.log": 1}
+
+def _stored(tmp_path, log):  # noqa: ANN001, ANN202
+    engine = open_database(f"sqlite:///{tmp_path / 'oracle.db'}")
+    import_log(engine, log, device=log.stem)
+    out = io.StringIO()
+    export_positions(engine, out, "csv")
+    engine.dispose()
+    out.seek(0)
+    return {row["time_utc"]: (float(row["lat"]), float(row["lon"])) for row in csv.DictReader(out)}
+
+
+@pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
+def test_log_matches_gpsd(log, tmp_path):  # noqa: ANN001
+    expected = gpsd_fixes(log.with_name(log.name + ".chk"))
+    stored = _stored(tmp_path, log)
+    # The export writes milliseconds only when a fix has them; gpsd always does.
+    normalised = {(t if "." in t else t[:-1] + ".000Z"): pos for t, pos in stored.items()}
+    matched = sum(
+        1
+        for t, (lat, lon) in expected.items()
+        if t in normalised
+        and abs(normalised[t][0] - lat) <= TOLERANCE_DEG
+        and abs(normalised[t][1] - lon) <= TOLERANCE_DEG
+    )
+    extra = sorted(set(normalised) - set(expected))
+    assert len(extra) <= KNOWN_EXTRA.get(log.name, 0), f"fixes stored where gpsd has none: {extra[:5]}"
+    allowed = KNOWN_SHORTFALL.get(log.name, 0)
+    assert matched >= len(expected) - allowed, f"{matched}/{len(expected)} of gpsd's fixes matched"
+
+
+def test_folder_is_not_empty():
+    assert len(NMEA_LOGS) >= 23
+
+
+def test_folder_overall_match_rate(tmp_path):  # noqa: ANN001
+    """Across the whole folder at least 94% of gpsd's fix epochs match (goal: 99%)."""
+    matched = expected_total = 0
+    for log in NMEA_LOGS:
+        expected = gpsd_fixes(log.with_name(log.name + ".chk"))
+        db = tmp_path / log.stem
+        db.mkdir()
+        stored = _stored(db, log)
+        normalised = {(t if "." in t else t[:-1] + ".000Z"): pos for t, pos in stored.items()}
+        expected_total += len(expected)
+        matched += sum(
+            1 for t, (lat, lon) in expected.items()
+            if t in normalised and abs(normalised[t][0] - lat) <= TOLERANCE_DEG
+            and abs(normalised[t][1] - lon) <= TOLERANCE_DEG
+        )
+    print(f"gpsd oracle: {matched}/{expected_total} fix epochs matched")
+    assert expected_total >= 690
+    assert matched / expected_total >= 0.94
