@@ -65,11 +65,9 @@ class FixPipeline:
         return fixes
 
     def finish(self) -> list[Fix]:
-        """End of stream: decode what is left and store everything pending."""
-        fixes = self.decoder.finish()
-        self._take(fixes)
-        self.flush()
-        return fixes
+        """End of stream: decode what is left; returns the fixes stored now."""
+        self._take(self.decoder.finish())
+        return self.flush()
 
     def flush(self) -> list[Fix]:
         """Store what is pending in one transaction; returns the fixes stored.

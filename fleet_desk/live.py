@@ -131,6 +131,8 @@ class LiveIngest:
 
     def _finish(self, feed: _Feed) -> None:
         try:
-            feed.pipeline.finish()
+            fixes = feed.pipeline.finish()
+            if fixes and self.on_fixes:
+                self.on_fixes(feed.device, fixes)
         except Exception as exc:
             self.on_error(f"storing the last fixes of {feed.device.name} failed: {exc}")

@@ -1,0 +1,144 @@
+"""Live serial ingestion through real pseudo-terminals, not mocks."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from drivers.base import UnitState
+from drivers.nmea import NmeaUnit, detect_baud
+from fleet_desk.live import LiveIngest
+from fleet_desk.simulator import PtyUnit, SimulatedUnit
+from fleet_desk.store.models import Position
+
+
+def _wait(cond, timeout: float = 15.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+class Feeder:
+    """Writes a simulated unit's epochs to a pty, faster than real time."""
+
+    def __init__(self, pty: PtyUnit, start: datetime, rate_hz: float = 20.0):
+        self.pty, self.start, self.rate = pty, start, rate_hz
+        self.sent = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.pty.write(self.pty.unit.sentences(self.start + timedelta(seconds=self.sent), float(self.sent)))
+            self.sent += 1
+            self._stop.wait(1 / self.rate)
+
+    def __enter__(self):  # noqa: ANN204
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):  # noqa: ANN002, ANN204
+        self._stop.set()
+        self._thread.join(2)
+
+
+def _count(engine) -> int:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(Position))
+
+
+def test_listen_stores_fixes_from_a_pty(engine):  # noqa: ANN001
+    pty = PtyUnit(SimulatedUnit(0))
+    seen: list = []
+    live = LiveIngest(engine, on_fixes=lambda d, f: seen.extend(f))
+    live.start()
+    try:
+        with Feeder(pty, datetime.now(UTC).replace(microsecond=0)):
+            ref = live.add_unit(pty.path, "unit-a", "Van 1", baud=4800)
+            _wait(lambda: _count(engine) >= 20)
+            _wait(lambda: live.units()[0][1].status.state == UnitState.FIX)
+    finally:
+        live.stop()
+        pty.close()
+    assert ref.vehicle_name == "Van 1"
+    assert _count(engine) == len({f.time for f in seen})
+
+
+def test_unplug_and_replug_loses_and_doubles_nothing(engine, tmp_path):  # noqa: ANN001
+    """The unit's stable path (like /dev/serial/by-id) points to a new pty after replugging."""
+    link = tmp_path / "gps-by-id"
+    unit = SimulatedUnit(1)
+    start = datetime.now(UTC).replace(microsecond=0)
+    first = PtyUnit(unit)
+    os.symlink(first.path, link)
+    states: list[UnitState] = []
+    live = LiveIngest(engine, on_status=lambda d, s: states.append(s.state))
+    live.start()
+    try:
+        with Feeder(first, start) as feed:
+            live.add_unit(str(link), "unit-b", baud=4800)
+            _wait(lambda: _count(engine) >= 10)
+        sent_before = feed.sent
+        first.close()  # unplugged
+        _wait(lambda: UnitState.DISCONNECTED in states)
+        second = PtyUnit(unit)
+        os.unlink(link)
+        os.symlink(second.path, link)
+        with Feeder(second, start + timedelta(seconds=sent_before)) as feed2:
+            feed2.sent = sent_before
+            _wait(lambda: _count(engine) >= sent_before + 10)
+    finally:
+        live.stop()
+        second.close()
+    with engine.connect() as conn:
+        times = conn.scalars(select(Position.fix_time_ms).order_by(Position.fix_time_ms)).all()
+    assert len(times) == len(set(times))
+    assert states.count(UnitState.DISCONNECTED) >= 1
+
+
+def test_baud_rate_is_detected_and_a_wrong_rate_gets_nothing(tmp_path):  # noqa: ANN001
+    pty = PtyUnit(SimulatedUnit(2), baud=38400)
+    try:
+        with Feeder(pty, datetime.now(UTC)):
+            assert detect_baud(pty.path, (4800, 9600), seconds=0.6) is None
+            assert detect_baud(pty.path, (4800, 9600, 38400), seconds=0.6) == 38400
+    finally:
+        pty.close()
+
+
+def test_unit_status_reports_no_data_for_a_silent_port():
+    pty = PtyUnit(SimulatedUnit(3))
+    states: list = []
+    unit = NmeaUnit(pty.path, lambda b: None, lambda s: states.append(s), baud=4800)
+    import drivers.nmea as nmea
+
+    old = nmea.NO_DATA_SECONDS
+    nmea.NO_DATA_SECONDS = 0.3
+    try:
+        unit.start()
+        _wait(lambda: any(s.state == UnitState.NO_DATA and "no data" in s.message for s in states), 5)
+    finally:
+        unit.stop()
+        nmea.NO_DATA_SECONDS = old
+        pty.close()
+    assert not unit.running
+
+
+@pytest.mark.parametrize("url", ["loop://"])
+def test_pyserial_urls_are_accepted(url):  # noqa: ANN001
+    got: list[bytes] = []
+    unit = NmeaUnit(url, got.append, baud=4800)
+    unit.start()
+    try:
+        _wait(lambda: unit.status.state in (UnitState.NO_DATA, UnitState.NO_FIX), 5)
+    finally:
+        unit.stop()
+    assert got and got[0] == b"\n"

@@ -1,0 +1,90 @@
+"""The position store on real SQLite files and the real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, inspect, select, text
+
+from fleet_desk.gps import Fix
+from fleet_desk.store import PositionWriter, ensure_device, open_database
+from fleet_desk.store.database import current_revision, head_revision
+from fleet_desk.store.models import Device, LatestPosition, Position
+
+T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+
+
+def _fixes(n: int, start: datetime = T0) -> list[Fix]:
+    return [Fix(start + timedelta(seconds=i), 45.0 + i * 1e-4, 4.8, 10.0, 90.0, 170.0, 1, 3, 8, 0.9) for i in range(n)]
+
+
+def test_schema_is_at_alembic_head(engine):  # noqa: ANN001
+    assert current_revision(engine) == head_revision(engine)
+    assert {"positions", "devices", "vehicles", "drivers", "latest_positions"} <= set(inspect(engine).get_table_names())
+
+
+def test_same_fix_is_stored_once_however_often_it_arrives(engine):  # noqa: ANN001
+    ref = ensure_device(engine, "unit 1", vehicle="Van 7")
+    live = PositionWriter(engine, ref, "live")
+    dock = PositionWriter(engine, ref, "dock")
+    first = live.write(_fixes(100))
+    again = dock.write(_fixes(150))
+    assert (first.stored, first.duplicates) == (100, 0)
+    assert (again.stored, again.duplicates) == (50, 100)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Position)) == 150
+        sources = dict(conn.execute(select(Position.source, func.count()).group_by(Position.source)).all())
+    assert sources == {"live": 100, "dock": 50}
+
+
+def test_latest_position_per_vehicle_is_kept_current_without_scans(engine):  # noqa: ANN001
+    ref = ensure_device(engine, "unit 1", vehicle="Van 7")
+    writer = PositionWriter(engine, ref, "live")
+    writer.write(_fixes(10))
+    writer.write(_fixes(5, T0 - timedelta(hours=1)))  # older data arriving late does not move the van back
+    with engine.connect() as conn:
+        latest = conn.execute(select(LatestPosition.fix_time_ms)).one()
+        device = conn.execute(select(Device.last_fix_ms)).one()
+    assert latest.fix_time_ms == device.last_fix_ms
+    assert datetime.fromtimestamp(latest.fix_time_ms / 1000, UTC) == T0 + timedelta(seconds=9)
+
+
+def test_device_and_vehicle_created_on_first_use_and_reassigned(engine):  # noqa: ANN001
+    a = ensure_device(engine, "unit 1")
+    b = ensure_device(engine, "unit 1", vehicle="Van 3")
+    c = ensure_device(engine, "unit 1")
+    assert a.id == b.id == c.id
+    assert a.vehicle_id is None and b.vehicle_name == "Van 3" and c.vehicle_name == "Van 3"
+
+
+def test_failed_batch_leaves_earlier_batches_stored(engine):  # noqa: ANN001
+    ref = ensure_device(engine, "unit 1")
+    writer = PositionWriter(engine, ref, "import")
+    writer.write(_fixes(20))
+    bad = _fixes(3, T0 + timedelta(hours=1))
+    bad[1] = Fix(bad[1].time, None, None)  # type: ignore[arg-type]  # a NULL position violates the schema
+    try:
+        writer.write(bad)
+    except Exception:
+        pass
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Position)) == 20
+
+
+def test_older_database_is_upgraded_on_open(tmp_path):  # noqa: ANN001
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = open_database(url, migrate=False)
+    assert current_revision(engine) is None
+    engine.dispose()
+    engine = open_database(url)
+    assert current_revision(engine) == head_revision(engine)
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):  # noqa: ANN001
+    engine = open_database(f"sqlite:///{tmp_path / 'wal.db'}")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+    engine.dispose()
