@@ -6,7 +6,7 @@ import argparse
 import sys
 import threading
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from fleet_desk import __version__
@@ -187,8 +187,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             tick = 0
             try:
                 while args.duration is None or tick < args.duration:
+                    when = start + timedelta(seconds=tick)
                     for u in units:
-                        ser.write(u.sentences(start, float(tick)))
+                        ser.write(u.sentences(when, float(tick)))
                     tick += 1
                     time.sleep(1.0)
             except KeyboardInterrupt:

@@ -42,8 +42,8 @@ class IngestSummary:
     def note(self, fixes: list[Fix]) -> None:
         if not fixes:
             return
-        lo, hi = to_ms(fixes[0].time), to_ms(fixes[-1].time)
-        lo, hi = min(lo, hi), max(lo, hi)
+        lo = to_ms(min(f.time for f in fixes))
+        hi = to_ms(max(f.time for f in fixes))
         self.first_ms = lo if self.first_ms is None else min(self.first_ms, lo)
         self.last_ms = hi if self.last_ms is None else max(self.last_ms, hi)
 
@@ -153,8 +153,12 @@ def import_log(
     for chunk in read_chunks(path, progress):
         pipeline.feed(chunk)
     pipeline.finish()
-    if decoder.stats.framing.sentences == 0 and decoder.stats.framing.bad_checksum == 0:
-        raise NotNmeaError(f"{path}: no NMEA sentences found (is this a GPS log?)")
+    framing = decoder.stats.framing
+    if framing.sentences == 0:
+        raise NotNmeaError(
+            f"{path}: no NMEA sentences found ({framing.lines} lines, {framing.bad_checksum} with a bad "
+            "checksum); is this a GPS log?"
+        )
     return pipeline.summary
 
 

@@ -1,0 +1,126 @@
+"""The fleet-desk command line, run as a user runs it."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import subprocess
+import sys
+
+import gpxpy
+
+from fleet_desk.cli import main
+from fleet_desk.export import CSV_HEADER
+from tests.conftest import NMEA_LOGS, ROOT
+
+TELIT = next(p for p in NMEA_LOGS if p.name == "telit-he910.log")
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_log_twice_then_export_csv(capsys, db_url):  # noqa: ANN001
+    code, out, _ = _run(capsys, "--db", db_url, "import-log", str(TELIT), "--device", "telit", "--vehicle", "Van 7")
+    assert code == 0
+    assert "fixes stored        187" in out and "duplicates skipped  0" in out
+    assert "2019-03-12T10:51:53.408Z .. 2019-03-12T10:54:59.408Z" in out
+    code, out, _ = _run(capsys, "--db", db_url, "import-log", str(TELIT), "--device", "telit")
+    assert "fixes stored        0" in out and "duplicates skipped  187" in out
+    code, out, _ = _run(capsys, "--db", db_url, "export", "positions", "--format", "csv")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == CSV_HEADER
+    assert len(rows) == 188
+    assert rows[1][0] == "telit" and rows[1][1] == "2019-03-12T10:51:53.408Z"
+    assert [r[1] for r in rows[1:]] == sorted(r[1] for r in rows[1:])
+
+
+def test_gzip_logs_and_time_filters(capsys, tmp_path):  # noqa: ANN001
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    gz = tmp_path / "telit.log.gz"
+    gz.write_bytes(gzip.compress(TELIT.read_bytes()))
+    assert _run(capsys, "--db", db, "import-log", str(gz), "--device", "telit")[0] == 0
+    code, out, _ = _run(capsys, "--db", db, "export", "positions", "--device", "telit",
+                        "--since", "2019-03-12T10:52:00Z", "--until", "2019-03-12T10:53:00Z")
+    times = [r["time_utc"] for r in csv.DictReader(io.StringIO(out))]
+    assert times and min(times) >= "2019-03-12T10:52:00" and max(times) <= "2019-03-12T10:53:00.000Z"
+
+
+def test_missing_and_non_nmea_files_fail_clearly_and_keep_what_was_imported(capsys, tmp_path):  # noqa: ANN001
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    junk = tmp_path / "photo.jpg"
+    junk.write_bytes(bytes(range(256)) * 100)
+    code, out, err = _run(capsys, "--db", db, "import-log", str(TELIT), str(tmp_path / "nope.log"), str(junk),
+                          "--device", "telit")
+    assert code != 0
+    assert "nope.log: no such file" in err
+    assert "photo.jpg: no NMEA sentences found" in err
+    code, out, _ = _run(capsys, "--db", db, "export", "positions")
+    assert len(out.strip().splitlines()) == 188
+
+
+def test_gpx_reads_back_with_gpxpy_and_geojson_is_valid(capsys, tmp_path):  # noqa: ANN001
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    _run(capsys, "--db", db, "import-log", str(TELIT), "--device", "telit")
+    gpx_file = tmp_path / "out.gpx"
+    assert _run(capsys, "--db", db, "export", "positions", "--format", "gpx", "-o", str(gpx_file))[0] == 0
+    gpx = gpxpy.parse(gpx_file.read_text())
+    points = gpx.tracks[0].segments[0].points
+    assert gpx.version == "1.1" and len(points) == 187
+    assert abs(points[0].latitude - 50.840203333) < 1e-7 and points[0].time.year == 2019
+    code, out, _ = _run(capsys, "--db", db, "export", "positions", "--format", "geojson")
+    doc = json.loads(out)
+    assert len(doc["features"]) == 187 and doc["features"][0]["geometry"]["type"] == "Point"
+
+
+def test_date_option_keeps_undated_gga_epochs(capsys, tmp_path):  # noqa: ANN001
+    log = tmp_path / "gga.log"
+    from fleet_desk.simulator import _nmea
+
+    log.write_bytes(b"".join(_nmea(f"GPGGA,1200{s:02d},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")
+                             for s in range(5)))
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    code, out, _ = _run(capsys, "--db", db, "import-log", str(log), "--device", "u")
+    assert "fixes stored        0" in out and "undated             5" in out
+    code, out, _ = _run(capsys, "--db", db, "import-log", str(log), "--device", "u", "--date", "2026-11-20")
+    assert "fixes stored        5" in out
+
+
+def test_db_upgrade_and_entry_point(tmp_path):  # noqa: ANN001
+    db = f"sqlite:///{tmp_path / 'up.db'}"
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--db", db, "db", "upgrade"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "-> 0001" in done.stdout
+
+
+def test_simulate_writes_to_a_given_port(tmp_path):  # noqa: ANN001
+    """`simulate --port` drives a real pty that a reader decodes."""
+    import os
+
+    from fleet_desk.gps import NmeaDecoder
+
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "simulate", "--vehicles", "1", "--port", path,
+                             "--duration", "3"])
+    data = b""
+    os.set_blocking(master, False)
+    import time
+
+    deadline = time.monotonic() + 10
+    while proc.poll() is None and time.monotonic() < deadline:
+        try:
+            data += os.read(master, 65536)
+        except BlockingIOError:
+            time.sleep(0.05)
+    proc.wait(5)
+    os.close(master)
+    os.close(slave)
+    dec = NmeaDecoder()
+    fixes = dec.feed(data) + dec.finish()
+    assert proc.returncode == 0 and len(fixes) >= 2

@@ -1,0 +1,26 @@
+"""The core runs with Qt blocked: gps, store, tracking and drivers import no Qt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+BLOCK_QT = """
+import sys
+class BlockQt:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'shiboken6'):
+            raise ImportError('Qt imported by the core: ' + name)
+sys.meta_path.insert(0, BlockQt())
+import fleet_desk.gps, fleet_desk.store, fleet_desk.ingest, fleet_desk.live, fleet_desk.export
+import fleet_desk.simulator, fleet_desk.cli, drivers.nmea, drivers.base
+print('ok')
+"""
+
+
+def test_core_imports_without_qt():
+    done = subprocess.run([sys.executable, "-c", BLOCK_QT], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
