@@ -1,0 +1,115 @@
+"""Import a 24-hour 1 Hz log, side by side with gpsdecode and a pynmea2 loop.
+
+Prints process wall times and the ratios the foundation issue sets goals for:
+    fleet-desk import-log / gpsdecode          goal <= 1.0
+    plain pynmea2 loop / fleet-desk import-log  goal >= 3.0
+and the peak memory of importing a file ten times larger (goal < 200 MB).
+
+Run: python benchmarks/import_day.py [--big]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from fleet_desk.simulator import _nmea  # noqa: E402
+
+PYNMEA2_LOOP = """
+import sys, pynmea2
+n = 0
+with open(sys.argv[1], encoding="ascii", errors="replace") as f:
+    for line in f:
+        try:
+            pynmea2.parse(line.strip())
+            n += 1
+        except pynmea2.ParseError:
+            pass
+print(n)
+"""
+
+
+def write_day(path: Path, days: int = 1) -> None:
+    start = datetime(2026, 11, 20, tzinfo=UTC)
+    with open(path, "wb") as f:
+        for i in range(86_400 * days):
+            t = start + timedelta(seconds=i)
+            lat = 48.85 + 0.01 * math.sin(i / 1000)
+            lon = 2.35 + 0.01 * math.cos(i / 1000)
+            la = f"{int(lat):02d}{(lat - int(lat)) * 60:07.4f}"
+            lo = f"{int(lon):03d}{(lon - int(lon)) * 60:07.4f}"
+            hms, dmy = t.strftime("%H%M%S.00"), t.strftime("%d%m%y")
+            f.write(_nmea(f"GPRMC,{hms},A,{la},N,{lo},E,12.5,45.0,{dmy},,,A"))
+            f.write(_nmea(f"GPGGA,{hms},{la},N,{lo},E,1,08,0.9,35.2,M,47.0,M,,"))
+            f.write(_nmea("GPVTG,45.0,T,,M,12.5,N,23.1,K,A"))
+
+
+def timed(cmd: list[str], stdin: Path | None = None) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one child process."""
+    with open(stdin, "rb") if stdin else open(os.devnull, "rb") as inp, open(os.devnull, "wb") as out:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdin=inp, stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd[0]} failed")
+    return wall, usage.ru_maxrss / 1024
+
+
+def best(cmd: list[str], stdin: Path | None = None, runs: int = 3) -> tuple[float, float]:
+    results = [timed(cmd, stdin) for _ in range(runs)]
+    return min(r[0] for r in results), max(r[1] for r in results)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--big", action="store_true", help="also import a 10-day file and report peak memory")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="fleet-desk-bench-"))
+    try:
+        day = tmp / "day.nmea"
+        write_day(day)
+        size = day.stat().st_size
+        fleet = [sys.executable, str(ROOT / "main.py")]
+
+        def import_cmd(db: str) -> list[str]:
+            return [*fleet, "--db", db, "import-log", str(day), "--device", "bench"]
+
+        gpsdecode = shutil.which("gpsdecode")
+        g_wall = best([gpsdecode], day)[0] if gpsdecode else float("nan")
+        p_wall = best([sys.executable, "-c", PYNMEA2_LOOP, str(day)])[0]
+        walls = []
+        for run in range(3):
+            db = f"sqlite:///{tmp / f'run{run}.db'}"
+            walls.append(timed(import_cmd(db))[0])
+        f_wall = min(walls)
+        print(f"24 h log: 259,200 sentences, {size / 1e6:.1f} MB")
+        print(f"  gpsdecode (decode only)        {g_wall:6.2f} s")
+        print(f"  plain pynmea2.parse loop       {p_wall:6.2f} s")
+        print(f"  fleet-desk import-log (SQLite) {f_wall:6.2f} s")
+        print(f"  ratio import / gpsdecode       {f_wall / g_wall:6.2f}   (goal <= 1.0)")
+        print(f"  ratio pynmea2 loop / import    {p_wall / f_wall:6.2f}   (goal >= 3.0)")
+        if args.big:
+            big = tmp / "ten-days.nmea"
+            write_day(big, days=10)
+            wall, rss = timed([*fleet, "--db", f"sqlite:///{tmp / 'big.db'}", "import-log", str(big),
+                               "--device", "bench"])
+            print(f"10-day log ({big.stat().st_size / 1e6:.0f} MB): {wall:.1f} s, peak memory {rss:.0f} MB "
+                  "(goal < 200 MB)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
