@@ -116,7 +116,7 @@ class SentenceFramer:
             missing = has_dollar & ~has_star & ~overlong
             take = sum_ok | missing
             ends = np.where(sum_ok, s, newlines)
-        bodies = [block[a + 1 : b] for a, b in zip(d[take].tolist(), ends[take].tolist())]
+        bodies = [block[a + 1 : b] for a, b in zip(d[take].tolist(), ends[take].tolist(), strict=True)]
         if take is not sum_ok:
             bodies = [body.rstrip(b"\r ") for body in bodies]
         stats.sentences += len(bodies)

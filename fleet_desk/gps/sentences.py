@@ -8,8 +8,10 @@ project's reference parser. The tests cross-check both on every recorded log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Callable, NamedTuple
+from functools import lru_cache
+from typing import NamedTuple
 
 import pynmea2
 
@@ -59,6 +61,7 @@ class Sentence(NamedTuple):
 # Field helpers (bytes in)
 
 
+@lru_cache(maxsize=16)  # RMC, GGA and GLL of one epoch repeat the same fields
 def _tod(v: bytes) -> int | None:
     """``hhmmss[.sss]`` to milliseconds since midnight."""
     if len(v) < 6:
@@ -74,6 +77,7 @@ def _tod(v: bytes) -> int | None:
     return ms
 
 
+@lru_cache(maxsize=16)
 def _coord(v: bytes, hemi: bytes, negative: bytes, limit: int) -> float | None:
     """``dddmm.mmmm`` plus hemisphere to signed degrees."""
     if not v or not hemi:
@@ -257,13 +261,16 @@ def sentence_kind(body: bytes) -> bytes | None:
     return head[2:5]
 
 
+#: ``b"GPRMC,"`` -> handler, for every talker and type: one dict lookup per sentence.
+_BY_HEAD = {t.encode() + k + b",": h for t in GNSS_TALKERS for k, h in _FAST.items()}
+
+
 def parse_fast(body: bytes) -> Sentence | None:
     """Parse a checksum-verified body (``GPRMC,...``); None if not ours.
 
     Raises `MalformedSentence` for garbled fields.
     """
-    kind = sentence_kind(body)
-    handler = _FAST.get(kind) if kind else None
+    handler = _BY_HEAD.get(body[:6])
     if handler is None:
         return None
     try:
