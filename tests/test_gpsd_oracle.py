@@ -39,8 +39,8 @@ def _stored(tmp_path, log):  # noqa: ANN001, ANN202
     return {row["time_utc"]: (float(row["lat"]), float(row["lon"])) for row in csv.DictReader(out)}
 
 
-@pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
-def test_log_matches_gpsd(log, tmp_path):  # noqa: ANN001
+def _compare(log, tmp_path) -> tuple[int, int, list[str]]:  # noqa: ANN001
+    """(matched, gpsd's fix count, times we stored where gpsd has no fix)."""
     expected = gpsd_fixes(log.with_name(log.name + ".chk"))
     stored = _stored(tmp_path, log)
     # The export writes milliseconds only when a fix has them; gpsd always does.
@@ -52,10 +52,15 @@ def test_log_matches_gpsd(log, tmp_path):  # noqa: ANN001
         and abs(normalised[t][0] - lat) <= TOLERANCE_DEG
         and abs(normalised[t][1] - lon) <= TOLERANCE_DEG
     )
-    extra = sorted(set(normalised) - set(expected))
+    return matched, len(expected), sorted(set(normalised) - set(expected))
+
+
+@pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
+def test_log_matches_gpsd(log, tmp_path):  # noqa: ANN001
+    matched, expected, extra = _compare(log, tmp_path)
     assert len(extra) <= KNOWN_EXTRA.get(log.name, 0), f"fixes stored where gpsd has none: {extra[:5]}"
     allowed = KNOWN_SHORTFALL.get(log.name, 0)
-    assert matched >= len(expected) - allowed, f"{matched}/{len(expected)} of gpsd's fixes matched"
+    assert matched >= expected - allowed, f"{matched}/{expected} of gpsd's fixes matched"
 
 
 def test_folder_is_not_empty():
@@ -64,19 +69,12 @@ def test_folder_is_not_empty():
 
 def test_folder_overall_match_rate(tmp_path):  # noqa: ANN001
     """Across the whole folder at least 94% of gpsd's fix epochs match (goal: 99%)."""
-    matched = expected_total = 0
+    matched = expected = 0
     for log in NMEA_LOGS:
-        expected = gpsd_fixes(log.with_name(log.name + ".chk"))
         db = tmp_path / log.stem
         db.mkdir()
-        stored = _stored(db, log)
-        normalised = {(t if "." in t else t[:-1] + ".000Z"): pos for t, pos in stored.items()}
-        expected_total += len(expected)
-        matched += sum(
-            1 for t, (lat, lon) in expected.items()
-            if t in normalised and abs(normalised[t][0] - lat) <= TOLERANCE_DEG
-            and abs(normalised[t][1] - lon) <= TOLERANCE_DEG
-        )
-    print(f"gpsd oracle: {matched}/{expected_total} fix epochs matched")
-    assert expected_total >= 690
-    assert matched / expected_total >= 0.94
+        m, e, _ = _compare(log, db)
+        matched, expected = matched + m, expected + e
+    print(f"gpsd oracle: {matched}/{expected} fix epochs matched")
+    assert expected >= 690
+    assert matched / expected >= 0.94

@@ -24,7 +24,6 @@ _DAY_MS = 86_400_000
 GPS_ROLLOVER = timedelta(weeks=1024)
 #: How far before ``not_before`` a date must lie to be taken as a rollover.
 ROLLOVER_SLACK = timedelta(days=180)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(slots=True)
