@@ -47,6 +47,7 @@ class LiveIngest:
         self.on_status = on_status
         self.on_error = on_error or (lambda message: None)
         self._feeds: dict[str, _Feed] = {}
+        self._retiring: list[_Feed] = []
         self._queue: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
         self._worker = threading.Thread(target=self._run, name="live-ingest", daemon=True)
         self._stopping = False
@@ -78,7 +79,8 @@ class LiveIngest:
             feed = self._feeds.pop(port, None)
         if feed:
             feed.unit.stop()
-            self._queue.put((port, b""))  # flush what it sent
+            with self._lock:
+                self._retiring.append(feed)  # the ingest thread stores what it sent
 
     def units(self) -> list[tuple[DeviceRef, NmeaUnit, float]]:
         with self._lock:
@@ -92,6 +94,9 @@ class LiveIngest:
         self._stopping = True
         self._queue.put(None)
         self._worker.join(10)
+        with self._lock:
+            feeds += self._retiring
+            self._retiring = []
         for feed in feeds:
             self._finish(feed)
 
@@ -119,6 +124,9 @@ class LiveIngest:
     def _flush_all(self) -> None:
         with self._lock:
             feeds = list(self._feeds.values())
+            retiring, self._retiring = self._retiring, []
+        for feed in retiring:
+            self._finish(feed)
         for feed in feeds:
             feed.unit.mark_fix(feed.rate.rate())
             try:

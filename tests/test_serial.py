@@ -142,3 +142,19 @@ def test_pyserial_urls_are_accepted(url):  # noqa: ANN001
     finally:
         unit.stop()
     assert got and got[0] == b"\n"
+
+
+def test_removing_a_unit_stores_what_it_already_sent(engine):  # noqa: ANN001
+    pty = PtyUnit(SimulatedUnit(4))
+    live = LiveIngest(engine)
+    live.start()
+    try:
+        with Feeder(pty, datetime.now(UTC).replace(microsecond=0)):
+            live.add_unit(pty.path, "unit-r", baud=4800)
+            _wait(lambda: _count(engine) >= 5)
+        live.remove_unit(pty.path)
+        assert live.units() == []
+        _wait(lambda: _count(engine) >= 5)
+    finally:
+        live.stop()
+        pty.close()

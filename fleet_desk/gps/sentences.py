@@ -19,10 +19,6 @@ import pynmea2
 #: Galileo, BeiDou twice, QZSS, NavIC).
 GNSS_TALKERS = frozenset({"GP", "GN", "GL", "GA", "GB", "BD", "GQ", "GI"})
 
-#: Sentence types the epoch assembler uses; everything else is counted.
-POSITION_KINDS = ("RMC", "GGA", "GNS", "GLL")
-KNOWN_KINDS = frozenset({*POSITION_KINDS, "VTG", "GSA", "GSV", "ZDA"})
-
 #: FAA mode indicator letters that mean "this is not a real fix".
 _NO_FIX_MODES = frozenset("NSV")  # not valid, simulator, (V: some units' "void")
 _FAA_QUALITY = {"A": 1, "D": 2, "P": 3, "R": 4, "F": 5, "E": 6, "M": 7}
