@@ -65,12 +65,6 @@ class Progress:
             self.stream.write("\n")
 
 
-def _fmt_time(ms: int | None) -> str:
-    from fleet_desk.store.timeutil import iso_z
-
-    return iso_z(ms) if ms is not None else "-"
-
-
 def cmd_import_log(args: argparse.Namespace) -> int:
     from fleet_desk.ingest import NotNmeaError, import_log
 
@@ -86,21 +80,9 @@ def cmd_import_log(args: argparse.Namespace) -> int:
             failures += 1
             continue
         progress.close()
-        s, f = summary.stats, summary.stats.framing
         print(f"{path}:")
-        print(f"  sentences read      {f.sentences + f.bad_checksum + f.missing_checksum}")
-        print(f"  fixes stored        {summary.result.stored}")
-        print(f"  duplicates skipped  {summary.result.duplicates}")
-        print(f"  invalid (no fix)    {s.invalid}  (simulated {s.simulated})")
-        print(f"  undated             {s.undated}" + ("  - give --date YYYY-MM-DD to keep them" if s.undated else ""))
-        print(f"  bad checksum        {f.bad_checksum}")
-        print(f"  missing checksum    {f.missing_checksum}")
-        print(f"  unknown sentences   {s.unknown}")
-        print(f"  malformed           {s.malformed}")
-        print(f"  noise lines         {f.noise + f.overlong}")
-        if s.rollover_corrected:
-            print(f"  GPS week rollover   {s.rollover_corrected} epochs corrected by 1024 weeks")
-        print(f"  time range          {_fmt_time(summary.first_ms)} .. {_fmt_time(summary.last_ms)}")
+        for label, value in summary.report():
+            print(f"  {label:<19} {value}")
     return EXIT_FAILED if failures else 0
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.store import BatchResult, PositionWriter, ensure_device
-from fleet_desk.store.timeutil import to_ms
+from fleet_desk.store.timeutil import iso_z, to_ms
 
 CHUNK = 1 << 20
 BATCH = 5000
@@ -38,6 +38,30 @@ class IngestSummary:
     result: BatchResult = field(default_factory=BatchResult)
     first_ms: int | None = None
     last_ms: int | None = None
+    cancelled: bool = False
+
+    def report(self) -> list[tuple[str, str]]:
+        """The summary as (label, value) lines, for the CLI and the import dialog alike."""
+        s, f = self.stats, self.stats.framing
+        lines = [
+            ("sentences read", f"{f.sentences + f.bad_checksum + f.missing_checksum}"),
+            ("fixes stored", f"{self.result.stored}"),
+            ("duplicates skipped", f"{self.result.duplicates}"),
+            ("invalid (no fix)", f"{s.invalid}  (simulated {s.simulated})"),
+            ("undated", f"{s.undated}" + ("  - give --date YYYY-MM-DD to keep them" if s.undated else "")),
+            ("bad checksum", f"{f.bad_checksum}"),
+            ("missing checksum", f"{f.missing_checksum}"),
+            ("unknown sentences", f"{s.unknown}"),
+            ("malformed", f"{s.malformed}"),
+            ("noise lines", f"{f.noise + f.overlong}"),
+        ]
+        if s.rollover_corrected:
+            lines.append(("GPS week rollover", f"{s.rollover_corrected} epochs corrected by 1024 weeks"))
+        span = (f"{iso_z(self.first_ms)} .. {iso_z(self.last_ms)}" if self.first_ms is not None else "-")
+        lines.append(("time range", span))
+        if self.cancelled:
+            lines.append(("cancelled", "yes: the rest of the file was not read; what was read is stored"))
+        return lines
 
     def note(self, fixes: list[Fix]) -> None:
         if not fixes:
@@ -135,10 +159,13 @@ def import_log(
     day: date | None = None,
     source: str = "import",
     progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> IngestSummary:
     """Import one NMEA log (plain or gzip) for one unit.
 
     Batches already written stay written if a later part of the file fails.
+    When ``cancelled()`` turns true, reading stops, what was decoded so far
+    is stored, and the summary says ``cancelled``.
     Raises `FileNotFoundError`/`OSError` for unreadable files and
     `NotNmeaError` when the file holds no NMEA at all.
     """
@@ -152,9 +179,12 @@ def import_log(
     pipeline = FixPipeline(PositionWriter(engine, ref, source), decoder)
     for chunk in read_chunks(path, progress):
         pipeline.feed(chunk)
+        if cancelled is not None and cancelled():
+            pipeline.summary.cancelled = True
+            break
     pipeline.finish()
     framing = decoder.stats.framing
-    if framing.sentences == 0:
+    if framing.sentences == 0 and not pipeline.summary.cancelled:
         raise NotNmeaError(
             f"{path}: no NMEA sentences found ({framing.lines} lines, {framing.bad_checksum} with a bad "
             "checksum); is this a GPS log?"

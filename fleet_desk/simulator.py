@@ -75,8 +75,9 @@ class SimulatedUnit:
     """One van's GPS: a delivery round as a function of time."""
 
     def __init__(self, index: int, seed: int = 0, depot: tuple[float, float] = DEPOT, stops: int = 12,
-                 trouble: Trouble | None = None):
+                 trouble: Trouble | None = None, head_start_s: float = 0.0):
         self.index = index
+        self.head_start_s = head_start_s  # already this far into its round when the clock starts
         self.rng = random.Random(seed * 7919 + index)
         self.trouble = trouble or Trouble()
         self.depot = depot
@@ -117,7 +118,7 @@ class SimulatedUnit:
         if trouble.dropout_rate and rng.random() < trouble.dropout_rate:
             self._silent_until = t + rng.uniform(5, 40)
             return b""
-        lat, lon, speed, course = self.state_at(t)
+        lat, lon, speed, course = self.state_at(t + self.head_start_s)
         if trouble.noise_m:
             lat, lon = offset(lat, lon, rng.gauss(0, trouble.noise_m), rng.gauss(0, trouble.noise_m))
         sats = 7 + (self.index + int(t / 60)) % 5

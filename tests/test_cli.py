@@ -91,11 +91,24 @@ def test_date_option_keeps_undated_gga_epochs(capsys, tmp_path):  # noqa: ANN001
 
 
 def test_db_upgrade_and_entry_point(tmp_path):  # noqa: ANN001
+    """An older database (schema 0001, with a position in it) is upgraded to head and keeps its data."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from fleet_desk.store.database import alembic_config, head_revision
+
     db = f"sqlite:///{tmp_path / 'up.db'}"
+    old = create_engine(db)
+    command.upgrade(alembic_config(old), "0001")
+    with old.begin() as conn:
+        conn.execute(text("INSERT INTO devices (id, name, family) VALUES (1, 'u', 'nmea')"))
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--db", db, "db", "upgrade"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    assert "-> 0001" in done.stdout
+    assert f"schema 0001 -> {head_revision(old)}" in done.stdout
+    with old.connect() as conn:
+        assert conn.execute(text("SELECT name, live FROM devices")).all() == [("u", 0)]
+    old.dispose()
 
 
 def test_simulate_writes_to_a_given_port(tmp_path):  # noqa: ANN001

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -72,6 +74,8 @@ class Device(Base):
     usb_serial: Mapped[str | None] = mapped_column(String(100))
     usb_vid_pid: Mapped[str | None] = mapped_column(String(20))
     port: Mapped[str | None] = mapped_column(String(300))
+    baud: Mapped[int | None] = mapped_column(Integer)  # None: detect
+    live: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # read at start-up
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
     last_fix_ms: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fleet_desk.store.models import Device, Vehicle
+from fleet_desk.store.models import Device, Driver, Vehicle
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +55,18 @@ def ensure_device(
         return DeviceRef(
             device.id, device.name, device.vehicle_id, device.vehicle.name if device.vehicle else None
         )
+
+
+def ensure_driver(engine: Engine, name: str, vehicle: str | None = None, phone: str | None = None) -> int:
+    """The driver called ``name``, created if new; ``vehicle`` is the one they drive today."""
+    name = name.strip()
+    if not name:
+        raise ValueError("a driver needs a name")
+    with Session(engine) as session, session.begin():
+        driver = _get_or_create(session, Driver, name)
+        if vehicle:
+            driver.vehicle = _get_or_create(session, Vehicle, vehicle.strip())
+        if phone:
+            driver.phone = phone
+        session.flush()
+        return driver.id

@@ -1,0 +1,67 @@
+"""The user's settings: a small JSON file in the per-user config directory.
+
+Plain values only. Secrets (the endpoint token, the signing secret) never go
+here; they belong in the OS keyring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import platformdirs
+
+ENV_DIR = "FLEET_DESK_CONFIG_DIR"
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+
+log = logging.getLogger(__name__)
+
+
+def config_dir() -> Path:
+    """Where settings and window layout live (``FLEET_DESK_CONFIG_DIR`` overrides)."""
+    return Path(os.environ.get(ENV_DIR) or platformdirs.user_config_dir("fleet-desk", appauthor=False))
+
+
+@dataclass
+class Settings:
+    tile_url: str = OSM_TILES
+    tile_attribution: str = OSM_ATTRIBUTION
+    trail_minutes: int = 10
+    follow_selected: bool = False
+
+    @classmethod
+    def path(cls) -> Path:
+        return config_dir() / "settings.json"
+
+    @classmethod
+    def load(cls) -> Settings:
+        """The saved settings; defaults for anything missing or unreadable (logged)."""
+        path = cls.path()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        except (OSError, ValueError) as exc:
+            log.warning("settings file %s is unreadable (%s); using defaults", path, exc)
+            return cls()
+        known = {f.name: f.type for f in fields(cls)}
+        defaults = cls()
+        values = {}
+        for name in known:
+            value = data.get(name, getattr(defaults, name))
+            if type(value) is not type(getattr(defaults, name)):
+                log.warning("settings file %s: %s has the wrong type; using the default", path, name)
+                value = getattr(defaults, name)
+            values[name] = value
+        return cls(**values)
+
+    def save(self) -> None:
+        path = self.path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        tmp.replace(path)

@@ -1,0 +1,282 @@
+"""The fleet board: every vehicle, its driver, unit, state, speed, fix age and position.
+
+A `QAbstractTableModel` behind a `QSortFilterProxyModel`. Rows change only
+when their vehicle changed (`dataChanged` for that row); the fix age ticks
+once a second with one `dataChanged` for its column.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QItemSelectionModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
+
+from drivers.base import UnitState, UnitStatus
+from fleet_desk.fleet import FleetVehicle, VehicleState, vehicle_state
+from fleet_desk.ui.style import STATE_COLORS, state_icon
+
+COLUMNS = ("Vehicle", "Driver", "Unit", "State", "Speed", "Last fix", "Position")
+VEHICLE, DRIVER, UNIT, STATE, SPEED, AGE, POSITION = range(len(COLUMNS))
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+VEHICLE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+STATE_ORDER = {s: i for i, s in enumerate(VehicleState)}
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def format_age(seconds: float | None) -> str:
+    """'5 s', '3 min 10 s', '2 h 05 min', '3 days': the age of a fix as people say it."""
+    if seconds is None:
+        return "never"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86400} days" if s >= 172800 else "1 day"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class FleetBoardModel(QAbstractTableModel):
+    """Rows are vehicles, keyed by vehicle id; the clock is injectable for tests."""
+
+    statesChanged = Signal(list)  # vehicle ids whose state changed on a tick
+
+    def __init__(self, clock: Callable[[], int] = now_ms, parent=None):  # noqa: ANN001
+        super().__init__(parent)
+        self.clock = clock
+        self._rows: list[FleetVehicle] = []
+        self._row_of: dict[int, int] = {}
+        self._states: list[VehicleState] = []
+        self._unit_status: dict[str, UnitStatus] = {}
+        self._now = clock()
+
+    # Qt model interface
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802, ANN201
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201, C901
+        if not index.isValid():
+            return None
+        row, col = self._rows[index.row()], index.column()
+        state = self._states[index.row()]
+        age = None if row.fix_time_ms is None else (self._now - row.fix_time_ms) / 1000
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == VEHICLE:
+                return row.vehicle
+            if col == DRIVER:
+                return row.driver or ""
+            if col == UNIT:
+                return row.unit or "no unit"
+            if col == STATE:
+                return state.value
+            if col == SPEED:
+                return "" if row.speed_mps is None or row.fix_time_ms is None else f"{row.speed_mps * 3.6:.0f} km/h"
+            if col == AGE:
+                return format_age(age) if age is not None else "never"
+            if col == POSITION:
+                return "" if row.lat is None else f"{row.lat:.5f}, {row.lon:.5f}"
+        elif role == SORT_ROLE:
+            if col == STATE:
+                return STATE_ORDER[state]
+            if col == SPEED:
+                return row.speed_mps if row.speed_mps is not None else -1.0
+            if col == AGE:
+                return age if age is not None else float("inf")
+            return self.data(index, Qt.ItemDataRole.DisplayRole).casefold()
+        elif role == VEHICLE_ID_ROLE:
+            return row.vehicle_id
+        elif role == Qt.ItemDataRole.DecorationRole and col == STATE:
+            return state_icon(state)
+        elif role == Qt.ItemDataRole.ForegroundRole and col == STATE:
+            return QColor(STATE_COLORS[state])
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col in (SPEED, AGE):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, state)
+        return None
+
+    def _tooltip(self, row: FleetVehicle, state: VehicleState) -> str:
+        unit = self._unit_status.get(row.unit or "")
+        lines = [f"{row.vehicle}: {state.value}"]
+        if unit is not None:
+            lines.append(f"unit {row.unit} on {unit.port}: {unit.state.value}"
+                         + (f" ({unit.message})" if unit.message else ""))
+        return "\n".join(lines)
+
+    # Updates
+    def vehicle(self, vehicle_id: int) -> FleetVehicle | None:
+        row = self._row_of.get(vehicle_id)
+        return None if row is None else self._rows[row]
+
+    def state_of(self, vehicle_id: int) -> VehicleState | None:
+        row = self._row_of.get(vehicle_id)
+        return None if row is None else self._states[row]
+
+    def row_of(self, vehicle_id: int) -> int | None:
+        return self._row_of.get(vehicle_id)
+
+    def vehicles(self) -> list[FleetVehicle]:
+        return list(self._rows)
+
+    def _state(self, row: FleetVehicle) -> VehicleState:
+        unit = self._unit_status.get(row.unit or "")
+        without_fix = unit is not None and unit.state in (UnitState.NO_FIX, UnitState.NO_DATA)
+        return vehicle_state(row.fix_time_ms, row.speed_mps, self._now, unit_without_fix=without_fix)
+
+    def apply(self, changed: list[FleetVehicle], removed: list[int]) -> None:
+        """Take the vehicles that changed: update their rows, append new ones, drop removed ones."""
+        self._now = self.clock()
+        last = len(COLUMNS) - 1
+        for vehicle_id in removed:
+            row = self._row_of.get(vehicle_id)
+            if row is None:
+                continue
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self._rows[row], self._states[row]
+            self._row_of = {r.vehicle_id: i for i, r in enumerate(self._rows)}
+            self.endRemoveRows()
+        new = []
+        for vehicle in changed:
+            row = self._row_of.get(vehicle.vehicle_id)
+            if row is None:
+                new.append(vehicle)
+                continue
+            self._rows[row] = vehicle
+            self._states[row] = self._state(vehicle)
+            self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+        if new:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
+            for vehicle in new:
+                self._row_of[vehicle.vehicle_id] = len(self._rows)
+                self._rows.append(vehicle)
+                self._states.append(self._state(vehicle))
+            self.endInsertRows()
+
+    def set_unit_status(self, unit: str, status: UnitStatus) -> None:
+        self._unit_status[unit] = status
+
+    def tick(self) -> list[int]:
+        """The clock moved: fix ages change for every row, states for some. Returns ids whose state changed."""
+        self._now = self.clock()
+        if not self._rows:
+            return []
+        changed = []
+        for i, row in enumerate(self._rows):
+            state = self._state(row)
+            if state != self._states[i]:
+                self._states[i] = state
+                changed.append(row.vehicle_id)
+                self.dataChanged.emit(self.index(i, STATE), self.index(i, STATE))
+        self.dataChanged.emit(self.index(0, AGE), self.index(len(self._rows) - 1, AGE),
+                              [Qt.ItemDataRole.DisplayRole])
+        if changed:
+            self.statesChanged.emit(changed)
+        return changed
+
+
+class FleetBoard(QWidget):
+    """The board widget: a filter box over the sorted, filtered table."""
+
+    vehicleSelected = Signal(int)
+    vehicleActivated = Signal(int)  # double-click: centre the map on it
+
+    def __init__(self, model: FleetBoardModel, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.model = model
+        self._echo = True  # False while the map selects a row, so the selection is not sent back
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(model)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setDynamicSortFilter(True)
+
+        self.filter = QLineEdit(self)
+        self.filter.setPlaceholderText("Filter: vehicle, driver, unit or state")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+
+        self.table = QTableView(self)
+        self.table.setObjectName("fleetTable")
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(VEHICLE, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for col, width in ((VEHICLE, 80), (DRIVER, 120), (UNIT, 70), (STATE, 90), (SPEED, 70), (AGE, 90)):
+            self.table.setColumnWidth(col, width)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.table.doubleClicked.connect(self._activated)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.filter)
+        layout.addWidget(self.table)
+
+    def _vehicle_at(self, index: QModelIndex) -> int | None:
+        return index.data(VEHICLE_ID_ROLE) if index.isValid() else None
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        vehicle_id = self._vehicle_at(current)
+        if vehicle_id is not None and self._echo:
+            self.vehicleSelected.emit(vehicle_id)
+
+    def _activated(self, index: QModelIndex) -> None:
+        vehicle_id = self._vehicle_at(index)
+        if vehicle_id is not None:
+            self.vehicleActivated.emit(vehicle_id)
+
+    def selected_vehicle(self) -> int | None:
+        return self._vehicle_at(self.table.selectionModel().currentIndex())
+
+    def select_vehicle(self, vehicle_id: int) -> bool:
+        """Select a vehicle's row (from a map click) without echoing back to the map."""
+        row = self.model.row_of(vehicle_id)
+        if row is None:
+            return False
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        if not index.isValid():  # filtered out: clear the filter so the row can show
+            self.filter.clear()
+            index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self._echo = False
+        try:
+            self.table.selectionModel().setCurrentIndex(
+                index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+            )
+        finally:
+            self._echo = True
+        self.table.scrollTo(index)
+        return True

@@ -1,0 +1,122 @@
+"""The window's view of the core: live units and the fleet, as Qt signals.
+
+Owns the `LiveIngest` (reader threads and the ingest thread) and the
+`FleetWatch` (a polling thread); their callbacks arrive on those threads
+and become signals, which Qt delivers on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+from sqlalchemy import Engine
+
+from drivers.base import UnitState, UnitStatus
+from fleet_desk import messages
+from fleet_desk.fleet import FleetWatch
+from fleet_desk.live import LiveIngest
+from fleet_desk.store import DeviceRef
+from fleet_desk.store.units import UnitAssignment, assign_unit, live_units, set_live
+from fleet_desk.ui.tasks import run_in_background
+
+log = logging.getLogger(__name__)
+
+
+class FleetFeed(QObject):
+    fleetChanged = Signal(list, list)  # changed FleetVehicle rows, removed vehicle ids
+    unitStatusChanged = Signal(str, object)  # unit name, UnitStatus
+    fixesStored = Signal(int)
+    unitsChanged = Signal()  # a unit was attached, started or stopped
+
+    def __init__(self, engine: Engine, parent: QObject | None = None):
+        super().__init__(parent)
+        self.engine = engine
+        self.live = LiveIngest(engine, on_fixes=self._on_fixes, on_status=self._on_status, on_error=messages.warning)
+        self.watch = FleetWatch(engine, on_change=self.fleetChanged.emit, on_error=messages.error)
+        self._statuses: dict[str, UnitStatus] = {}
+        self._stopped = False
+
+    def start(self) -> None:
+        """Start watching the fleet and every unit assigned as live (read in the background)."""
+        self.live.start()
+        self.watch.start()
+        run_in_background(lambda: live_units(self.engine), self._start_units)
+
+    def _start_units(self, units: list[UnitAssignment]) -> None:
+        for unit in units:
+            self._add(unit.port, unit.device, unit.vehicle, unit.baud)
+
+    def _add(self, port: str, device: str, vehicle: str | None, baud: int | None) -> None:
+        def add() -> DeviceRef:
+            return self.live.add_unit(port, device, vehicle, baud)
+
+        run_in_background(add, lambda _ref: self._changed())
+
+    def _changed(self) -> None:
+        self.watch.poll_now()
+        self.unitsChanged.emit()
+
+    def attach(self, device: str, port: str, vehicle: str | None, baud: int | None, live: bool = True) -> None:
+        """Save the assignment and, if ``live``, (re)start reading the unit."""
+        self._stop_reading(device)
+
+        def save() -> None:
+            assign_unit(self.engine, device, port, vehicle, baud, live)
+
+        def saved(_result: object) -> None:
+            if live:
+                self._add(port, device, vehicle, baud)
+            else:
+                self._changed()
+
+        run_in_background(save, saved)
+
+    def stop_unit(self, device: str) -> None:
+        """Stop reading a unit now and at start-up; its assignment stays."""
+        self._stop_reading(device)
+        run_in_background(lambda: set_live(self.engine, device, False), lambda _r: self._changed())
+
+    def _stop_reading(self, device: str) -> None:
+        for ref, unit, _rate in self.live.units():
+            if ref.name == device:
+                self.live.remove_unit(unit.port)
+
+    def running_units(self) -> dict[str, tuple[str, UnitStatus, float]]:
+        """Unit name -> (port, status, fixes per second) for the units being read."""
+        return {ref.name: (unit.port, unit.status, rate) for ref, unit, rate in self.live.units()}
+
+    def connected_count(self) -> tuple[int, int]:
+        units = self.live.units()
+        up = sum(1 for _ref, unit, _rate in units
+                 if unit.status.state not in (UnitState.DISCONNECTED, UnitState.CONNECTING))
+        return up, len(units)
+
+    def fixes_per_second(self) -> float:
+        return sum(rate for _ref, _unit, rate in self.live.units())
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.watch.stop()
+        self.live.stop()
+
+    # Callbacks from core threads
+    def _on_fixes(self, _device: DeviceRef, fixes: list) -> None:
+        self.fixesStored.emit(len(fixes))
+        self.watch.poll_now()
+
+    def _on_status(self, device: DeviceRef, status: UnitStatus) -> None:
+        previous = self._statuses.get(device.name)
+        self._statuses[device.name] = status
+        if self._stopped or status.message == "stopped":
+            pass
+        elif status.state is UnitState.DISCONNECTED and (previous is None or previous.state is not UnitState.DISCONNECTED):
+            who = f"{device.name} ({device.vehicle_name})" if device.vehicle_name else device.name
+            messages.warning(f"GPS unit {who} is unplugged or cannot be opened on {status.port}: {status.message}. "
+                             "Plug it back in; Fleet Desk reconnects by itself.")
+        elif (status.state in (UnitState.NO_FIX, UnitState.FIX) and previous is not None
+              and previous.state is UnitState.DISCONNECTED and previous.message != "stopped"):
+            messages.info(f"GPS unit {device.name} is back on {status.port}.")
+        self.unitStatusChanged.emit(device.name, status)

@@ -1,0 +1,177 @@
+"""The live fleet map: a folium page loaded once, then fed batched JSON updates.
+
+Python never rebuilds the page for an update: vehicle changes are collected
+and sent a few times a second to the page's own ``fleetMap.update``; calls
+made before the page is ready are queued. Clicks come back through a
+`QWebChannel` object.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
+from PySide6.QtWebChannel import QWebChannel
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QWidget
+
+from fleet_desk.fleet import FleetVehicle, VehicleState
+from fleet_desk.settings import Settings
+from fleet_desk.ui.map_page import base_url, build_map_page
+from fleet_desk.ui.style import state_colors_by_name
+
+log = logging.getLogger(__name__)
+FLUSH_MS = 250  # at most four updates a second
+
+
+class MapBridge(QObject):
+    """The object the page sees as ``bridge``."""
+
+    ready = Signal()
+    vehicleClicked = Signal(int)
+    tilesChanged = Signal(bool, str)
+
+    @Slot()
+    def pageReady(self) -> None:  # noqa: N802
+        self.ready.emit()
+
+    @Slot(int)
+    def markerClicked(self, vehicle_id: int) -> None:  # noqa: N802
+        self.vehicleClicked.emit(vehicle_id)
+
+    @Slot(bool, str)
+    def tileStatus(self, ok: bool, notice: str) -> None:  # noqa: N802
+        self.tilesChanged.emit(ok, notice)
+
+
+class _LoggingPage(QWebEnginePage):
+    """Sends the page's console errors to the log, where tests and users can see them."""
+
+    def javaScriptConsoleMessage(self, level, message, line, source):  # noqa: ANN001, N802
+        if level == QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel:
+            log.warning("map page: %s (%s:%s)", message, source.rsplit("/", 1)[-1], line)
+        else:
+            log.debug("map page: %s", message)
+
+
+def vehicle_json(vehicle: FleetVehicle, state: VehicleState) -> dict[str, Any]:
+    return {
+        "id": vehicle.vehicle_id,
+        "label": vehicle.vehicle,
+        "lat": vehicle.lat,
+        "lon": vehicle.lon,
+        "course": None if vehicle.course_deg is None else round(vehicle.course_deg, 1),
+        "state": state.value,
+        "t": vehicle.fix_time_ms,
+    }
+
+
+class FleetMapView(QWebEngineView):
+    """The map widget. Call `show_vehicles` as often as you like; it batches."""
+
+    ready = Signal()
+    vehicleClicked = Signal(int)
+    tilesChanged = Signal(bool, str)
+
+    def __init__(self, settings: Settings, center: tuple[float, float], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.center = center
+        self.is_ready = False
+        self.tile_notice = ""
+        self._queued: list[str] = []
+        self._pending: dict[int, dict[str, Any]] = {}
+        self._removed: set[int] = set()
+        self.batches_sent = 0
+
+        page = _LoggingPage(self)
+        self.setPage(page)
+        web = page.settings()
+        web.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls, True)
+        web.setAttribute(QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls, True)  # tiles
+        self.bridge = MapBridge(self)
+        self.bridge.ready.connect(self._on_ready)
+        self.bridge.vehicleClicked.connect(self.vehicleClicked)
+        self.bridge.tilesChanged.connect(self._on_tiles)
+        self.channel = QWebChannel(self)
+        self.channel.registerObject("bridge", self.bridge)
+        page.setWebChannel(self.channel)
+
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setInterval(FLUSH_MS)
+        self._flush_timer.timeout.connect(self._flush)
+        self.load_page()
+
+    def load_page(self) -> None:
+        """Build and load the page (at start, and when tile settings change)."""
+        self.is_ready = False
+        self._flush_timer.stop()
+        html = build_map_page(self.center, self.settings.tile_url, self.settings.tile_attribution,
+                              self.settings.trail_minutes, state_colors_by_name())
+        self.setHtml(html, QUrl(base_url()))
+
+    def _on_ready(self) -> None:
+        self.is_ready = True
+        queued, self._queued = self._queued, []
+        for script in queued:
+            self.page().runJavaScript(script)
+        self._flush_timer.start()
+        self.ready.emit()
+
+    def _on_tiles(self, ok: bool, notice: str) -> None:
+        self.tile_notice = notice
+        self.tilesChanged.emit(ok, notice)
+
+    def call(self, function: str, *args: Any) -> None:
+        """Call ``fleetMap.<function>(args...)`` with JSON arguments, now or once the page is ready."""
+        script = f"fleetMap.{function}({', '.join(json.dumps(a) for a in args)});"
+        if self.is_ready:
+            self.page().runJavaScript(script)
+        else:
+            self._queued.append(script)
+
+    def evaluate(self, expression: str, callback: Callable[[Any], None]) -> None:
+        """Evaluate JS and hand the result to ``callback`` (for tests and diagnostics)."""
+        self.page().runJavaScript(expression, 0, callback)
+
+    def show_vehicles(self, vehicles: Iterable[tuple[FleetVehicle, VehicleState]]) -> None:
+        """Queue vehicles for the next batch; those with no position are left off the map."""
+        for vehicle, state in vehicles:
+            if vehicle.lat is None:
+                continue
+            self._pending[vehicle.vehicle_id] = vehicle_json(vehicle, state)
+            self._removed.discard(vehicle.vehicle_id)
+
+    def remove_vehicles(self, vehicle_ids: Iterable[int]) -> None:
+        for vehicle_id in vehicle_ids:
+            self._pending.pop(vehicle_id, None)
+            self._removed.add(vehicle_id)
+
+    def _flush(self) -> None:
+        if not (self._pending or self._removed):
+            return
+        batch = {"vehicles": list(self._pending.values()), "removed": sorted(self._removed)}
+        self._pending, self._removed = {}, set()
+        self.batches_sent += 1
+        self.call("update", batch)
+
+    def load_trails(self, trails: dict[int, list[tuple[float, float, int]]]) -> None:
+        self.call("loadTrails", {str(k): v for k, v in trails.items()})
+
+    def select(self, vehicle_id: int | None, center: bool = False) -> None:
+        self._flush()  # a vehicle selected right after it appeared must exist on the page
+        self.call("select", vehicle_id, center)
+
+    def fit_to_fleet(self) -> None:
+        self._flush()
+        self.call("fit")
+
+    def set_follow(self, on: bool) -> None:
+        self.call("setFollow", on)
+
+    def set_trail_minutes(self, minutes: int) -> None:
+        self.call("setTrailMinutes", minutes)

@@ -1,0 +1,5 @@
+"""Fleet Desk's own resources: the map page's JS/CSS, icons, schemas, demo data."""
+
+from pathlib import Path
+
+DIR = Path(__file__).resolve().parent

@@ -1,0 +1,167 @@
+// The fleet map's own code: markers, trails and selection, driven from Python.
+// Python calls window.fleetMap.* through runJavaScript with JSON arguments;
+// the page calls back through the QWebChannel object "bridge".
+(function () {
+  "use strict";
+  const S = {
+    map: null, bridge: null, markers: {}, trails: {}, selected: null, follow: false,
+    trailMs: 10 * 60 * 1000, colors: {}, notice: null, tileHost: "", tilesOk: false, tileErrors: 0,
+  };
+
+  function arrow(color, course) {
+    const rot = (course === null || course === undefined) ? 0 : course;
+    const shape = (course === null || course === undefined)
+      ? '<circle cx="14" cy="14" r="7" fill="' + color + '" stroke="#fff" stroke-width="2"/>'
+      : '<path d="M14 3 L22 23 L14 18 L6 23 Z" fill="' + color + '" stroke="#fff" stroke-width="1.5"/>';
+    return '<svg viewBox="0 0 28 28" style="transform: rotate(' + rot + 'deg)">' + shape + "</svg>";
+  }
+
+  function escapeHtml(text) {
+    const div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML;
+  }
+
+  function iconFor(v) {
+    const cls = "fd-vehicle" + (v.id === S.selected ? " fd-selected" : "");
+    return L.divIcon({
+      className: "", iconSize: [28, 28], iconAnchor: [14, 14],
+      html: '<div class="' + cls + '" data-state="' + v.state + '">' + arrow(S.colors[v.state] || "#555", v.course)
+        + '<span class="fd-label">' + escapeHtml(v.label) + "</span></div>",
+    });
+  }
+
+  function trimTrail(id, newest) {
+    const t = S.trails[id];
+    if (!t) return;
+    while (t.points.length && t.points[0][2] < newest - S.trailMs) t.points.shift();
+    t.line.setLatLngs(t.points.map((p) => [p[0], p[1]]));
+  }
+
+  function addTrailPoint(v) {
+    let t = S.trails[v.id];
+    if (!t) {
+      t = S.trails[v.id] = { points: [], line: L.polyline([], { weight: 3, opacity: 0.55, interactive: false }) };
+      t.line.addTo(S.map);
+    }
+    const last = t.points[t.points.length - 1];
+    if (!last || v.t > last[2]) t.points.push([v.lat, v.lon, v.t]);
+    t.line.setStyle({ color: S.colors[v.state] || "#555" });
+    trimTrail(v.id, v.t);
+  }
+
+  function setNotice(text) {
+    S.notice.textContent = text;
+    S.notice.style.display = text ? "block" : "none";
+  }
+
+  function watchTiles() {
+    let tiles = null;
+    S.map.eachLayer((layer) => { if (layer instanceof L.TileLayer) tiles = layer; });
+    if (!tiles) {
+      setNotice("No map tile server is configured: vehicles are shown on a plain background.");
+      return;
+    }
+    tiles.on("tileerror", () => {
+      S.tileErrors += 1;
+      if (!S.tilesOk) {
+        setNotice("Map tiles from " + S.tileHost + " cannot be loaded (offline?): vehicles are still shown.");
+        if (S.bridge) S.bridge.tileStatus(false, S.notice.textContent);
+      }
+    });
+    tiles.on("tileload", () => {
+      if (!S.tilesOk) { S.tilesOk = true; setNotice(""); if (S.bridge) S.bridge.tileStatus(true, ""); }
+    });
+  }
+
+  const api = {
+    init(mapName, config) {
+      S.map = window[mapName];
+      S.colors = config.colors;
+      S.trailMs = config.trailMinutes * 60000;
+      S.tileHost = config.tileHost;
+      S.notice = document.createElement("div");
+      S.notice.className = "fd-notice";
+      document.body.appendChild(S.notice);
+      if (config.depot) {
+        L.marker(config.depot, {
+          interactive: false, keyboard: false,
+          icon: L.divIcon({ className: "fd-depot", html: "D", iconSize: [22, 22], iconAnchor: [11, 11] }),
+        }).addTo(S.map);
+      }
+      watchTiles();
+      new QWebChannel(qt.webChannelTransport, (channel) => {
+        S.bridge = channel.objects.bridge;
+        S.bridge.pageReady();
+      });
+    },
+    update(batch) {
+      for (const v of batch.vehicles) {
+        let m = S.markers[v.id];
+        if (!m) {
+          m = S.markers[v.id] = L.marker([v.lat, v.lon], { icon: iconFor(v), keyboard: false, riseOnHover: true });
+          m.on("click", () => { api.select(v.id, false); if (S.bridge) S.bridge.markerClicked(v.id); });
+          m.addTo(S.map);
+        } else {
+          m.setLatLng([v.lat, v.lon]);
+          const old = m.fd;
+          if (old.state !== v.state || old.course !== v.course || old.label !== v.label) m.setIcon(iconFor(v));
+        }
+        m.fd = v;
+        addTrailPoint(v);
+      }
+      for (const id of batch.removed || []) {
+        if (S.markers[id]) { S.markers[id].remove(); delete S.markers[id]; }
+        if (S.trails[id]) { S.trails[id].line.remove(); delete S.trails[id]; }
+      }
+      if (S.follow && S.selected !== null && S.markers[S.selected]) {
+        S.map.panTo(S.markers[S.selected].getLatLng(), { animate: false });
+      }
+    },
+    loadTrails(trails) {
+      for (const id in trails) {
+        const vid = Number(id);
+        for (const p of trails[id]) {
+          addTrailPoint({ id: vid, lat: p[0], lon: p[1], t: p[2], state: "stopped" });
+        }
+      }
+    },
+    select(id, center) {
+      const previous = S.selected;
+      S.selected = id;
+      for (const vid of [previous, id]) {
+        if (vid !== null && S.markers[vid]) S.markers[vid].setIcon(iconFor(S.markers[vid].fd));
+      }
+      if (id !== null && S.markers[id]) {
+        S.markers[id].setZIndexOffset(1000);
+        if (center) S.map.setView(S.markers[id].getLatLng(), Math.max(S.map.getZoom(), 15));
+      }
+    },
+    fit() {
+      const points = Object.values(S.markers).map((m) => m.getLatLng());
+      if (points.length === 1) S.map.setView(points[0], 15);
+      else if (points.length) S.map.fitBounds(L.latLngBounds(points), { padding: [40, 40], maxZoom: 16 });
+    },
+    setFollow(on) { S.follow = !!on; },
+    setTrailMinutes(minutes) {
+      S.trailMs = minutes * 60000;
+      for (const id in S.trails) {
+        const pts = S.trails[id].points;
+        if (pts.length) trimTrail(id, pts[pts.length - 1][2]);
+      }
+    },
+    // Read-only views of the page's state, for tests and diagnostics.
+    info(id) {
+      const m = S.markers[id];
+      if (!m) return null;
+      const ll = m.getLatLng();
+      return { lat: ll.lat, lon: ll.lng, state: m.fd.state, course: m.fd.course, label: m.fd.label,
+               selected: S.selected === id, trail: S.trails[id] ? S.trails[id].points.length : 0 };
+    },
+    count() { return Object.keys(S.markers).length; },
+    notice() { return S.notice ? S.notice.textContent : ""; },
+    center() { const c = S.map.getCenter(); return { lat: c.lat, lon: c.lng, zoom: S.map.getZoom() }; },
+    clickMarker(id) { if (S.markers[id]) S.markers[id].fire("click"); },
+  };
+  window.fleetMap = api;
+})();
