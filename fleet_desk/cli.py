@@ -249,7 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleet-desk", description="Fleet Desk: depot fleet operations")
     parser.add_argument("--version", action="version", version=f"fleet-desk {__version__}")
     parser.add_argument("--db", metavar="URL", help="database URL (default: $FLEET_DESK_DB or a per-user SQLite file)")
-    parser.add_argument("--demo", action="store_true", help="run the built-in demo fleet")
+    parser.add_argument("--demo", action="store_true", help="open the app on the built-in demo fleet")
+    parser.add_argument("--headless", action="store_true",
+                        help="with --demo: no window, print live fixes on the terminal")
+    parser.add_argument("--screenshot", metavar="FILE", type=Path,
+                        help="save a PNG of the main window once vehicles are on the map, then exit")
+    parser.add_argument("--after", metavar="SECONDS", type=float, default=30.0,
+                        help="with --screenshot: wait at most this long for vehicles (default 30)")
     parser.add_argument("--vehicles", type=int, default=12, help=argparse.SUPPRESS)
     parser.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -306,10 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command:
             return args.func(args)
-        if args.demo:
+        if args.demo and args.headless:
             return cmd_demo(args)
-        parser.print_help()
-        return 0
+        from fleet_desk.ui.app import run_app
+
+        return run_app(args.db, demo=args.demo, screenshot=args.screenshot, after=args.after,
+                       vehicles=args.vehicles)
     except DatabaseError as exc:
         _err(str(exc))
         return EXIT_FAILED

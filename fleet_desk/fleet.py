@@ -9,6 +9,7 @@ observe it through the UI layer.
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -19,6 +20,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from fleet_desk.store.models import Device, Driver, LatestPosition, Position, Vehicle
+
+log = logging.getLogger(__name__)
 
 #: No fix for this long: the vehicle is stale (its position may be out of date).
 STALE_AFTER_S = 120
@@ -86,7 +89,7 @@ def load_fleet(engine: Engine) -> list[FleetVehicle]:
             select(Device.vehicle_id, Device.name).where(Device.vehicle_id.is_not(None)).order_by(Device.name)
         ):
             units[vehicle_id].append(name)
-        latest = {row.vehicle_id: row for row in session.execute(select(LatestPosition))}
+        latest = {row.vehicle_id: row for row in session.scalars(select(LatestPosition))}
         latest_unit = dict(session.execute(select(Device.id, Device.name)).all()) if latest else {}
     rows = []
     for vehicle_id, name in vehicles:
@@ -167,7 +170,9 @@ class FleetWatch:
                 changed, removed = self.poll()
             except Exception as exc:  # noqa: BLE001 - reported, polling goes on
                 if not self._failing:
-                    self.on_error(f"reading the fleet from the database failed: {exc}; retrying every second")
+                    log.warning("fleet poll failed", exc_info=True)
+                    self.on_error(f"Reading the fleet from the database failed ({type(exc).__name__}: {exc}); "
+                                  "retrying every second.")
                 self._failing = True
             else:
                 self._failing = False

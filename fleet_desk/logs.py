@@ -32,4 +32,5 @@ def setup_logging(level: int = logging.INFO) -> Path:
         handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return path

@@ -7,6 +7,7 @@ once a second with one `dataChanged` for its column.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
@@ -47,6 +48,11 @@ def format_age(seconds: float | None) -> str:
     if s < 86400:
         return f"{s // 3600} h {s % 3600 // 60:02d} min"
     return f"{s // 86400} days" if s >= 172800 else "1 day"
+
+
+def natural_key(text: str) -> str:
+    """'Van 2' before 'Van 10': digit runs padded so plain string order is natural order."""
+    return re.sub(r"\d+", lambda m: m.group(0).rjust(12, "0"), text.casefold())
 
 
 def now_ms() -> int:
@@ -107,7 +113,7 @@ class FleetBoardModel(QAbstractTableModel):
                 return row.speed_mps if row.speed_mps is not None else -1.0
             if col == AGE:
                 return age if age is not None else float("inf")
-            return self.data(index, Qt.ItemDataRole.DisplayRole).casefold()
+            return natural_key(self.data(index, Qt.ItemDataRole.DisplayRole))
         elif role == VEHICLE_ID_ROLE:
             return row.vehicle_id
         elif role == Qt.ItemDataRole.DecorationRole and col == STATE:
@@ -236,7 +242,7 @@ class FleetBoard(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for col, width in ((VEHICLE, 80), (DRIVER, 120), (UNIT, 70), (STATE, 90), (SPEED, 70), (AGE, 90)):
+        for col, width in ((VEHICLE, 70), (DRIVER, 110), (UNIT, 62), (STATE, 84), (SPEED, 66), (AGE, 76)):
             self.table.setColumnWidth(col, width)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.doubleClicked.connect(self._activated)

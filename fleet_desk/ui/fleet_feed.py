@@ -112,7 +112,8 @@ class FleetFeed(QObject):
         self._statuses[device.name] = status
         if self._stopped or status.message == "stopped":
             pass
-        elif status.state is UnitState.DISCONNECTED and (previous is None or previous.state is not UnitState.DISCONNECTED):
+        elif status.state is UnitState.DISCONNECTED and (previous is None
+                                                         or previous.state is not UnitState.DISCONNECTED):
             who = f"{device.name} ({device.vehicle_name})" if device.vehicle_name else device.name
             messages.warning(f"GPS unit {who} is unplugged or cannot be opened on {status.port}: {status.message}. "
                              "Plug it back in; Fleet Desk reconnects by itself.")

@@ -33,7 +33,7 @@ class MapBridge(QObject):
 
     ready = Signal()
     vehicleClicked = Signal(int)
-    tilesChanged = Signal(bool, str)
+    tilesChanged = Signal(str)  # the notice shown on the map; empty: tiles load
 
     @Slot()
     def pageReady(self) -> None:  # noqa: N802
@@ -43,9 +43,9 @@ class MapBridge(QObject):
     def markerClicked(self, vehicle_id: int) -> None:  # noqa: N802
         self.vehicleClicked.emit(vehicle_id)
 
-    @Slot(bool, str)
-    def tileStatus(self, ok: bool, notice: str) -> None:  # noqa: N802
-        self.tilesChanged.emit(ok, notice)
+    @Slot(str)
+    def tileStatus(self, notice: str) -> None:  # noqa: N802
+        self.tilesChanged.emit(notice)
 
 
 class _LoggingPage(QWebEnginePage):
@@ -75,7 +75,7 @@ class FleetMapView(QWebEngineView):
 
     ready = Signal()
     vehicleClicked = Signal(int)
-    tilesChanged = Signal(bool, str)
+    tilesChanged = Signal(str)
 
     def __init__(self, settings: Settings, center: tuple[float, float], parent: QWidget | None = None):
         super().__init__(parent)
@@ -122,9 +122,9 @@ class FleetMapView(QWebEngineView):
         self._flush_timer.start()
         self.ready.emit()
 
-    def _on_tiles(self, ok: bool, notice: str) -> None:
+    def _on_tiles(self, notice: str) -> None:
         self.tile_notice = notice
-        self.tilesChanged.emit(ok, notice)
+        self.tilesChanged.emit(notice)
 
     def call(self, function: str, *args: Any) -> None:
         """Call ``fleetMap.<function>(args...)`` with JSON arguments, now or once the page is ready."""

@@ -5,7 +5,7 @@
   "use strict";
   const S = {
     map: null, bridge: null, markers: {}, trails: {}, selected: null, follow: false,
-    trailMs: 10 * 60 * 1000, colors: {}, notice: null, tileHost: "", tilesOk: false, tileErrors: 0,
+    trailMs: 10 * 60 * 1000, autoFit: true, colors: {}, notice: null, tileHost: "", tilesOk: false, tileErrors: 0,
   };
 
   function arrow(color, course) {
@@ -55,6 +55,10 @@
     S.notice.style.display = text ? "block" : "none";
   }
 
+  function reportTiles() {
+    if (S.bridge) S.bridge.tileStatus(S.notice.textContent);
+  }
+
   function watchTiles() {
     let tiles = null;
     S.map.eachLayer((layer) => { if (layer instanceof L.TileLayer) tiles = layer; });
@@ -64,13 +68,13 @@
     }
     tiles.on("tileerror", () => {
       S.tileErrors += 1;
-      if (!S.tilesOk) {
+      if (!S.tilesOk && !S.notice.textContent) {
         setNotice("Map tiles from " + S.tileHost + " cannot be loaded (offline?): vehicles are still shown.");
-        if (S.bridge) S.bridge.tileStatus(false, S.notice.textContent);
+        reportTiles();
       }
     });
     tiles.on("tileload", () => {
-      if (!S.tilesOk) { S.tilesOk = true; setNotice(""); if (S.bridge) S.bridge.tileStatus(true, ""); }
+      if (!S.tilesOk) { S.tilesOk = true; setNotice(""); reportTiles(); }
     });
   }
 
@@ -90,15 +94,24 @@
         }).addTo(S.map);
       }
       watchTiles();
+      const manual = () => { S.autoFit = false; };
+      S.map.on("dragstart", manual);
+      S.map.getContainer().addEventListener("wheel", manual, { passive: true });
+      S.map.getContainer().addEventListener("dblclick", manual);
+      const zoom = S.map.getContainer().querySelector(".leaflet-control-zoom");
+      if (zoom) zoom.addEventListener("click", manual);
       new QWebChannel(qt.webChannelTransport, (channel) => {
         S.bridge = channel.objects.bridge;
         S.bridge.pageReady();
+        if (S.notice.textContent) reportTiles();
       });
     },
     update(batch) {
+      let added = false;
       for (const v of batch.vehicles) {
         let m = S.markers[v.id];
         if (!m) {
+          added = true;
           m = S.markers[v.id] = L.marker([v.lat, v.lon], { icon: iconFor(v), keyboard: false, riseOnHover: true });
           m.on("click", () => { api.select(v.id, false); if (S.bridge) S.bridge.markerClicked(v.id); });
           m.addTo(S.map);
@@ -114,6 +127,7 @@
         if (S.markers[id]) { S.markers[id].remove(); delete S.markers[id]; }
         if (S.trails[id]) { S.trails[id].line.remove(); delete S.trails[id]; }
       }
+      if (added && S.autoFit && !S.follow) api.fit();
       if (S.follow && S.selected !== null && S.markers[S.selected]) {
         S.map.panTo(S.markers[S.selected].getLatLng(), { animate: false });
       }
@@ -134,7 +148,7 @@
       }
       if (id !== null && S.markers[id]) {
         S.markers[id].setZIndexOffset(1000);
-        if (center) S.map.setView(S.markers[id].getLatLng(), Math.max(S.map.getZoom(), 15));
+        if (center) { S.autoFit = false; S.map.setView(S.markers[id].getLatLng(), Math.max(S.map.getZoom(), 15)); }
       }
     },
     fit() {

@@ -1,0 +1,216 @@
+"""Starting the desktop app: logging, crash handler, database, window, demo fleet.
+
+``fleet-desk`` with no subcommand runs `run_app`; ``--demo`` first builds the
+demo fleet; ``--screenshot FILE`` saves the window once vehicles are on the
+map and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def process_age_s() -> float:
+    """Seconds since this process started (Linux: from /proc; elsewhere since import)."""
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        start = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - _IMPORTED
+
+
+_IMPORTED = time.monotonic()
+
+
+def _chromium_flags() -> None:
+    flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--no-sandbox" not in flags:
+        flags += " --no-sandbox"  # Chromium refuses to run its sandbox as root
+    os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = flags.strip()
+
+
+class Startup:
+    """Start-up figures: when the window showed and when the map was ready."""
+
+    def __init__(self) -> None:
+        self.window_shown_s: float | None = None
+        self.map_ready_s: float | None = None
+        self.first_vehicles_s: float | None = None
+
+    def text(self) -> str:
+        def f(v: float | None) -> str:
+            return "-" if v is None else f"{v:.2f} s"
+
+        return (f"start-up: window shown {f(self.window_shown_s)}, map ready {f(self.map_ready_s)}, "
+                f"vehicles on the map {f(self.first_vehicles_s)} after process start")
+
+
+def run_app(db: str | None, demo: bool = False, screenshot: Path | None = None, after: float = 30.0,
+            vehicles: int = 12) -> int:
+    from fleet_desk.logs import setup_logging
+
+    log_file = setup_logging()
+    _chromium_flags()
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from fleet_desk.ui.map_view import FleetMapView  # noqa: F401 - QtWebEngine before the QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Fleet Desk")
+    app.setOrganizationName("Fleet Desk")
+
+    from fleet_desk.ui.crash import CrashHandler
+
+    crash = CrashHandler(log_file)
+    crash.install()
+    session = AppSession(db, demo, vehicles, screenshot is None)
+    try:
+        window = session.open()
+    except Exception as exc:  # noqa: BLE001 - e.g. the demo's pseudo-terminals could not be made
+        log.exception("start-up failed")
+        print(f"fleet-desk: could not start: {exc} (details in {log_file})", file=sys.stderr)
+        session.close()
+        return 1
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    keepalive = QTimer()  # lets Python see Ctrl-C while Qt's loop runs
+    keepalive.start(250)
+    keepalive.timeout.connect(lambda: None)
+
+    shooter = Screenshot(window, screenshot, after, session.startup) if screenshot else None
+    if shooter:
+        shooter.start()
+    code = app.exec()
+    if shooter:
+        code = shooter.exit_code
+    session.close()
+    crash.uninstall()
+    return code
+
+
+class AppSession:
+    """The window and what it runs on; `close` releases all of it."""
+
+    def __init__(self, db: str | None, demo: bool, vehicles: int, remember_layout: bool = True):
+        self.db, self.demo_wanted, self.vehicles = db, demo, vehicles
+        self.remember_layout = remember_layout  # a screenshot run uses the default layout and leaves it alone
+        self.demo = None
+        self.window = None
+        self.engine = None
+        self.startup = Startup()
+
+    def open(self):  # noqa: ANN201
+        from fleet_desk.settings import Settings
+        from fleet_desk.store.database import resolve_url
+        from fleet_desk.ui.main_window import MainWindow
+
+        settings = Settings.load()
+        note = ""
+        if self.demo_wanted:
+            from fleet_desk.demo import DemoFleet
+
+            self.demo = DemoFleet(self.vehicles)
+            self.demo.prepare()
+            self.demo.start()
+            url = self.demo.url
+            note = f"demo fleet ({self.vehicles} simulated vans; the database is thrown away on exit)"
+        else:
+            url = resolve_url(self.db)
+        window = self.window = MainWindow(url, settings, note, remember_layout=self.remember_layout)
+        window.mapReady.connect(lambda: self._mark("map_ready_s"))
+        window.fleetShown.connect(lambda: self._mark("first_vehicles_s"))
+        window.show()
+        self._mark("window_shown_s")
+        self._open_database(url)
+        return window
+
+    def _mark(self, what: str) -> None:
+        if getattr(self.startup, what) is None:
+            setattr(self.startup, what, process_age_s())
+            log.info(self.startup.text())
+
+    def _open_database(self, url: str) -> None:
+        from fleet_desk.store import open_database
+        from fleet_desk.ui.tasks import run_in_background
+
+        def opened(engine) -> None:  # noqa: ANN001
+            self.engine = engine
+            if self.window is not None:
+                self.window.start(engine)
+
+        run_in_background(lambda: open_database(url), opened, lambda exc: self.window.database_failed(exc))
+
+    def close(self) -> None:
+        from fleet_desk.ui.tasks import wait_for_background
+
+        if self.window is not None:
+            self.window.close()
+        wait_for_background()
+        if self.window is not None:  # web pages must go before the web engine profile and the app
+            from PySide6.QtCore import QCoreApplication, QEvent
+
+            self.window.deleteLater()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            self.window = None
+        if self.engine is not None:
+            self.engine.dispose()
+        if self.demo is not None:
+            self.demo.stop()
+
+
+class Screenshot:
+    """``--screenshot FILE --after S``: save the window once vehicles are on the map, then quit."""
+
+    POLL_MS = 250
+    SETTLE_MS = 1500  # let markers and the tile notice paint
+
+    def __init__(self, window, path: Path, after: float, startup: Startup):  # noqa: ANN001
+        self.window, self.path, self.after, self.startup = window, Path(path), after, startup
+        self.exit_code = 1
+        self.deadline = time.monotonic() + after
+
+    def start(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.timer = QTimer()
+        self.timer.setInterval(self.POLL_MS)
+        self.timer.timeout.connect(self._poll)
+        self.timer.start()
+
+    def _poll(self) -> None:
+        if time.monotonic() >= self.deadline:
+            self.timer.stop()
+            print(f"fleet-desk: no vehicles on the map after {self.after:.0f} s; saving the window as it is",
+                  file=sys.stderr)
+            self._save()
+            return
+        if self.window.map.is_ready:
+            self.window.map.evaluate("fleetMap.count()", self._counted)
+
+    def _counted(self, count) -> None:  # noqa: ANN001
+        if count and self.timer.isActive():
+            self.timer.stop()
+            from PySide6.QtCore import QTimer
+
+            QTimer.singleShot(self.SETTLE_MS, self._save)
+
+    def _save(self) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.window.grab().save(str(self.path)):
+            print(f"screenshot saved to {self.path}", file=sys.stderr)
+            print(self.startup.text(), file=sys.stderr)
+            self.exit_code = 0
+        else:
+            print(f"fleet-desk: could not save the screenshot to {self.path}", file=sys.stderr)
+        QApplication.quit()

@@ -1,0 +1,265 @@
+"""The main window: the map in the centre, the fleet board docked beside it.
+
+It wires the core's signals to the views and owns no business rule: state
+thresholds live in `fleet_desk.fleet`, ingestion in `fleet_desk.live`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from sqlalchemy import Engine
+
+from fleet_desk import __version__, messages
+from fleet_desk.fleet import FleetVehicle, recent_trails
+from fleet_desk.logs import log_path
+from fleet_desk.settings import Settings, config_dir
+from fleet_desk.simulator import DEPOT
+from fleet_desk.store.database import describe
+from fleet_desk.ui.fleet_board import FleetBoard, FleetBoardModel
+from fleet_desk.ui.fleet_feed import FleetFeed
+from fleet_desk.ui.map_view import FleetMapView
+from fleet_desk.ui.message_bar import MessageBar
+from fleet_desk.ui.tasks import run_in_background
+
+log = logging.getLogger(__name__)
+TICK_MS = 1000
+
+
+def window_state() -> QSettings:
+    """Window geometry and dock layout, beside the settings file."""
+    return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+
+class MainWindow(QMainWindow):
+    fleetShown = Signal()  # the first vehicles are on the board
+    mapReady = Signal()
+
+    def __init__(self, url: str, settings: Settings, title_note: str = "", center: tuple[float, float] = DEPOT,
+                 remember_layout: bool = True):
+        super().__init__()
+        self.engine: Engine | None = None  # set by `start` once the database is open
+        self.feed: FleetFeed | None = None
+        self.url = url
+        self.settings = settings
+        self.setWindowTitle("Fleet Desk" + (f" — {title_note}" if title_note else ""))
+        self.setObjectName("mainWindow")
+        self.resize(1280, 800)
+
+        self.message_bar = MessageBar(self)
+        self.map = FleetMapView(settings, center, self)
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.message_bar)
+        layout.addWidget(self.map, 1)
+        self.setCentralWidget(central)
+
+        self.board_model = FleetBoardModel(parent=self)
+        self.board = FleetBoard(self.board_model, self)
+        self.board_dock = QDockWidget("Fleet board", self)
+        self.board_dock.setObjectName("fleetBoardDock")
+        self.board_dock.setWidget(self.board)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.board_dock)
+        self.resizeDocks([self.board_dock], [610], Qt.Orientation.Horizontal)
+
+        self._build_status_bar()
+        self._build_menus()
+        self._connect()
+        self.remember_layout = remember_layout
+        self._default_state = self.saveState()
+        if remember_layout:
+            self._restore_layout()
+
+        self._tick = QTimer(self)
+        self._tick.setInterval(TICK_MS)
+        self._tick.timeout.connect(self._on_tick)
+        self._seen_fleet = False
+
+    # Set-up
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.units_label = QLabel("Opening the database…", self)
+        self.rate_label = QLabel("0.0 fixes/s", self)
+        self.db_label = QLabel(f"Database: {describe(self.url)}", self)
+        self.db_label.setToolTip(describe(self.url))
+        self.tiles_label = QLabel("", self)
+        for label in (self.units_label, self.rate_label, self.tiles_label, self.db_label):
+            bar.addPermanentWidget(label)
+
+    def _build_menus(self) -> None:
+        from fleet_desk.ui import dialogs
+
+        file_menu = self.menuBar().addMenu("&File")
+        self.database_actions: list[QAction] = []
+        self.import_action = file_menu.addAction("&Import log…", lambda: dialogs.import_logs(self))
+        self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        export_action = file_menu.addAction("&Export positions…", lambda: dialogs.export_positions(self))
+        file_menu.addSeparator()
+        quit_action = file_menu.addAction("&Quit", self.close)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+
+        view = self.menuBar().addMenu("&View")
+        view.addAction(self.board_dock.toggleViewAction())
+        fit = view.addAction("&Fit map to fleet", self.map.fit_to_fleet)
+        fit.setShortcut(QKeySequence("Ctrl+0"))
+        self.follow_action = QAction("F&ollow selected vehicle", self, checkable=True)
+        self.follow_action.setChecked(self.settings.follow_selected)
+        self.follow_action.toggled.connect(self._set_follow)
+        view.addAction(self.follow_action)
+        view.addSeparator()
+        view.addAction("&Reset layout", self._reset_layout)
+
+        tools = self.menuBar().addMenu("&Tools")
+        self.units_action = tools.addAction("&GPS units…", lambda: dialogs.gps_units(self))
+        self.units_action.setShortcut(QKeySequence("Ctrl+U"))
+        tools.addAction("&Settings…", lambda: dialogs.edit_settings(self))
+        self.database_actions += [self.import_action, export_action, self.units_action]
+        for action in self.database_actions:
+            action.setEnabled(False)
+
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About Fleet Desk", self._about)
+        help_menu.addAction("Where is the &log file?", self._show_log_location)
+
+    def _connect(self) -> None:
+        self.board.vehicleSelected.connect(lambda vid: self.map.select(vid, center=False))
+        self.board.vehicleActivated.connect(lambda vid: self.map.select(vid, center=True))
+        self.map.vehicleClicked.connect(self.board.select_vehicle)
+        self.map.ready.connect(self._on_map_ready)
+        self.map.tilesChanged.connect(self._on_tiles)
+        self.board_model.statesChanged.connect(self._on_states_changed)
+
+    def start(self, engine: Engine) -> None:
+        """The database is open: start the fleet feed (live units, fleet watch) and the clock."""
+        self.engine = engine
+        self.feed = FleetFeed(engine, self)
+        self.feed.fleetChanged.connect(self._on_fleet)
+        self.feed.unitStatusChanged.connect(self._on_unit_status)
+        self.feed.start()
+        for action in self.database_actions:
+            action.setEnabled(True)
+        self._tick.start()
+        self._on_tick()
+        self._load_trails()
+
+    def database_failed(self, error: Exception) -> None:
+        """The database could not be opened: say which, why and what to do; the window stays usable."""
+        self.units_label.setText("No database")
+        text = (f"{error}\n\nCheck that the database server is running and reachable, or start Fleet Desk "
+                "with another database: fleet-desk --db URL (or set FLEET_DESK_DB).")
+        messages.error(str(error))
+        QMessageBox.critical(self, "Database", text)
+
+    # Reactions
+    def _on_fleet(self, changed: list[FleetVehicle], removed: list[int]) -> None:
+        self.board_model.apply(changed, removed)
+        self.map.show_vehicles((v, self.board_model.state_of(v.vehicle_id)) for v in changed)
+        self.map.remove_vehicles(removed)
+        if not self._seen_fleet and any(v.lat is not None for v in changed):
+            self._seen_fleet = True  # the map fits itself to new vehicles until the user moves it
+            self.fleetShown.emit()
+
+    def _on_states_changed(self, vehicle_ids: list[int]) -> None:
+        vehicles = [self.board_model.vehicle(vid) for vid in vehicle_ids]
+        self.map.show_vehicles((v, self.board_model.state_of(v.vehicle_id)) for v in vehicles if v)
+
+    def _on_unit_status(self, unit: str, status) -> None:  # noqa: ANN001
+        self.board_model.set_unit_status(unit, status)
+        self._update_units_label()
+
+    def _on_tick(self) -> None:
+        self.board_model.tick()
+        self.rate_label.setText(f"{self.feed.fixes_per_second():.1f} fixes/s")
+        self._update_units_label()
+
+    def _update_units_label(self) -> None:
+        up, total = self.feed.connected_count()
+        self.units_label.setText(f"Units: {up} of {total} connected" if total else "Units: none live")
+
+    def _load_trails(self) -> None:
+        since = int(time.time() * 1000) - self.settings.trail_minutes * 60_000
+        engine = self.engine
+        if engine is not None and self.map.is_ready:
+            run_in_background(lambda: recent_trails(engine, since), self.map.load_trails)
+
+    def _on_map_ready(self) -> None:
+        self._load_trails()
+        self.map.show_vehicles((v, self.board_model.state_of(v.vehicle_id)) for v in self.board_model.vehicles())
+        self.map.set_follow(self.follow_action.isChecked())
+        if self._seen_fleet:
+            self.map.fit_to_fleet()
+        self.mapReady.emit()
+
+    def _on_tiles(self, notice: str) -> None:
+        self.tiles_label.setText("Map tiles offline" if notice else "")
+        self.tiles_label.setToolTip(notice)
+
+    def _set_follow(self, on: bool) -> None:
+        self.settings.follow_selected = on
+        self.map.set_follow(on)
+
+    def apply_settings(self, settings: Settings, tiles_changed: bool) -> None:
+        self.settings = settings
+        self.map.settings = settings
+        self.map.set_trail_minutes(settings.trail_minutes)
+        if tiles_changed:
+            self.map.load_page()  # once, on request: the page itself changes
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About Fleet Desk",
+                          f"<b>Fleet Desk {__version__}</b><p>Live fleet map, ETAs and customer notices "
+                          "for delivery depots.</p><p>Map data &copy; OpenStreetMap contributors "
+                          "(when the default tiles are used). Leaflet &copy; its authors.</p>")
+
+    def _show_log_location(self) -> None:
+        path = log_path()
+        box = QMessageBox(QMessageBox.Icon.Information, "Log file",
+                          f"Fleet Desk writes its log to:\n{path}", parent=self)
+        open_button = box.addButton("Open folder", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Close)
+        box.exec()
+        if box.clickedButton() is open_button:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
+
+    # Layout memory
+    def _restore_layout(self) -> None:
+        state = window_state()
+        geometry = state.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        dock_state = state.value("windowState")
+        if dock_state is not None:
+            self.restoreState(dock_state)
+        header = state.value("boardHeader")
+        if header is not None:
+            self.board.table.horizontalHeader().restoreState(header)
+
+    def save_layout(self) -> None:
+        state = window_state()
+        state.setValue("geometry", self.saveGeometry())
+        state.setValue("windowState", self.saveState())
+        state.setValue("boardHeader", self.board.table.horizontalHeader().saveState())
+        state.sync()
+
+    def _reset_layout(self) -> None:
+        self.restoreState(self._default_state)
+        self.board_dock.show()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.remember_layout:
+            self.save_layout()
+        try:
+            self.settings.save()
+        except OSError as exc:
+            log.warning("could not save settings: %s", exc)
+        self._tick.stop()
+        if self.feed is not None:
+            self.feed.stop()
+        self.message_bar.detach()
+        super().closeEvent(event)
