@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -11,6 +13,10 @@ from sqlalchemy import create_engine, text
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
+# Settings, window layout and the log file of the app under test stay out of the user's home.
+_HOME = tempfile.mkdtemp(prefix="fleet-desk-tests-")
+os.environ["FLEET_DESK_CONFIG_DIR"] = os.path.join(_HOME, "config")
+os.environ["FLEET_DESK_LOG_DIR"] = os.path.join(_HOME, "log")
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT.parent / "shared" / "testdata"
@@ -41,3 +47,18 @@ def engine(db_url):  # noqa: ANN001, ANN201
     eng = open_database(db_url)
     yield eng
     eng.dispose()
+
+
+def pytest_configure(config):  # noqa: ANN001, ANN201
+    config.addinivalue_line("markers", "expected_errors: the test provokes error logs on purpose")
+
+
+@pytest.fixture(autouse=True)
+def _no_unexpected_error_logs(request, caplog):  # noqa: ANN001, ANN202
+    """An error logged by Fleet Desk during a test fails it, unless the test expects errors."""
+    caplog.set_level(logging.INFO, logger="fleet_desk")
+    yield
+    if request.node.get_closest_marker("expected_errors"):
+        return
+    errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR and r.name.startswith("fleet_desk")]
+    assert not errors, "unexpected error log: " + "; ".join(r.getMessage() for r in errors)

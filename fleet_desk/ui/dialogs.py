@@ -44,7 +44,7 @@ def run_export(window, path: Path, fmt: str, device: str | None) -> None:  # noq
     def failed(exc: Exception) -> None:
         messages.error(f"Export to {path} failed: {exc}. Choose another folder or file name.")
 
-    run_in_background(work, done, failed)
+    run_in_background(work, done, failed, owner=window)
 
 
 class ExportOptions(QDialog):
@@ -80,7 +80,7 @@ def export_positions(window) -> None:  # noqa: ANN001
         if name:
             run_export(window, Path(name), fmt, options.unit.currentData())
 
-    run_in_background(lambda: unit_assignments(window.engine), ask)
+    run_in_background(lambda: unit_assignments(window.engine), ask, owner=window)
 
 
 class SettingsDialog(QDialog):
@@ -126,15 +126,20 @@ class SettingsDialog(QDialog):
                         trail_minutes=self.trail.value(), follow_selected=current.follow_selected)
 
 
-def edit_settings(window) -> None:  # noqa: ANN001
-    """Tools > Settings."""
+def edit_settings(window) -> SettingsDialog:  # noqa: ANN001
+    """Tools > Settings (window-modal; applied and saved on OK)."""
     dialog = SettingsDialog(window.settings, window)
-    if dialog.exec() != QDialog.DialogCode.Accepted:
-        return
-    new = dialog.result_settings(window.settings)
-    tiles_changed = (new.tile_url, new.tile_attribution) != (window.settings.tile_url, window.settings.tile_attribution)
-    try:
-        new.save()
-    except OSError as exc:
-        messages.error(f"Settings could not be saved to {Settings.path()}: {exc}")
-    window.apply_settings(new, tiles_changed)
+
+    def apply() -> None:
+        new = dialog.result_settings(window.settings)
+        tiles_changed = (new.tile_url, new.tile_attribution) != (window.settings.tile_url,
+                                                                 window.settings.tile_attribution)
+        try:
+            new.save()
+        except OSError as exc:
+            messages.error(f"Settings could not be saved to {Settings.path()}: {exc}")
+        window.apply_settings(new, tiles_changed)
+
+    dialog.accepted.connect(apply)
+    dialog.open()
+    return dialog

@@ -48,10 +48,12 @@ class FleetFeed(QObject):
             self._add(unit.port, unit.device, unit.vehicle, unit.baud)
 
     def _add(self, port: str, device: str, vehicle: str | None, baud: int | None) -> None:
-        def add() -> DeviceRef:
+        def add() -> DeviceRef | None:
+            if self._stopped:  # the window closed while this was queued
+                return None
             return self.live.add_unit(port, device, vehicle, baud)
 
-        run_in_background(add, lambda _ref: self._changed())
+        run_in_background(add, lambda _ref: self._changed(), owner=self)
 
     def _changed(self) -> None:
         self.watch.poll_now()
@@ -70,12 +72,12 @@ class FleetFeed(QObject):
             else:
                 self._changed()
 
-        run_in_background(save, saved)
+        run_in_background(save, saved, owner=self)
 
     def stop_unit(self, device: str) -> None:
         """Stop reading a unit now and at start-up; its assignment stays."""
         self._stop_reading(device)
-        run_in_background(lambda: set_live(self.engine, device, False), lambda _r: self._changed())
+        run_in_background(lambda: set_live(self.engine, device, False), lambda _r: self._changed(), owner=self)
 
     def _stop_reading(self, device: str) -> None:
         for ref, unit, _rate in self.live.units():

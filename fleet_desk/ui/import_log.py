@@ -52,7 +52,7 @@ class ImportJob(QObject):
         self.cancel_event = threading.Event()
 
     def start(self) -> None:
-        run_in_background(self._run, self.finished.emit)
+        run_in_background(self._run, self.finished.emit, owner=self)
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -200,4 +200,4 @@ def import_logs(window, paths: list[Path] | None = None) -> None:  # noqa: ANN00
             window.import_flow = ImportFlow(window, paths)
             window.import_flow.begin(*options.values())
 
-    run_in_background(lambda: unit_assignments(window.engine), ask)
+    run_in_background(lambda: unit_assignments(window.engine), ask, owner=window)

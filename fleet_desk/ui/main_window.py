@@ -154,7 +154,10 @@ class MainWindow(QMainWindow):
         text = (f"{error}\n\nCheck that the database server is running and reachable, or start Fleet Desk "
                 "with another database: fleet-desk --db URL (or set FLEET_DESK_DB).")
         messages.error(str(error))
-        QMessageBox.critical(self, "Database", text)
+        self.database_box = QMessageBox(QMessageBox.Icon.Critical, "Database", text, QMessageBox.StandardButton.Ok,
+                                        self)
+        self.database_box.setModal(False)
+        self.database_box.show()
 
     # Reactions
     def _on_fleet(self, changed: list[FleetVehicle], removed: list[int]) -> None:
@@ -207,9 +210,9 @@ class MainWindow(QMainWindow):
     def apply_settings(self, settings: Settings, tiles_changed: bool) -> None:
         self.settings = settings
         self.map.settings = settings
-        self.map.set_trail_minutes(settings.trail_minutes)
         if tiles_changed:
-            self.map.load_page()  # once, on request: the page itself changes
+            self.map.load_page()  # once, on request: the page itself changes; calls below wait for it
+        self.map.set_trail_minutes(settings.trail_minutes)
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Fleet Desk",

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,22 @@ def run_in_background(
     fn: Callable[[], Any],
     on_done: Callable[[Any], None] | None = None,
     on_failed: Callable[[Exception], None] | None = None,
+    owner: QObject | None = None,
 ) -> None:
-    """Run ``fn()`` in the global thread pool; report back on the GUI thread."""
+    """Run ``fn()`` in the global thread pool; report back on the GUI thread.
+
+    The callbacks are skipped if ``owner`` (by default the object a bound
+    ``on_done`` belongs to) was deleted meanwhile, e.g. a closed window.
+    """
     relay = _Relay()
     _running.add(relay)
+    if owner is None and isinstance(getattr(on_done, "__self__", None), QObject):
+        owner = on_done.__self__
 
     def finish(callback: Callable[[Any], None] | None, value: Any) -> None:
         _running.discard(relay)
+        if owner is not None and not shiboken6.isValid(owner):
+            return
         if callback is not None:
             callback(value)
 

@@ -130,7 +130,7 @@ class GpsUnitsDialog(QDialog):
 
     # Units
     def refresh_units(self) -> None:
-        run_in_background(lambda: unit_assignments(self.window.engine), self._show_units)
+        run_in_background(lambda: unit_assignments(self.window.engine), self._show_units, owner=self)
 
     def _show_units(self, assignments: list[UnitAssignment]) -> None:
         seen = set()

@@ -1,0 +1,354 @@
+"""The desktop app, offscreen, with the real map page in QtWebEngine and real SQLite files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QPushButton
+from sqlalchemy import func, select
+
+from fleet_desk.fleet import FleetVehicle, VehicleState
+from fleet_desk.gps import Fix
+from fleet_desk.settings import Settings
+from fleet_desk.store import PositionWriter, ensure_device, open_database
+from fleet_desk.store.models import Position
+from fleet_desk.store.registry import ensure_driver
+from fleet_desk.store.units import unit_assignments
+from fleet_desk.ui.fleet_board import AGE, SPEED, STATE, FleetBoardModel
+from fleet_desk.ui.main_window import MainWindow
+from fleet_desk.ui.tasks import wait_for_background
+from tests.conftest import NMEA_LOGS, ROOT
+
+CLOSED_PORT_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # nothing listens: every tile fails, as offline
+
+
+def js(qtbot, window: MainWindow, expression: str, timeout: int = 10000):  # noqa: ANN001, ANN201
+    """Evaluate JS on the map page and return its result."""
+    box: dict = {}
+    window.map.evaluate(f"JSON.stringify({expression})", lambda result: box.setdefault("r", result))
+    qtbot.waitUntil(lambda: "r" in box, timeout=timeout)
+    return None if box["r"] in (None, "") else json.loads(box["r"])
+
+
+def store_fix(engine, device: str, vehicle: str, lat: float, lon: float, speed: float,  # noqa: ANN001
+              when: datetime | None = None) -> int:
+    ref = ensure_device(engine, device, vehicle)
+    when = when or datetime.now(UTC)
+    PositionWriter(engine, ref, "import").write(
+        [Fix(when, lat, lon, speed, 90.0, 170.0, 1, 3, 9, 0.9, 1.5)]
+    )
+    return ref.vehicle_id
+
+
+def open_window(qtbot, url: str, settings: Settings | None = None, remember: bool = False):  # noqa: ANN001, ANN201
+    engine = open_database(url)
+    window = MainWindow(url, settings or Settings(tile_url=CLOSED_PORT_TILES, tile_attribution="test tiles"),
+                        remember_layout=remember)
+    window.show()
+    qtbot.waitUntil(lambda: window.map.is_ready, timeout=30000)
+    window.start(engine)
+    return window, engine
+
+
+def close_window(window: MainWindow, engine) -> None:  # noqa: ANN001
+    """Close and delete the window (its web page must go before the app's web profile)."""
+    window.close()
+    wait_for_background()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    engine.dispose()
+
+
+@pytest.fixture
+def desk(qtbot, tmp_path):  # noqa: ANN001, ANN201
+    window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
+    yield window, engine
+    close_window(window, engine)
+
+
+def test_qt_signals_do_not_leak_references():
+    """PySide6 6.12.0 drops a reference to True on every emit and aborts; the pin keeps it out."""
+
+    class Emitter(QObject):
+        fired = Signal(int)
+
+    emitter = Emitter()
+    before = sys.getrefcount(True)
+    for i in range(200):
+        emitter.fired.emit(i)
+    assert sys.getrefcount(True) >= before - 5
+
+
+def test_map_page_draws_with_no_network(qtbot, desk):  # noqa: ANN001
+    window, _engine = desk
+    assert js(qtbot, window, "typeof L.map") == "function"
+    sources = js(qtbot, window, "Array.from(document.scripts).map(s => s.src).filter(s => s)")
+    assert sources and all(s.startswith(("file://", "qrc:")) for s in sources), sources
+    # The tiles cannot load: the page says so, and so does the status bar.
+    qtbot.waitUntil(lambda: window.map.tile_notice != "", timeout=15000)
+    assert "cannot be loaded" in js(qtbot, window, "fleetMap.notice()")
+    assert window.tiles_label.text() == "Map tiles offline"
+
+
+def test_positions_update_board_and_map(qtbot, desk):  # noqa: ANN001
+    window, engine = desk
+    vid = store_fix(engine, "unit-07", "Van 7", 45.7500, 4.8500, 10.0)
+    ensure_driver(engine, "Élodie Martin", "Van 7")
+    model = window.board_model
+    qtbot.waitUntil(lambda: model.vehicle(vid) is not None and model.vehicle(vid).driver == "Élodie Martin",
+                    timeout=10000)
+    row = model.row_of(vid)
+    assert model.index(row, STATE).data() == "moving"
+    assert model.index(row, SPEED).data() == "36 km/h"
+    qtbot.waitUntil(lambda: js(qtbot, window, f"fleetMap.info({vid})") is not None, timeout=10000)
+    info = js(qtbot, window, f"fleetMap.info({vid})")
+    assert (info["lat"], info["lon"], info["state"], info["label"]) == (45.75, 4.85, "moving", "Van 7")
+
+    store_fix(engine, "unit-07", "Van 7", 45.7600, 4.8600, 0.0, datetime.now(UTC) + timedelta(seconds=1))
+    qtbot.waitUntil(lambda: js(qtbot, window, f"fleetMap.info({vid})")["lat"] == 45.76, timeout=10000)
+    info = js(qtbot, window, f"fleetMap.info({vid})")
+    assert info["state"] == "stopped" and info["trail"] == 2
+    assert model.index(model.row_of(vid), STATE).data() == "stopped"
+
+
+def test_selection_follows_the_map_both_ways(qtbot, desk):  # noqa: ANN001
+    window, engine = desk
+    v1 = store_fix(engine, "unit-01", "Van 1", 45.70, 4.80, 0.0)
+    v2 = store_fix(engine, "unit-02", "Van 2", 45.78, 4.90, 0.0)
+    qtbot.waitUntil(lambda: js(qtbot, window, "fleetMap.count()") == 2, timeout=10000)
+
+    # Clicking a marker selects its row.
+    js(qtbot, window, f"fleetMap.clickMarker({v2})")
+    qtbot.waitUntil(lambda: window.board.selected_vehicle() == v2, timeout=5000)
+    assert js(qtbot, window, f"fleetMap.info({v2})")["selected"] is True
+
+    # Selecting a row selects its marker; double-clicking centres the map on it.
+    table = window.board.table
+    index = window.board.proxy.mapFromSource(window.board_model.index(window.board_model.row_of(v1), 0))
+    table.setCurrentIndex(index)
+    qtbot.waitUntil(lambda: js(qtbot, window, f"fleetMap.info({v1})")["selected"] is True, timeout=5000)
+    assert js(qtbot, window, f"fleetMap.info({v2})")["selected"] is False
+    rect = table.visualRect(index)
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: abs(js(qtbot, window, "fleetMap.center()")["lat"] - 45.70) < 1e-3, timeout=5000)
+
+
+def test_vehicle_turns_stale_then_offline_when_fixes_stop(qtbot, desk):  # noqa: ANN001
+    window, engine = desk
+    vid = store_fix(engine, "unit-03", "Van 3", 45.74, 4.84, 9.0)
+    model = window.board_model
+    qtbot.waitUntil(lambda: model.state_of(vid) is VehicleState.MOVING, timeout=10000)
+    qtbot.waitUntil(lambda: js(qtbot, window, f"fleetMap.info({vid})") is not None, timeout=10000)
+    start = model.vehicle(vid).fix_time_ms
+    model.clock = lambda: start + 125_000  # two minutes and a bit without a fix
+    with qtbot.waitSignal(model.statesChanged, timeout=5000) as changed:
+        pass
+    assert changed.args == [[vid]]
+    assert model.index(model.row_of(vid), STATE).data() == "stale"
+    assert model.index(model.row_of(vid), AGE).data() == "2 min 05 s"
+    qtbot.waitUntil(lambda: js(qtbot, window, f"fleetMap.info({vid})")["state"] == "stale", timeout=5000)
+    model.clock = lambda: start + 11 * 60_000
+    qtbot.waitUntil(lambda: model.state_of(vid) is VehicleState.OFFLINE, timeout=5000)
+    qtbot.waitUntil(lambda: js(qtbot, window, f"fleetMap.info({vid})")["state"] == "offline", timeout=5000)
+
+
+def test_board_updates_only_changed_rows_and_filters(qtbot):  # noqa: ANN001
+    now = 1_000_000_000_000
+    model = FleetBoardModel(clock=lambda: now)
+    rows = [FleetVehicle(i, f"Van {i}", d, f"unit-{i}", now, 45.0, 4.0, 0.0, 0.0)
+            for i, d in ((1, "Anna Keller"), (2, "Élodie Martin"), (10, "Karim Benali"))]
+    model.apply(rows, [])
+    changes = []
+    model.dataChanged.connect(lambda a, b, roles=(): changes.append((a.row(), b.row())))
+    moved = FleetVehicle(2, "Van 2", "Élodie Martin", "unit-2", now, 45.1, 4.1, 5.0, 0.0)
+    model.apply([moved], [])
+    assert changes == [(1, 1)]
+
+    from fleet_desk.ui.fleet_board import FleetBoard
+
+    board = FleetBoard(model)
+    qtbot.addWidget(board)
+    board.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+    order = [board.proxy.index(r, 0).data() for r in range(board.proxy.rowCount())]
+    assert order == ["Van 1", "Van 2", "Van 10"]  # natural order
+    board.filter.setText("karim")
+    assert [board.proxy.index(r, 0).data() for r in range(board.proxy.rowCount())] == ["Van 10"]
+    board.filter.setText("moving")
+    assert [board.proxy.index(r, 0).data() for r in range(board.proxy.rowCount())] == ["Van 2"]
+
+
+def test_live_unit_attached_persists_and_restarts(qtbot, tmp_path):  # noqa: ANN001
+    """Tools > GPS units: attach a pty unit, see it on the board, restart the app: it reads again."""
+    from fleet_desk.simulator import PtyUnit, SimulatedUnit
+    from fleet_desk.ui.units_dialog import gps_units
+    from tests.test_serial import Feeder
+
+    url = f"sqlite:///{tmp_path / 'depot.db'}"
+    pty = PtyUnit(SimulatedUnit(0, seed=3), 9600)
+    with Feeder(pty, datetime.now(UTC).replace(microsecond=0), rate_hz=1.0):
+        window, engine = open_window(qtbot, url)
+        dialog = gps_units(window)
+        dialog.unit_name.setText("unit-05")
+        dialog.vehicle.setText("Van 5")
+        dialog.port.setCurrentText(pty.path)
+        dialog.baud.setCurrentIndex(dialog.baud.findData(9600))
+        qtbot.mouseClick(dialog.attach_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: any(v.vehicle == "Van 5" and v.fix_time_ms for v in window.board_model.vehicles()),
+                        timeout=20000)
+        qtbot.waitUntil(lambda: window.units_label.text() == "Units: 1 of 1 connected", timeout=5000)
+        qtbot.waitUntil(lambda: any(it.text(0) == "unit-05" and it.text(5).startswith("fix")
+                                    for it in dialog._units.values()), timeout=10000)
+        [saved] = unit_assignments(engine)
+        assert (saved.device, saved.vehicle, saved.port, saved.baud, saved.live) == (
+            "unit-05", "Van 5", pty.path, 9600, True)
+        dialog.close()
+        close_window(window, engine)
+
+        window, engine = open_window(qtbot, url)  # the assignment restarts with the app
+        qtbot.waitUntil(lambda: window.feed.connected_count() == (1, 1), timeout=20000)
+        with engine.connect() as conn:
+            before = conn.scalar(select(func.count()).select_from(Position))
+        qtbot.waitUntil(lambda: _count(engine) > before, timeout=20000)
+        close_window(window, engine)
+    pty.close()
+
+
+def _count(engine) -> int:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(Position))
+
+
+def test_unplugged_unit_is_named_in_the_message_bar(qtbot, desk):  # noqa: ANN001
+    from fleet_desk.simulator import PtyUnit, SimulatedUnit
+
+    window, _engine = desk
+    pty = PtyUnit(SimulatedUnit(0), 4800)
+    window.feed.attach("unit-09", pty.path, "Van 9", 4800)
+    qtbot.waitUntil(lambda: window.feed.connected_count() == (1, 1), timeout=10000)
+    pty.close()  # the cable is pulled
+    qtbot.waitUntil(lambda: any("unit-09 (Van 9) is unplugged" in t for t in window.message_bar.texts()),
+                    timeout=10000)
+
+
+@pytest.mark.expected_errors
+def test_database_that_cannot_be_opened_is_explained(qtbot, tmp_path):  # noqa: ANN001
+    from fleet_desk.ui.app import AppSession
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    session = AppSession(f"sqlite:///{blocker}/depot.db", demo=False, vehicles=0, remember_layout=False)
+    window = session.open()
+    qtbot.waitUntil(lambda: hasattr(window, "database_box"), timeout=10000)
+    assert "cannot open database" in window.database_box.text()
+    assert "--db URL" in window.database_box.text()
+    assert any("cannot open database" in t for t in window.message_bar.texts())
+    assert not window.import_action.isEnabled()
+    session.close()
+
+
+def test_import_log_dialog_flow_through_the_cli_code(qtbot, desk):  # noqa: ANN001
+    from fleet_desk.ui.import_log import ImportFlow
+
+    window, engine = desk
+    log = next(p for p in NMEA_LOGS if p.name.startswith("ublox"))
+    flow = ImportFlow(window, [log])
+    with qtbot.waitSignal(flow.done, timeout=60000) as done:
+        flow.begin("logger-1", "Van 4", None)
+    [outcome] = done.args[0]
+    assert outcome.error is None and outcome.summary.result.stored > 0
+    assert "fixes stored" in flow.summary_box.text()
+    assert _count(engine) == outcome.summary.result.stored
+    qtbot.waitUntil(lambda: any(v.vehicle == "Van 4" and v.lat is not None for v in window.board_model.vehicles()),
+                    timeout=10000)
+
+
+def test_import_cancel_keeps_what_was_read_and_bad_file_is_named(qtbot, desk, tmp_path):  # noqa: ANN001
+    from fleet_desk.simulator import SimulatedUnit, render
+    from fleet_desk.ui.import_log import ImportFlow
+
+    window, engine = desk
+    big = tmp_path / "day.nmea"
+    start = datetime(2026, 11, 20, 6, tzinfo=UTC)
+    with open(big, "wb") as f:
+        for _i, data in render([SimulatedUnit(0)], start, 12000):  # ~4 MB: several chunks
+            f.write(data)
+    junk = tmp_path / "photo.jpg"
+    junk.write_bytes(bytes(range(256)) * 100)
+    flow = ImportFlow(window, [junk, big])
+    with qtbot.waitSignal(flow.done, timeout=60000) as done:
+        flow.begin("logger-2", None, None)
+        cancel = flow.progress.findChild(QPushButton)
+        flow.job.progress.connect(lambda per_mille, number, name: number == 2 and cancel.click())
+    first, second = done.args[0]
+    assert "no NMEA sentences found" in first.error and "photo.jpg" in first.error
+    assert second.summary.cancelled
+    stored = _count(engine)
+    assert 0 < stored == second.summary.result.stored < 12000
+
+
+@pytest.mark.expected_errors
+def test_unexpected_exception_reaches_the_crash_dialog(qtbot, desk):  # noqa: ANN001
+    from fleet_desk.logs import log_path, setup_logging
+    from fleet_desk.ui.crash import CrashHandler
+
+    setup_logging()
+    handler = CrashHandler(log_path())
+    try:
+        raise RuntimeError("boom in a slot")
+    except RuntimeError:
+        handler._excepthook(*sys.exc_info())
+    qtbot.waitUntil(lambda: handler.shown == ["RuntimeError: boom in a slot"], timeout=5000)
+    assert str(log_path()) in handler._box.text()
+    assert "boom in a slot" in log_path().read_text()
+    handler._box.close()
+    for h in list(logging.getLogger().handlers):
+        if getattr(h, "baseFilename", None) == str(log_path()):
+            logging.getLogger().removeHandler(h)
+            h.close()
+
+
+def test_layout_and_settings_are_remembered(qtbot, tmp_path):  # noqa: ANN001
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from fleet_desk.ui.dialogs import edit_settings
+
+    url = f"sqlite:///{tmp_path / 'depot.db'}"
+    window, engine = open_window(qtbot, url, remember=True)
+    window.board_dock.hide()
+    window.resize(700, 500)
+    dialog = edit_settings(window)
+    dialog.trail.setValue(25)
+    dialog.tile_url.setText("")
+    qtbot.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok),
+                     Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "No map tile server" in (js(qtbot, window, "fleetMap.notice()") or ""), timeout=10000)
+    close_window(window, engine)
+
+    assert json.loads(Settings.path().read_text())["trail_minutes"] == 25
+    window, engine = open_window(qtbot, url, Settings.load(), remember=True)
+    assert window.board_dock.isHidden()
+    assert (window.width(), window.height()) == (700, 500)
+    assert "No map tile server" in js(qtbot, window, "fleetMap.notice()")
+    window.board_dock.show()
+    close_window(window, engine)
+    Settings().save()
+
+
+def test_demo_screenshot_command(tmp_path):  # noqa: ANN001
+    shot = tmp_path / "shot.png"
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--demo", "--screenshot", str(shot),
+                           "--after", "60"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "vehicles on the map" in done.stderr
+    image = QImage(str(shot))
+    assert not image.isNull() and image.width() >= 800
+    assert Path(shot).stat().st_size > 20_000
