@@ -307,17 +307,19 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.headless and not args.demo:
+        parser.error("--headless goes with --demo")
+    if not args.command and not args.headless:  # the desktop app: it reports its own errors
+        from fleet_desk.ui.app import run_app
+
+        return run_app(args.db, demo=args.demo, screenshot=args.screenshot, after=args.after,
+                       vehicles=args.vehicles)
     from fleet_desk.store import DatabaseError
 
     try:
         if args.command:
             return args.func(args)
-        if args.demo and args.headless:
-            return cmd_demo(args)
-        from fleet_desk.ui.app import run_app
-
-        return run_app(args.db, demo=args.demo, screenshot=args.screenshot, after=args.after,
-                       vehicles=args.vehicles)
+        return cmd_demo(args)
     except DatabaseError as exc:
         _err(str(exc))
         return EXIT_FAILED

@@ -12,9 +12,6 @@ import threading
 from pathlib import Path
 
 from fleet_desk.simulator import DEPOT, PtyUnit, SimulatedUnit, Trouble, run
-from fleet_desk.store import open_database
-from fleet_desk.store.registry import ensure_driver
-from fleet_desk.store.units import assign_unit
 
 DRIVERS = (
     "Anna Keller", "Élodie Martin", "Karim Benali", "Jonas Weber", "Sofia Rossi", "Luc Bernard",
@@ -42,6 +39,10 @@ class DemoFleet:
 
     def prepare(self) -> None:
         """Create the database, the vans, their drivers and live unit assignments."""
+        from fleet_desk.store import open_database
+        from fleet_desk.store.registry import ensure_driver
+        from fleet_desk.store.units import assign_unit
+
         engine = open_database(self.url)
         try:
             for i, pty in enumerate(self.ptys):

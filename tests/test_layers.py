@@ -16,7 +16,7 @@ class BlockQt:
 sys.meta_path.insert(0, BlockQt())
 import fleet_desk.gps, fleet_desk.store, fleet_desk.ingest, fleet_desk.live, fleet_desk.export
 import fleet_desk.simulator, fleet_desk.cli, drivers.nmea, drivers.base
-import fleet_desk.fleet, fleet_desk.settings, fleet_desk.logs, fleet_desk.messages, fleet_desk.demo
+import fleet_desk.fleet, fleet_desk.fleet_watch, fleet_desk.settings, fleet_desk.logs, fleet_desk.messages, fleet_desk.demo
 import fleet_desk.store.units
 print('ok')
 """

@@ -109,8 +109,8 @@ class AppSession:
         self.startup = Startup()
 
     def open(self):  # noqa: ANN201
+        """Show the window at once; build the demo and open the database in the background."""
         from fleet_desk.settings import Settings
-        from fleet_desk.store.database import resolve_url
         from fleet_desk.ui.main_window import MainWindow
 
         settings = Settings.load()
@@ -119,11 +119,11 @@ class AppSession:
             from fleet_desk.demo import DemoFleet
 
             self.demo = DemoFleet(self.vehicles)
-            self.demo.prepare()
-            self.demo.start()
             url = self.demo.url
             note = f"demo fleet ({self.vehicles} simulated vans; the database is thrown away on exit)"
         else:
+            from fleet_desk.store.database import resolve_url
+
             url = resolve_url(self.db)
         window = self.window = MainWindow(url, settings, note, remember_layout=self.remember_layout)
         window.mapReady.connect(lambda: self._mark("map_ready_s"))
@@ -139,15 +139,28 @@ class AppSession:
             log.info(self.startup.text())
 
     def _open_database(self, url: str) -> None:
-        from fleet_desk.store import open_database
         from fleet_desk.ui.tasks import run_in_background
+
+        demo = self.demo
+
+        def open_it():  # noqa: ANN202
+            from fleet_desk.store import open_database
+
+            if demo is not None:
+                demo.prepare()
+                demo.start()
+            return open_database(url)
 
         def opened(engine) -> None:  # noqa: ANN001
             self.engine = engine
             if self.window is not None:
                 self.window.start(engine)
 
-        run_in_background(lambda: open_database(url), opened, lambda exc: self.window.database_failed(exc))
+        def failed(exc: Exception) -> None:
+            if self.window is not None:
+                self.window.database_failed(exc)
+
+        run_in_background(open_it, opened, failed)
 
     def close(self) -> None:
         from fleet_desk.ui.tasks import wait_for_background

@@ -8,23 +8,26 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
-from sqlalchemy import Engine
 
 from fleet_desk import __version__, messages
-from fleet_desk.fleet import FleetVehicle, recent_trails
+from fleet_desk.fleet import FleetVehicle
 from fleet_desk.logs import log_path
 from fleet_desk.settings import Settings, config_dir
 from fleet_desk.simulator import DEPOT
-from fleet_desk.store.database import describe
 from fleet_desk.ui.fleet_board import FleetBoard, FleetBoardModel
-from fleet_desk.ui.fleet_feed import FleetFeed
 from fleet_desk.ui.map_view import FleetMapView
 from fleet_desk.ui.message_bar import MessageBar
 from fleet_desk.ui.tasks import run_in_background
+
+if TYPE_CHECKING:  # the database and live-ingestion modules load after the window shows
+    from sqlalchemy import Engine
+
+    from fleet_desk.ui.fleet_feed import FleetFeed
 
 log = logging.getLogger(__name__)
 TICK_MS = 1000
@@ -33,6 +36,15 @@ TICK_MS = 1000
 def window_state() -> QSettings:
     """Window geometry and dock layout, beside the settings file."""
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
+
+
+class _Dialogs:
+    """The dialogs module, imported on first use (it pulls in the database layer)."""
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        from fleet_desk.ui import dialogs
+
+        return getattr(dialogs, name)
 
 
 class MainWindow(QMainWindow):
@@ -86,15 +98,13 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.units_label = QLabel("Opening the database…", self)
         self.rate_label = QLabel("0.0 fixes/s", self)
-        self.db_label = QLabel(f"Database: {describe(self.url)}", self)
-        self.db_label.setToolTip(describe(self.url))
+        self.db_label = QLabel("Database: opening…", self)
         self.tiles_label = QLabel("", self)
         for label in (self.units_label, self.rate_label, self.tiles_label, self.db_label):
             bar.addPermanentWidget(label)
 
     def _build_menus(self) -> None:
-        from fleet_desk.ui import dialogs
-
+        dialogs = _Dialogs()
         file_menu = self.menuBar().addMenu("&File")
         self.database_actions: list[QAction] = []
         self.import_action = file_menu.addAction("&Import log…", lambda: dialogs.import_logs(self))
@@ -137,7 +147,11 @@ class MainWindow(QMainWindow):
 
     def start(self, engine: Engine) -> None:
         """The database is open: start the fleet feed (live units, fleet watch) and the clock."""
+        from fleet_desk.store.database import describe
+        from fleet_desk.ui.fleet_feed import FleetFeed
+
         self.engine = engine
+        self.db_label.setText(f"Database: {describe(self.url)}")
         self.feed = FleetFeed(engine, self)
         self.feed.fleetChanged.connect(self._on_fleet)
         self.feed.unitStatusChanged.connect(self._on_unit_status)
@@ -151,6 +165,7 @@ class MainWindow(QMainWindow):
     def database_failed(self, error: Exception) -> None:
         """The database could not be opened: say which, why and what to do; the window stays usable."""
         self.units_label.setText("No database")
+        self.db_label.setText("Database: could not be opened")
         text = (f"{error}\n\nCheck that the database server is running and reachable, or start Fleet Desk "
                 "with another database: fleet-desk --db URL (or set FLEET_DESK_DB).")
         messages.error(str(error))
@@ -189,6 +204,8 @@ class MainWindow(QMainWindow):
         since = int(time.time() * 1000) - self.settings.trail_minutes * 60_000
         engine = self.engine
         if engine is not None and self.map.is_ready:
+            from fleet_desk.fleet_watch import recent_trails
+
             run_in_background(lambda: recent_trails(engine, since), self.map.load_trails)
 
     def _on_map_ready(self) -> None:

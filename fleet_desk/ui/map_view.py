@@ -21,7 +21,6 @@ from PySide6.QtWidgets import QWidget
 
 from fleet_desk.fleet import FleetVehicle, VehicleState
 from fleet_desk.settings import Settings
-from fleet_desk.ui.map_page import base_url, build_map_page
 from fleet_desk.ui.style import state_colors_by_name
 
 log = logging.getLogger(__name__)
@@ -104,10 +103,12 @@ class FleetMapView(QWebEngineView):
         self._flush_timer = QTimer(self)
         self._flush_timer.setInterval(FLUSH_MS)
         self._flush_timer.timeout.connect(self._flush)
-        self.load_page()
+        QTimer.singleShot(0, self, self.load_page)  # after the window shows: building the page takes a moment
 
     def load_page(self) -> None:
         """Build and load the page (at start, and when tile settings change)."""
+        from fleet_desk.ui.map_page import base_url, build_map_page
+
         self.is_ready = False
         self._flush_timer.stop()
         html = build_map_page(self.center, self.settings.tile_url, self.settings.tile_attribution,

@@ -1,0 +1,130 @@
+"""Reading the fleet from the store, and watching it change.
+
+Read from the latest position per vehicle (never a scan of history), so it
+shows what any source wrote: live units on this workstation or another,
+docked units and imported logs alike. No Qt here: the board and the map
+observe it through the UI layer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from fleet_desk.fleet import FleetVehicle
+from fleet_desk.store.models import Device, Driver, LatestPosition, Position, Vehicle
+
+log = logging.getLogger(__name__)
+
+
+def load_fleet(engine: Engine) -> list[FleetVehicle]:
+    """Every vehicle with its driver, unit and latest position (four small queries)."""
+    with Session(engine) as session:
+        vehicles = session.execute(select(Vehicle.id, Vehicle.name).order_by(Vehicle.name)).all()
+        drivers: dict[int, list[str]] = defaultdict(list)
+        for vehicle_id, name in session.execute(
+            select(Driver.vehicle_id, Driver.name).where(Driver.vehicle_id.is_not(None)).order_by(Driver.name)
+        ):
+            drivers[vehicle_id].append(name)
+        units: dict[int, list[str]] = defaultdict(list)
+        for vehicle_id, name in session.execute(
+            select(Device.vehicle_id, Device.name).where(Device.vehicle_id.is_not(None)).order_by(Device.name)
+        ):
+            units[vehicle_id].append(name)
+        latest = {row.vehicle_id: row for row in session.scalars(select(LatestPosition))}
+        latest_unit = dict(session.execute(select(Device.id, Device.name)).all()) if latest else {}
+    rows = []
+    for vehicle_id, name in vehicles:
+        lp = latest.get(vehicle_id)
+        unit = latest_unit.get(lp.device_id) if lp else None
+        unit = unit or ", ".join(units.get(vehicle_id, [])) or None
+        rows.append(FleetVehicle(
+            vehicle_id, name, ", ".join(drivers.get(vehicle_id, [])) or None, unit,
+            lp.fix_time_ms if lp else None, lp.lat if lp else None, lp.lon if lp else None,
+            lp.speed_mps if lp else None, lp.course_deg if lp else None,
+        ))
+    return rows
+
+
+def recent_trails(engine: Engine, since_ms: int, max_points: int = 300) -> dict[int, list[tuple[float, float, int]]]:
+    """Each vehicle's positions since ``since_ms`` as (lat, lon, time ms), thinned to ``max_points``."""
+    stmt = (
+        select(Position.vehicle_id, Position.lat, Position.lon, Position.fix_time_ms)
+        .where(Position.fix_time_ms >= since_ms, Position.vehicle_id.is_not(None))
+        .order_by(Position.vehicle_id, Position.fix_time_ms)
+    )
+    trails: dict[int, list[tuple[float, float, int]]] = defaultdict(list)
+    with Session(engine) as session:
+        for vehicle_id, lat, lon, t in session.execute(stmt):
+            trails[vehicle_id].append((lat, lon, t))
+    for vehicle_id, points in trails.items():
+        if len(points) > max_points:
+            step = len(points) / max_points
+            thinned = [points[int(i * step)] for i in range(max_points)]
+            thinned[-1] = points[-1]
+            trails[vehicle_id] = thinned
+    return dict(trails)
+
+
+class FleetWatch:
+    """Polls the fleet in a background thread and reports vehicles that changed.
+
+    ``on_change(changed, removed)`` gets the rows that differ from the last
+    poll (all of them the first time) and the ids of vehicles that are gone.
+    Errors (a database that went away) go to ``on_error`` and polling goes on.
+    """
+
+    def __init__(self, engine: Engine, on_change: Callable[[list[FleetVehicle], list[int]], None],
+                 on_error: Callable[[str], None] | None = None, interval_s: float = 1.0):
+        self.engine = engine
+        self.on_change = on_change
+        self.on_error = on_error or (lambda message: None)
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="fleet-watch", daemon=True)
+        self._known: dict[int, FleetVehicle] = {}
+        self._failing = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def poll_now(self) -> None:
+        """Poll at once (after an import or an assignment) instead of waiting."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(5)
+
+    def poll(self) -> tuple[list[FleetVehicle], list[int]]:
+        rows = {r.vehicle_id: r for r in load_fleet(self.engine)}
+        changed = [r for vid, r in rows.items() if self._known.get(vid) != r]
+        removed = [vid for vid in self._known if vid not in rows]
+        self._known = rows
+        return changed, removed
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                changed, removed = self.poll()
+            except Exception as exc:  # noqa: BLE001 - reported, polling goes on
+                if not self._failing:
+                    log.warning("fleet poll failed", exc_info=True)
+                    self.on_error(f"Reading the fleet from the database failed ({type(exc).__name__}: {exc}); "
+                                  "retrying every second.")
+                self._failing = True
+            else:
+                self._failing = False
+                if changed or removed:
+                    self.on_change(changed, removed)
+            self._wake.wait(max(0.05, self.interval_s - (time.monotonic() - started)))
+            self._wake.clear()
