@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import os
+import select
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -55,6 +57,34 @@ def list_ports() -> list[PortInfo]:
 def open_port(port: str, baud: int, timeout: float = 0.2) -> serial.SerialBase:
     """A device path or any pyserial URL (``socket://``, ``rfc2217://``, ``loop://``)."""
     return serial.serial_for_url(port, baudrate=baud, timeout=timeout)
+
+
+def byte_reader(ser: serial.SerialBase, timeout: float = 0.2) -> Callable[[], bytes]:
+    """A function returning what the port has (b"" after ``timeout`` with nothing).
+
+    On POSIX device ports it waits with poll(), not pyserial's select(), which
+    fails once a process has more than 1024 open files (a busy depot app with
+    hundreds of units does). A vanished device raises `serial.SerialException`.
+    """
+    fd = getattr(ser, "fd", None)
+    if not isinstance(fd, int) or not hasattr(select, "poll"):
+        return lambda: ser.read(max(1, min(ser.in_waiting, 65536))) if hasattr(ser, "in_waiting") else ser.read(4096)
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP | select.POLLNVAL)
+    wait_ms = int(timeout * 1000)
+
+    def read() -> bytes:
+        events = poller.poll(wait_ms)
+        if not events:
+            return b""
+        if events[0][1] & select.POLLIN:
+            data = os.read(fd, 65536)
+            if not data:
+                raise serial.SerialException("device disconnected (end of file)")
+            return data
+        raise serial.SerialException("device disconnected or reports an error")
+
+    return read
 
 
 class UnitDriver(Protocol):

@@ -9,21 +9,20 @@ line so a half sentence from before the unplug cannot merge with new data.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
 import serial
 
-from drivers.base import BAUD_RATES, OnBytes, OnStatus, UnitState, UnitStatus, open_port
+from drivers.base import BAUD_RATES, OnBytes, OnStatus, UnitState, UnitStatus, byte_reader, open_port
 from fleet_desk.gps.framing import SentenceFramer
+
+log = logging.getLogger(__name__)
 
 DETECT_SECONDS = 1.5
 RETRY_SECONDS = 1.0
 NO_DATA_SECONDS = 3.0
-
-
-def _is_url(port: str) -> bool:
-    return "://" in port
 
 
 def detect_baud(port: str, candidates: tuple[int, ...] = BAUD_RATES, seconds: float = DETECT_SECONDS) -> int | None:
@@ -32,10 +31,11 @@ def detect_baud(port: str, candidates: tuple[int, ...] = BAUD_RATES, seconds: fl
         try:
             with open_port(port, baud, timeout=0.1) as ser:
                 ser.reset_input_buffer()
+                read = byte_reader(ser, 0.1)
                 framer = SentenceFramer()
                 deadline = time.monotonic() + seconds
                 while time.monotonic() < deadline:
-                    framer.feed(ser.read(512))
+                    framer.feed(read())
                     if framer.stats.sentences >= 2:
                         return baud
         except (serial.SerialException, OSError):
@@ -92,14 +92,19 @@ class NmeaUnit:
             except (serial.SerialException, OSError) as exc:
                 self._report(UnitState.DISCONNECTED, f"{self.port}: {exc}")
                 self._stop.wait(RETRY_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - a driver bug must not kill the unit's thread silently
+                log.exception("reading %s failed", self.port)
+                self._report(UnitState.DISCONNECTED, f"{self.port}: unexpected error {type(exc).__name__}: {exc}")
+                self._stop.wait(RETRY_SECONDS)
         self._report(UnitState.DISCONNECTED, "stopped")
 
     def _read(self, ser: serial.SerialBase) -> None:
         self._report(UnitState.NO_DATA)
         self._on_bytes(b"\n")  # never glue a half sentence from before a reconnect
         last_data = time.monotonic()
+        read = byte_reader(ser)
         while not self._stop.is_set():
-            data = ser.read(max(1, min(ser.in_waiting, 65536)) if not _is_url(self.port) else 4096)
+            data = read()
             now = time.monotonic()
             if data:
                 last_data = now

@@ -158,3 +158,27 @@ def test_removing_a_unit_stores_what_it_already_sent(engine):  # noqa: ANN001
     finally:
         live.stop()
         pty.close()
+
+
+def test_units_read_when_the_process_has_over_1024_open_files():
+    """select() cannot watch descriptors above 1024; a depot app with hundreds of units has them."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1400:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        pty = PtyUnit(SimulatedUnit(0))
+        assert pty.master > 1024
+        received: list[bytes] = []
+        unit = NmeaUnit(pty.path, received.append, baud=4800)
+        unit.start()
+        with Feeder(pty, datetime(2026, 11, 20, 8, tzinfo=UTC)):
+            _wait(lambda: b"$GPRMC" in b"".join(received))
+        assert unit.status.state is not UnitState.DISCONNECTED, unit.status.message
+        unit.stop()
+        pty.close()
+    finally:
+        for fd in filler:
+            os.close(fd)

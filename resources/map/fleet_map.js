@@ -173,6 +173,11 @@
                selected: S.selected === id, trail: S.trails[id] ? S.trails[id].points.length : 0 };
     },
     count() { return Object.keys(S.markers).length; },
+    stats() {
+      const times = Object.values(S.markers).map((m) => m.fd.t);
+      return { count: times.length, newest: times.length ? Math.max(...times) : null,
+               oldest: times.length ? Math.min(...times) : null };
+    },
     notice() { return S.notice ? S.notice.textContent : ""; },
     center() { const c = S.map.getCenter(); return { lat: c.lat, lon: c.lng, zoom: S.map.getZoom() }; },
     clickMarker(id) { if (S.markers[id]) S.markers[id].fire("click"); },
