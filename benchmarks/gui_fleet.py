@@ -58,6 +58,7 @@ def main() -> None:  # noqa: PLR0915
     from fleet_desk.settings import Settings
     from fleet_desk.store import open_database
     from fleet_desk.store.units import assign_unit
+    from fleet_desk.ui.app import tune_interpreter
     from fleet_desk.ui.main_window import MainWindow
     from fleet_desk.ui.tasks import wait_for_background
 
@@ -70,6 +71,7 @@ def main() -> None:  # noqa: PLR0915
     for i, path in enumerate(paths):
         assign_unit(engine, f"unit-{i + 1:03d}", path, f"Van {i + 1}", baud=4800, live=True)
 
+    tune_interpreter()  # as fleet-desk does at start-up
     app = QApplication(sys.argv[:1])
     window = MainWindow(url, Settings(tile_url=""), "benchmark", remember_layout=False)
     window.show()
@@ -130,7 +132,8 @@ def main() -> None:  # noqa: PLR0915
     sim.wait(5)
     tmp.cleanup()
 
-    print(f"{args.units} live units at 1 Hz into the running app, {args.seconds:.0f} s after {args.warmup:.0f} s warm-up")
+    print(f"{args.units} live units at 1 Hz into the running app, "
+          f"{args.seconds:.0f} s after {args.warmup:.0f} s warm-up")
     print(f"  fleet board rows          {rows}")
     print(f"  fixes per second stored   {fps:.0f}")
     print(f"  event-loop lateness (20 ms timer, {len(lateness)} ticks): p50 {percentile(lateness, 50):.1f} ms, "

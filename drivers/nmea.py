@@ -16,6 +16,7 @@ import time
 import serial
 
 from drivers.base import BAUD_RATES, OnBytes, OnStatus, UnitState, UnitStatus, byte_reader, open_port
+from drivers.hub import hub
 from fleet_desk.gps.framing import SentenceFramer
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,22 @@ class NmeaUnit:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._serial: serial.SerialBase | None = None
+        self._wake: threading.Event | None = None
         self.status = UnitStatus(UnitState.DISCONNECTED, port, baud)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name=f"nmea-unit {self.port}", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 3.0) -> None:
+    def request_stop(self) -> None:
+        """Ask the reader to stop without waiting (stopping many units at once)."""
         self._stop.set()
+        wake = self._wake
+        if wake is not None:
+            wake.set()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -101,8 +110,44 @@ class NmeaUnit:
     def _read(self, ser: serial.SerialBase) -> None:
         self._report(UnitState.NO_DATA)
         self._on_bytes(b"\n")  # never glue a half sentence from before a reconnect
+        fd = getattr(ser, "fd", None)
+        if isinstance(fd, int):
+            self._read_through_hub(fd)
+        else:
+            self._read_loop(ser)
+
+    def _read_through_hub(self, fd: int) -> None:
+        """A device port: the shared hub thread reads it; this thread sleeps until unplug or stop."""
+        lost: list[str] = []
+        wake = threading.Event()
+        self._wake = wake
+
+        def on_data(data: bytes) -> None:
+            if self.status.state in (UnitState.NO_DATA, UnitState.CONNECTING):
+                self._report(UnitState.NO_FIX)
+            self._on_bytes(data)
+
+        def on_lost(reason: str) -> None:
+            lost.append(reason)
+            wake.set()
+
+        def on_idle(seconds: float) -> None:
+            self._report(UnitState.NO_DATA, f"{self.port}: no data for {seconds:.0f} s")
+
+        watch = hub().watch(fd, on_data, on_lost, on_idle, NO_DATA_SECONDS)
+        try:
+            while not self._stop.is_set() and not lost:
+                wake.wait()
+        finally:
+            hub().unwatch(watch)
+            self._wake = None
+        if lost and not self._stop.is_set():
+            raise serial.SerialException(lost[0])
+
+    def _read_loop(self, ser: serial.SerialBase) -> None:
+        """A pyserial URL (socket://, rfc2217://): read it in this thread."""
         last_data = time.monotonic()
-        read = byte_reader(ser)
+        read = byte_reader(ser, 1.0)
         while not self._stop.is_set():
             data = read()
             now = time.monotonic()

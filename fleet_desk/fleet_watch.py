@@ -22,6 +22,8 @@ from fleet_desk.store.models import Device, Driver, LatestPosition, Position, Ve
 
 log = logging.getLogger(__name__)
 
+MIN_GAP_S = 0.5
+
 
 def load_fleet(engine: Engine) -> list[FleetVehicle]:
     """Every vehicle with its driver, unit and latest position (four small queries)."""
@@ -37,7 +39,9 @@ def load_fleet(engine: Engine) -> list[FleetVehicle]:
             select(Device.vehicle_id, Device.name).where(Device.vehicle_id.is_not(None)).order_by(Device.name)
         ):
             units[vehicle_id].append(name)
-        latest = {row.vehicle_id: row for row in session.scalars(select(LatestPosition))}
+        latest = {row.vehicle_id: row for row in session.execute(
+            select(LatestPosition.vehicle_id, LatestPosition.device_id, LatestPosition.fix_time_ms, LatestPosition.lat,
+                   LatestPosition.lon, LatestPosition.speed_mps, LatestPosition.course_deg))}
         latest_unit = dict(session.execute(select(Device.id, Device.name)).all()) if latest else {}
     rows = []
     for vehicle_id, name in vehicles:
@@ -126,5 +130,8 @@ class FleetWatch:
                 self._failing = False
                 if changed or removed:
                     self.on_change(changed, removed)
-            self._wake.wait(max(0.05, self.interval_s - (time.monotonic() - started)))
+            # Woken early by `poll_now` (new fixes, an import), but never more often than MIN_GAP_S:
+            # hundreds of units storing fixes must not turn the watch into a busy loop.
+            self._stop.wait(max(0.0, MIN_GAP_S - (time.monotonic() - started)))
+            self._wake.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
             self._wake.clear()

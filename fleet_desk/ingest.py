@@ -7,6 +7,7 @@ bytes come from and in the ``source`` recorded with each position.
 from __future__ import annotations
 
 import gzip
+import logging
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -18,10 +19,13 @@ from sqlalchemy import Engine
 
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.store import BatchResult, PositionWriter, ensure_device
+from fleet_desk.store.positions import write_batches
 from fleet_desk.store.timeutil import iso_z, to_ms
 
 CHUNK = 1 << 20
 BATCH = 5000
+
+log = logging.getLogger(__name__)
 
 _HEADER_DATE = re.compile(rb"^#\s*Date\s*[:=]\s*(\d{4})-(\d{1,2})-(\d{1,2})")
 
@@ -109,6 +113,33 @@ class FixPipeline:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @staticmethod
+    def flush_together(engine: Engine, pipelines: list[FixPipeline]) -> list[tuple[FixPipeline, list[Fix]]]:
+        """Store several units' pending fixes in one transaction; returns what each stored.
+
+        Live ingestion commits once a second for all units this way. If that
+        transaction fails, each unit is tried on its own, so one unit's
+        problem does not hold back the others; what fails stays pending.
+        """
+        todo = [(p, p._pending) for p in pipelines if p._pending]
+        if not todo:
+            return []
+        try:
+            with engine.begin() as conn:
+                results = write_batches(conn, [(p.writer, pending) for p, pending in todo])
+        except Exception:  # noqa: BLE001 - retried unit by unit below
+            stored = []
+            for p, _pending in todo:
+                try:
+                    stored.append((p, p.flush()))
+                except Exception as exc:  # noqa: BLE001
+                    log.warning("storing fixes of %s failed, will retry: %s", p.writer.device.name, exc)
+            return stored
+        for (p, _pending), result in zip(todo, results, strict=True):
+            p._pending = []
+            p.summary.result += result
+        return todo
 
     def _take(self, fixes: list[Fix]) -> None:
         if fixes:

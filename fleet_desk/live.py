@@ -90,6 +90,8 @@ class LiveIngest:
         with self._lock:
             feeds = list(self._feeds.values())
         for feed in feeds:
+            feed.unit.request_stop()
+        for feed in feeds:
             feed.unit.stop()
         self._stopping = True
         self._queue.put(None)
@@ -127,15 +129,17 @@ class LiveIngest:
             retiring, self._retiring = self._retiring, []
         for feed in retiring:
             self._finish(feed)
+        by_pipeline = {id(feed.pipeline): feed for feed in feeds}
         for feed in feeds:
             feed.unit.mark_fix(feed.rate.rate())
-            try:
-                fixes = feed.pipeline.flush()
-            except Exception as exc:  # database busy or down: fixes stay pending, retried next second
-                self.on_error(f"storing fixes of {feed.device.name} failed, will retry: {exc}")
-                continue
+        stored = FixPipeline.flush_together(self.engine, [feed.pipeline for feed in feeds])
+        for pipeline, fixes in stored:
             if fixes and self.on_fixes:
-                self.on_fixes(feed.device, fixes)
+                self.on_fixes(by_pipeline[id(pipeline)].device, fixes)
+        failing = [feed.device.name for feed in feeds if feed.pipeline.pending]
+        if failing:  # database busy or down: fixes stay pending, retried next second
+            self.on_error(f"storing fixes of {', '.join(failing[:5])}{' and others' if len(failing) > 5 else ''} "
+                          "failed; Fleet Desk keeps them and retries every second")
 
     def _finish(self, feed: _Feed) -> None:
         try:

@@ -16,8 +16,8 @@ class BlockQt:
 sys.meta_path.insert(0, BlockQt())
 import fleet_desk.gps, fleet_desk.store, fleet_desk.ingest, fleet_desk.live, fleet_desk.export
 import fleet_desk.simulator, fleet_desk.cli, drivers.nmea, drivers.base
-import fleet_desk.fleet, fleet_desk.fleet_watch, fleet_desk.settings, fleet_desk.logs, fleet_desk.messages, fleet_desk.demo
-import fleet_desk.store.units
+import fleet_desk.fleet, fleet_desk.fleet_watch, fleet_desk.settings, fleet_desk.logs, fleet_desk.messages
+import fleet_desk.demo, fleet_desk.store.units, drivers.hub
 print('ok')
 """
 

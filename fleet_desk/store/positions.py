@@ -8,10 +8,11 @@ the unit's last fix time are updated in the same transaction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine, bindparam, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from fleet_desk.gps.fix import Fix
@@ -37,8 +38,31 @@ class BatchResult:
         return self
 
 
-def _insert(conn: Connection):  # noqa: ANN202
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+@functools.cache
+def _statements(dialect: str) -> tuple:
+    """The batch's three statements, built once per backend (building them costs more than running them)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    positions = (
+        insert(Position)
+        .on_conflict_do_nothing(index_elements=["device_id", "fix_time_ms"])
+        .returning(Position.device_id, Position.fix_time_ms)
+    )
+    last_fix = (
+        update(Device)
+        .where(Device.id == bindparam("device"))
+        .where(or_(Device.last_fix_ms.is_(None), Device.last_fix_ms < bindparam("newest")))
+        .values(last_fix_ms=bindparam("newest"))
+    )
+    latest = insert(LatestPosition)
+    latest = latest.on_conflict_do_update(
+        index_elements=["vehicle_id"],
+        set_={k: latest.excluded[k] for k in _LATEST_COLUMNS if k != "vehicle_id"},
+        where=LatestPosition.fix_time_ms < latest.excluded.fix_time_ms,
+    )
+    return positions, last_fix, latest
+
+
+_LATEST_COLUMNS = ("vehicle_id", "device_id", "fix_time_ms", "lat", "lon", "speed_mps", "course_deg", "source")
 
 
 class PositionWriter:
@@ -56,8 +80,16 @@ class PositionWriter:
         """Store one batch in one transaction; returns what was new."""
         if not fixes:
             return BatchResult()
+        with self.engine.begin() as conn:
+            return self.write_in(conn, fixes)
+
+    def write_in(self, conn: Connection, fixes: Sequence[Fix]) -> BatchResult:
+        """Store a batch inside the caller's transaction."""
+        return write_batches(conn, [(self, fixes)])[0]
+
+    def rows(self, fixes: Sequence[Fix]) -> list[dict]:
         device, source = self.device, self.source
-        rows = [
+        return [
             {
                 "device_id": device.id,
                 "vehicle_id": device.vehicle_id,
@@ -74,42 +106,36 @@ class PositionWriter:
             }
             for f in fixes
         ]
-        with self.engine.begin() as conn:
-            insert = _insert(conn)
-            stmt = (
-                insert(Position)
-                .on_conflict_do_nothing(index_elements=["device_id", "fix_time_ms"])
-                .returning(Position.fix_time_ms)
-            )
-            stored = len(conn.execute(stmt, rows).all())
-            newest = max(rows, key=lambda r: r["fix_time_ms"])
-            conn.execute(
-                update(Device)
-                .where(Device.id == device.id)
-                .where((Device.last_fix_ms.is_(None)) | (Device.last_fix_ms < newest["fix_time_ms"]))
-                .values(last_fix_ms=newest["fix_time_ms"])
-            )
-            if device.vehicle_id is not None:
-                self._update_latest(conn, insert, newest)
-            for hook in self.hooks:
-                hook(conn, device, fixes, source)
-        return BatchResult(stored=stored, duplicates=len(rows) - stored)
 
-    def _update_latest(self, conn: Connection, insert, newest: dict) -> None:  # noqa: ANN001
-        values = {
-            "vehicle_id": newest["vehicle_id"],
-            "device_id": newest["device_id"],
-            "fix_time_ms": newest["fix_time_ms"],
-            "lat": newest["lat"],
-            "lon": newest["lon"],
-            "speed_mps": newest["speed_mps"],
-            "course_deg": newest["course_deg"],
-            "source": newest["source"],
-        }
-        stmt = insert(LatestPosition).values(values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["vehicle_id"],
-            set_={k: stmt.excluded[k] for k in values if k != "vehicle_id"},
-            where=LatestPosition.fix_time_ms < stmt.excluded.fix_time_ms,
-        )
-        conn.execute(stmt)
+
+def write_batches(conn: Connection, batches: Sequence[tuple[PositionWriter, Sequence[Fix]]]) -> list[BatchResult]:
+    """Several units' batches in the caller's transaction, with one statement of each kind for all of them.
+
+    Live ingestion stores every unit's last second this way: three statements
+    a second for the whole fleet instead of three per unit.
+    """
+    positions, last_fix, latest = _statements(conn.dialect.name)
+    rows: list[dict] = []
+    newest: dict[int, dict] = {}
+    for writer, fixes in batches:
+        unit_rows = writer.rows(fixes)
+        rows += unit_rows
+        if unit_rows:
+            newest[writer.device.id] = max(unit_rows, key=lambda r: r["fix_time_ms"])
+    if not rows:
+        return [BatchResult() for _ in batches]
+    stored_by_device: dict[int, int] = {}
+    for device_id, _t in conn.execute(positions, rows).all():
+        stored_by_device[device_id] = stored_by_device.get(device_id, 0) + 1
+    conn.execute(last_fix, [{"device": d, "newest": r["fix_time_ms"]} for d, r in newest.items()])
+    latest_rows = [{k: r[k] for k in _LATEST_COLUMNS} for r in newest.values() if r["vehicle_id"] is not None]
+    if latest_rows:
+        conn.execute(latest, latest_rows)
+    results = []
+    for writer, fixes in batches:
+        stored = stored_by_device.pop(writer.device.id, 0)
+        for hook in writer.hooks:
+            if fixes:
+                hook(conn, writer.device, fixes, writer.source)
+        results.append(BatchResult(stored=stored, duplicates=len(fixes) - stored))
+    return results

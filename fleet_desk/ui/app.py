@@ -38,6 +38,15 @@ def _chromium_flags() -> None:
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = flags.strip()
 
 
+def tune_interpreter() -> None:
+    """Hand the interpreter lock to the GUI thread sooner.
+
+    Ingestion and database threads run Python too; with the default 5 ms
+    switch interval the GUI thread can wait several slices per event.
+    """
+    sys.setswitchinterval(0.001)
+
+
 class Startup:
     """Start-up figures: when the window showed and when the map was ready."""
 
@@ -60,6 +69,7 @@ def run_app(db: str | None, demo: bool = False, screenshot: Path | None = None, 
 
     log_file = setup_logging()
     _chromium_flags()
+    tune_interpreter()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 

@@ -59,6 +59,25 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _text_keys(v: FleetVehicle) -> tuple[str, ...]:
+    keys = [""] * len(COLUMNS)
+    keys[VEHICLE], keys[DRIVER], keys[UNIT] = natural_key(v.vehicle), natural_key(v.driver or ""), natural_key(
+        v.unit or "")
+    keys[POSITION] = "" if v.lat is None else f"{v.lat:010.5f},{v.lon:010.5f}"
+    return tuple(keys)
+
+
+def _runs(rows: list[int]) -> list[tuple[int, int]]:
+    """Sorted runs of consecutive row numbers as (first, last)."""
+    runs: list[tuple[int, int]] = []
+    for row in sorted(rows):
+        if runs and row == runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], row)
+        else:
+            runs.append((row, row))
+    return runs
+
+
 class FleetBoardModel(QAbstractTableModel):
     """Rows are vehicles, keyed by vehicle id; the clock is injectable for tests."""
 
@@ -70,6 +89,7 @@ class FleetBoardModel(QAbstractTableModel):
         self._rows: list[FleetVehicle] = []
         self._row_of: dict[int, int] = {}
         self._states: list[VehicleState] = []
+        self._keys: list[tuple[str, ...]] = []  # text sort keys per row, made once per change
         self._unit_status: dict[str, UnitStatus] = {}
         self._now = clock()
 
@@ -111,9 +131,9 @@ class FleetBoardModel(QAbstractTableModel):
                 return STATE_ORDER[state]
             if col == SPEED:
                 return row.speed_mps if row.speed_mps is not None else -1.0
-            if col == AGE:
-                return age if age is not None else float("inf")
-            return natural_key(self.data(index, Qt.ItemDataRole.DisplayRole))
+            if col == AGE:  # by fix time, which does not change as the clock ticks
+                return -row.fix_time_ms if row.fix_time_ms is not None else float("inf")
+            return self._keys[index.row()][col]
         elif role == VEHICLE_ID_ROLE:
             return row.vehicle_id
         elif role == Qt.ItemDataRole.DecorationRole and col == STATE:
@@ -163,25 +183,41 @@ class FleetBoardModel(QAbstractTableModel):
             if row is None:
                 continue
             self.beginRemoveRows(QModelIndex(), row, row)
-            del self._rows[row], self._states[row]
+            del self._rows[row], self._states[row], self._keys[row]
             self._row_of = {r.vehicle_id: i for i, r in enumerate(self._rows)}
             self.endRemoveRows()
-        new = []
+        new, updated, renamed = [], [], False
         for vehicle in changed:
             row = self._row_of.get(vehicle.vehicle_id)
             if row is None:
                 new.append(vehicle)
                 continue
+            renamed = renamed or self._rows[row].vehicle != vehicle.vehicle
             self._rows[row] = vehicle
             self._states[row] = self._state(vehicle)
-            self.dataChanged.emit(self.index(row, 0), self.index(row, last))
-        if new:
+            self._keys[row] = _text_keys(vehicle)
+            updated.append(row)
+        # One signal per run of adjacent rows, not per row; the vehicle column only when a name changed,
+        # so a board sorted by vehicle is not re-sorted on every position.
+        first_col = VEHICLE if renamed else DRIVER
+        for first, end in _runs(updated):
+            self.dataChanged.emit(self.index(first, first_col), self.index(end, last))
+        if new and not self._rows:  # the first load: one reset, so the proxy sorts once, not row by row
+            self.beginResetModel()
+            for vehicle in new:
+                self._row_of[vehicle.vehicle_id] = len(self._rows)
+                self._rows.append(vehicle)
+                self._states.append(self._state(vehicle))
+                self._keys.append(_text_keys(vehicle))
+            self.endResetModel()
+        elif new:
             first = len(self._rows)
             self.beginInsertRows(QModelIndex(), first, first + len(new) - 1)
             for vehicle in new:
                 self._row_of[vehicle.vehicle_id] = len(self._rows)
                 self._rows.append(vehicle)
                 self._states.append(self._state(vehicle))
+                self._keys.append(_text_keys(vehicle))
             self.endInsertRows()
 
     def set_unit_status(self, unit: str, status: UnitStatus) -> None:

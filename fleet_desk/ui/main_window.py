@@ -188,8 +188,7 @@ class MainWindow(QMainWindow):
         self.map.show_vehicles((v, self.board_model.state_of(v.vehicle_id)) for v in vehicles if v)
 
     def _on_unit_status(self, unit: str, status) -> None:  # noqa: ANN001
-        self.board_model.set_unit_status(unit, status)
-        self._update_units_label()
+        self.board_model.set_unit_status(unit, status)  # the status bar follows on the next tick
 
     def _on_tick(self) -> None:
         self.board_model.tick()

@@ -1,0 +1,141 @@
+"""One thread that reads every open serial port, instead of one thread per port.
+
+A depot app with hundreds of live units would otherwise run hundreds of
+reader threads, each needing Python's interpreter lock once a second just to
+move a few hundred bytes; they fall behind. The hub waits on all ports at
+once (epoll where available, no 1024-descriptor limit) and hands each port's
+bytes to its callback in the order received.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+OnData = Callable[[bytes], None]
+OnLost = Callable[[str], None]  # why the port went away
+OnIdle = Callable[[float], None]  # seconds without data
+
+IDLE_CHECK_S = 1.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Watch:
+    fd: int
+    on_data: OnData
+    on_lost: OnLost
+    on_idle: OnIdle
+    idle_after_s: float
+    last_data: float = field(default_factory=time.monotonic)
+    idle_reported: bool = False
+
+
+class PortHub:
+    """Reads registered file descriptors in one daemon thread (started on first use)."""
+
+    def __init__(self) -> None:
+        self._selector = selectors.DefaultSelector()
+        self._lock = threading.Lock()
+        self._wakeup_r, self._wakeup_w = os.pipe()
+        os.set_blocking(self._wakeup_r, False)
+        self._selector.register(self._wakeup_r, selectors.EVENT_READ, None)
+        self._pending: list[tuple[str, Watch]] = []
+        self._thread: threading.Thread | None = None
+
+    def watch(self, fd: int, on_data: OnData, on_lost: OnLost, on_idle: OnIdle, idle_after_s: float) -> Watch:
+        w = Watch(fd, on_data, on_lost, on_idle, idle_after_s)
+        self._change("add", w)
+        return w
+
+    def unwatch(self, w: Watch) -> None:
+        """Stop reading ``w``; when this returns no callback for it is running or will run."""
+        done = threading.Event()
+        self._change("remove", w, done)
+        if threading.current_thread() is not self._thread:
+            done.wait(5)
+
+    def _change(self, action: str, w: Watch, done: threading.Event | None = None) -> None:
+        with self._lock:
+            self._pending.append((action, w) if done is None else (action, w, done))  # type: ignore[arg-type]
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="serial-hub", daemon=True)
+                self._thread.start()
+        os.write(self._wakeup_w, b"x")
+
+    def _apply_changes(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for item in pending:
+            action, w = item[0], item[1]
+            if action == "add":
+                self._selector.register(w.fd, selectors.EVENT_READ, w)
+            else:
+                try:
+                    self._selector.unregister(w.fd)
+                except (KeyError, ValueError):
+                    pass  # already dropped after an error
+                if len(item) > 2:
+                    item[2].set()
+
+    def _run(self) -> None:
+        next_idle_check = time.monotonic() + IDLE_CHECK_S
+        while True:
+            for key, _mask in self._selector.select(IDLE_CHECK_S):
+                if key.data is None:
+                    try:
+                        os.read(self._wakeup_r, 4096)
+                    except BlockingIOError:
+                        pass
+                    self._apply_changes()
+                    continue
+                if self._selector.get_map().get(key.fd) is key:  # not removed earlier in this round
+                    self._read(key.data)
+            now = time.monotonic()
+            if now >= next_idle_check:
+                next_idle_check = now + IDLE_CHECK_S
+                for key in list(self._selector.get_map().values()):
+                    w = key.data
+                    if w is not None and not w.idle_reported and now - w.last_data > w.idle_after_s:
+                        w.idle_reported = True
+                        w.on_idle(now - w.last_data)
+
+    def _read(self, w: Watch) -> None:
+        try:
+            data = os.read(w.fd, 65536)
+            if not data:
+                raise OSError("device disconnected (end of file)")
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            try:
+                self._selector.unregister(w.fd)
+            except (KeyError, ValueError):
+                pass
+            w.on_lost(str(exc))
+            return
+        w.last_data = time.monotonic()
+        w.idle_reported = False
+        try:
+            w.on_data(data)
+        except Exception:  # one port's consumer failing must not stop every other port
+            log.exception("handling data from file descriptor %d failed", w.fd)
+
+
+_hub: PortHub | None = None
+_hub_lock = threading.Lock()
+
+
+def hub() -> PortHub:
+    """The process's one hub."""
+    global _hub
+    with _hub_lock:
+        if _hub is None:
+            _hub = PortHub()
+        return _hub
