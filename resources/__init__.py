@@ -3,3 +3,5 @@
 from pathlib import Path
 
 DIR = Path(__file__).resolve().parent
+
+APP_ICON = DIR / "icons" / "fleet-desk.svg"

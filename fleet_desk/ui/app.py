@@ -71,13 +71,16 @@ def run_app(db: str | None, demo: bool = False, screenshot: Path | None = None, 
     _chromium_flags()
     tune_interpreter()
     from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
+    import resources
     from fleet_desk.ui.map_view import FleetMapView  # noqa: F401 - QtWebEngine before the QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Fleet Desk")
     app.setOrganizationName("Fleet Desk")
+    app.setWindowIcon(QIcon(str(resources.APP_ICON)))
 
     from fleet_desk.ui.crash import CrashHandler
 

@@ -271,12 +271,12 @@ class MainWindow(QMainWindow):
         self.board_dock.show()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        if self.remember_layout:
+        if self.remember_layout:  # a screenshot or benchmark run leaves the user's layout and settings alone
             self.save_layout()
-        try:
-            self.settings.save()
-        except OSError as exc:
-            log.warning("could not save settings: %s", exc)
+            try:
+                self.settings.save()  # the View menu's follow toggle
+            except OSError as exc:
+                log.warning("could not save settings: %s", exc)
         self._tick.stop()
         if self.feed is not None:
             self.feed.stop()

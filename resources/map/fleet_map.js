@@ -7,6 +7,8 @@
     map: null, bridge: null, markers: {}, trails: {}, selected: null, follow: false,
     trailMs: 10 * 60 * 1000, autoFit: true, colors: {}, notice: null, tileHost: "", tilesOk: false, tileErrors: 0,
   };
+  // Programmatic moves jump: an animation the page never sees end (a hidden view) would block the next move.
+  const STILL = { animate: false };
 
   function arrow(color, course) {
     const rot = (course === null || course === undefined) ? 0 : course;
@@ -81,6 +83,7 @@
   const api = {
     init(mapName, config) {
       S.map = window[mapName];
+      S.map.options.zoomSnap = 0.25;  // fit the fleet snugly; zooming by hand still steps by whole levels
       S.colors = config.colors;
       S.trailMs = config.trailMinutes * 60000;
       S.tileHost = config.tileHost;
@@ -89,8 +92,8 @@
       document.body.appendChild(S.notice);
       if (config.depot) {
         L.marker(config.depot, {
-          interactive: false, keyboard: false,
-          icon: L.divIcon({ className: "fd-depot", html: "D", iconSize: [22, 22], iconAnchor: [11, 11] }),
+          interactive: false, keyboard: false, zIndexOffset: -1000,
+          icon: L.divIcon({ className: "fd-depot", html: "Depot", iconSize: [46, 18], iconAnchor: [23, 9] }),
         }).addTo(S.map);
       }
       watchTiles();
@@ -148,13 +151,22 @@
       }
       if (id !== null && S.markers[id]) {
         S.markers[id].setZIndexOffset(1000);
-        if (center) { S.autoFit = false; S.map.setView(S.markers[id].getLatLng(), Math.max(S.map.getZoom(), 15)); }
+        if (center) { S.autoFit = false; S.map.setView(S.markers[id].getLatLng(), Math.max(S.map.getZoom(), 15), STILL); }
       }
     },
     fit() {
       const points = Object.values(S.markers).map((m) => m.getLatLng());
-      if (points.length === 1) S.map.setView(points[0], 15);
-      else if (points.length) S.map.fitBounds(L.latLngBounds(points), { padding: [40, 40], maxZoom: 16 });
+      if (points.length === 1) S.map.setView(points[0], 15, STILL);
+      else if (points.length) {
+        // Keep vehicles clear of their labels (right) and of the notice (bottom), within reason on a small map.
+        const size = S.map.getSize();
+        const room = (px, side) => Math.min(px, Math.floor(side / 5));
+        const bottom = S.notice.style.display === "block" ? 90 : 40;
+        S.map.fitBounds(L.latLngBounds(points), {
+          paddingTopLeft: [room(40, size.x), room(40, size.y)],
+          paddingBottomRight: [room(90, size.x), room(bottom, size.y)], maxZoom: 16, ...STILL,
+        });
+      }
     },
     setFollow(on) { S.follow = !!on; },
     setTrailMinutes(minutes) {
