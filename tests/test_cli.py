@@ -6,6 +6,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -137,3 +138,12 @@ def test_simulate_writes_to_a_given_port(tmp_path):  # noqa: ANN001
     dec = NmeaDecoder()
     fixes = dec.feed(data) + dec.finish()
     assert proc.returncode == 0 and len(fixes) >= 2
+
+
+def test_app_without_a_display_says_what_to_do_instead_of_aborting(tmp_path):  # noqa: ANN001
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--db", f"sqlite:///{tmp_path / 'd.db'}"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "no display" in done.stderr and "--screenshot" in done.stderr and "Traceback" not in done.stderr

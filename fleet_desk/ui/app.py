@@ -63,9 +63,25 @@ class Startup:
                 f"vehicles on the map {f(self.first_vehicles_s)} after process start")
 
 
+def no_display_reason() -> str | None:
+    """Why no window can open here, before Qt aborts the process over it (None: go ahead)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display: neither DISPLAY nor WAYLAND_DISPLAY is set. Run Fleet Desk on a desktop session; on a "
+            "machine without a screen, `QT_QPA_PLATFORM=offscreen fleet-desk --demo --screenshot shot.png` saves a "
+            "picture of the window and `fleet-desk --demo --headless` prints the live fixes")
+
+
 def run_app(db: str | None, demo: bool = False, screenshot: Path | None = None, after: float = 30.0,
             vehicles: int = 12) -> int:
     from fleet_desk.logs import setup_logging
+
+    reason = no_display_reason()
+    if reason:
+        print(f"fleet-desk: {reason}", file=sys.stderr)
+        return 2
 
     log_file = setup_logging()
     _chromium_flags()
