@@ -21,6 +21,7 @@ from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.store import BatchResult, PositionWriter, ensure_device
 from fleet_desk.store.positions import write_batches
 from fleet_desk.store.timeutil import iso_z, to_ms
+from fleet_desk.tracking.tracker import RouteTracker, tracker_for
 
 CHUNK = 1 << 20
 BATCH = 5000
@@ -191,6 +192,7 @@ def import_log(
     source: str = "import",
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    tracker: RouteTracker | None = None,
 ) -> IngestSummary:
     """Import one NMEA log (plain or gzip) for one unit.
 
@@ -198,7 +200,8 @@ def import_log(
     When ``cancelled()`` turns true, reading stops, what was decoded so far
     is stored, and the summary says ``cancelled``.
     Raises `FileNotFoundError`/`OSError` for unreadable files and
-    `NotNmeaError` when the file holds no NMEA at all.
+    `NotNmeaError` when the file holds no NMEA at all. Fixes go through
+    ``tracker`` (default: the live tracker, whose "now" is the clock).
     """
     path = Path(path)
     if not path.is_file():
@@ -207,7 +210,7 @@ def import_log(
         head = f.read(4096)
     ref = ensure_device(engine, device, vehicle)
     decoder = NmeaDecoder(date_hint=day, not_before=header_date(head))
-    pipeline = FixPipeline(PositionWriter(engine, ref, source), decoder)
+    pipeline = FixPipeline(PositionWriter(engine, ref, source, [tracker or tracker_for(engine)]), decoder)
     for chunk in read_chunks(path, progress):
         pipeline.feed(chunk)
         if cancelled is not None and cancelled():

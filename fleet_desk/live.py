@@ -21,6 +21,7 @@ from drivers.nmea import NmeaUnit
 from fleet_desk.gps import Fix, NmeaDecoder
 from fleet_desk.ingest import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
+from fleet_desk.tracking.tracker import tracker_for
 
 FLUSH_SECONDS = 1.0
 ROLLOVER_GUARD_DAYS = 365
@@ -59,7 +60,8 @@ class LiveIngest:
     def add_unit(self, port: str, device: str, vehicle: str | None = None, baud: int | None = None) -> DeviceRef:
         ref = ensure_device(self.engine, device, vehicle, port=port)
         not_before = (datetime.now(UTC) - timedelta(days=ROLLOVER_GUARD_DAYS)).date()
-        pipeline = FixPipeline(PositionWriter(self.engine, ref, "live"), NmeaDecoder(not_before=not_before), None)
+        writer = PositionWriter(self.engine, ref, "live", [tracker_for(self.engine)])
+        pipeline = FixPipeline(writer, NmeaDecoder(not_before=not_before), None)
 
         def on_bytes(data: bytes, key: str = port) -> None:
             self._queue.put((key, data))

@@ -32,6 +32,20 @@ class Settings:
     tile_attribution: str = OSM_ATTRIBUTION
     trail_minutes: int = 10
     follow_selected: bool = False
+    # Routes and ETAs (see fleet_desk.tracking.rules)
+    depot_timezone: str = ""  # IANA name, e.g. Europe/Paris; empty: this computer's timezone
+    depot_location: str = ""  # "lat, lon"; empty: where each vehicle's day starts
+    service_minutes: float = 4.0  # a stop's service time when the manifest gives none
+    stop_radius_m: float = 60.0
+    arrival_dwell_s: float = 45.0
+    default_speed_kmh: float = 30.0
+    road_circuity: float = 1.3
+    late_threshold_min: float = 5.0
+    eta_notice_min: float = 10.0  # tell the customer when the ETA moved at least this much
+    eta_notice_interval_min: float = 5.0  # and not more often than this
+    arriving_soon_stops: int = 1
+    arriving_soon_min: float = 10.0
+    news_max_age_min: float = 5.0  # fixes older than this tell no customer anything
 
     @classmethod
     def path(cls) -> Path:
@@ -53,7 +67,10 @@ class Settings:
         values = {}
         for name in known:
             value = data.get(name, getattr(defaults, name))
-            if type(value) is not type(getattr(defaults, name)):
+            default = getattr(defaults, name)
+            if isinstance(default, float) and type(value) is int:
+                value = float(value)
+            if type(value) is not type(default):
                 log.warning("settings file %s: %s has the wrong type; using the default", path, name)
                 value = getattr(defaults, name)
             values[name] = value

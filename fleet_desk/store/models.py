@@ -120,3 +120,98 @@ class LatestPosition(Base):
     speed_mps: Mapped[float | None] = mapped_column(Float)
     course_deg: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(10))
+
+
+class Route(Base):
+    """One vehicle's deliveries of one service day, as the manifest gives them."""
+
+    __tablename__ = "routes"
+    __table_args__ = (UniqueConstraint("service_date", "route_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    route_key: Mapped[str] = mapped_column(String(100))  # the manifest's route_id
+    service_date: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, the depot's local date
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id", ondelete="CASCADE"), index=True)
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("drivers.id", ondelete="SET NULL"))
+    planned_start_ms: Mapped[int | None] = mapped_column(BigInteger)
+    departed_ms: Mapped[int | None] = mapped_column(BigInteger)  # left the depot
+    status: Mapped[str] = mapped_column(String(12), default="planned")  # planned, active, done
+    learned_speed_mps: Mapped[float | None] = mapped_column(Float)
+
+    vehicle: Mapped[Vehicle] = relationship()
+    driver: Mapped[Driver | None] = relationship()
+    stops: Mapped[list[Stop]] = relationship(back_populates="route", order_by="Stop.sequence")
+
+
+class Stop(Base):
+    """One delivery: an order, its customer and address, its promised window and how it is going.
+
+    Two orders at one address are two stops at the same place.
+    """
+
+    __tablename__ = "stops"
+    __table_args__ = (Index("ix_stops_route_sequence", "route_id", "sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    route_id: Mapped[int] = mapped_column(ForeignKey("routes.id", ondelete="CASCADE"))
+    sequence: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[str] = mapped_column(String(100), unique=True)
+    tracking_number: Mapped[str] = mapped_column(String(100), unique=True)
+    customer_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    notes: Mapped[str | None] = mapped_column(String(500))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    radius_m: Mapped[float | None] = mapped_column(Float)  # None: the setting's default
+    window_start_ms: Mapped[int] = mapped_column(BigInteger)
+    window_end_ms: Mapped[int] = mapped_column(BigInteger)
+    service_s: Mapped[int] = mapped_column(Integer)
+    planned_ms: Mapped[int | None] = mapped_column(BigInteger)  # planned arrival, from the planned start
+
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, arrived, delivered, failed
+    arrived_ms: Mapped[int | None] = mapped_column(BigInteger)
+    departed_ms: Mapped[int | None] = mapped_column(BigInteger)
+    failure_reason: Mapped[str | None] = mapped_column(String(200))
+
+    eta_ms: Mapped[int | None] = mapped_column(BigInteger)
+    eta_earliest_ms: Mapped[int | None] = mapped_column(BigInteger)
+    eta_latest_ms: Mapped[int | None] = mapped_column(BigInteger)
+    eta_at_ms: Mapped[int | None] = mapped_column(BigInteger)  # when the ETA was predicted
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    delay_minutes: Mapped[int | None] = mapped_column(Integer)
+    delay_reason: Mapped[str | None] = mapped_column(String(200))
+    told_eta_ms: Mapped[int | None] = mapped_column(BigInteger)  # the ETA the customer was last told
+    told_at_ms: Mapped[int | None] = mapped_column(BigInteger)
+
+    route: Mapped[Route] = relationship(back_populates="stops")
+
+
+class OrderEvent(Base):
+    """A milestone on an order's timeline; customer-facing ones are what customers are told."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("ix_order_events_stop_time", "stop_id", "time_ms"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"))
+    time_ms: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(12))  # manifest, tracking, dispatcher, dock, replay
+    customer_facing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class EtaPrediction(Base):
+    """Every change of a stop's predicted arrival, so accuracy can be measured afterwards."""
+
+    __tablename__ = "eta_history"
+    __table_args__ = (Index("ix_eta_history_stop_time", "stop_id", "predicted_at_ms"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"))
+    predicted_at_ms: Mapped[int] = mapped_column(BigInteger)
+    eta_ms: Mapped[int] = mapped_column(BigInteger)
+    earliest_ms: Mapped[int] = mapped_column(BigInteger)
+    latest_ms: Mapped[int] = mapped_column(BigInteger)

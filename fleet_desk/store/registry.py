@@ -21,7 +21,7 @@ class DeviceRef:
     vehicle_name: str | None
 
 
-def _get_or_create(session: Session, model: type, name: str, **defaults: object):  # noqa: ANN202
+def get_or_create(session: Session, model: type, name: str, **defaults: object):  # noqa: ANN202
     row = session.scalar(select(model).where(model.name == name))
     if row is not None:
         return row
@@ -46,9 +46,9 @@ def ensure_device(
     if not name:
         raise ValueError("a unit needs a name (--device NAME)")
     with Session(engine) as session, session.begin():
-        device = _get_or_create(session, Device, name, family=family)
+        device = get_or_create(session, Device, name, family=family)
         if vehicle:
-            device.vehicle = _get_or_create(session, Vehicle, vehicle.strip())
+            device.vehicle = get_or_create(session, Vehicle, vehicle.strip())
         if port:
             device.port = port
         session.flush()
@@ -63,9 +63,9 @@ def ensure_driver(engine: Engine, name: str, vehicle: str | None = None, phone: 
     if not name:
         raise ValueError("a driver needs a name")
     with Session(engine) as session, session.begin():
-        driver = _get_or_create(session, Driver, name)
+        driver = get_or_create(session, Driver, name)
         if vehicle:
-            driver.vehicle = _get_or_create(session, Vehicle, vehicle.strip())
+            driver.vehicle = get_or_create(session, Vehicle, vehicle.strip())
         if phone:
             driver.phone = phone
         session.flush()

@@ -1,0 +1,116 @@
+"""Predicted arrival at every remaining stop, with a window that says how sure we are.
+
+Travel between stops is the straight-line distance times a road circuity
+factor, at the speed the vehicle has been making lately (blended with the
+default until there is enough driving to learn from); each earlier stop adds
+its service time, and a window that has not opened yet adds waiting. The
+same function plans a route from its planned start, so plan and prediction
+are comparable.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from fleet_desk.tracking.geo import distance_m
+from fleet_desk.tracking.rules import TrackingRules
+
+LEARN_WINDOW_S = 20 * 60  # speed is learned from the last 20 minutes of driving
+LEARN_FULL_S = 10 * 60  # this much driving and the learned speed counts fully
+MIN_SPEED_MPS = 2.0
+MAX_SPEED_MPS = 30.0
+
+
+class StopPlan(NamedTuple):
+    stop_id: int
+    lat: float
+    lon: float
+    window_start_ms: int
+    window_end_ms: int
+    service_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class EtaWindow:
+    stop_id: int
+    expected_ms: int
+    earliest_ms: int
+    latest_ms: int
+
+
+def predict(
+    stops: list[StopPlan],
+    lat: float,
+    lon: float,
+    start_ms: int,
+    speed_mps: float,
+    rules: TrackingRules,
+    *,
+    busy_s: float = 0.0,
+    stale_s: float = 0.0,
+) -> list[EtaWindow]:
+    """ETAs for ``stops`` in order, leaving (lat, lon) at ``start_ms`` after ``busy_s`` more at the current stop.
+
+    The window widens with the time ahead (traffic is less certain the
+    further out) and with ``stale_s``, the age of the position used.
+    """
+    speed = min(MAX_SPEED_MPS, max(MIN_SPEED_MPS, speed_mps))
+    t = start_ms + busy_s * 1000
+    here = (lat, lon)
+    out: list[EtaWindow] = []
+    for stop in stops:
+        t += distance_m(here[0], here[1], stop.lat, stop.lon) * rules.circuity / speed * 1000
+        arrive = max(t, stop.window_start_ms)
+        ahead_s = (arrive - start_ms) / 1000
+        early = 60 + 0.05 * ahead_s + 0.5 * stale_s
+        late = 180 + 0.15 * ahead_s + stale_s
+        out.append(EtaWindow(stop.stop_id, int(arrive), int(max(start_ms, arrive - early * 1000)),
+                             int(arrive + late * 1000)))
+        t = arrive + stop.service_s * 1000
+        here = (stop.lat, stop.lon)
+    return out
+
+
+def late_by_s(eta: EtaWindow, stop: StopPlan) -> float:
+    """How far past the window's end the expected arrival is (negative: in time)."""
+    return (eta.expected_ms - stop.window_end_ms) / 1000
+
+
+class SpeedLearner:
+    """A vehicle's recent road speed while driving (stops at deliveries excluded)."""
+
+    def __init__(self, rules: TrackingRules) -> None:
+        self.rules = rules
+        self._legs: deque[tuple[int, float, float]] = deque()  # (end ms, metres, seconds)
+        self._last: tuple[int, float, float] | None = None
+        self._metres = 0.0
+        self._seconds = 0.0
+
+    def feed(self, time_ms: int, lat: float, lon: float, at_stop: bool) -> None:
+        last, self._last = self._last, (time_ms, lat, lon)
+        if last is None or at_stop or time_ms <= last[0]:
+            return
+        dt = (time_ms - last[0]) / 1000
+        if dt > 120:  # a dropout: the path between is unknown
+            return
+        # Standing in traffic counts too: it is part of getting from one stop to the next.
+        metres = distance_m(last[1], last[2], lat, lon)
+        self._legs.append((time_ms, metres, dt))
+        self._metres += metres
+        self._seconds += dt
+        while self._legs and self._legs[0][0] < time_ms - LEARN_WINDOW_S * 1000:
+            _, m, s = self._legs.popleft()
+            self._metres -= m
+            self._seconds -= s
+
+    @property
+    def speed_mps(self) -> float:
+        """Road speed for ETAs: learned, blended with the default while there is little to learn from."""
+        default = self.rules.default_speed_mps
+        if self._seconds <= 0:
+            return default
+        learned = self._metres / self._seconds
+        weight = min(1.0, self._seconds / LEARN_FULL_S)
+        return weight * learned + (1 - weight) * default

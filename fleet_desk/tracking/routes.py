@@ -1,0 +1,168 @@
+"""Routes and stops in the database: a manifest stored (again: updated in place), and dispatchers' changes.
+
+Every change is recorded on the order's timeline with its source.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.orm import Session
+
+from fleet_desk.manifest import Manifest, ManifestStop
+from fleet_desk.store.models import Driver, OrderEvent, Route, Stop, Vehicle
+from fleet_desk.store.registry import get_or_create
+from fleet_desk.store.timeutil import to_ms
+from fleet_desk.tracking.eta import StopPlan, predict
+from fleet_desk.tracking.rules import TrackingRules
+
+
+@dataclass
+class ManifestResult:
+    routes_new: int = 0
+    routes_updated: int = 0
+    stops_new: int = 0
+    stops_updated: int = 0
+
+    def report(self) -> str:
+        return (f"{self.routes_new + self.routes_updated} routes ({self.routes_new} new), "
+                f"{self.stops_new + self.stops_updated} stops ({self.stops_new} new, {self.stops_updated} updated)")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> ManifestResult:
+    """Store the manifest's valid stops in one transaction; a stop already known by its order id is updated."""
+    by_route: dict[str, list[ManifestStop]] = defaultdict(list)
+    for stop in manifest.stops:
+        by_route[stop.route_id].append(stop)
+    result = ManifestResult()
+    stamp = now_ms()
+    with Session(engine) as session, session.begin():
+        for route_key, stops in by_route.items():
+            stops.sort(key=lambda s: s.sequence)
+            first = stops[0]
+            start = next((s.planned_start for s in stops if s.planned_start), None)
+            day = rules.local_day(to_ms(start or min(s.window_start for s in stops)))
+            route = session.scalar(select(Route).where(Route.service_date == day, Route.route_key == route_key))
+            if route is None:
+                route = Route(route_key=route_key, service_date=day, status="planned")
+                session.add(route)
+                result.routes_new += 1
+            else:
+                result.routes_updated += 1
+            route.vehicle = get_or_create(session, Vehicle, first.vehicle)
+            driver = next((s.driver for s in stops if s.driver), None)
+            if driver:
+                route.driver = get_or_create(session, Driver, driver)
+                route.driver.vehicle = route.vehicle
+            route.planned_start_ms = to_ms(start) if start else None
+            session.flush()
+            plans = _plan(stops, route.planned_start_ms, rules)
+            for mstop, planned in zip(stops, plans, strict=True):
+                row = session.scalar(select(Stop).where(Stop.order_id == mstop.order_id))
+                if row is None:
+                    row = Stop(order_id=mstop.order_id, status="pending")
+                    session.add(row)
+                    result.stops_new += 1
+                    new = True
+                else:
+                    result.stops_updated += 1
+                    new = False
+                row.route_id = route.id
+                row.sequence = mstop.sequence
+                row.tracking_number = mstop.tracking_number
+                row.customer_name = mstop.customer_name
+                row.phone, row.email, row.notes = mstop.phone, mstop.email, mstop.notes
+                row.address, row.lat, row.lon = mstop.address, mstop.lat, mstop.lon
+                row.window_start_ms, row.window_end_ms = to_ms(mstop.window_start), to_ms(mstop.window_end)
+                row.service_s = round((mstop.service_minutes if mstop.service_minutes is not None
+                                       else rules.service_s / 60) * 60)
+                row.planned_ms = planned
+                session.flush()
+                if new:
+                    session.add(OrderEvent(stop_id=row.id, time_ms=stamp, type="confirmed", source="manifest",
+                                           detail=f"route {route_key}, stop {mstop.sequence}"))
+    return result
+
+
+def _plan(stops: list[ManifestStop], planned_start_ms: int | None, rules: TrackingRules) -> list[int | None]:
+    """Planned arrival at each stop: from the depot (or the first stop) at the planned start, at default speed."""
+    if planned_start_ms is None:
+        return [None] * len(stops)
+    plans = [StopPlan(i, s.lat, s.lon, to_ms(s.window_start), to_ms(s.window_end),
+                      (s.service_minutes if s.service_minutes is not None else rules.service_s / 60) * 60)
+             for i, s in enumerate(stops)]
+    origin = rules.depot or (stops[0].lat, stops[0].lon)
+    etas = predict(plans, origin[0], origin[1], planned_start_ms, rules.default_speed_mps, rules)
+    return [e.expected_ms for e in etas]
+
+
+# -- dispatchers' changes ------------------------------------------------------------------------------------
+
+
+class StopNotFound(LookupError):
+    pass
+
+
+def _stop(session: Session, order_id: str) -> Stop:
+    stop = session.scalar(select(Stop).where(Stop.order_id == order_id))
+    if stop is None:
+        raise StopNotFound(f"no order {order_id!r}")
+    return stop
+
+
+def mark_stop(engine: Engine, order_id: str, outcome: str, reason: str | None = None) -> None:
+    """A dispatcher's word on a stop: delivered, or failed with a reason (a delivery exception)."""
+    if outcome not in ("delivered", "failed"):
+        raise ValueError(f"a stop is marked delivered or failed, not {outcome!r}")
+    if outcome == "failed" and not (reason or "").strip():
+        raise ValueError("a failed delivery needs a reason")
+    stamp = now_ms()
+    with Session(engine) as session, session.begin():
+        stop = _stop(session, order_id)
+        stop.status = outcome
+        stop.late = False
+        if outcome == "failed":
+            stop.failure_reason = reason.strip()
+        if stop.departed_ms is None and stop.arrived_ms is not None:
+            stop.departed_ms = stamp
+        kind = "delivered" if outcome == "delivered" else "delivery_exception"
+        session.add(OrderEvent(stop_id=stop.id, time_ms=stamp, type=kind, detail=reason, source="dispatcher",
+                               customer_facing=True))
+
+
+def reorder_route(engine: Engine, route_id: int, order_ids: list[str]) -> None:
+    """New stop sequence for a route: ``order_ids`` in the order they will now be served."""
+    stamp = now_ms()
+    with Session(engine) as session, session.begin():
+        stops = {s.order_id: s for s in session.scalars(select(Stop).where(Stop.route_id == route_id))}
+        if set(order_ids) != set(stops):
+            raise ValueError("the new order must list every stop of the route exactly once")
+        for sequence, order_id in enumerate(order_ids, start=1):
+            stop = stops[order_id]
+            if stop.sequence != sequence:
+                session.execute(insert(OrderEvent).values(
+                    stop_id=stop.id, time_ms=stamp, type="resequenced", source="dispatcher",
+                    detail=f"stop {stop.sequence} -> {sequence}"))
+                stop.sequence = sequence
+
+
+def reassign_stop(engine: Engine, order_id: str, route_id: int) -> None:
+    """Move a stop to another route (another vehicle), at the end of its sequence."""
+    stamp = now_ms()
+    with Session(engine) as session, session.begin():
+        stop = _stop(session, order_id)
+        route = session.get(Route, route_id)
+        if route is None:
+            raise StopNotFound(f"no route {route_id}")
+        last = session.scalar(select(func.max(Stop.sequence)).where(Stop.route_id == route_id)) or 0
+        before = stop.route.route_key
+        stop.route_id, stop.sequence = route_id, last + 1
+        session.add(OrderEvent(stop_id=stop.id, time_ms=stamp, type="reassigned", source="dispatcher",
+                               detail=f"route {before} -> {route.route_key} ({route.vehicle.name})"))

@@ -1,0 +1,348 @@
+"""The tracking step of the one pipeline: fixes in, stop visits, ETAs, delays and order milestones out.
+
+`RouteTracker` is a position-writer hook: it runs in the transaction that
+stores a batch of fixes (live, docked, imported or replayed), so the stops,
+ETA history and order timeline it writes commit or roll back with the fixes.
+Each vehicle's route is cached in memory and re-read from the database every
+few seconds (another workstation or a dispatcher may have changed it); the
+database stays the truth.
+
+"Now" is the clock for live, docked and imported fixes, so an old fix tells
+no customer old news, and the fix time for a replay, so a replayed day comes
+out as it would have live.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, bindparam, event, insert, select, update
+
+from fleet_desk.gps.fix import Fix
+from fleet_desk.settings import Settings
+from fleet_desk.store.models import EtaPrediction, OrderEvent, Route, Stop
+from fleet_desk.store.registry import DeviceRef
+from fleet_desk.store.timeutil import to_ms
+from fleet_desk.tracking.arrival import ArrivalDetector, StopZone, Visit
+from fleet_desk.tracking.delay import delay_reason
+from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, StopPlan, predict
+from fleet_desk.tracking.geo import distance_m
+from fleet_desk.tracking.notices import CUSTOMER_FACING, arriving_soon_due, eta_notice_due, is_news
+from fleet_desk.tracking.rules import TrackingRules
+
+log = logging.getLogger(__name__)
+
+RELOAD_S = 5.0  # re-read a vehicle's route this often
+DEPOT_RADIUS_M = 300.0  # beyond this from the depot, a vehicle has left it
+ETA_CHANGE_MS = 60_000  # an ETA (or its window) moving less than this is not a new prediction
+ETA_EVERY_MS = 30_000  # within a long batch (an import, a replay), ETAs are predicted at least this often
+OPEN = ("pending", "arrived")
+
+_STOP_COLUMNS = ("status", "arrived_ms", "departed_ms", "eta_ms", "eta_earliest_ms", "eta_latest_ms", "eta_at_ms",
+                 "late", "delay_minutes", "delay_reason", "told_eta_ms", "told_at_ms")
+
+
+@dataclass
+class _StopState:
+    id: int
+    sequence: int
+    plan: StopPlan
+    radius_m: float
+    planned_ms: int | None
+    values: dict  # the _STOP_COLUMNS as stored
+    told: set[str]  # once-only customer-facing milestones already recorded
+    dirty: bool = False
+
+    def set(self, **values: object) -> None:
+        for key, value in values.items():
+            if self.values[key] != value:
+                self.values[key] = value
+                self.dirty = True
+
+    @property
+    def status(self) -> str:
+        return self.values["status"]
+
+
+@dataclass
+class _RouteState:
+    id: int
+    service_date: str
+    planned_start_ms: int | None
+    departed_ms: int | None
+    status: str
+    stops: list[_StopState]
+    loaded_at: float = field(default_factory=time.monotonic)
+    dirty: bool = False
+
+
+@dataclass
+class _VehicleTrack:
+    detector: ArrivalDetector
+    learner: SpeedLearner
+    route: _RouteState | None = None
+    day_start: tuple[float, float] | None = None  # where the vehicle was first seen on its route's day
+    last_fix: tuple[int, float, float] | None = None
+    last_eta_ms: int = 0  # fix time of the last prediction
+
+
+class RouteTracker:
+    """Position-writer hook; one per process (it holds each vehicle's arrival state)."""
+
+    def __init__(self, rules: TrackingRules, clock: Callable[[], int] | None = None):
+        """``clock``: milliseconds now; None for a replay, where each fix's time is now."""
+        self.rules = rules
+        self.clock = clock
+        self._vehicles: dict[int, _VehicleTrack] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def live(cls, rules: TrackingRules) -> RouteTracker:
+        return cls(rules, lambda: int(time.time() * 1000))
+
+    def attach(self, engine: Engine) -> None:
+        """Forget cached routes whenever a transaction on ``engine`` rolls back (the cache may hold its changes)."""
+        event.listen(engine, "rollback", lambda _conn: self.invalidate())
+
+    def invalidate(self, vehicle_id: int | None = None) -> None:
+        """Re-read routes on the next fix (after a manifest import or a dispatcher's change)."""
+        with self._lock:
+            for vid, track in self._vehicles.items():
+                if vehicle_id is None or vid == vehicle_id:
+                    track.route = None
+
+    def __call__(self, conn: Connection, device: DeviceRef, fixes: Sequence[Fix], source: str) -> None:
+        if device.vehicle_id is None or not fixes:
+            return
+        with self._lock:
+            track = self._vehicles.get(device.vehicle_id)
+            if track is None:
+                track = self._vehicles[device.vehicle_id] = _VehicleTrack(
+                    ArrivalDetector(self.rules), SpeedLearner(self.rules))
+            _Batch(self, conn, device.vehicle_id, track, source).run(sorted(fixes, key=lambda f: f.time))
+
+
+class _Batch:
+    """One batch of one vehicle's fixes, with the rows it will write."""
+
+    def __init__(self, tracker: RouteTracker, conn: Connection, vehicle_id: int, track: _VehicleTrack,
+                 source: str):
+        self.tracker, self.rules, self.conn = tracker, tracker.rules, conn
+        self.vehicle_id, self.track = vehicle_id, track
+        self.source = "replay" if tracker.clock is None else ("tracking" if source == "live" else source)
+        self.events: list[dict] = []
+        self.history: list[dict] = []
+
+    def run(self, fixes: list[Fix]) -> None:
+        track = self.track
+        last_route: _RouteState | None = None
+        for fix in fixes:
+            t = to_ms(fix.time)
+            route = self._route_for(t)
+            if route is not last_route and last_route is not None:
+                self._update_etas(last_route)
+            last_route = route
+            if track.day_start is None:
+                track.day_start = (fix.lat, fix.lon)
+            track.last_fix = (t, fix.lat, fix.lon)
+            if route is None or route.status == "done":
+                track.learner.feed(t, fix.lat, fix.lon, False)
+                continue
+            now = t if self.tracker.clock is None else self.tracker.clock()
+            self._check_departure(route, t, fix, now)
+            zones = [StopZone(s.id, s.plan.lat, s.plan.lon, s.radius_m) for s in route.stops if s.status in OPEN]
+            for visit in track.detector.feed(t, fix.lat, fix.lon, fix.speed_mps, zones):
+                self._apply_visit(route, visit, now)
+            track.learner.feed(t, fix.lat, fix.lon, bool(track.detector.at_stop))
+            if t - track.last_eta_ms >= ETA_EVERY_MS:
+                self._update_etas(route)
+        if last_route is not None:
+            self._update_etas(last_route)
+        self._write()
+
+    # -- routes -------------------------------------------------------------------------------------------
+
+    def _route_for(self, t: int) -> _RouteState | None:
+        track, rules = self.track, self.rules
+        day = rules.local_day(t)
+        route = track.route
+        if route is not None and route.service_date == day and time.monotonic() - route.loaded_at < RELOAD_S:
+            return route
+        if route is not None and route.service_date != day:
+            track.day_start = None
+            track.detector = ArrivalDetector(rules)
+        track.route = self._load(day)
+        return track.route
+
+    def _load(self, day: str) -> _RouteState | None:
+        conn = self.conn
+        row = conn.execute(
+            select(Route.id, Route.planned_start_ms, Route.departed_ms, Route.status)
+            .where(Route.vehicle_id == self.vehicle_id, Route.service_date == day)
+            .order_by((Route.status == "done"), Route.planned_start_ms, Route.id).limit(1)
+        ).first()
+        if row is None:
+            return None
+        told: dict[int, set[str]] = {}
+        for stop_id, kind in conn.execute(
+            select(OrderEvent.stop_id, OrderEvent.type).join(Stop, Stop.id == OrderEvent.stop_id)
+            .where(Stop.route_id == row.id, OrderEvent.type.in_(CUSTOMER_FACING | {"arrived"})).distinct()
+        ):
+            told.setdefault(stop_id, set()).add(kind)
+        stops = []
+        for s in conn.execute(select(Stop).where(Stop.route_id == row.id).order_by(Stop.sequence)).mappings():
+            stops.append(_StopState(
+                s["id"], s["sequence"],
+                StopPlan(s["id"], s["lat"], s["lon"], s["window_start_ms"], s["window_end_ms"], s["service_s"]),
+                s["radius_m"] or self.rules.stop_radius_m, s["planned_ms"],
+                {k: s[k] for k in _STOP_COLUMNS}, told.get(s["id"], set()),
+            ))
+        # Stops a dispatcher closed or that another station saw arrive: keep the detector in step.
+        detector = self.track.detector
+        for s in stops:
+            if s.status == "arrived":
+                detector.at_stop.add(s.id)
+            elif s.id in detector.at_stop:
+                detector.forget(s.id)
+        return _RouteState(row.id, day, row.planned_start_ms, row.departed_ms, row.status, stops)
+
+    def _check_departure(self, route: _RouteState, t: int, fix: Fix, now: int) -> None:
+        if route.departed_ms is not None:
+            return
+        depot = self.rules.depot or self.track.day_start
+        if depot is None or distance_m(depot[0], depot[1], fix.lat, fix.lon) <= DEPOT_RADIUS_M:
+            return
+        route.departed_ms, route.status, route.dirty = t, "active", True
+        for stop in route.stops:
+            if stop.status == "pending":
+                self._event(stop, t, "out_for_delivery", None, now, t)
+
+    def _apply_visit(self, route: _RouteState, visit: Visit, now: int) -> None:
+        stop = next((s for s in route.stops if s.id == visit.stop_id), None)
+        if stop is None:
+            return
+        if visit.kind == "arrived" and stop.status == "pending":
+            stop.set(status="arrived", arrived_ms=visit.time_ms)
+            self._event(stop, visit.time_ms, "arrived", None, now, visit.time_ms)
+        elif visit.kind == "departed" and stop.status == "arrived":
+            stop.set(status="delivered", departed_ms=visit.time_ms, late=False)
+            self._event(stop, visit.time_ms, "delivered", None, now, visit.time_ms)
+        if route.departed_ms is None and visit.kind == "arrived":  # no depot departure seen (started elsewhere)
+            route.departed_ms, route.status, route.dirty = visit.time_ms, "active", True
+        if all(s.status not in OPEN for s in route.stops):
+            route.status, route.dirty = "done", True
+
+    # -- ETAs and delays ----------------------------------------------------------------------------------
+
+    def _update_etas(self, route: _RouteState) -> None:
+        track, rules = self.track, self.rules
+        if route.status == "done" or track.last_fix is None:
+            return
+        t, lat, lon = track.last_fix
+        track.last_eta_ms = t
+        now = t if self.tracker.clock is None else self.tracker.clock()
+        open_stops = [s for s in route.stops if s.status in OPEN]
+        busy_s = max((s.plan.service_s - (t - s.values["arrived_ms"]) / 1000
+                      for s in open_stops if s.status == "arrived"), default=0.0)
+        pending = [s for s in open_stops if s.status == "pending"]
+        start = t
+        if route.departed_ms is None and route.planned_start_ms is not None:
+            start = max(t, route.planned_start_ms)  # not before the planned start; after it, late
+        etas = predict([s.plan for s in pending], lat, lon, start, track.learner.speed_mps, rules,
+                       busy_s=max(0.0, busy_s))
+        news = is_news(t, now, rules)
+        for before, (stop, eta) in enumerate(zip(pending, etas, strict=True)):
+            stops_before = before + len(open_stops) - len(pending)
+            self._record_eta(stop, eta, t)
+            self._judge_lateness(route, stop, eta, t, now, news)
+            if route.departed_ms is None:
+                continue
+            v = stop.values
+            if eta_notice_due(v["told_eta_ms"], v["told_at_ms"], eta.expected_ms, now, rules) and news:
+                self._event(stop, t, "eta_updated", _clock_text(eta.expected_ms, rules), now, t)
+                stop.set(told_eta_ms=eta.expected_ms, told_at_ms=now)
+            if "arriving_soon" not in stop.told and arriving_soon_due(stops_before, eta.expected_ms, t, rules):
+                self._event(stop, t, "arriving_soon", f"{stops_before} stops before", now, t)
+
+    def _record_eta(self, stop: _StopState, eta: EtaWindow, t: int) -> None:
+        v = stop.values
+        if (v["eta_ms"] is not None and abs(eta.expected_ms - v["eta_ms"]) < ETA_CHANGE_MS
+                and abs(eta.latest_ms - v["eta_latest_ms"]) < ETA_CHANGE_MS
+                and abs(eta.earliest_ms - v["eta_earliest_ms"]) < ETA_CHANGE_MS):
+            return
+        stop.set(eta_ms=eta.expected_ms, eta_earliest_ms=eta.earliest_ms, eta_latest_ms=eta.latest_ms, eta_at_ms=t)
+        self.history.append({"stop_id": stop.id, "predicted_at_ms": t, "eta_ms": eta.expected_ms,
+                             "earliest_ms": eta.earliest_ms, "latest_ms": eta.latest_ms})
+
+    def _judge_lateness(self, route: _RouteState, stop: _StopState, eta: EtaWindow, t: int, now: int,
+                        news: bool) -> None:
+        late_s = (eta.expected_ms - stop.plan.window_end_ms) / 1000
+        was_late = stop.values["late"]
+        if late_s > self.rules.late_threshold_s:
+            minutes = max(1, round(late_s / 60))
+            reason = stop.values["delay_reason"] if was_late else delay_reason(
+                route.planned_start_ms, route.departed_ms, t, route.stops, stop, self.track.learner.speed_mps,
+                self.rules)
+            stop.set(late=True, delay_minutes=minutes, delay_reason=reason)
+            if not was_late:
+                self._event(stop, t, "delayed", f"about {minutes} min late: {reason}", now, t, news)
+        elif was_late and late_s < self.rules.late_threshold_s / 2:  # hysteresis: one episode, not a flicker
+            stop.set(late=False, delay_minutes=None, delay_reason=None)
+            self._event(stop, t, "back_on_time", None, now, t)
+
+    # -- writing ------------------------------------------------------------------------------------------
+
+    def _event(self, stop: _StopState, time_ms: int, kind: str, detail: str | None, now: int, fix_ms: int,
+               news: bool | None = None) -> None:
+        if kind in stop.told and kind in ("out_for_delivery", "arriving_soon", "delivered", "arrived"):
+            return
+        stop.told.add(kind)
+        facing = kind in CUSTOMER_FACING and (is_news(fix_ms, now, self.rules) if news is None else news)
+        self.events.append({"stop_id": stop.id, "time_ms": time_ms, "type": kind, "detail": detail,
+                            "source": self.source, "customer_facing": facing})
+
+    def _write(self) -> None:
+        conn, route = self.conn, self.track.route
+        if self.events:
+            conn.execute(insert(OrderEvent), self.events)
+        if self.history:
+            conn.execute(insert(EtaPrediction), self.history)
+        if route is None:
+            return
+        changed = [s for s in route.stops if s.dirty]
+        if changed:
+            conn.execute(
+                update(Stop).where(Stop.id == bindparam("sid")).values({k: bindparam(k) for k in _STOP_COLUMNS}),
+                [{"sid": s.id, **s.values} for s in changed],
+            )
+            for s in changed:
+                s.dirty = False
+        if route.dirty:
+            conn.execute(update(Route).where(Route.id == route.id).values(
+                departed_ms=route.departed_ms, status=route.status,
+                learned_speed_mps=round(self.track.learner.speed_mps, 2)))
+            route.dirty = False
+
+
+def _clock_text(ms: int, rules: TrackingRules) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(rules.timezone).strftime("%H:%M")
+
+
+_trackers: weakref.WeakKeyDictionary[Engine, RouteTracker] = weakref.WeakKeyDictionary()
+_trackers_lock = threading.Lock()
+
+
+def tracker_for(engine: Engine) -> RouteTracker:
+    """The process's live tracker for ``engine`` (the clock is now), with the user's settings."""
+    with _trackers_lock:
+        tracker = _trackers.get(engine)
+        if tracker is None:
+            tracker = _trackers[engine] = RouteTracker.live(TrackingRules.from_settings(Settings.load()))
+            tracker.attach(engine)
+        return tracker
