@@ -130,16 +130,92 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from fleet_desk.export import export_positions
+    from fleet_desk import export
 
     engine = _engine(args)
+    fmt = args.format or ("jsonl" if args.what == "events" and args.output and args.output.endswith(".jsonl")
+                          else "csv")
+    allowed = {"positions": ("csv", "gpx", "geojson"), "events": ("csv", "jsonl")}.get(args.what, ("csv",))
+    if fmt not in allowed:
+        _err(f"{args.what} export as {' or '.join(allowed)}, not {fmt}")
+        return EXIT_USAGE
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
-        n = export_positions(engine, out, args.format, args.device, args.since, args.until)
+        if args.what == "positions":
+            n = export.export_positions(engine, out, fmt, args.device, args.since, args.until)
+        elif args.what == "stops":
+            n = export.export_stops(engine, out)
+        elif args.what == "eta-history":
+            n = export.export_eta_history(engine, out)
+        else:
+            n = export.export_events(engine, out, fmt)
     finally:
         if args.output:
             out.close()
-    print(f"{n} positions exported", file=sys.stderr)
+    print(f"{n} {args.what.replace('-', ' ')} rows exported", file=sys.stderr)
+    return 0
+
+
+def cmd_manifest_import(args: argparse.Namespace) -> int:
+    from fleet_desk.manifest import ManifestError, read_manifest
+    from fleet_desk.settings import Settings
+    from fleet_desk.tracking.routes import store_manifest
+    from fleet_desk.tracking.rules import TrackingRules
+
+    rules = TrackingRules.from_settings(Settings.load())
+    try:
+        manifest = read_manifest(Path(args.file), day=args.date, tz=rules.timezone)
+    except ManifestError as exc:
+        _err(f"{exc}; nothing was imported")
+        return EXIT_FAILED
+    for problem in manifest.problems:
+        print(f"{args.file}: {problem}", file=sys.stderr)
+    if manifest.problems and not args.skip_invalid:
+        _err(f"{len(manifest.problems)} problem(s) in {len(manifest.skipped_lines)} row(s); nothing was imported "
+             "(fix the file, or --skip-invalid to import the valid rows)")
+        return EXIT_FAILED
+    result = store_manifest(_engine(args), manifest, rules)
+    print(f"{args.file}: {result.report()}")
+    if manifest.skipped_lines:
+        print(f"  skipped {len(manifest.skipped_lines)} invalid row(s): lines "
+              f"{', '.join(str(n) for n in sorted(manifest.skipped_lines))}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from fleet_desk.ingest import NotNmeaError, import_log
+    from fleet_desk.settings import Settings
+    from fleet_desk.tracking import RouteTracker, TrackingRules
+
+    engine = _engine(args)
+    tracker = RouteTracker(TrackingRules.from_settings(Settings.load()), clock=None)  # now = each fix's time
+    failures = 0
+    for path in args.files:
+        progress = Progress(Path(path).name)
+        try:
+            summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, source="import",
+                                 progress=progress, tracker=tracker)
+        except (OSError, NotNmeaError) as exc:
+            progress.close()
+            _err(f"{exc}; nothing more was replayed from it")
+            failures += 1
+            continue
+        progress.close()
+        print(f"{path}: replayed")
+        for label, value in summary.report():
+            print(f"  {label:<19} {value}")
+    return EXIT_FAILED if failures else 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from fleet_desk.tracking.routes import StopNotFound, mark_stop
+
+    try:
+        mark_stop(_engine(args), args.order_id, args.outcome, args.reason)
+    except StopNotFound as exc:
+        _err(str(exc))
+        return EXIT_FAILED
+    print(f"order {args.order_id}: {args.outcome}")
     return 0
 
 
@@ -276,13 +352,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_listen)
 
     p = sub.add_parser("export", help="export stored data")
-    p.add_argument("what", choices=["positions"])
-    p.add_argument("--device", metavar="NAME")
-    p.add_argument("--since", type=_parse_time, metavar="T")
-    p.add_argument("--until", type=_parse_time, metavar="T")
-    p.add_argument("--format", choices=["csv", "gpx", "geojson"], default="csv")
+    p.add_argument("what", choices=["positions", "stops", "eta-history", "events"])
+    p.add_argument("--device", metavar="NAME", help="positions: one unit only")
+    p.add_argument("--since", type=_parse_time, metavar="T", help="positions: from this time")
+    p.add_argument("--until", type=_parse_time, metavar="T", help="positions: up to this time")
+    p.add_argument("--format", choices=["csv", "gpx", "geojson", "jsonl"],
+                   help="positions: csv, gpx or geojson; events: csv or jsonl; others: csv (the default)")
     p.add_argument("-o", "--output", metavar="FILE")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("manifest", help="a day's routes and stops")
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", metavar="FILE", help="CSV with a header row, or JSON with the same fields")
+    p.add_argument("--date", type=_parse_day, metavar="YYYY-MM-DD", help="the day HH:MM times are on")
+    p.add_argument("--skip-invalid", action="store_true", help="import the valid rows and list the others")
+    p.set_defaults(func=cmd_manifest_import)
+
+    p = sub.add_parser("replay", help="process logs as if live at their own time (arrivals, ETAs, events)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--device", required=True, metavar="NAME")
+    p.add_argument("--vehicle", metavar="NAME")
+    p.add_argument("--date", type=_parse_day, metavar="YYYY-MM-DD", help="date for epochs before the log gives one")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("stop", help="a dispatcher's word on a stop")
+    p.add_argument("order_id", metavar="ORDER_ID")
+    p.add_argument("outcome", choices=["delivered", "failed"])
+    p.add_argument("--reason", help="why it failed (required for failed)")
+    p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser("ports", help="list serial ports with USB details")
     p.set_defaults(func=cmd_ports)

@@ -98,3 +98,75 @@ def _geojson(rows: Iterator, out: TextIO) -> int:
         n += 1
     out.write("\n]}\n")
     return n
+
+
+# -- routes: stops, ETA history, order events ---------------------------------------------------------------
+
+STOPS_HEADER = ["route_id", "stop_sequence", "order_id", "tracking_number", "status", "window_start", "window_end",
+                "arrived_at", "departed_at", "eta"]
+ETA_HISTORY_HEADER = ["order_id", "predicted_at", "eta", "eta_earliest", "eta_latest"]
+EVENTS_HEADER = ["order_id", "time", "type", "detail"]
+
+
+def _iso(ms: int | None) -> str:
+    return "" if ms is None else iso_z(ms)
+
+
+def export_stops(engine: Engine, out: TextIO) -> int:
+    from fleet_desk.store.models import Route, Stop
+
+    stmt = (select(Route.route_key, Stop.sequence, Stop.order_id, Stop.tracking_number, Stop.status,
+                   Stop.window_start_ms, Stop.window_end_ms, Stop.arrived_ms, Stop.departed_ms, Stop.eta_ms)
+            .join(Route, Route.id == Stop.route_id)
+            .order_by(Route.service_date, Route.route_key, Stop.sequence))
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(STOPS_HEADER)
+    n = 0
+    with engine.connect() as conn:
+        for route, seq, order, tracking, status, ws, we, arrived, departed, eta in conn.execute(stmt):
+            open_stop = status in ("pending", "arrived")
+            writer.writerow([route, seq, order, tracking, status, _iso(ws), _iso(we), _iso(arrived), _iso(departed),
+                             _iso(eta if open_stop else None)])
+            n += 1
+    return n
+
+
+def export_eta_history(engine: Engine, out: TextIO) -> int:
+    from fleet_desk.store.models import EtaPrediction, Stop
+
+    stmt = (select(Stop.order_id, EtaPrediction.predicted_at_ms, EtaPrediction.eta_ms, EtaPrediction.earliest_ms,
+                   EtaPrediction.latest_ms)
+            .join(Stop, Stop.id == EtaPrediction.stop_id).order_by(Stop.order_id, EtaPrediction.predicted_at_ms))
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ETA_HISTORY_HEADER)
+    n = 0
+    with engine.connect() as conn:
+        for order, at, eta, lo, hi in conn.execution_options(yield_per=5000).execute(stmt):
+            writer.writerow([order, iso_z(at), iso_z(eta), iso_z(lo), iso_z(hi)])
+            n += 1
+    return n
+
+
+def export_events(engine: Engine, out: TextIO, fmt: str) -> int:
+    from fleet_desk.store.models import OrderEvent, Stop
+
+    stmt = (select(Stop.order_id, OrderEvent.time_ms, OrderEvent.type, OrderEvent.detail, OrderEvent.source,
+                   OrderEvent.customer_facing)
+            .join(Stop, Stop.id == OrderEvent.stop_id).order_by(Stop.order_id, OrderEvent.time_ms, OrderEvent.id))
+    n = 0
+    with engine.connect() as conn:
+        rows = conn.execution_options(yield_per=5000).execute(stmt)
+        if fmt == "jsonl":
+            for order, ms, kind, detail, source, facing in rows:
+                out.write(json.dumps({"order_id": order, "time": iso_z(ms), "type": kind, "detail": detail,
+                                      "source": source, "customer_facing": facing}, ensure_ascii=False) + "\n")
+                n += 1
+            return n
+        if fmt != "csv":
+            raise ValueError(f"events export as csv or jsonl, not {fmt!r}")
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(EVENTS_HEADER)
+        for order, ms, kind, detail, _source, _facing in rows:
+            writer.writerow([order, iso_z(ms), kind, detail or ""])
+            n += 1
+    return n

@@ -75,7 +75,7 @@ class SimulatedUnit:
     """One van's GPS: a delivery round as a function of time."""
 
     def __init__(self, index: int, seed: int = 0, depot: tuple[float, float] = DEPOT, stops: int = 12,
-                 trouble: Trouble | None = None, head_start_s: float = 0.0):
+                 trouble: Trouble | None = None, head_start_s: float = 0.0, round_trip: bool = True):
         self.index = index
         self.head_start_s = head_start_s  # already this far into its round when the clock starts
         self.rng = random.Random(seed * 7919 + index)
@@ -91,14 +91,19 @@ class SimulatedUnit:
         self.waypoints.append(depot)
         self.cruise = rng.uniform(8.0, 13.0)  # m/s
         self.dwell = [rng.uniform(60, 180) for _ in self.waypoints]
+        self.leg_speed = [1.0 for _ in self.waypoints]  # per leg: below 1 is traffic
+        self.round_trip = round_trip  # False: one round, then parked at the depot
         self._silent_until = -1.0
 
     def state_at(self, t: float) -> tuple[float, float, float, float]:
         """(lat, lon, speed m/s, course) ``t`` seconds after leaving the depot."""
-        pts, cruise = self.waypoints, self.cruise
+        pts = self.waypoints
+        if t < 0:
+            return pts[0][0], pts[0][1], 0.0, 0.0  # not left yet
         while True:
             for i in range(len(pts) - 1):
                 a, b = pts[i], pts[i + 1]
+                cruise = self.cruise * self.leg_speed[i]
                 leg = distance_m(a, b) / cruise
                 if t < leg:
                     f = t / leg
@@ -106,7 +111,7 @@ class SimulatedUnit:
                     speed = cruise * (1.0 + 0.15 * math.sin(t / 23.0 + self.index)) + wiggle
                     return a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, max(speed, 0.0), bearing_deg(a, b)
                 t -= leg
-                if t < self.dwell[i + 1]:
+                if t < self.dwell[i + 1] or (not self.round_trip and i == len(pts) - 2):
                     return b[0], b[1], 0.0, bearing_deg(a, b)
                 t -= self.dwell[i + 1]
 

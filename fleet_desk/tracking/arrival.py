@@ -67,22 +67,25 @@ class ArrivalDetector:
                     visits.append(Visit("departed", zone.stop_id, time_ms))
                 continue
             approach = self._approach.get(zone.stop_id)
+            if approach is not None and time_ms - approach.last_ms > self.rules.dwell_s * 1000:
+                # Last seen stopping here, then silent for longer than the dwell: that was a stop.
+                del self._approach[zone.stop_id]
+                visits.append(Visit("arrived", zone.stop_id, approach.since_ms))
+                if outside:
+                    visits.append(Visit("departed", zone.stop_id, time_ms))
+                else:
+                    self.at_stop.add(zone.stop_id)
+                continue
             if inside and slow:
-                if approach is None:  # (a dropout while inside keeps the approach: the vehicle is still here)
+                if approach is None:
                     approach = self._approach[zone.stop_id] = _Approach(time_ms, time_ms)
                 approach.last_ms = time_ms
                 if time_ms - approach.since_ms >= self.rules.dwell_s * 1000:
                     del self._approach[zone.stop_id]
                     self.at_stop.add(zone.stop_id)
                     visits.append(Visit("arrived", zone.stop_id, approach.since_ms))
-            elif inside:  # driving through
+            elif inside or outside:  # driving through, or gone
                 self._approach.pop(zone.stop_id, None)
-            elif outside and approach is not None:
-                del self._approach[zone.stop_id]
-                if time_ms - approach.last_ms > self.rules.dwell_s * 1000:
-                    # Last seen stopping here, then a dropout longer than the dwell: it was a stop.
-                    visits.append(Visit("arrived", zone.stop_id, approach.since_ms))
-                    visits.append(Visit("departed", zone.stop_id, time_ms))
         return visits
 
     def forget(self, stop_id: int) -> None:

@@ -66,16 +66,16 @@ def predict(
         ahead_s = (arrive - start_ms) / 1000
         early = 60 + 0.05 * ahead_s + 0.5 * stale_s
         late = 180 + 0.15 * ahead_s + stale_s
-        out.append(EtaWindow(stop.stop_id, int(arrive), int(max(start_ms, arrive - early * 1000)),
-                             int(arrive + late * 1000)))
+        out.append(EtaWindow(stop.stop_id, _second(arrive), _second(max(start_ms, arrive - early * 1000)),
+                             _second(arrive + late * 1000)))
         t = arrive + stop.service_s * 1000
         here = (stop.lat, stop.lon)
     return out
 
 
-def late_by_s(eta: EtaWindow, stop: StopPlan) -> float:
-    """How far past the window's end the expected arrival is (negative: in time)."""
-    return (eta.expected_ms - stop.window_end_ms) / 1000
+def _second(ms: float) -> int:
+    """Predictions are to the second; more would be false precision."""
+    return round(ms / 1000) * 1000
 
 
 class SpeedLearner:

@@ -50,17 +50,19 @@ def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> 
             start = next((s.planned_start for s in stops if s.planned_start), None)
             day = rules.local_day(to_ms(start or min(s.window_start for s in stops)))
             route = session.scalar(select(Route).where(Route.service_date == day, Route.route_key == route_key))
+            vehicle = get_or_create(session, Vehicle, first.vehicle)
+            driver_name = next((s.driver for s in stops if s.driver), None)
+            driver = get_or_create(session, Driver, driver_name) if driver_name else None
             if route is None:
-                route = Route(route_key=route_key, service_date=day, status="planned")
+                route = Route(route_key=route_key, service_date=day, status="planned", vehicle=vehicle)
                 session.add(route)
                 result.routes_new += 1
             else:
                 result.routes_updated += 1
-            route.vehicle = get_or_create(session, Vehicle, first.vehicle)
-            driver = next((s.driver for s in stops if s.driver), None)
-            if driver:
-                route.driver = get_or_create(session, Driver, driver)
-                route.driver.vehicle = route.vehicle
+                route.vehicle = vehicle
+            if driver is not None:
+                route.driver = driver
+                driver.vehicle = vehicle
             route.planned_start_ms = to_ms(start) if start else None
             session.flush()
             plans = _plan(stops, route.planned_start_ms, rules)

@@ -159,7 +159,8 @@ class _Batch:
             zones = [StopZone(s.id, s.plan.lat, s.plan.lon, s.radius_m) for s in route.stops if s.status in OPEN]
             for visit in track.detector.feed(t, fix.lat, fix.lon, fix.speed_mps, zones):
                 self._apply_visit(route, visit, now)
-            track.learner.feed(t, fix.lat, fix.lon, bool(track.detector.at_stop))
+            # Speed is learned from driving between stops: not at a stop, not waiting at the depot.
+            track.learner.feed(t, fix.lat, fix.lon, bool(track.detector.at_stop) or route.departed_ms is None)
             if t - track.last_eta_ms >= ETA_EVERY_MS:
                 self._update_etas(route)
         if last_route is not None:
@@ -268,7 +269,7 @@ class _Batch:
                 self._event(stop, t, "eta_updated", _clock_text(eta.expected_ms, rules), now, t)
                 stop.set(told_eta_ms=eta.expected_ms, told_at_ms=now)
             if "arriving_soon" not in stop.told and arriving_soon_due(stops_before, eta.expected_ms, t, rules):
-                self._event(stop, t, "arriving_soon", f"{stops_before} stops before", now, t)
+                self._event(stop, t, "arriving_soon", _stops_text(stops_before), now, t)
 
     def _record_eta(self, stop: _StopState, eta: EtaWindow, t: int) -> None:
         v = stop.values
@@ -346,3 +347,7 @@ def tracker_for(engine: Engine) -> RouteTracker:
             tracker = _trackers[engine] = RouteTracker.live(TrackingRules.from_settings(Settings.load()))
             tracker.attach(engine)
         return tracker
+
+
+def _stops_text(n: int) -> str:
+    return "next stop" if n == 0 else f"{n} stop{'s' if n > 1 else ''} before"

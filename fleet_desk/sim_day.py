@@ -1,0 +1,125 @@
+"""Simulated delivery days: a route's manifest rows and the van that drives it, with trouble mixed in.
+
+Used by the demo fleet, the tests and the ETA accuracy benchmark. The van is
+a `SimulatedUnit` (so its NMEA takes the same road as a real unit's); what
+really happened (arrival at each stop) is known exactly, to score the
+tracking against.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from fleet_desk.simulator import DEPOT, SimulatedUnit, distance_m, offset
+
+FIRST_NAMES = ["Élodie", "Anna", "Karim", "Jonas", "Sofia", "Luc", "Chloé", "Mehdi", "Nina", "Hugo", "Inès", "Tomás",
+               "Zoé", "Léa", "Bruno", "Maëlle", "Oskar", "Aïcha", "Paul", "Marta"]
+LAST_NAMES = ["Martin", "Keller", "Benali", "Weber", "Rossi", "Bernard", "Petit", "Haddad", "Novak", "Lefèvre",
+              "Moreau", "García", "Dubois", "Nguyen", "Schmidt", "Fournier", "Roux", "Girard"]
+STREETS = ["rue de la République", "avenue Jean Jaurès", "rue Garibaldi", "cours Lafayette", "rue Paul Bert",
+           "boulevard des Belges", "rue Créqui", "avenue Berthelot", "rue Marietton", "quai Saint-Vincent"]
+
+
+@dataclass
+class DayTrouble:
+    """What goes wrong on this van's day."""
+
+    late_departure_s: float = 0.0
+    slow_legs: dict[int, float] = field(default_factory=dict)  # leg index -> speed factor (0.5: half speed)
+    long_stops: dict[int, float] = field(default_factory=dict)  # stop index (0-based) -> extra seconds
+    noise_m: float = 0.0
+    dropout_rate: float = 0.0
+
+
+@dataclass
+class SimulatedDay:
+    route_id: str
+    vehicle: str
+    driver: str
+    unit: SimulatedUnit
+    start: datetime  # when the van's clock starts (t = 0): the planned start
+    rows: list[dict]  # manifest rows, one per stop
+    arrivals: list[datetime]  # when the van really reaches each stop
+
+    def manifest_csv(self) -> str:
+        return rows_to_csv(self.rows)
+
+
+def rows_to_csv(rows: list[dict]) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def simulate_day(index: int, start: datetime, stops: int = 12, seed: int = 0, trouble: DayTrouble | None = None,
+                 depot: tuple[float, float] = DEPOT, service_s: float = 240.0) -> SimulatedDay:
+    """Van ``index``'s route: ``stops`` deliveries around the depot, windows planned at a normal pace."""
+    trouble = trouble or DayTrouble()
+    rng = random.Random(seed * 104729 + index)
+    vehicle, route_id = f"Van {index + 1}", f"R{index + 1:02d}"
+    driver = f"{FIRST_NAMES[index % len(FIRST_NAMES)]} {LAST_NAMES[index % len(LAST_NAMES)]}"
+    unit = SimulatedUnit(index, seed, depot, stops=0, round_trip=False)
+    angle = rng.uniform(0, 2 * math.pi)
+    points = []
+    for _ in range(stops):
+        angle += rng.uniform(0.15, 0.5)
+        radius = rng.uniform(1200, 5000)
+        points.append(offset(*depot, radius * math.cos(angle), radius * math.sin(angle)))
+    # Streets are not straight lines: each leg goes round a corner (an L), about 1.3 times the crow's distance.
+    unit.cruise = rng.uniform(8.5, 10.5)
+    waypoints, dwell, leg_speed = [depot], [0.0], []
+    for i, point in enumerate([*points, depot]):
+        here = waypoints[-1]
+        corner = (point[0], here[1]) if rng.random() < 0.5 else (here[0], point[1])
+        factor = trouble.slow_legs.get(i, 1.0)
+        waypoints += [corner, point]
+        leg_speed += [factor, factor]
+        stop_dwell = 0.0 if i == len(points) else service_s * rng.uniform(0.8, 1.2) + trouble.long_stops.get(i, 0.0)
+        dwell += [0.0, stop_dwell]
+    unit.waypoints, unit.dwell, unit.leg_speed = waypoints, dwell, leg_speed + [1.0]
+    unit.trouble.noise_m, unit.trouble.dropout_rate = trouble.noise_m, trouble.dropout_rate
+    unit.head_start_s = -trouble.late_departure_s  # negative: still at the depot when the clock starts
+
+    # The plan: a normal pace, no trouble; two-hour windows around it. The truth: the van's own timeline.
+    rows, arrivals = [], []
+    planned = start
+    actual = start + timedelta(seconds=trouble.late_departure_s)
+    for i, point in enumerate(points):
+        a, corner, b = waypoints[2 * i], waypoints[2 * i + 1], waypoints[2 * i + 2]
+        leg = distance_m(a, corner) + distance_m(corner, b)
+        planned += timedelta(seconds=leg / unit.cruise)
+        actual += timedelta(seconds=leg / (unit.cruise * leg_speed[2 * i]))
+        arrivals.append(actual)
+        window_start = (planned - timedelta(minutes=45)).replace(second=0, microsecond=0)
+        window_start -= timedelta(minutes=window_start.minute % 15)
+        name = f"{FIRST_NAMES[(index * 7 + i) % len(FIRST_NAMES)]} {LAST_NAMES[(index * 3 + i) % len(LAST_NAMES)]}"
+        rows.append({
+            "route_id": route_id, "vehicle": vehicle, "driver": driver, "stop_sequence": i + 1,
+            "order_id": f"ORD-{index + 1:02d}{i + 1:03d}",
+            "tracking_number": f"FD{seed % 100:02d}{index + 1:03d}{i + 1:03d}",
+            "customer_name": name, "phone": f"+33 4 72 {index % 100:02d} {i % 100:02d} {(index + i) % 100:02d}",
+            "email": f"customer{index + 1}.{i + 1}@example.com",
+            "address": f"{10 + i * 3} {STREETS[(index + i) % len(STREETS)]}, Lyon",
+            "lat": f"{point[0]:.6f}", "lon": f"{point[1]:.6f}",
+            "window_start": window_start.isoformat(), "window_end": (window_start + timedelta(hours=2)).isoformat(),
+            "service_minutes": f"{service_s / 60:g}", "planned_start": start.isoformat(),
+        })
+        planned += timedelta(seconds=service_s)
+        actual += timedelta(seconds=dwell[2 * i + 2])
+    return SimulatedDay(route_id, vehicle, driver, unit, start, rows, arrivals)
+
+
+def render_day(day: SimulatedDay, seconds: int) -> bytes:
+    """The van's NMEA for ``seconds`` from the day's start, as one log."""
+    out = bytearray()
+    for s in range(seconds):
+        out += day.unit.sentences(day.start + timedelta(seconds=s), float(s))
+    return bytes(out)
