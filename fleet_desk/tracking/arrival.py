@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fleet_desk.tracking.geo import distance_m
+from fleet_desk.tracking.geo import near_distance_m
 from fleet_desk.tracking.rules import SLOW_MPS, TrackingRules
 
 
@@ -58,7 +58,7 @@ class ArrivalDetector:
         slow = speed_mps is None or speed_mps < SLOW_MPS
         visits: list[Visit] = []
         for zone in zones:
-            d = distance_m(lat, lon, zone.lat, zone.lon)
+            d = near_distance_m(lat, lon, zone.lat, zone.lon)
             inside = d <= zone.radius_m
             outside = d > zone.radius_m + self.rules.exit_margin_m
             if zone.stop_id in self.at_stop:

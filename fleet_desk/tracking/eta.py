@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from fleet_desk.tracking.geo import distance_m
+from fleet_desk.tracking.geo import distance_m, near_distance_m
 from fleet_desk.tracking.rules import TrackingRules
 
 LEARN_WINDOW_S = 20 * 60  # speed is learned from the last 20 minutes of driving
@@ -61,7 +61,7 @@ def predict(
     here = (lat, lon)
     out: list[EtaWindow] = []
     for stop in stops:
-        t += distance_m(here[0], here[1], stop.lat, stop.lon) * rules.circuity / speed * 1000
+        t += near_distance_m(here[0], here[1], stop.lat, stop.lon) * rules.circuity / speed * 1000
         arrive = max(t, stop.window_start_ms)
         ahead_s = (arrive - start_ms) / 1000
         early = 60 + 0.05 * ahead_s + 0.5 * stale_s

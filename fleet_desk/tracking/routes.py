@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, insert, select
@@ -36,6 +38,16 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+@contextmanager
+def _editing(engine: Engine) -> Iterator[Session]:
+    """One transaction changing routes; once committed, the live tracker re-reads them with the next fix."""
+    from fleet_desk.tracking.tracker import tracker_for
+
+    with Session(engine) as session, session.begin():
+        yield session
+    tracker_for(engine).invalidate()
+
+
 def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> ManifestResult:
     """Store the manifest's valid stops in one transaction; a stop already known by its order id is updated."""
     by_route: dict[str, list[ManifestStop]] = defaultdict(list)
@@ -43,7 +55,7 @@ def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> 
         by_route[stop.route_id].append(stop)
     result = ManifestResult()
     stamp = now_ms()
-    with Session(engine) as session, session.begin():
+    with _editing(engine) as session:
         for route_key, stops in by_route.items():
             stops.sort(key=lambda s: s.sequence)
             first = stops[0]
@@ -126,7 +138,7 @@ def mark_stop(engine: Engine, order_id: str, outcome: str, reason: str | None = 
     if outcome == "failed" and not (reason or "").strip():
         raise ValueError("a failed delivery needs a reason")
     stamp = now_ms()
-    with Session(engine) as session, session.begin():
+    with _editing(engine) as session:
         stop = _stop(session, order_id)
         stop.status = outcome
         stop.late = False
@@ -142,7 +154,7 @@ def mark_stop(engine: Engine, order_id: str, outcome: str, reason: str | None = 
 def reorder_route(engine: Engine, route_id: int, order_ids: list[str]) -> None:
     """New stop sequence for a route: ``order_ids`` in the order they will now be served."""
     stamp = now_ms()
-    with Session(engine) as session, session.begin():
+    with _editing(engine) as session:
         stops = {s.order_id: s for s in session.scalars(select(Stop).where(Stop.route_id == route_id))}
         if set(order_ids) != set(stops):
             raise ValueError("the new order must list every stop of the route exactly once")
@@ -158,7 +170,7 @@ def reorder_route(engine: Engine, route_id: int, order_ids: list[str]) -> None:
 def reassign_stop(engine: Engine, order_id: str, route_id: int) -> None:
     """Move a stop to another route (another vehicle), at the end of its sequence."""
     stamp = now_ms()
-    with Session(engine) as session, session.begin():
+    with _editing(engine) as session:
         stop = _stop(session, order_id)
         route = session.get(Route, route_id)
         if route is None:

@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, bindparam, event, insert, select, update
@@ -38,10 +38,11 @@ from fleet_desk.tracking.rules import TrackingRules
 
 log = logging.getLogger(__name__)
 
-RELOAD_S = 5.0  # re-read a vehicle's route this often
+RELOAD_S = 60.0  # re-read a vehicle's route this often (changes made in this process invalidate at once)
 DEPOT_RADIUS_M = 300.0  # beyond this from the depot, a vehicle has left it
 ETA_CHANGE_MS = 60_000  # an ETA (or its window) moving less than this is not a new prediction
-ETA_EVERY_MS = 30_000  # within a long batch (an import, a replay), ETAs are predicted at least this often
+ETA_EVERY_MS = 30_000  # ETAs are predicted at least this often (fix time), and whenever the vehicle moved
+ETA_MOVED_M = 25.0
 OPEN = ("pending", "arrived")
 
 _STOP_COLUMNS = ("status", "arrived_ms", "departed_ms", "eta_ms", "eta_earliest_ms", "eta_latest_ms", "eta_at_ms",
@@ -78,8 +79,14 @@ class _RouteState:
     departed_ms: int | None
     status: str
     stops: list[_StopState]
-    loaded_at: float = field(default_factory=time.monotonic)
     dirty: bool = False
+    _zones: list[StopZone] | None = None
+
+    def zones(self) -> list[StopZone]:
+        """The stops a vehicle can still arrive at or leave (cached until a visit changes a status)."""
+        if self._zones is None:
+            self._zones = [StopZone(s.id, s.plan.lat, s.plan.lon, s.radius_m) for s in self.stops if s.status in OPEN]
+        return self._zones
 
 
 @dataclass
@@ -89,7 +96,10 @@ class _VehicleTrack:
     route: _RouteState | None = None
     day_start: tuple[float, float] | None = None  # where the vehicle was first seen on its route's day
     last_fix: tuple[int, float, float] | None = None
+    day: str | None = None  # the service day `route` was looked up for
+    checked_at: float = float("-inf")  # when (monotonic)
     last_eta_ms: int = 0  # fix time of the last prediction
+    last_eta_at: tuple[float, float] = (0.0, 0.0)  # and where the vehicle was
 
 
 class RouteTracker:
@@ -115,7 +125,7 @@ class RouteTracker:
         with self._lock:
             for vid, track in self._vehicles.items():
                 if vehicle_id is None or vid == vehicle_id:
-                    track.route = None
+                    track.checked_at = float("-inf")
 
     def __call__(self, conn: Connection, device: DeviceRef, fixes: Sequence[Fix], source: str) -> None:
         if device.vehicle_id is None or not fixes:
@@ -156,15 +166,16 @@ class _Batch:
                 continue
             now = t if self.tracker.clock is None else self.tracker.clock()
             self._check_departure(route, t, fix, now)
-            zones = [StopZone(s.id, s.plan.lat, s.plan.lon, s.radius_m) for s in route.stops if s.status in OPEN]
-            for visit in track.detector.feed(t, fix.lat, fix.lon, fix.speed_mps, zones):
+            for visit in track.detector.feed(t, fix.lat, fix.lon, fix.speed_mps, route.zones()):
                 self._apply_visit(route, visit, now)
             # Speed is learned from driving between stops: not at a stop, not waiting at the depot.
             track.learner.feed(t, fix.lat, fix.lon, bool(track.detector.at_stop) or route.departed_ms is None)
             if t - track.last_eta_ms >= ETA_EVERY_MS:
                 self._update_etas(route)
-        if last_route is not None:
-            self._update_etas(last_route)
+        if last_route is not None and track.last_fix is not None:
+            _, lat, lon = track.last_fix
+            if distance_m(lat, lon, *track.last_eta_at) >= ETA_MOVED_M:  # only routes whose vehicle moved
+                self._update_etas(last_route)
         self._write()
 
     # -- routes -------------------------------------------------------------------------------------------
@@ -172,13 +183,12 @@ class _Batch:
     def _route_for(self, t: int) -> _RouteState | None:
         track, rules = self.track, self.rules
         day = rules.local_day(t)
-        route = track.route
-        if route is not None and route.service_date == day and time.monotonic() - route.loaded_at < RELOAD_S:
-            return route
-        if route is not None and route.service_date != day:
+        if track.day == day and time.monotonic() - track.checked_at < RELOAD_S:
+            return track.route  # (None too: a vehicle with no route today is not looked up on every fix)
+        if track.day is not None and track.day != day:  # a new day: start afresh
             track.day_start = None
             track.detector = ArrivalDetector(rules)
-        track.route = self._load(day)
+        track.route, track.day, track.checked_at = self._load(day), day, time.monotonic()
         return track.route
 
     def _load(self, day: str) -> _RouteState | None:
@@ -228,6 +238,7 @@ class _Batch:
         stop = next((s for s in route.stops if s.id == visit.stop_id), None)
         if stop is None:
             return
+        route._zones = None
         if visit.kind == "arrived" and stop.status == "pending":
             stop.set(status="arrived", arrived_ms=visit.time_ms)
             self._event(stop, visit.time_ms, "arrived", None, now, visit.time_ms)
@@ -246,7 +257,7 @@ class _Batch:
         if route.status == "done" or track.last_fix is None:
             return
         t, lat, lon = track.last_fix
-        track.last_eta_ms = t
+        track.last_eta_ms, track.last_eta_at = t, (lat, lon)
         now = t if self.tracker.clock is None else self.tracker.clock()
         open_stops = [s for s in route.stops if s.status in OPEN]
         busy_s = max((s.plan.service_s - (t - s.values["arrived_ms"]) / 1000
@@ -311,24 +322,28 @@ class _Batch:
     def _write(self) -> None:
         conn, route = self.conn, self.track.route
         if self.events:
-            conn.execute(insert(OrderEvent), self.events)
+            conn.execute(_INSERT_EVENT, self.events)
         if self.history:
-            conn.execute(insert(EtaPrediction), self.history)
+            conn.execute(_INSERT_ETA, self.history)
         if route is None:
             return
         changed = [s for s in route.stops if s.dirty]
         if changed:
-            conn.execute(
-                update(Stop).where(Stop.id == bindparam("sid")).values({k: bindparam(k) for k in _STOP_COLUMNS}),
-                [{"sid": s.id, **s.values} for s in changed],
-            )
+            conn.execute(_UPDATE_STOP, [{"sid": s.id, **s.values} for s in changed])
             for s in changed:
                 s.dirty = False
         if route.dirty:
-            conn.execute(update(Route).where(Route.id == route.id).values(
-                departed_ms=route.departed_ms, status=route.status,
-                learned_speed_mps=round(self.track.learner.speed_mps, 2)))
+            conn.execute(_UPDATE_ROUTE, {"rid": route.id, "departed_ms": route.departed_ms, "status": route.status,
+                                         "learned_speed_mps": round(self.track.learner.speed_mps, 2)})
             route.dirty = False
+
+
+# Built once: building a statement costs more than running it.
+_INSERT_EVENT = insert(OrderEvent)
+_INSERT_ETA = insert(EtaPrediction)
+_UPDATE_STOP = update(Stop).where(Stop.id == bindparam("sid")).values({k: bindparam(k) for k in _STOP_COLUMNS})
+_UPDATE_ROUTE = update(Route).where(Route.id == bindparam("rid")).values(
+    {k: bindparam(k) for k in ("departed_ms", "status", "learned_speed_mps")})
 
 
 def _clock_text(ms: int, rules: TrackingRules) -> str:
