@@ -130,6 +130,8 @@ class FixPipeline:
             with engine.begin() as conn:
                 results = write_batches(conn, [(p.writer, pending) for p, pending in todo])
         except Exception:  # noqa: BLE001 - retried unit by unit below
+            for p, _pending in todo:
+                p.writer.rolled_back()
             stored = []
             for p, _pending in todo:
                 try:

@@ -80,8 +80,19 @@ class PositionWriter:
         """Store one batch in one transaction; returns what was new."""
         if not fixes:
             return BatchResult()
-        with self.engine.begin() as conn:
-            return self.write_in(conn, fixes)
+        try:
+            with self.engine.begin() as conn:
+                return self.write_in(conn, fixes)
+        except Exception:
+            self.rolled_back()
+            raise
+
+    def rolled_back(self) -> None:
+        """The transaction with this writer's batch failed: hooks drop what they cached from it."""
+        for hook in self.hooks:
+            forget = getattr(hook, "invalidate", None)
+            if forget is not None:
+                forget(self.device.vehicle_id)
 
     def write_in(self, conn: Connection, fixes: Sequence[Fix]) -> BatchResult:
         """Store a batch inside the caller's transaction."""

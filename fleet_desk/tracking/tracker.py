@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, bindparam, event, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from fleet_desk.gps.fix import Fix
 from fleet_desk.settings import Settings
@@ -116,16 +116,15 @@ class RouteTracker:
     def live(cls, rules: TrackingRules) -> RouteTracker:
         return cls(rules, lambda: int(time.time() * 1000))
 
-    def attach(self, engine: Engine) -> None:
-        """Forget cached routes whenever a transaction on ``engine`` rolls back (the cache may hold its changes)."""
-        event.listen(engine, "rollback", lambda _conn: self.invalidate())
-
     def invalidate(self, vehicle_id: int | None = None) -> None:
-        """Re-read routes on the next fix (after a manifest import or a dispatcher's change)."""
+        """Re-read routes on the next fix: after a manifest import or a dispatcher's change, or when the
+        transaction that stored a batch rolled back (the cache may hold its changes; the batch will be sent
+        again, so its fixes are taken again)."""
         with self._lock:
             for vid, track in self._vehicles.items():
                 if vehicle_id is None or vid == vehicle_id:
                     track.checked_at = float("-inf")
+                    track.detector.last_ms = None
 
     def __call__(self, conn: Connection, device: DeviceRef, fixes: Sequence[Fix], source: str) -> None:
         if device.vehicle_id is None or not fixes:
@@ -360,7 +359,6 @@ def tracker_for(engine: Engine) -> RouteTracker:
         tracker = _trackers.get(engine)
         if tracker is None:
             tracker = _trackers[engine] = RouteTracker.live(TrackingRules.from_settings(Settings.load()))
-            tracker.attach(engine)
         return tracker
 
 
