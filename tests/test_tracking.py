@@ -191,3 +191,34 @@ def test_dispatcher_marks_reorders_and_reassigns(tmp_path):  # noqa: ANN001
         assert exception.detail == "customer not at home" and exception.customer_facing
         assert "resequenced" in kinds and "Van 5" in kinds["reassigned"].detail
     engine.dispose()
+
+
+def test_a_batch_whose_transaction_fails_is_tracked_again_when_resent(tmp_path):  # noqa: ANN001
+    from fleet_desk.gps import NmeaDecoder
+    from fleet_desk.store import PositionWriter, ensure_device
+
+    day, manifest, log = _day(tmp_path, 5, DayTrouble(), stops=3)
+    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
+    fixes = NmeaDecoder().feed(log.read_bytes())
+    tracker = RouteTracker(RULES, clock=None)
+    failures = iter([True])
+
+    def database_trouble(*_args: object) -> None:  # after the tracker ran, the transaction fails once
+        if next(failures, False):
+            raise RuntimeError("disk full")
+
+    ref = ensure_device(engine, "unit-6", day.vehicle)
+    writer = PositionWriter(engine, ref, "import", [tracker, database_trouble])
+    first, rest = fixes[:2000], fixes[2000:]
+    try:
+        writer.write(first)
+    except RuntimeError:
+        pass
+    with Session(engine) as s:
+        assert s.scalar(select(Stop.status).where(Stop.order_id == "ORD-06001")) == "pending"  # rolled back
+    writer.write(first)  # sent again, as live ingestion does with pending fixes
+    writer.write(rest)
+    with Session(engine) as s:
+        assert [st.status for st in s.scalars(select(Stop).order_by(Stop.sequence))] == ["delivered"] * 3
+    engine.dispose()
