@@ -1,54 +1,86 @@
-"""The built-in demo fleet: a throwaway depot database and simulated vans.
+"""The built-in demo fleet: a throwaway depot database, a day's routes and simulated vans driving them.
 
 Each van's GPS is a simulated unit behind a real pseudo-terminal, attached
 as a live unit exactly as a dispatcher would attach a real one, so the demo
-exercises the same serial driver, decoder, store and views as a real depot.
+exercises the same serial driver, decoder, store, tracking and views as a
+real depot. The vans are already some way into their day: what they did
+before the demo started is imported as a docked unit's log would be (it
+fills in history and tells no customer), then they carry on live. A few
+have trouble: a late departure, slow traffic, a long stop.
 """
 
 from __future__ import annotations
 
 import tempfile
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fleet_desk.simulator import DEPOT, PtyUnit, SimulatedUnit, Trouble, run
+from fleet_desk.sim_day import DayTrouble, SimulatedDay, render_day, rows_to_csv, simulate_day
+from fleet_desk.simulator import DEPOT, PtyUnit, run
 
-DRIVERS = (
-    "Anna Keller", "Élodie Martin", "Karim Benali", "Jonas Weber", "Sofia Rossi", "Luc Bernard",
-    "Chloé Petit", "Mehdi Haddad", "Nina Novak", "Hugo Lefèvre", "Inès Moreau", "Tomás García",
-)
 DEMO_BAUD = 4800
-HEAD_START_S = 420.0  # vans are spread along their rounds, not all leaving the depot at once
+STOPS = 14
+WINDOW_MINUTES = 60
+
+
+def demo_trouble(index: int) -> DayTrouble:
+    """Deliberate delays, so the demo shows what late looks like and why."""
+    trouble = DayTrouble(noise_m=2.0)
+    if index == 2:
+        trouble.late_departure_s = 40 * 60  # still at the depot, its first customers will wait
+    elif index == 4:
+        trouble.slow_legs = {leg: 0.45 for leg in range(2, 7)}  # stuck in traffic
+    elif index == 7:
+        trouble.long_stops = {3: 30 * 60}  # a stop that takes half an hour
+    return trouble
 
 
 class DemoFleet:
     """Creates the demo depot and feeds its units until `stop`."""
 
-    def __init__(self, vehicles: int = 12, seed: int = 1, trouble: Trouble | None = None):
+    def __init__(self, vehicles: int = 12, seed: int = 1, now: datetime | None = None):
         self._tmp = tempfile.TemporaryDirectory(prefix="fleet-desk-demo-")
         self.directory = Path(self._tmp.name)
         self.url = f"sqlite:///{self.directory / 'demo.db'}"
         self.depot = DEPOT
-        self.ptys = [
-            PtyUnit(SimulatedUnit(i, seed, trouble=trouble, head_start_s=i * HEAD_START_S), DEMO_BAUD)
-            for i in range(vehicles)
-        ]
+        now = now or datetime.now(UTC)
+        self.days: list[SimulatedDay] = []
+        self.elapsed_s: list[int] = []
+        for i in range(vehicles):
+            elapsed = 20 * 60 + (i * 7 % 12) * 5 * 60  # 20 to 75 minutes into the day
+            day = simulate_day(i, now - timedelta(seconds=elapsed), stops=STOPS, seed=seed,
+                               trouble=demo_trouble(i), window_minutes=WINDOW_MINUTES)
+            day.unit.head_start_s += elapsed  # carry on live from where the day is now
+            self.days.append(day)
+            self.elapsed_s.append(elapsed)
+        self.ptys = [PtyUnit(day.unit, DEMO_BAUD) for day in self.days]
         self._stop = threading.Event()
         self._feeder = threading.Thread(target=run, args=(self.ptys,), kwargs={"stop": self._stop},
                                         name="demo-simulator", daemon=True)
 
     def prepare(self) -> None:
-        """Create the database, the vans, their drivers and live unit assignments."""
+        """The database with the day's manifest, each van's morning so far, and live unit assignments."""
+        from fleet_desk.ingest import import_log
+        from fleet_desk.manifest import read_manifest
+        from fleet_desk.settings import Settings
         from fleet_desk.store import open_database
-        from fleet_desk.store.registry import ensure_driver
         from fleet_desk.store.units import assign_unit
+        from fleet_desk.tracking.routes import store_manifest
+        from fleet_desk.tracking.rules import TrackingRules
 
         engine = open_database(self.url)
         try:
-            for i, pty in enumerate(self.ptys):
-                van = f"Van {i + 1}"
-                assign_unit(engine, f"unit-{i + 1:02d}", pty.path, van, baud=DEMO_BAUD, live=True)
-                ensure_driver(engine, DRIVERS[i % len(DRIVERS)] + ("" if i < len(DRIVERS) else f" {i + 1}"), van)
+            manifest = self.directory / "manifest.csv"
+            manifest.write_text(rows_to_csv([row for day in self.days for row in day.rows]), encoding="utf-8")
+            rules = TrackingRules.from_settings(Settings.load())
+            store_manifest(engine, read_manifest(manifest, tz=rules.timezone), rules)
+            for i, (day, elapsed, pty) in enumerate(zip(self.days, self.elapsed_s, self.ptys, strict=True)):
+                unit = f"unit-{i + 1:02d}"
+                log = self.directory / f"{unit}-so-far.nmea"
+                log.write_bytes(render_day(day, elapsed, clock_offset_s=elapsed))
+                import_log(engine, log, unit, day.vehicle, source="dock")
+                assign_unit(engine, unit, pty.path, day.vehicle, baud=DEMO_BAUD, live=True)
         finally:
             engine.dispose()
 

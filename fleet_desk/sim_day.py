@@ -60,8 +60,13 @@ def rows_to_csv(rows: list[dict]) -> str:
 
 
 def simulate_day(index: int, start: datetime, stops: int = 12, seed: int = 0, trouble: DayTrouble | None = None,
-                 depot: tuple[float, float] = DEPOT, service_s: float = 240.0) -> SimulatedDay:
-    """Van ``index``'s route: ``stops`` deliveries around the depot, windows planned at a normal pace."""
+                 depot: tuple[float, float] = DEPOT, service_s: float = 240.0,
+                 window_minutes: int = 120) -> SimulatedDay:
+    """Van ``index``'s route: ``stops`` deliveries around the depot, windows planned at a normal pace.
+
+    Each window is ``window_minutes`` long and opens a bit over a third of it before the planned arrival
+    (on a quarter hour), as a retailer promising slots would plan them.
+    """
     trouble = trouble or DayTrouble()
     rng = random.Random(seed * 104729 + index)
     vehicle, route_id = f"Van {index + 1}", f"R{index + 1:02d}"
@@ -98,7 +103,7 @@ def simulate_day(index: int, start: datetime, stops: int = 12, seed: int = 0, tr
         planned += timedelta(seconds=leg / unit.cruise)
         actual += timedelta(seconds=leg / (unit.cruise * leg_speed[2 * i]))
         arrivals.append(actual)
-        window_start = (planned - timedelta(minutes=45)).replace(second=0, microsecond=0)
+        window_start = (planned - timedelta(minutes=window_minutes * 3 / 8)).replace(second=0, microsecond=0)
         window_start -= timedelta(minutes=window_start.minute % 15)
         name = f"{FIRST_NAMES[(index * 7 + i) % len(FIRST_NAMES)]} {LAST_NAMES[(index * 3 + i) % len(LAST_NAMES)]}"
         rows.append({
@@ -109,7 +114,8 @@ def simulate_day(index: int, start: datetime, stops: int = 12, seed: int = 0, tr
             "email": f"customer{index + 1}.{i + 1}@example.com",
             "address": f"{10 + i * 3} {STREETS[(index + i) % len(STREETS)]}, Lyon",
             "lat": f"{point[0]:.6f}", "lon": f"{point[1]:.6f}",
-            "window_start": window_start.isoformat(), "window_end": (window_start + timedelta(hours=2)).isoformat(),
+            "window_start": window_start.isoformat(),
+            "window_end": (window_start + timedelta(minutes=window_minutes)).isoformat(),
             "service_minutes": f"{service_s / 60:g}", "planned_start": start.isoformat(),
         })
         planned += timedelta(seconds=service_s)
@@ -117,9 +123,13 @@ def simulate_day(index: int, start: datetime, stops: int = 12, seed: int = 0, tr
     return SimulatedDay(route_id, vehicle, driver, unit, start, rows, arrivals)
 
 
-def render_day(day: SimulatedDay, seconds: int) -> bytes:
-    """The van's NMEA for ``seconds`` from the day's start, as one log."""
+def render_day(day: SimulatedDay, seconds: int, clock_offset_s: float = 0.0) -> bytes:
+    """The van's NMEA for ``seconds`` from the day's start, as one log.
+
+    ``clock_offset_s``: where the unit's own clock (t = 0) is relative to the day's start, when the unit was
+    set to carry on live from a point in its day (the demo).
+    """
     out = bytearray()
     for s in range(seconds):
-        out += day.unit.sentences(day.start + timedelta(seconds=s), float(s))
+        out += day.unit.sentences(day.start + timedelta(seconds=s), s - clock_offset_s)
     return bytes(out)

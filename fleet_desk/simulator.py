@@ -93,7 +93,7 @@ class SimulatedUnit:
         self.dwell = [rng.uniform(60, 180) for _ in self.waypoints]
         self.leg_speed = [1.0 for _ in self.waypoints]  # per leg: below 1 is traffic
         self.round_trip = round_trip  # False: one round, then parked at the depot
-        self._silent_until = -1.0
+        self._silent_until = float("-inf")
 
     def state_at(self, t: float) -> tuple[float, float, float, float]:
         """(lat, lon, speed m/s, course) ``t`` seconds after leaving the depot."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -349,16 +348,21 @@ def _clock_text(ms: int, rules: TrackingRules) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).astimezone(rules.timezone).strftime("%H:%M")
 
 
-_trackers: weakref.WeakKeyDictionary[Engine, RouteTracker] = weakref.WeakKeyDictionary()
+_trackers: dict[str, RouteTracker] = {}
 _trackers_lock = threading.Lock()
 
 
 def tracker_for(engine: Engine) -> RouteTracker:
-    """The process's live tracker for ``engine`` (the clock is now), with the user's settings."""
+    """The process's live tracker for ``engine``'s database (the clock is now), with the user's settings.
+
+    One per database, not per engine: an import on a short-lived engine and the
+    app's live ingestion continue the same vehicles' arrival state.
+    """
+    key = engine.url.render_as_string(hide_password=False)
     with _trackers_lock:
-        tracker = _trackers.get(engine)
+        tracker = _trackers.get(key)
         if tracker is None:
-            tracker = _trackers[engine] = RouteTracker.live(TrackingRules.from_settings(Settings.load()))
+            tracker = _trackers[key] = RouteTracker.live(TrackingRules.from_settings(Settings.load()))
         return tracker
 
 
