@@ -38,6 +38,9 @@ class _Feed:
     rate: RateMeter = field(default_factory=RateMeter)
 
 
+SWEEP_SECONDS = 30.0
+
+
 class LiveIngest:
     """Runs live units until `stop`; errors never stop the other units."""
 
@@ -106,6 +109,7 @@ class LiveIngest:
 
     def _run(self) -> None:
         next_flush = time.monotonic() + FLUSH_SECONDS
+        next_sweep = time.monotonic() + SWEEP_SECONDS
         while True:
             timeout = max(0.0, next_flush - time.monotonic())
             try:
@@ -124,6 +128,17 @@ class LiveIngest:
             if time.monotonic() >= next_flush:
                 self._flush_all()
                 next_flush = time.monotonic() + FLUSH_SECONDS
+            if time.monotonic() >= next_sweep:
+                self._sweep()
+                next_sweep = time.monotonic() + SWEEP_SECONDS
+
+    def _sweep(self) -> None:
+        """Routes whose unit went quiet get their ETAs aged and, after a while, a GPS-silent flag."""
+        try:
+            with self.engine.begin() as conn:
+                tracker_for(self.engine).sweep(conn, int(time.time() * 1000))
+        except Exception as exc:  # noqa: BLE001 - the database is busy or down; the next sweep retries
+            self.on_error(f"checking silent units failed, will retry: {exc}")
 
     def _flush_all(self) -> None:
         with self._lock:

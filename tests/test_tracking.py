@@ -222,3 +222,42 @@ def test_a_batch_whose_transaction_fails_is_tracked_again_when_resent(tmp_path):
     with Session(engine) as s:
         assert [st.status for st in s.scalars(select(Stop).order_by(Stop.sequence))] == ["delivered"] * 3
     engine.dispose()
+
+
+def test_a_silent_unit_ages_its_etas_then_is_flagged_not_extrapolated(tmp_path):  # noqa: ANN001
+    from fleet_desk.gps import NmeaDecoder
+    from fleet_desk.store import PositionWriter, ensure_device
+    from fleet_desk.store.models import Route
+
+    day, manifest, log = _day(tmp_path, 6, DayTrouble(), stops=6, window_h=1.0)
+    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
+    fixes = NmeaDecoder().feed(log.read_bytes())[:1500]  # 25 minutes, then the unit falls silent
+    last_ms = int(fixes[-1].time.timestamp() * 1000)
+    clock = [last_ms]
+    tracker = RouteTracker(RULES, clock=lambda: clock[0])
+    PositionWriter(engine, ensure_device(engine, "unit-7", day.vehicle), "live", [tracker]).write(fixes)
+
+    def stops() -> dict[int, Stop]:
+        with Session(engine) as s:
+            return {st.sequence: st for st in s.scalars(select(Stop).where(Stop.status == "pending"))}
+
+    before = stops()
+    clock[0] = last_ms + 5 * 60_000  # five minutes without a fix: the van left from there at the latest now
+    with engine.begin() as conn:
+        assert tracker.sweep(conn, clock[0]) == 1
+    aged = stops()
+    assert min(stop.eta_ms for stop in aged.values()) >= clock[0]  # nobody is told "any minute" by a lost van
+    for seq, stop in aged.items():
+        assert stop.eta_ms >= before[seq].eta_ms
+        assert stop.eta_latest_ms - stop.eta_ms > before[seq].eta_latest_ms - before[seq].eta_ms
+    clock[0] = last_ms + 90 * 60_000  # an hour and a half: flagged, ETAs no longer moved
+    with engine.begin() as conn:
+        tracker.sweep(conn, clock[0])
+    silent = stops()
+    with Session(engine) as s:
+        assert s.scalar(select(Route.silent_since_ms)) == last_ms
+    assert all(silent[seq].eta_ms == aged[seq].eta_ms for seq in silent)
+    late = [st for st in silent.values() if st.late]
+    assert late and all(st.delay_reason.startswith("GPS unit silent since") for st in late)
+    engine.dispose()

@@ -137,6 +137,7 @@ class Route(Base):
     departed_ms: Mapped[int | None] = mapped_column(BigInteger)  # left the depot
     status: Mapped[str] = mapped_column(String(12), default="planned")  # planned, active, done
     learned_speed_mps: Mapped[float | None] = mapped_column(Float)
+    silent_since_ms: Mapped[int | None] = mapped_column(BigInteger)  # the unit's last fix, when it went silent
 
     vehicle: Mapped[Vehicle] = relationship()
     driver: Mapped[Driver | None] = relationship()

@@ -33,7 +33,7 @@ from fleet_desk.tracking.delay import delay_reason
 from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, StopPlan, predict
 from fleet_desk.tracking.geo import distance_m
 from fleet_desk.tracking.notices import CUSTOMER_FACING, arriving_soon_due, eta_notice_due, is_news
-from fleet_desk.tracking.rules import TrackingRules
+from fleet_desk.tracking.rules import SILENT_S, STALE_S, TrackingRules
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class _RouteState:
     departed_ms: int | None
     status: str
     stops: list[_StopState]
+    silent_since_ms: int | None = None
     dirty: bool = False
     _zones: list[StopZone] | None = None
 
@@ -125,6 +126,29 @@ class RouteTracker:
                     track.checked_at = float("-inf")
                     track.detector.last_ms = None
 
+    def sweep(self, conn: Connection, now_ms: int) -> int:
+        """Routes whose unit went quiet: no fix for 2 minutes and ETAs are predicted from now, with wider
+        windows; after 10 minutes the route is flagged GPS-silent and its ETAs stop moving (the van is not
+        extrapolated forever), though stops whose time runs out still turn late, for that reason.
+        Returns how many routes were looked at."""
+        n = 0
+        with self._lock:
+            for vehicle_id, track in self._vehicles.items():
+                route = track.route
+                if route is None or route.status != "active" or track.last_fix is None:
+                    continue
+                age_s = (now_ms - track.last_fix[0]) / 1000
+                if age_s < STALE_S:
+                    continue
+                n += 1
+                batch = _Batch(self, conn, vehicle_id, track, "live")
+                if age_s < SILENT_S:
+                    batch._update_etas(route, now_ms)
+                else:
+                    batch._silent(route, now_ms)
+                batch._write()
+        return n
+
     def __call__(self, conn: Connection, device: DeviceRef, fixes: Sequence[Fix], source: str) -> None:
         if device.vehicle_id is None or not fixes:
             return
@@ -163,6 +187,8 @@ class _Batch:
                 track.learner.feed(t, fix.lat, fix.lon, False)
                 continue
             now = t if self.tracker.clock is None else self.tracker.clock()
+            if route.silent_since_ms is not None:
+                route.silent_since_ms, route.dirty = None, True
             self._check_departure(route, t, fix, now)
             for visit in track.detector.feed(t, fix.lat, fix.lon, fix.speed_mps, route.zones()):
                 self._apply_visit(route, visit, now)
@@ -192,7 +218,7 @@ class _Batch:
     def _load(self, day: str) -> _RouteState | None:
         conn = self.conn
         row = conn.execute(
-            select(Route.id, Route.planned_start_ms, Route.departed_ms, Route.status)
+            select(Route.id, Route.planned_start_ms, Route.departed_ms, Route.status, Route.silent_since_ms)
             .where(Route.vehicle_id == self.vehicle_id, Route.service_date == day)
             .order_by((Route.status == "done"), Route.planned_start_ms, Route.id).limit(1)
         ).first()
@@ -219,7 +245,8 @@ class _Batch:
                 detector.at_stop.add(s.id)
             elif s.id in detector.at_stop:
                 detector.forget(s.id)
-        return _RouteState(row.id, day, row.planned_start_ms, row.departed_ms, row.status, stops)
+        return _RouteState(row.id, day, row.planned_start_ms, row.departed_ms, row.status, stops,
+                           row.silent_since_ms)
 
     def _check_departure(self, route: _RouteState, t: int, fix: Fix, now: int) -> None:
         if route.departed_ms is not None:
@@ -250,22 +277,28 @@ class _Batch:
 
     # -- ETAs and delays ----------------------------------------------------------------------------------
 
-    def _update_etas(self, route: _RouteState) -> None:
+    def _update_etas(self, route: _RouteState, now: int | None = None) -> None:
+        """Predict from the last fix; ``now`` (a sweep) when the fix is stale: the van left from there at the
+        latest now, and the window widens by the fix's age."""
         track, rules = self.track, self.rules
         if route.status == "done" or track.last_fix is None:
             return
         t, lat, lon = track.last_fix
         track.last_eta_ms, track.last_eta_at = t, (lat, lon)
-        now = t if self.tracker.clock is None else self.tracker.clock()
+        stale_s = 0.0
+        if now is None:
+            now = t if self.tracker.clock is None else self.tracker.clock()
+        else:
+            stale_s = max(0.0, (now - t) / 1000)
         open_stops = [s for s in route.stops if s.status in OPEN]
         busy_s = max((s.plan.service_s - (t - s.values["arrived_ms"]) / 1000
                       for s in open_stops if s.status == "arrived"), default=0.0)
         pending = [s for s in open_stops if s.status == "pending"]
-        start = t
+        start = t + stale_s * 1000
         if route.departed_ms is None and route.planned_start_ms is not None:
-            start = max(t, route.planned_start_ms)  # not before the planned start; after it, late
-        etas = predict([s.plan for s in pending], lat, lon, start, track.learner.speed_mps, rules,
-                       busy_s=max(0.0, busy_s))
+            start = max(start, route.planned_start_ms)  # not before the planned start; after it, late
+        etas = predict([s.plan for s in pending], lat, lon, int(start), track.learner.speed_mps, rules,
+                       busy_s=max(0.0, busy_s - stale_s), stale_s=stale_s)
         news = is_news(t, now, rules)
         for before, (stop, eta) in enumerate(zip(pending, etas, strict=True)):
             stops_before = before + len(open_stops) - len(pending)
@@ -279,6 +312,16 @@ class _Batch:
                 stop.set(told_eta_ms=eta.expected_ms, told_at_ms=now)
             if "arriving_soon" not in stop.told and arriving_soon_due(stops_before, eta.expected_ms, t, rules):
                 self._event(stop, t, "arriving_soon", _stops_text(stops_before), now, t)
+
+    def _silent(self, route: _RouteState, now: int) -> None:
+        t = self.track.last_fix[0]
+        if route.silent_since_ms is None:
+            route.silent_since_ms, route.dirty = t, True
+        for stop in route.stops:
+            v = stop.values
+            if stop.status == "pending" and v["eta_ms"] is not None:
+                held = EtaWindow(stop.id, max(v["eta_ms"], now), v["eta_earliest_ms"], v["eta_latest_ms"])
+                self._judge_lateness(route, stop, held, now, now, True)
 
     def _record_eta(self, stop: _StopState, eta: EtaWindow, t: int) -> None:
         v = stop.values
@@ -296,9 +339,13 @@ class _Batch:
         was_late = stop.values["late"]
         if late_s > self.rules.late_threshold_s:
             minutes = max(1, round(late_s / 60))
-            reason = stop.values["delay_reason"] if was_late else delay_reason(
-                route.planned_start_ms, route.departed_ms, t, route.stops, stop, self.track.learner.speed_mps,
-                self.rules)
+            if was_late:
+                reason = stop.values["delay_reason"]
+            elif route.silent_since_ms is not None:
+                reason = f"GPS unit silent since {_clock_text(route.silent_since_ms, self.rules)}"
+            else:
+                reason = delay_reason(route.planned_start_ms, route.departed_ms, t, route.stops, stop,
+                                      self.track.learner.speed_mps, self.rules)
             stop.set(late=True, delay_minutes=minutes, delay_reason=reason)
             if not was_late:
                 self._event(stop, t, "delayed", f"about {minutes} min late: {reason}", now, t, news)
@@ -332,7 +379,8 @@ class _Batch:
                 s.dirty = False
         if route.dirty:
             conn.execute(_UPDATE_ROUTE, {"rid": route.id, "departed_ms": route.departed_ms, "status": route.status,
-                                         "learned_speed_mps": round(self.track.learner.speed_mps, 2)})
+                                         "learned_speed_mps": round(self.track.learner.speed_mps, 2),
+                                         "silent_since_ms": route.silent_since_ms})
             route.dirty = False
 
 
@@ -341,7 +389,7 @@ _INSERT_EVENT = insert(OrderEvent)
 _INSERT_ETA = insert(EtaPrediction)
 _UPDATE_STOP = update(Stop).where(Stop.id == bindparam("sid")).values({k: bindparam(k) for k in _STOP_COLUMNS})
 _UPDATE_ROUTE = update(Route).where(Route.id == bindparam("rid")).values(
-    {k: bindparam(k) for k in ("departed_ms", "status", "learned_speed_mps")})
+    {k: bindparam(k) for k in ("departed_ms", "status", "learned_speed_mps", "silent_since_ms")})
 
 
 def _clock_text(ms: int, rules: TrackingRules) -> str:

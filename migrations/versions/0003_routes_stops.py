@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('departed_ms', sa.BigInteger(), nullable=True),
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('learned_speed_mps', sa.Float(), nullable=True),
+    sa.Column('silent_since_ms', sa.BigInteger(), nullable=True),
     sa.ForeignKeyConstraint(['driver_id'], ['drivers.id'], name=op.f('fk_routes_driver_id_drivers'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['vehicle_id'], ['vehicles.id'], name=op.f('fk_routes_vehicle_id_vehicles'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_routes')),
