@@ -135,3 +135,18 @@ class FleetWatch:
             self._stop.wait(max(0.0, MIN_GAP_S - (time.monotonic() - started)))
             self._wake.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
             self._wake.clear()
+
+
+def vehicle_track(engine: Engine, vehicle_id: int, since_ms: int, max_points: int = 3000) -> list[tuple[float, float]]:
+    """Where a vehicle has been since ``since_ms``, thinned to at most ``max_points`` for the map."""
+    with engine.connect() as conn:
+        points = conn.execute(
+            select(Position.lat, Position.lon)
+            .where(Position.vehicle_id == vehicle_id, Position.fix_time_ms >= since_ms)
+            .order_by(Position.fix_time_ms)
+        ).all()
+    step = max(1, -(-len(points) // max_points))
+    thinned = points[::step]
+    if points and thinned[-1] != points[-1]:
+        thinned.append(points[-1])
+    return [(lat, lon) for lat, lon in thinned]

@@ -23,10 +23,11 @@ from fleet_desk.export import export_positions as write_export
 from fleet_desk.settings import OSM_ATTRIBUTION, OSM_TILES, Settings
 from fleet_desk.store.units import unit_assignments
 from fleet_desk.ui.import_log import import_logs
+from fleet_desk.ui.manifest_dialog import import_manifest
 from fleet_desk.ui.tasks import run_in_background
 from fleet_desk.ui.units_dialog import gps_units
 
-__all__ = ["edit_settings", "export_positions", "gps_units", "import_logs"]
+__all__ = ["edit_settings", "export_positions", "gps_units", "import_logs", "import_manifest"]
 
 FORMAT_FILTERS = {"csv": "CSV (*.csv)", "gpx": "GPX 1.1 (*.gpx)", "geojson": "GeoJSON (*.geojson)"}
 

@@ -19,9 +19,11 @@ from fleet_desk.fleet import FleetVehicle
 from fleet_desk.logs import log_path
 from fleet_desk.settings import Settings, config_dir
 from fleet_desk.simulator import DEPOT
+from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.ui.fleet_board import FleetBoard, FleetBoardModel
 from fleet_desk.ui.map_view import FleetMapView
 from fleet_desk.ui.message_bar import MessageBar
+from fleet_desk.ui.routes_panel import RoutesPanel
 from fleet_desk.ui.tasks import run_in_background
 
 if TYPE_CHECKING:  # the database and live-ingestion modules load after the window shows
@@ -80,6 +82,16 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.board_dock)
         self.resizeDocks([self.board_dock], [610], Qt.Orientation.Horizontal)
 
+        self.rules = TrackingRules.from_settings(settings)
+        self.routes = RoutesPanel(self.rules.timezone, self)
+        self.routes_dock = QDockWidget("Routes", self)
+        self.routes_dock.setObjectName("routesDock")
+        self.routes_dock.setWidget(self.routes)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.routes_dock)
+        self.tabifyDockWidget(self.board_dock, self.routes_dock)
+        self.board_dock.raise_()
+        self._selected_route: int | None = None
+
         self._build_status_bar()
         self._build_menus()
         self._connect()
@@ -92,6 +104,7 @@ class MainWindow(QMainWindow):
         self._tick.setInterval(TICK_MS)
         self._tick.timeout.connect(self._on_tick)
         self._seen_fleet = False
+        self._seen_routes = False
 
     # Set-up
     def _build_status_bar(self) -> None:
@@ -109,6 +122,8 @@ class MainWindow(QMainWindow):
         self.database_actions: list[QAction] = []
         self.import_action = file_menu.addAction("&Import log…", lambda: dialogs.import_logs(self))
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
+        self.manifest_action = file_menu.addAction("Import &manifest…", lambda: dialogs.import_manifest(self))
+        self.manifest_action.setShortcut(QKeySequence("Ctrl+M"))
         export_action = file_menu.addAction("&Export positions…", lambda: dialogs.export_positions(self))
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
@@ -116,6 +131,7 @@ class MainWindow(QMainWindow):
 
         view = self.menuBar().addMenu("&View")
         view.addAction(self.board_dock.toggleViewAction())
+        view.addAction(self.routes_dock.toggleViewAction())
         fit = view.addAction("&Fit map to fleet", self.map.fit_to_fleet)
         fit.setShortcut(QKeySequence("Ctrl+0"))
         self.follow_action = QAction("F&ollow selected vehicle", self, checkable=True)
@@ -129,7 +145,7 @@ class MainWindow(QMainWindow):
         self.units_action = tools.addAction("&GPS units…", lambda: dialogs.gps_units(self))
         self.units_action.setShortcut(QKeySequence("Ctrl+U"))
         tools.addAction("&Settings…", lambda: dialogs.edit_settings(self))
-        self.database_actions += [self.import_action, export_action, self.units_action]
+        self.database_actions += [self.import_action, self.manifest_action, export_action, self.units_action]
         for action in self.database_actions:
             action.setEnabled(False)
 
@@ -144,6 +160,9 @@ class MainWindow(QMainWindow):
         self.map.ready.connect(self._on_map_ready)
         self.map.tilesChanged.connect(self._on_tiles)
         self.board_model.statesChanged.connect(self._on_states_changed)
+        self.routes.routesChanged.connect(self._on_routes)
+        self.routes.routeSelected.connect(self._on_route_selected)
+        self.routes.stopActivated.connect(self.map.center_on)
 
     def start(self, engine: Engine) -> None:
         """The database is open: start the fleet feed (live units, fleet watch) and the clock."""
@@ -161,6 +180,7 @@ class MainWindow(QMainWindow):
         self._tick.start()
         self._on_tick()
         self._load_trails()
+        self.routes.start(engine, lambda: self.rules.local_day(int(time.time() * 1000)))
 
     def database_failed(self, error: Exception) -> None:
         """The database could not be opened: say which, why and what to do; the window stays usable."""
@@ -182,6 +202,28 @@ class MainWindow(QMainWindow):
         if not self._seen_fleet and any(v.lat is not None for v in changed):
             self._seen_fleet = True  # the map fits itself to new vehicles until the user moves it
             self.fleetShown.emit()
+
+    def _on_routes(self, routes: list) -> None:
+        if routes and not self._seen_routes:  # a day with routes: the dispatcher's first view
+            self._seen_routes = True
+            self.routes_dock.raise_()
+        self.map.show_routes(routes, self._selected_route, self.routes.clock.hhmm)
+
+    def _on_route_selected(self, route_id: int) -> None:
+        self._selected_route = route_id if route_id >= 0 else None
+        route = self.routes.selected_route()
+        self.map.show_routes(self.routes.current_routes, self._selected_route, self.routes.clock.hhmm)
+        self.map.show_track([])
+        if route is None or self.engine is None:
+            return
+        self.map.select(route.vehicle_id, center=False)
+        self.board.select_vehicle(route.vehicle_id)
+        since = route.departed_ms or route.planned_start_ms
+        if since is not None:
+            from fleet_desk.fleet_watch import vehicle_track
+
+            engine, vehicle_id = self.engine, route.vehicle_id
+            run_in_background(lambda: vehicle_track(engine, vehicle_id, since), self.map.show_track)
 
     def _on_states_changed(self, vehicle_ids: list[int]) -> None:
         vehicles = [self.board_model.vehicle(vid) for vid in vehicle_ids]
@@ -225,6 +267,8 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, settings: Settings, tiles_changed: bool) -> None:
         self.settings = settings
+        self.rules = TrackingRules.from_settings(settings)
+        self.routes.clock.tz = self.rules.timezone
         self.map.settings = settings
         if tiles_changed:
             self.map.load_page()  # once, on request: the page itself changes; calls below wait for it
@@ -280,5 +324,6 @@ class MainWindow(QMainWindow):
         self._tick.stop()
         if self.feed is not None:
             self.feed.stop()
+        self.routes.stop()
         self.message_bar.detach()
         super().closeEvent(event)

@@ -57,6 +57,7 @@ def build_map_page(
     trail_minutes: int,
     colors: dict[str, str],
     zoom: int = 13,
+    stop_colors: dict[str, str] | None = None,
 ) -> str:
     """The page's HTML; ``window.fleetMap`` is ready once the bridge's pageReady is called."""
     fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=False)
@@ -66,6 +67,7 @@ def build_map_page(
         folium.TileLayer(tiles=tile_url, attr=attribution or " ", name="tiles", max_zoom=19).add_to(fmap)
     config = {
         "colors": colors,
+        "stopColors": stop_colors or {},
         "trailMinutes": trail_minutes,
         "tileHost": urlsplit(tile_url).hostname or tile_url,
         "depot": list(center),

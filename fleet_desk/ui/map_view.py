@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
 from PySide6.QtWebChannel import QWebChannel
@@ -21,7 +21,10 @@ from PySide6.QtWidgets import QWidget
 
 from fleet_desk.fleet import FleetVehicle, VehicleState
 from fleet_desk.settings import Settings
-from fleet_desk.ui.style import state_colors_by_name
+from fleet_desk.ui.style import STOP_COLORS, state_colors_by_name
+
+if TYPE_CHECKING:  # the tracking layer loads after the window shows
+    from fleet_desk.tracking.board import RouteView, StopView
 
 log = logging.getLogger(__name__)
 FLUSH_MS = 250  # at most four updates a second
@@ -112,7 +115,7 @@ class FleetMapView(QWebEngineView):
         self.is_ready = False
         self._flush_timer.stop()
         html = build_map_page(self.center, self.settings.tile_url, self.settings.tile_attribution,
-                              self.settings.trail_minutes, state_colors_by_name())
+                              self.settings.trail_minutes, state_colors_by_name(), stop_colors=STOP_COLORS)
         self.setHtml(html, QUrl(base_url()))
 
     def _on_ready(self) -> None:
@@ -176,3 +179,33 @@ class FleetMapView(QWebEngineView):
 
     def set_trail_minutes(self, minutes: int) -> None:
         self.call("setTrailMinutes", minutes)
+
+    def show_routes(self, routes: list[RouteView], selected: int | None, clock: Callable[[int | None], str]) -> None:
+        """Every route's stops and planned sequence; ``selected`` stands out."""
+        self.call("selectRoute", selected)
+        self.call("setRoutes", [{
+            "id": r.id, "vehicle": r.vehicle_id,
+            "stops": [{"id": st.id, "lat": st.lat, "lon": st.lon, "status": st.status, "late": st.open and st.late,
+                       "label": _stop_label(r, st, clock)} for st in r.stops],
+        } for r in routes])
+
+    def show_track(self, points: list[tuple[float, float]]) -> None:
+        """The selected route's vehicle's track so far today."""
+        self.call("showTrack", [list(p) for p in points])
+
+    def center_on(self, lat: float, lon: float) -> None:
+        self.call("centerOn", lat, lon)
+
+
+def _stop_label(route: RouteView, stop: StopView, clock: Callable[[int | None], str]) -> str:
+    """The stop's tooltip: plain text (the page escapes it)."""
+    head = f"{route.key} #{stop.sequence} {stop.customer_name}"
+    if stop.status == "delivered":
+        return f"{head}: delivered {clock(stop.departed_ms or stop.arrived_ms)}"
+    if stop.status == "failed":
+        return f"{head}: failed ({stop.failure_reason or 'no reason given'})"
+    if stop.status == "arrived":
+        return f"{head}: van at the stop since {clock(stop.arrived_ms)}"
+    eta = f", ETA {clock(stop.eta_ms)}" if stop.eta_ms else ""
+    late = f", about {stop.delay_minutes} min late: {stop.delay_reason}" if stop.late else ""
+    return f"{head} (window {clock(stop.window_start_ms)}–{clock(stop.window_end_ms)}{eta}{late})"

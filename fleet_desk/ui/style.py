@@ -18,6 +18,23 @@ STATE_COLORS: dict[VehicleState, str] = {
 }
 
 
+# A stop on the map and the route's badge on the Routes panel.
+STOP_COLORS: dict[str, str] = {
+    "pending": "#9e9e9e",
+    "arrived": "#1e88e5",
+    "delivered": "#43a047",
+    "failed": "#e53935",
+    "late": "#fb8c00",
+}
+BADGE_COLORS: dict[str, str] = {
+    "Late": "#e65100",
+    "GPS silent": "#c62828",
+    "On time": "#2e7d32",
+    "Done": "#546e7a",
+    "Not started": "#6d4c41",
+}
+
+
 def state_colors_by_name() -> dict[str, str]:
     """For the map page, which knows states by their names."""
     return {state.value: color for state, color in STATE_COLORS.items()}

@@ -5,6 +5,7 @@
   "use strict";
   const S = {
     map: null, bridge: null, markers: {}, trails: {}, selected: null, follow: false,
+    routes: {}, routeLayer: null, selectedRoute: null, track: null,
     trailMs: 10 * 60 * 1000, autoFit: true, colors: {}, notice: null, tileHost: "", tilesOk: false, tileErrors: 0,
   };
   // Programmatic moves jump: an animation the page never sees end (a hidden view) would block the next move.
@@ -87,6 +88,7 @@
       S.colors = config.colors;
       S.trailMs = config.trailMinutes * 60000;
       S.tileHost = config.tileHost;
+      S.stopColors = config.stopColors || {};
       S.notice = document.createElement("div");
       S.notice.className = "fd-notice";
       document.body.appendChild(S.notice);
@@ -175,6 +177,48 @@
         const pts = S.trails[id].points;
         if (pts.length) trimTrail(id, pts[pts.length - 1][2]);
       }
+    },
+    // Routes: stops coloured by status, the planned sequence as a dashed line; the selected route stands out.
+    setRoutes(routes) {
+      if (!S.routeLayer) S.routeLayer = L.layerGroup().addTo(S.map);
+      S.routeLayer.clearLayers();
+      S.routes = {};
+      for (const r of routes) {
+        const selected = r.id === S.selectedRoute;
+        const faded = S.selectedRoute !== null && !selected;
+        // The planned sequence of the selected route only: a dozen routes' lines at once are a tangle.
+        const line = L.polyline(r.stops.map((st) => [st.lat, st.lon]), {
+          color: "#1565c0", weight: 3, opacity: 0.8, dashArray: "6 6", interactive: false,
+        });
+        if (selected) line.addTo(S.routeLayer);
+        const stops = {};
+        for (const st of r.stops) {
+          const color = S.stopColors[st.late ? "late" : st.status] || "#9e9e9e";
+          const marker = L.circleMarker([st.lat, st.lon], {
+            radius: selected ? 7 : 4, color: "#ffffff", weight: selected ? 2 : 1, fillColor: color,
+            fillOpacity: faded ? 0.45 : 0.95,
+          }).bindTooltip(escapeHtml(st.label), { direction: "top" }).addTo(S.routeLayer);
+          stops[st.id] = { marker: marker, status: st.status, late: st.late, color: color };
+        }
+        S.routes[r.id] = { line: line, stops: stops, vehicle: r.vehicle };
+      }
+    },
+    selectRoute(id) { S.selectedRoute = id; },
+    showTrack(points) {
+      if (S.track) { S.track.remove(); S.track = null; }
+      if (points && points.length > 1) {
+        S.track = L.polyline(points, { color: "#2e7d32", weight: 3, opacity: 0.8, interactive: false })
+          .addTo(S.map);
+      }
+    },
+    centerOn(lat, lon) { S.autoFit = false; S.map.setView([lat, lon], Math.max(S.map.getZoom(), 16), STILL); },
+    routeInfo(id) {
+      const r = S.routes[id];
+      if (!r) return null;
+      const stops = Object.values(r.stops);
+      return { stops: stops.length, colors: stops.map((st) => st.color), statuses: stops.map((st) => st.status),
+               late: stops.filter((st) => st.late).length, line: S.routeLayer.hasLayer(r.line) ? r.line.getLatLngs().length : 0,
+               track: S.track ? S.track.getLatLngs().length : 0 };
     },
     // Read-only views of the page's state, for tests and diagnostics.
     info(id) {
