@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 RELOAD_S = 60.0  # re-read a vehicle's route this often (changes made in this process invalidate at once)
 DEPOT_RADIUS_M = 300.0  # beyond this from the depot, a vehicle has left it
-ETA_CHANGE_MS = 60_000  # an ETA (or its window) moving less than this is not a new prediction
+ETA_CHANGE_MS = 60_000  # an ETA (or its window) moving less than this is not a new prediction,
+ETA_CHANGE_SHARE = 0.02  # nor less than this share of the time ahead (hours ahead, a minute is noise)
 ETA_EVERY_MS = 30_000  # ETAs are predicted at least this often (fix time), and whenever the vehicle moved
 ETA_MOVED_M = 25.0
 OPEN = ("pending", "arrived")
@@ -302,12 +303,13 @@ class _Batch:
         news = is_news(t, now, rules)
         for before, (stop, eta) in enumerate(zip(pending, etas, strict=True)):
             stops_before = before + len(open_stops) - len(pending)
-            self._record_eta(stop, eta, t)
+            changed = self._record_eta(stop, eta, t)
             self._judge_lateness(route, stop, eta, t, now, news)
             if route.departed_ms is None:
                 continue
             v = stop.values
-            if eta_notice_due(v["told_eta_ms"], v["told_at_ms"], eta.expected_ms, now, rules) and news:
+            # What the customer is told moves with the stored prediction, not with every wobble.
+            if changed and news and eta_notice_due(v["told_eta_ms"], v["told_at_ms"], eta.expected_ms, now, rules):
                 self._event(stop, t, "eta_updated", _clock_text(eta.expected_ms, rules), now, t)
                 stop.set(told_eta_ms=eta.expected_ms, told_at_ms=now)
             if "arriving_soon" not in stop.told and arriving_soon_due(stops_before, eta.expected_ms, t, rules):
@@ -323,15 +325,18 @@ class _Batch:
                 held = EtaWindow(stop.id, max(v["eta_ms"], now), v["eta_earliest_ms"], v["eta_latest_ms"])
                 self._judge_lateness(route, stop, held, now, now, True)
 
-    def _record_eta(self, stop: _StopState, eta: EtaWindow, t: int) -> None:
+    def _record_eta(self, stop: _StopState, eta: EtaWindow, t: int) -> bool:
+        """Store a new prediction if it moved materially; returns whether it did."""
         v = stop.values
-        if (v["eta_ms"] is not None and abs(eta.expected_ms - v["eta_ms"]) < ETA_CHANGE_MS
-                and abs(eta.latest_ms - v["eta_latest_ms"]) < ETA_CHANGE_MS
-                and abs(eta.earliest_ms - v["eta_earliest_ms"]) < ETA_CHANGE_MS):
-            return
+        step = max(ETA_CHANGE_MS, ETA_CHANGE_SHARE * (eta.expected_ms - t))
+        if (v["eta_ms"] is not None and abs(eta.expected_ms - v["eta_ms"]) < step
+                and abs(eta.latest_ms - v["eta_latest_ms"]) < step
+                and abs(eta.earliest_ms - v["eta_earliest_ms"]) < step):
+            return False
         stop.set(eta_ms=eta.expected_ms, eta_earliest_ms=eta.earliest_ms, eta_latest_ms=eta.latest_ms, eta_at_ms=t)
         self.history.append({"stop_id": stop.id, "predicted_at_ms": t, "eta_ms": eta.expected_ms,
                              "earliest_ms": eta.earliest_ms, "latest_ms": eta.latest_ms})
+        return True
 
     def _judge_lateness(self, route: _RouteState, stop: _StopState, eta: EtaWindow, t: int, now: int,
                         news: bool) -> None:
