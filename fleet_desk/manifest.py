@@ -18,7 +18,7 @@ from pathlib import Path
 
 REQUIRED = ("route_id", "vehicle", "stop_sequence", "order_id", "tracking_number", "customer_name", "address",
             "lat", "lon", "window_start", "window_end")
-OPTIONAL = ("driver", "phone", "email", "service_minutes", "notes", "planned_start")
+OPTIONAL = ("driver", "phone", "email", "service_minutes", "notes", "planned_start", "radius_m")
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
@@ -46,6 +46,7 @@ class ManifestStop:
     service_minutes: float | None = None
     notes: str | None = None
     planned_start: datetime | None = None
+    radius_m: float | None = None  # arrival radius for this stop (a big site, a narrow street)
 
 
 @dataclass(frozen=True)
@@ -176,12 +177,13 @@ class _RowReader:
         if phone and not re.fullmatch(r"[+\d][\d\s().\-/]{3,}", phone):
             problems.append(RowProblem(line, "phone", f"not a phone number: {phone!r}"))
         planned = when("planned_start", False)
+        radius = number("radius_m", 10, 2000, required=False)
         if problems:
             return None, problems
         return ManifestStop(
             line=line, sequence=int(sequence), lat=lat, lon=lon, window_start=start, window_end=end,
             driver=text("driver", False), phone=phone, email=email, service_minutes=service,
-            notes=text("notes", False), planned_start=planned, **values,
+            notes=text("notes", False), planned_start=planned, radius_m=radius, **values,
         ), []
 
     def _time(self, raw: str) -> datetime:

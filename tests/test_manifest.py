@@ -15,12 +15,12 @@ from fleet_desk.store import open_database
 from fleet_desk.store.models import Driver, OrderEvent, Route, Stop
 
 HEADER = ("route_id,vehicle,driver,stop_sequence,order_id,tracking_number,customer_name,phone,email,address,lat,lon,"
-          "window_start,window_end,service_minutes")
+          "window_start,window_end,service_minutes,radius_m")
 GOOD = [
     "R1,Van 7,Anna Keller,1,O-1,TRK1,Élodie Martin,+33 4 12 34 56 78,e@example.com,1 rue A,45.75,4.85,"
-    "2026-11-20T09:00:00+01:00,2026-11-20T11:00:00+01:00,5",
-    "R1,Van 7,Anna Keller,2,O-2,TRK2,Zoé Dubois,,,2 rue B,45.76,4.86,10:00,12:00,",
-    "R2,Van 8,,1,O-3,TRK3,Jürgen Groß,0412345678,,3 rue C,45.77,4.87,13:00,15:00,",
+    "2026-11-20T09:00:00+01:00,2026-11-20T11:00:00+01:00,5,150",
+    "R1,Van 7,Anna Keller,2,O-2,TRK2,Zoé Dubois,,,2 rue B,45.76,4.86,10:00,12:00,,",
+    "R2,Van 8,,1,O-3,TRK3,Jürgen Groß,0412345678,,3 rue C,45.77,4.87,13:00,15:00,,",
 ]
 
 
@@ -53,6 +53,7 @@ def test_import_keeps_names_exactly_and_converts_local_times(capsys, tmp_path, d
         stops = {st.order_id: st for st in s.scalars(select(Stop))}
         assert stops["O-1"].customer_name == "Élodie Martin" and stops["O-3"].customer_name == "Jürgen Groß"
         assert stops["O-1"].service_s == 300 and stops["O-2"].service_s == 240  # the default: 4 min
+        assert stops["O-1"].radius_m == 150 and stops["O-2"].radius_m is None  # None: the setting's 60 m
         # 10:00 in Paris on 20 November is 09:00 UTC; the ISO time with its offset is kept as given.
         assert stops["O-2"].window_start_ms == 1_795_165_200_000
         assert stops["O-1"].window_start_ms == 1_795_161_600_000
@@ -67,11 +68,11 @@ def test_bad_rows_are_named_and_nothing_is_imported_unless_skipped(capsys, tmp_p
     db = f"sqlite:///{tmp_path / 'd.db'}"
     bad = [
         GOOD[0],
-        "R1,Van 7,,2,O-2,TRK2,Zoé,,,2 rue B,,4.86,10:00,12:00,",  # line 3: missing lat
-        "R1,Van 7,,3,O-4,TRK4,Zoé,,,2 rue B,45.7,4.86,12:00,11:00,",  # line 4: window end before start
-        "R1,Van 7,,4,O-1,TRK5,Zoé,,,2 rue B,45.7,4.86,10:00,12:00,",  # line 5: duplicate order id
-        "R1,Van 7,,5,O-6,TRK6,Zoé,,,2 rue B,45.7,4.86,half past ten,12:00,",  # line 6: unparsable time
-        "R1,Van 9,,6,O-7,TRK7,Zoé,,,2 rue B,45.7,4.86,10:00,12:00,",  # line 7: route R1 on another vehicle
+        "R1,Van 7,,2,O-2,TRK2,Zoé,,,2 rue B,,4.86,10:00,12:00,,",  # line 3: missing lat
+        "R1,Van 7,,3,O-4,TRK4,Zoé,,,2 rue B,45.7,4.86,12:00,11:00,,",  # line 4: window end before start
+        "R1,Van 7,,4,O-1,TRK5,Zoé,,,2 rue B,45.7,4.86,10:00,12:00,,",  # line 5: duplicate order id
+        "R1,Van 7,,5,O-6,TRK6,Zoé,,,2 rue B,45.7,4.86,half past ten,12:00,,",  # line 6: unparsable time
+        "R1,Van 9,,6,O-7,TRK7,Zoé,,,2 rue B,45.7,4.86,10:00,12:00,,",  # line 7: route R1 on another vehicle
         GOOD[2],
     ]
     path = _write(tmp_path, bad)

@@ -98,6 +98,7 @@ def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> 
                 row.service_s = round((mstop.service_minutes if mstop.service_minutes is not None
                                        else rules.service_s / 60) * 60)
                 row.planned_ms = planned
+                row.radius_m = mstop.radius_m
                 session.flush()
                 if new:
                     session.add(OrderEvent(stop_id=row.id, time_ms=stamp, type="confirmed", source="manifest",
