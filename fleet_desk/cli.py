@@ -65,7 +65,8 @@ class Progress:
             self.stream.write("\n")
 
 
-def cmd_import_log(args: argparse.Namespace) -> int:
+def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN001
+    """Import (or, with a replay ``tracker``, replay) each file; a bad file does not stop the others."""
     from fleet_desk.ingest import NotNmeaError, import_log
 
     engine = _engine(args)
@@ -73,14 +74,15 @@ def cmd_import_log(args: argparse.Namespace) -> int:
     for path in args.files:
         progress = Progress(Path(path).name)
         try:
-            summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, progress=progress)
+            summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, progress=progress,
+                                 tracker=tracker)
         except (OSError, NotNmeaError) as exc:
             progress.close()
-            _err(f"{exc}; nothing more was imported from it (positions stored before stay stored)")
+            _err(f"{exc}; nothing more was read from it (positions stored before stay stored)")
             failures += 1
             continue
         progress.close()
-        print(f"{path}:")
+        print(f"{path}:" + (" replayed" if tracker is not None else ""))
         for label, value in summary.report():
             print(f"  {label:<19} {value}")
     return EXIT_FAILED if failures else 0
@@ -183,28 +185,11 @@ def cmd_manifest_import(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from fleet_desk.ingest import NotNmeaError, import_log
     from fleet_desk.settings import Settings
     from fleet_desk.tracking import RouteTracker, TrackingRules
 
-    engine = _engine(args)
-    tracker = RouteTracker(TrackingRules.from_settings(Settings.load()), clock=None)  # now = each fix's time
-    failures = 0
-    for path in args.files:
-        progress = Progress(Path(path).name)
-        try:
-            summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, source="import",
-                                 progress=progress, tracker=tracker)
-        except (OSError, NotNmeaError) as exc:
-            progress.close()
-            _err(f"{exc}; nothing more was replayed from it")
-            failures += 1
-            continue
-        progress.close()
-        print(f"{path}: replayed")
-        for label, value in summary.report():
-            print(f"  {label:<19} {value}")
-    return EXIT_FAILED if failures else 0
+    # Positions are stored as imported; tracking runs with "now" = each fix's time.
+    return cmd_import_log(args, RouteTracker(TrackingRules.from_settings(Settings.load()), clock=None))
 
 
 def cmd_stop(args: argparse.Namespace) -> int:

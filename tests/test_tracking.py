@@ -261,3 +261,16 @@ def test_a_silent_unit_ages_its_etas_then_is_flagged_not_extrapolated(tmp_path):
     late = [st for st in silent.values() if st.late]
     assert late and all(st.delay_reason.startswith("GPS unit silent since") for st in late)
     engine.dispose()
+
+
+def test_replay_command_tells_customers_as_it_would_have_live(capsys, tmp_path):  # noqa: ANN001
+    day, manifest, log = _day(tmp_path, 7, DayTrouble(), stops=4)
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["--db", db, "manifest", "import", str(manifest)]) == 0
+    assert main(["--db", db, "replay", str(log), "--device", "unit-8", "--vehicle", day.vehicle]) == 0
+    assert "replayed" in capsys.readouterr().out
+    assert main(["--db", db, "export", "events", "--format", "jsonl"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    told = {e["type"] for e in events if e["customer_facing"]}
+    assert {"out_for_delivery", "eta_updated", "arriving_soon", "delivered"} <= told
+    assert sum(1 for e in events if e["type"] == "delivered") == 4
