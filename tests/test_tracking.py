@@ -176,6 +176,7 @@ def test_dispatcher_marks_reorders_and_reassigns(tmp_path):  # noqa: ANN001
     store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
     store_manifest(engine, read_manifest(manifest2, tz=UTC), RULES)
     mark_stop(engine, "ORD-04001", "failed", "customer not at home")
+    mark_stop(engine, "ORD-04001", "failed", "customer not at home")  # a double click tells nobody twice
     route_id = engine.connect().execute(select(Stop.route_id).where(Stop.order_id == "ORD-04002")).scalar()
     reorder_route(engine, route_id, ["ORD-04003", "ORD-04002", "ORD-04001"])
     other = engine.connect().execute(select(Stop.route_id).where(Stop.order_id == "ORD-05001")).scalar()
@@ -186,7 +187,9 @@ def test_dispatcher_marks_reorders_and_reassigns(tmp_path):  # noqa: ANN001
         assert s.scalar(select(Stop.sequence).where(Stop.order_id == "ORD-04003")) == 1
         moved = s.scalar(select(Stop).where(Stop.order_id == "ORD-04002"))
         assert moved.route_id == other and moved.sequence == 3
-        kinds = {e.type: e for e in s.scalars(select(OrderEvent).where(OrderEvent.source == "dispatcher"))}
+        dispatched = list(s.scalars(select(OrderEvent).where(OrderEvent.source == "dispatcher")))
+        assert sum(1 for e in dispatched if e.type == "delivery_exception") == 1
+        kinds = {e.type: e for e in dispatched}
         exception = kinds["delivery_exception"]
         assert exception.detail == "customer not at home" and exception.customer_facing
         assert "resequenced" in kinds and "Van 5" in kinds["reassigned"].detail

@@ -141,6 +141,8 @@ def mark_stop(engine: Engine, order_id: str, outcome: str, reason: str | None = 
     stamp = now_ms()
     with _editing(engine) as session:
         stop = _stop(session, order_id)
+        if stop.status == outcome and (outcome == "delivered" or stop.failure_reason == (reason or "").strip()):
+            return  # said already: the customer is not told twice
         stop.status = outcome
         stop.late = False
         if outcome == "failed":
