@@ -185,11 +185,142 @@ def cmd_manifest_import(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from fleet_desk.push.payload import PayloadPolicy
     from fleet_desk.settings import Settings
     from fleet_desk.tracking import RouteTracker, TrackingRules
 
-    # Positions are stored as imported; tracking runs with "now" = each fix's time.
-    return cmd_import_log(args, RouteTracker(TrackingRules.from_settings(Settings.load()), clock=None))
+    # Positions are stored as imported; tracking runs with "now" = each fix's time. Old days reach no
+    # customer: nothing is queued for the endpoint unless --enqueue (to test an integration end to end).
+    settings = Settings.load()
+    policy = PayloadPolicy.from_settings(settings) if args.enqueue else None
+    return cmd_import_log(args, RouteTracker(TrackingRules.from_settings(settings), clock=None, policy=policy))
+
+
+def _sender(args: argparse.Namespace):  # noqa: ANN202
+    from fleet_desk.push.endpoint import endpoint
+    from fleet_desk.push.sender import OutboxSender
+    from fleet_desk.settings import Settings
+
+    target = endpoint(Settings.load())
+    if target is None:
+        raise ValueError("no endpoint URL is set: `fleet-desk config set endpoint_url https://...` "
+                         "(or FLEET_DESK_ENDPOINT_URL)")
+    return OutboxSender(_engine(args), target)
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    import json
+
+    from fleet_desk.push.sender import outbox_status, retry_dead
+
+    if args.action == "status":
+        status = outbox_status(_engine(args))
+        if args.format == "json":
+            print(json.dumps({k: status[k] for k in ("pending", "sent", "dead", "oldest_pending_age_s",
+                                                     "last_error")}))
+        else:
+            age = f", oldest waiting {status['oldest_pending_age_s']:.0f} s" if status["oldest_pending_age_s"] else ""
+            print(f"pending {status['pending']}{age}; sent {status['sent']}; dead {status['dead']}; "
+                  f"superseded {status['superseded']}")
+            if status["last_error"]:
+                print(f"last error: {status['last_error']}")
+        return 0
+    if args.action == "retry-dead":
+        print(f"{retry_dead(_engine(args))} dead letter(s) back in the queue")
+        return 0
+    if args.action == "show":
+        if args.id is None:
+            _err("outbox show needs the event's ID (see `fleet-desk outbox status`)")
+            return EXIT_USAGE
+        return _outbox_show(args)
+    sender = _sender(args)
+    if args.action == "ping":
+        code, text = sender.ping()
+        print(f"{sender.endpoint.url} answered {code}: {text}")
+        return 0 if 200 <= code < 300 else EXIT_FAILED
+    deadline = time.monotonic() + args.timeout if args.timeout else None
+    totals = {"sent": 0, "retrying": 0, "dead": 0, "superseded": 0}
+    while True:
+        result = sender.send_due()
+        for key in totals:
+            totals[key] += getattr(result, key)
+        status = outbox_status(sender.engine)
+        if not args.until_empty or status["pending"] == 0:
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            print(f"sent {totals['sent']}, {status['pending']} still pending; last error: {status['last_error']}")
+            return EXIT_FAILED
+        if result.attempted == 0:
+            time.sleep(0.2)
+    print(f"sent {totals['sent']}, superseded {totals['superseded']}, dead {totals['dead']}, "
+          f"pending {status['pending']}")
+    return 0
+
+
+def _outbox_show(args: argparse.Namespace) -> int:
+    import json
+
+    from sqlalchemy import select
+
+    from fleet_desk.store.models import OutboxEvent
+
+    with _engine(args).connect() as conn:
+        row = conn.execute(select(OutboxEvent).where(OutboxEvent.id == args.id)).mappings().first()
+    if row is None:
+        _err(f"no outbox event {args.id}")
+        return EXIT_FAILED
+    for key in ("id", "event_id", "order_id", "sequence", "type", "status", "attempts", "last_error",
+                "response_status", "response_body"):
+        if row[key] is not None:
+            print(f"{key:<16} {row[key]}")
+    print(json.dumps(json.loads(row["body"]), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import getpass
+    from dataclasses import fields
+
+    from fleet_desk.push.endpoint import EndpointError, check_url, store_secret
+    from fleet_desk.settings import Settings
+
+    settings = Settings.load()
+    if args.action == "set-secret":
+        value = getpass.getpass(f"{args.key}: ")
+        if not value:
+            _err("nothing entered; the secret was not changed")
+            return EXIT_USAGE
+        try:
+            where = store_secret(args.key, value, settings)
+        except EndpointError as exc:
+            _err(str(exc))
+            return EXIT_FAILED
+        print(f"{args.key} kept in {where}")
+        return 0
+    known = {f.name: f for f in fields(Settings)}
+    if args.value is None:
+        _err(f"config set {args.key} needs a VALUE")
+        return EXIT_USAGE
+    if args.key not in known:
+        _err(f"unknown setting {args.key!r}; one of: {', '.join(known)}")
+        return EXIT_USAGE
+    current = getattr(settings, args.key)
+    try:
+        if isinstance(current, bool):
+            if args.value.lower() not in ("true", "false", "yes", "no", "1", "0"):
+                raise ValueError("expected true or false")
+            value = args.value.lower() in ("true", "yes", "1")
+        else:
+            value = type(current)(args.value)
+        if args.key == "endpoint_url" and value:
+            value = check_url(value)
+    except (ValueError, EndpointError) as exc:
+        _err(f"{args.key}: {exc}")
+        return EXIT_USAGE
+    setattr(settings, args.key, value)
+    settings.save()
+    print(f"{args.key} = {value}")
+    return 0
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -358,6 +489,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", required=True, metavar="NAME")
     p.add_argument("--vehicle", metavar="NAME")
     p.add_argument("--date", type=_parse_day, metavar="YYYY-MM-DD", help="date for epochs before the log gives one")
+    p.add_argument("--enqueue", action="store_true",
+                   help="queue the customer-facing events for the endpoint, as live would (for testing)")
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("stop", help="a dispatcher's word on a stop")
@@ -365,6 +498,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("outcome", choices=["delivered", "failed"])
     p.add_argument("--reason", help="why it failed (required for failed)")
     p.set_defaults(func=cmd_stop)
+
+    p = sub.add_parser("outbox", help="customer notices waiting for, or sent to, the tracking endpoint")
+    p.add_argument("action", choices=["status", "send", "retry-dead", "show", "ping"])
+    p.add_argument("id", nargs="?", type=int, help="show: the event's id")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--until-empty", action="store_true", help="send: keep going until nothing is pending")
+    p.add_argument("--timeout", type=float, metavar="S", help="send --until-empty: give up after S seconds")
+    p.set_defaults(func=cmd_outbox)
+
+    p = sub.add_parser("config", help="settings, and secrets kept in the OS keyring")
+    p.add_argument("action", choices=["set", "set-secret"])
+    p.add_argument("key", metavar="KEY")
+    p.add_argument("value", nargs="?", metavar="VALUE")
+    p.set_defaults(func=cmd_config)
 
     p = sub.add_parser("ports", help="list serial ports with USB details")
     p.set_defaults(func=cmd_ports)

@@ -46,6 +46,11 @@ class Settings:
     arriving_soon_stops: int = 1
     arriving_soon_min: float = 10.0
     news_max_age_min: float = 5.0  # fixes older than this tell no customer anything
+    # Push to the tracking endpoint (the token and signing secret live in the OS keyring, never here)
+    endpoint_url: str = ""
+    share_vehicle_position: bool = True
+    share_customer_contact: bool = False  # name, phone and e-mail in payloads
+    allow_plaintext_secrets: bool = False  # only where no keyring exists, and only if the user says so
 
     @classmethod
     def path(cls) -> Path:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Text,
     UniqueConstraint,
     false,
     func,
@@ -216,3 +217,33 @@ class EtaPrediction(Base):
     eta_ms: Mapped[int] = mapped_column(BigInteger)
     earliest_ms: Mapped[int] = mapped_column(BigInteger)
     latest_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class OutboxEvent(Base):
+    """A customer-facing event waiting to reach the tracking endpoint, or what became of it.
+
+    Written in the transaction of the change it describes; the body is kept as
+    the exact bytes that are sent (and signed) on every attempt.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("order_id", "sequence"),
+        Index("ix_outbox_status_due", "status", "next_attempt_ms"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(36), unique=True)  # also the Idempotency-Key
+    stop_id: Mapped[int | None] = mapped_column(ForeignKey("stops.id", ondelete="SET NULL"))
+    order_id: Mapped[str] = mapped_column(String(100))
+    sequence: Mapped[int] = mapped_column(Integer)  # per order, so a receiver can drop stale arrivals
+    type: Mapped[str] = mapped_column(String(30))
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sent, dead, superseded
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_ms: Mapped[int] = mapped_column(BigInteger)
+    sent_ms: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    response_status: Mapped[int | None] = mapped_column(SmallInteger)
+    response_body: Mapped[str | None] = mapped_column(Text)

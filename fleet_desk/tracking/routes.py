@@ -15,7 +15,9 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from fleet_desk.manifest import Manifest, ManifestStop
-from fleet_desk.store.models import Driver, OrderEvent, Route, Stop, Vehicle
+from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
+from fleet_desk.settings import Settings
+from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, Route, Stop, Vehicle
 from fleet_desk.store.registry import get_or_create
 from fleet_desk.store.timeutil import to_ms
 from fleet_desk.tracking.eta import StopPlan, predict
@@ -152,6 +154,16 @@ def mark_stop(engine: Engine, order_id: str, outcome: str, reason: str | None = 
         kind = "delivered" if outcome == "delivered" else "delivery_exception"
         session.add(OrderEvent(stop_id=stop.id, time_ms=stamp, type=kind, detail=reason, source="dispatcher",
                                customer_facing=True))
+        route = stop.route
+        latest = session.get(LatestPosition, route.vehicle_id)
+        notice = Notice(
+            kind=kind, occurred_ms=stamp, stop_id=stop.id, order_id=stop.order_id,
+            tracking_number=stop.tracking_number, window=(stop.window_start_ms, stop.window_end_ms),
+            vehicle=(route.vehicle_id, route.vehicle.name),
+            position=(latest.lat, latest.lon, latest.fix_time_ms) if latest else None,
+            exception_reason=stop.failure_reason, customer=(stop.customer_name, stop.phone, stop.email),
+        )
+        enqueue(session.connection(), [notice], PayloadPolicy.from_settings(Settings.load()), stamp)
 
 
 def reorder_route(engine: Engine, route_id: int, order_ids: list[str]) -> None:

@@ -24,8 +24,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from fleet_desk.gps.fix import Fix
+from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.settings import Settings
-from fleet_desk.store.models import EtaPrediction, OrderEvent, Route, Stop
+from fleet_desk.store.models import EtaPrediction, OrderEvent, Route, Stop, Vehicle
 from fleet_desk.store.registry import DeviceRef
 from fleet_desk.store.timeutil import to_ms
 from fleet_desk.tracking.arrival import ArrivalDetector, StopZone, Visit
@@ -58,6 +59,7 @@ class _StopState:
     planned_ms: int | None
     values: dict  # the _STOP_COLUMNS as stored
     told: set[str]  # once-only customer-facing milestones already recorded
+    order: dict  # order id, tracking number and customer, for notices
     dirty: bool = False
 
     def set(self, **values: object) -> None:
@@ -80,6 +82,7 @@ class _RouteState:
     status: str
     stops: list[_StopState]
     silent_since_ms: int | None = None
+    vehicle: str = ""
     dirty: bool = False
     _zones: list[StopZone] | None = None
 
@@ -106,16 +109,20 @@ class _VehicleTrack:
 class RouteTracker:
     """Position-writer hook; one per process (it holds each vehicle's arrival state)."""
 
-    def __init__(self, rules: TrackingRules, clock: Callable[[], int] | None = None):
-        """``clock``: milliseconds now; None for a replay, where each fix's time is now."""
+    def __init__(self, rules: TrackingRules, clock: Callable[[], int] | None = None,
+                 policy: PayloadPolicy | None = None):
+        """``clock``: milliseconds now; None for a replay, where each fix's time is now.
+        ``policy``: queue customer-facing events for the endpoint with this payload policy; None: do not
+        (a replay tells no customer unless asked to)."""
         self.rules = rules
         self.clock = clock
+        self.policy = policy
         self._vehicles: dict[int, _VehicleTrack] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def live(cls, rules: TrackingRules) -> RouteTracker:
-        return cls(rules, lambda: int(time.time() * 1000))
+    def live(cls, rules: TrackingRules, policy: PayloadPolicy | None = None) -> RouteTracker:
+        return cls(rules, lambda: int(time.time() * 1000), policy)
 
     def invalidate(self, vehicle_id: int | None = None) -> None:
         """Re-read routes on the next fix: after a manifest import or a dispatcher's change, or when the
@@ -171,6 +178,8 @@ class _Batch:
         self.source = "replay" if tracker.clock is None else ("tracking" if source == "live" else source)
         self.events: list[dict] = []
         self.history: list[dict] = []
+        self.notices: list[Notice] = []
+        self.now = 0
 
     def run(self, fixes: list[Fix]) -> None:
         track = self.track
@@ -219,7 +228,8 @@ class _Batch:
     def _load(self, day: str) -> _RouteState | None:
         conn = self.conn
         row = conn.execute(
-            select(Route.id, Route.planned_start_ms, Route.departed_ms, Route.status, Route.silent_since_ms)
+            select(Route.id, Route.planned_start_ms, Route.departed_ms, Route.status, Route.silent_since_ms,
+                   Vehicle.name).join(Vehicle, Vehicle.id == Route.vehicle_id)
             .where(Route.vehicle_id == self.vehicle_id, Route.service_date == day)
             .order_by((Route.status == "done"), Route.planned_start_ms, Route.id).limit(1)
         ).first()
@@ -238,6 +248,7 @@ class _Batch:
                 StopPlan(s["id"], s["lat"], s["lon"], s["window_start_ms"], s["window_end_ms"], s["service_s"]),
                 s["radius_m"] or self.rules.stop_radius_m, s["planned_ms"],
                 {k: s[k] for k in _STOP_COLUMNS}, told.get(s["id"], set()),
+                {k: s[k] for k in ("order_id", "tracking_number", "customer_name", "phone", "email")},
             ))
         # Stops a dispatcher closed or that another station saw arrive: keep the detector in step.
         detector = self.track.detector
@@ -247,7 +258,7 @@ class _Batch:
             elif s.id in detector.at_stop:
                 detector.forget(s.id)
         return _RouteState(row.id, day, row.planned_start_ms, row.departed_ms, row.status, stops,
-                           row.silent_since_ms)
+                           row.silent_since_ms, row.name)
 
     def _check_departure(self, route: _RouteState, t: int, fix: Fix, now: int) -> None:
         if route.departed_ms is not None:
@@ -368,11 +379,31 @@ class _Batch:
         facing = kind in CUSTOMER_FACING and (is_news(fix_ms, now, self.rules) if news is None else news)
         self.events.append({"stop_id": stop.id, "time_ms": time_ms, "type": kind, "detail": detail,
                             "source": self.source, "customer_facing": facing})
+        if facing and self.tracker.policy is not None:
+            self.notices.append(self._notice(stop, kind, time_ms))
+        self.now = now
+
+    def _notice(self, stop: _StopState, kind: str, time_ms: int) -> Notice:
+        v, o, route = stop.values, stop.order, self.track.route
+        open_before = sum(1 for s in route.stops if s.status in OPEN and s.sequence < stop.sequence)
+        fix = self.track.last_fix
+        return Notice(
+            kind=kind, occurred_ms=time_ms, stop_id=stop.id, order_id=o["order_id"],
+            tracking_number=o["tracking_number"], window=(stop.plan.window_start_ms, stop.plan.window_end_ms),
+            eta=(v["eta_ms"], v["eta_earliest_ms"], v["eta_latest_ms"]) if v["eta_ms"] and stop.status in OPEN
+            else None,
+            delay=(v["delay_minutes"], v["delay_reason"]) if v["late"] else None,
+            stops_before=open_before if stop.status in OPEN else None,
+            vehicle=(self.vehicle_id, route.vehicle), position=(fix[1], fix[2], fix[0]) if fix else None,
+            customer=(o["customer_name"], o["phone"], o["email"]),
+        )
 
     def _write(self) -> None:
         conn, route = self.conn, self.track.route
         if self.events:
             conn.execute(_INSERT_EVENT, self.events)
+        if self.notices:  # the outbox rows commit with the changes they describe, or not at all
+            enqueue(conn, self.notices, self.tracker.policy, self.now)
         if self.history:
             conn.execute(_INSERT_ETA, self.history)
         if route is None:
@@ -415,7 +446,9 @@ def tracker_for(engine: Engine) -> RouteTracker:
     with _trackers_lock:
         tracker = _trackers.get(key)
         if tracker is None:
-            tracker = _trackers[key] = RouteTracker.live(TrackingRules.from_settings(Settings.load()))
+            settings = Settings.load()
+            tracker = _trackers[key] = RouteTracker.live(TrackingRules.from_settings(settings),
+                                                         PayloadPolicy.from_settings(settings))
         return tracker
 
 

@@ -1,0 +1,249 @@
+"""Draining the outbox to the tracking endpoint.
+
+Per order, events go out in order: a later event waits while an earlier one
+is pending. An ETA update superseded by a newer one for the same order before
+it went out is not sent. 2xx: sent. 408, 429, 5xx, timeouts and connection
+errors: retried with exponential backoff and jitter, honouring Retry-After.
+Any other 4xx: a dead letter, with the answer kept for the user to see.
+Every attempt carries the same Idempotency-Key and an HMAC of the exact body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+
+import requests
+from sqlalchemy import Engine, and_, bindparam, func, select, update
+
+from fleet_desk.push.endpoint import Endpoint
+from fleet_desk.store.models import OutboxEvent
+from fleet_desk.store.timeutil import iso_z
+
+log = logging.getLogger(__name__)
+
+TIMEOUT = (3.05, 10.0)  # connect, read (seconds)
+BACKOFF_BASE_S = 2.0
+BACKOFF_MAX_S = 600.0
+RETRYABLE = {408, 429}
+BATCH = 200
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def headers(endpoint: Endpoint, event_id: str, kind: str, body: bytes) -> dict[str, str]:
+    out = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": event_id,
+        "X-Fleet-Desk-Event": kind,
+        "X-Fleet-Desk-Signature": signature(endpoint.secret, body),
+        "User-Agent": "fleet-desk",
+    }
+    if endpoint.token:
+        out["Authorization"] = f"Bearer {endpoint.token}"
+    return out
+
+
+def backoff_s(attempts: int, retry_after: str | None, rng: random.Random, base_s: float = BACKOFF_BASE_S) -> float:
+    """Seconds to wait before the next attempt: the server's Retry-After if it gave one, else exponential."""
+    if retry_after:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            try:
+                return max(0.0, parsedate_to_datetime(retry_after).timestamp() - time.time())
+            except (TypeError, ValueError):
+                pass
+    return min(BACKOFF_MAX_S, base_s * 2 ** max(0, attempts - 1)) * rng.uniform(0.8, 1.2)
+
+
+@dataclass
+class SendRound:
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    superseded: int = 0
+    last_error: str | None = None
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retrying + self.dead
+
+
+@dataclass
+class OutboxSender:
+    """One round at a time: `send_due` sends what is due, in order per order."""
+
+    engine: Engine
+    endpoint: Endpoint
+    clock: Callable[[], int] = now_ms
+    session: requests.Session = field(default_factory=requests.Session)
+    rng: random.Random = field(default_factory=random.Random)
+    timeout: tuple[float, float] = TIMEOUT
+    backoff_base_s: float = BACKOFF_BASE_S
+
+    def send_due(self, limit: int = BATCH) -> SendRound:
+        result = SendRound()
+        now = self.clock()
+        with self.engine.begin() as conn:
+            result.superseded = _supersede(conn)
+            first = (select(OutboxEvent.order_id, func.min(OutboxEvent.sequence).label("seq"))
+                     .where(OutboxEvent.status == "pending").group_by(OutboxEvent.order_id).subquery())
+            rows = conn.execute(
+                select(OutboxEvent.id, OutboxEvent.event_id, OutboxEvent.type, OutboxEvent.body,
+                       OutboxEvent.attempts)
+                .join(first, and_(first.c.order_id == OutboxEvent.order_id, first.c.seq == OutboxEvent.sequence))
+                .where(OutboxEvent.status == "pending", OutboxEvent.next_attempt_ms <= now)
+                .order_by(OutboxEvent.id).limit(limit)
+            ).all()
+        updates = []
+        for row in rows:
+            updates.append(self._attempt(row, result))
+        if updates:
+            with self.engine.begin() as conn:
+                conn.execute(_UPDATE, updates)
+        return result
+
+    def _attempt(self, row, result: SendRound) -> dict:  # noqa: ANN001
+        body = row.body.encode()
+        attempts = row.attempts + 1
+        values = {"oid": row.id, "attempts": attempts, "status": "pending", "sent_ms": None,
+                  "next_attempt_ms": 0, "last_error": None, "response_status": None, "response_body": None}
+        try:
+            response = self.session.post(self.endpoint.url, data=body, timeout=self.timeout,
+                                         headers=headers(self.endpoint, row.event_id, row.type, body))
+        except requests.RequestException as exc:
+            error = f"{type(exc).__name__}: {_short(str(exc))}"
+            retry_after = None
+            status = None
+            text = None
+        else:
+            status, text = response.status_code, response.text[:2000]
+            if 200 <= status < 300:
+                values.update(status="sent", sent_ms=self.clock(), response_status=status)
+                result.sent += 1
+                return values
+            error = f"HTTP {status} from {self.endpoint.url}: {_short(text)}"
+            retry_after = response.headers.get("Retry-After")
+            if not (status in RETRYABLE or status >= 500):
+                values.update(status="dead", last_error=error, response_status=status, response_body=text)
+                result.dead += 1
+                result.last_error = error
+                log.warning("outbox event %s is a dead letter: %s", row.event_id, error)
+                return values
+        wait = backoff_s(attempts, retry_after, self.rng, self.backoff_base_s)
+        values.update(next_attempt_ms=self.clock() + int(wait * 1000), last_error=error,
+                      response_status=status, response_body=text)
+        result.retrying += 1
+        result.last_error = error
+        log.info("outbox event %s not sent (%s); retry in %.0f s", row.event_id, error, wait)
+        return values
+
+    def ping(self) -> tuple[int, str]:
+        """A signed test event; returns the answer's status and text (raises on no answer)."""
+        event_id = str(uuid.uuid4())
+        body = json.dumps({"schema_version": 1, "event_id": event_id, "type": "ping",
+                           "occurred_at": iso_z(self.clock()), "sequence": 0,
+                           "order": {"order_id": "ping", "tracking_number": "ping"},
+                           "window": {"start": iso_z(self.clock()), "end": iso_z(self.clock())}},
+                          separators=(",", ":"), sort_keys=True).encode()
+        response = self.session.post(self.endpoint.url, data=body, timeout=self.timeout,
+                                     headers=headers(self.endpoint, event_id, "ping", body))
+        return response.status_code, response.text[:500]
+
+
+_UPDATE = (update(OutboxEvent).where(OutboxEvent.id == bindparam("oid"))
+           .values({k: bindparam(k) for k in ("attempts", "status", "sent_ms", "next_attempt_ms", "last_error",
+                                              "response_status", "response_body")}))
+
+
+def _short(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def _supersede(conn) -> int:  # noqa: ANN001
+    """Pending ETA updates with a newer pending ETA update for the same order are not sent."""
+    newer = (select(OutboxEvent.order_id, func.max(OutboxEvent.sequence).label("seq"))
+             .where(OutboxEvent.status == "pending", OutboxEvent.type == "eta_updated")
+             .group_by(OutboxEvent.order_id).subquery())
+    stale = select(OutboxEvent.id).join(newer, newer.c.order_id == OutboxEvent.order_id).where(
+        OutboxEvent.status == "pending", OutboxEvent.type == "eta_updated", OutboxEvent.sequence < newer.c.seq)
+    ids = [r[0] for r in conn.execute(stale)]
+    if ids:
+        conn.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(status="superseded"))
+    return len(ids)
+
+
+class SenderThread:
+    """Sends while the app runs; `pause`/`resume`; `poke` to send now (new events, Retry now)."""
+
+    def __init__(self, sender: OutboxSender, on_round: Callable[[SendRound], None] | None = None):
+        self.sender = sender
+        self.on_round = on_round
+        self.paused = False
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            result = SendRound()
+            if not self.paused:
+                try:
+                    result = self.sender.send_due()
+                except Exception as exc:  # noqa: BLE001 - the database is busy or down; next round retries
+                    result.last_error = f"outbox: {exc}"
+                    log.warning("outbox round failed: %s", exc)
+                if self.on_round and (result.attempted or result.superseded or result.last_error):
+                    self.on_round(result)
+            if result.attempted == 0 or self.paused:
+                self._wake.wait(1.0)
+                self._wake.clear()
+
+
+def outbox_status(engine: Engine, now: int | None = None) -> dict:
+    """Counts by status, the age of the oldest pending event and the last error (for the CLI and the app)."""
+    now = now or now_ms()
+    with engine.connect() as conn:
+        counts = dict(conn.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)).all())
+        oldest = conn.execute(select(func.min(OutboxEvent.created_ms))
+                              .where(OutboxEvent.status == "pending")).scalar()
+        last_error = conn.execute(select(OutboxEvent.last_error).where(OutboxEvent.last_error.is_not(None))
+                                  .order_by(OutboxEvent.id.desc()).limit(1)).scalar()
+    return {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0), "dead": counts.get("dead", 0),
+            "superseded": counts.get("superseded", 0),
+            "oldest_pending_age_s": round((now - oldest) / 1000, 1) if oldest else None,
+            "last_error": last_error}
+
+
+def retry_dead(engine: Engine) -> int:
+    """Dead letters back to pending (after the user fixed the cause); returns how many."""
+    with engine.begin() as conn:
+        return conn.execute(update(OutboxEvent).where(OutboxEvent.status == "dead")
+                            .values(status="pending", next_attempt_ms=now_ms(), attempts=0)).rowcount

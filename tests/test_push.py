@@ -1,0 +1,195 @@
+"""Push: outbox rows in the tracking transaction, and a sender that survives a misbehaving real endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from fleet_desk.cli import main
+from fleet_desk.push.endpoint import Endpoint, EndpointError, check_url, endpoint, store_secret
+from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
+from fleet_desk.push.sender import OutboxSender, outbox_status, retry_dead
+from fleet_desk.settings import Settings, config_dir
+from fleet_desk.store import open_database
+from fleet_desk.store.models import OrderEvent, OutboxEvent
+from tests.conftest import ROOT
+from tests.receiver import VALIDATOR, Receiver
+from tests.test_tracking import DayTrouble, _day
+
+SECRET = "s3cret-for-tests"
+
+
+@pytest.fixture
+def receiver():  # noqa: ANN201
+    r = Receiver(SECRET, token="t0ken")
+    yield r
+    r.close()
+
+
+def _queue(engine, orders: int, per_order: int, kind: str = "out_for_delivery") -> None:  # noqa: ANN001
+    notices = [Notice(kind=kind, occurred_ms=1_795_000_000_000 + i, stop_id=None, order_id=f"O-{o}",
+                      tracking_number=f"T-{o}", window=(1_795_000_000_000, 1_795_003_600_000),
+                      eta=(1_795_001_000_000, 1_795_000_900_000, 1_795_001_200_000), stops_before=2,
+                      vehicle=(1, "Van 1"), position=(45.75, 4.85, 1_795_000_000_000),
+                      customer=("Élodie Martin", "+33 4 12 34 56 78", "e@example.com"))
+               for i in range(per_order) for o in range(orders)]
+    with engine.begin() as conn:
+        enqueue(conn, notices, PayloadPolicy(), 1_795_000_000_000)
+
+
+def _sender(engine, receiver: Receiver, **kw) -> OutboxSender:  # noqa: ANN001
+    return OutboxSender(engine, Endpoint(receiver.url, "t0ken", SECRET), timeout=(1.0, 0.5), backoff_base_s=0.05, **kw)
+
+
+def _drain(sender: OutboxSender, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while outbox_status(sender.engine)["pending"] and time.monotonic() < deadline:
+        if not sender.send_due().attempted:
+            time.sleep(0.05)
+
+
+def test_replay_enqueue_writes_schema_valid_notices_in_order_without_customer_contact(tmp_path):  # noqa: ANN001
+    day, manifest, log = _day(tmp_path, 0, DayTrouble(late_departure_s=3600), stops=4, window_h=1.0)
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["--db", db, "manifest", "import", str(manifest)]) == 0
+    assert main(["--db", db, "replay", str(log), "--device", "u", "--vehicle", day.vehicle]) == 0
+    engine = open_database(db)
+    with Session(engine) as s:
+        assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 0  # old days reach no customer
+    assert main(["--db", db, "replay", str(log), "--device", "u2", "--vehicle", "Van 9"]) == 0  # no route: nothing
+    db2 = f"sqlite:///{tmp_path / 'd2.db'}"
+    assert main(["--db", db2, "manifest", "import", str(manifest)]) == 0
+    assert main(["--db", db2, "replay", str(log), "--device", "u", "--vehicle", day.vehicle, "--enqueue"]) == 0
+    engine.dispose()
+    engine = open_database(db2)
+    with Session(engine) as s:
+        rows = list(s.scalars(select(OutboxEvent).order_by(OutboxEvent.id)))
+        facing = s.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.customer_facing))
+    assert rows and len(rows) == facing  # one notice per customer-facing milestone
+    kinds = {r.type for r in rows}
+    assert {"out_for_delivery", "eta_updated", "delay_notice", "arriving_soon", "delivered"} <= kinds
+    by_order: dict[str, list[int]] = {}
+    for r in rows:
+        doc = json.loads(r.body)
+        assert not list(VALIDATOR.iter_errors(doc)), r.body
+        assert "customer" not in doc and "Élodie" not in r.body  # contact stays home unless the setting says so
+        assert doc["sequence"] == r.sequence and doc["event_id"] == r.event_id
+        by_order.setdefault(r.order_id, []).append(r.sequence)
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in by_order.values())
+    reasons = [json.loads(r.body)["delay"]["reason"] for r in rows if r.type == "delay_notice"]
+    assert any("late departure from the depot" in reason for reason in reasons)
+    engine.dispose()
+
+
+def test_every_event_arrives_once_in_order_through_faults(tmp_path, receiver):  # noqa: ANN001
+    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    _queue(engine, orders=5, per_order=4)
+    receiver.faults = ["500", "429:0.2", "drop", "slow:1.5", "503", "ok", "500", "drop"]
+    sender = _sender(engine, receiver)
+    _drain(sender)
+    time.sleep(1.6)  # the slow answer's handler finishes after the client gave up on it and sent it again
+    status = outbox_status(engine)
+    assert status["pending"] == 0 and status["sent"] == 20 and status["dead"] == 0
+    assert receiver.problems == []
+    assert len(receiver.accepted) == 20 and all(n >= 1 for n in receiver.keys.values())
+    assert any(n > 1 for n in receiver.keys.values())  # the slow answer was sent again, and accepted once
+    for order in {d["order"]["order_id"] for d in receiver.accepted}:
+        seqs = [d["sequence"] for d in receiver.accepted if d["order"]["order_id"] == order]
+        assert seqs == sorted(seqs) == [1, 2, 3, 4]
+    engine.dispose()
+
+
+def test_a_refused_event_is_a_dead_letter_with_the_answer_kept_and_can_be_retried(tmp_path, receiver):  # noqa: ANN001
+    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    _queue(engine, orders=1, per_order=1)
+    receiver.faults = ["400"]
+    sender = _sender(engine, receiver)
+    _drain(sender)
+    status = outbox_status(engine)
+    assert status["dead"] == 1 and "HTTP 400" in status["last_error"]
+    with Session(engine) as s:
+        assert s.scalar(select(OutboxEvent.response_body)) == '{"error": "injected"}'
+    assert retry_dead(engine) == 1
+    _drain(sender)
+    assert outbox_status(engine)["sent"] == 1 and len(receiver.accepted) == 1
+    engine.dispose()
+
+
+def test_a_superseded_eta_update_is_not_sent_and_a_refused_connection_waits(tmp_path, receiver):  # noqa: ANN001
+    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    _queue(engine, orders=1, per_order=3, kind="eta_updated")
+    down = OutboxSender(engine, Endpoint("http://127.0.0.1:9/events", None, SECRET), timeout=(0.5, 0.5),
+                        backoff_base_s=0.05)
+    result = down.send_due()
+    assert result.superseded == 2 and result.retrying == 1 and "ConnectionError" in result.last_error
+    assert outbox_status(engine)["pending"] == 1  # kept, not lost
+    time.sleep(0.1)
+    _drain(_sender(engine, receiver))
+    assert [d["sequence"] for d in receiver.accepted] == [3]
+    engine.dispose()
+
+
+def test_killed_mid_send_and_restarted_delivers_everything_once(tmp_path, receiver):  # noqa: ANN001
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    engine = open_database(db)
+    _queue(engine, orders=10, per_order=3)
+    receiver.faults = ["slow:0.3"] * 30
+    env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,
+               FLEET_DESK_ENDPOINT_TOKEN="t0ken")
+    cmd = [sys.executable, str(ROOT / "main.py"), "--db", db, "outbox", "send", "--until-empty", "--timeout", "60"]
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while len(receiver.accepted) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    assert 0 < len(receiver.accepted) < 30
+    receiver.faults = []
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(receiver.accepted) == 30 and receiver.problems == []
+    assert {d["event_id"] for d in receiver.accepted} == set(receiver.keys)
+    assert main(["--db", db, "outbox", "status", "--format", "json"]) == 0
+    engine.dispose()
+
+
+def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, capsys):  # noqa: ANN001
+    assert check_url("http://127.0.0.1:8080/x") and check_url("http://localhost/x") and check_url("https://a.b/x")
+    with pytest.raises(EndpointError, match="HTTPS is required"):
+        check_url("http://tracking.example.com/events")
+    assert main(["config", "set", "endpoint_url", "http://tracking.example.com/e"]) == 2
+    assert "HTTPS is required" in capsys.readouterr().err
+    settings = Settings(endpoint_url="https://tracking.example.com/e")
+    # This machine has no OS keyring: the secret is refused unless the user opts in to a private file.
+    with pytest.raises(EndpointError, match="no OS keyring"):
+        store_secret("signing_secret", "abc", settings)
+    settings.allow_plaintext_secrets = True
+    where = store_secret("signing_secret", "abc", settings)
+    path = config_dir() / "secrets.json"
+    assert str(path) in where and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "abc" not in json.dumps(Settings.load().__dict__)  # never in the settings file
+    assert endpoint(settings).secret == "abc" and "abc" not in repr(endpoint(settings))
+    monkeypatch.setenv("FLEET_DESK_SIGNING_SECRET", "from-env")
+    monkeypatch.setenv("FLEET_DESK_ENDPOINT_URL", "http://127.0.0.1:1/e")
+    assert endpoint(Settings()).secret == "from-env" and endpoint(Settings()).url == "http://127.0.0.1:1/e"
+    path.unlink()
+
+
+def test_ping_is_signed_and_status_reports(tmp_path, receiver, capsys):  # noqa: ANN001
+    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    code, _ = _sender(engine, receiver).ping()
+    assert code == 200 and receiver.accepted[0]["type"] == "ping" and receiver.problems == []
+    _queue(engine, orders=2, per_order=1)
+    assert main(["--db", f"sqlite:///{tmp_path / 'd.db'}", "outbox", "status", "--format", "json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["pending"] == 2 and status["sent"] == 0 and status["oldest_pending_age_s"] > 0
+    engine.dispose()
