@@ -32,7 +32,7 @@ from sqlalchemy import select  # noqa: E402
 from fleet_desk.gps.fix import Fix  # noqa: E402
 from fleet_desk.ingest import import_log  # noqa: E402
 from fleet_desk.manifest import read_manifest  # noqa: E402
-from fleet_desk.sim_day import DayTrouble, render_day, simulate_day  # noqa: E402
+from fleet_desk.sim_day import DayTrouble, render_day, rows_to_csv, simulate_day  # noqa: E402
 from fleet_desk.store import PositionWriter, ensure_device, open_database  # noqa: E402
 from fleet_desk.store.models import EtaPrediction, OrderEvent, Stop  # noqa: E402
 from fleet_desk.store.positions import write_batches  # noqa: E402
@@ -135,8 +135,6 @@ def update_cost(routes: int, stops: int) -> None:
             rows += day.rows
             units.append(day.unit)
         manifest = Path(tmp) / "m.csv"
-        from fleet_desk.sim_day import rows_to_csv
-
         manifest.write_text(rows_to_csv(rows), encoding="utf-8")
         store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
         refs = [ensure_device(engine, f"unit-{r + 1:03d}", f"Van {r + 1}") for r in range(routes)]

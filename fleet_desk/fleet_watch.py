@@ -67,13 +67,17 @@ def recent_trails(engine: Engine, since_ms: int, max_points: int = 300) -> dict[
     with Session(engine) as session:
         for vehicle_id, lat, lon, t in session.execute(stmt):
             trails[vehicle_id].append((lat, lon, t))
-    for vehicle_id, points in trails.items():
-        if len(points) > max_points:
-            step = len(points) / max_points
-            thinned = [points[int(i * step)] for i in range(max_points)]
-            thinned[-1] = points[-1]
-            trails[vehicle_id] = thinned
-    return dict(trails)
+    return {vehicle_id: thin(points, max_points) for vehicle_id, points in trails.items()}
+
+
+def thin(points: list, max_points: int) -> list:
+    """At most ``max_points`` evenly spread, the newest always kept (a map needs the shape, not every fix)."""
+    if len(points) <= max_points:
+        return points
+    step = len(points) / max_points
+    thinned = [points[int(i * step)] for i in range(max_points)]
+    thinned[-1] = points[-1]
+    return thinned
 
 
 class FleetWatch:
@@ -145,8 +149,4 @@ def vehicle_track(engine: Engine, vehicle_id: int, since_ms: int, max_points: in
             .where(Position.vehicle_id == vehicle_id, Position.fix_time_ms >= since_ms)
             .order_by(Position.fix_time_ms)
         ).all()
-    step = max(1, -(-len(points) // max_points))
-    thinned = points[::step]
-    if points and thinned[-1] != points[-1]:
-        thinned.append(points[-1])
-    return [(lat, lon) for lat, lon in thinned]
+    return [(lat, lon) for lat, lon in thin(points, max_points)]

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from drivers.base import UnitStatus
 from drivers.nmea import NmeaUnit
+from fleet_desk.clock import now_ms
 from fleet_desk.gps import Fix, NmeaDecoder
 from fleet_desk.ingest import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
@@ -136,7 +137,7 @@ class LiveIngest:
         """Routes whose unit went quiet get their ETAs aged and, after a while, a GPS-silent flag."""
         try:
             with self.engine.begin() as conn:
-                tracker_for(self.engine).sweep(conn, int(time.time() * 1000))
+                tracker_for(self.engine).sweep(conn, now_ms())
         except Exception as exc:  # noqa: BLE001 - the database is busy or down; the next sweep retries
             self.on_error(f"checking silent units failed, will retry: {exc}")
 

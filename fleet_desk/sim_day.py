@@ -8,6 +8,8 @@ tracking against.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 import random
 from dataclasses import dataclass, field
@@ -49,9 +51,6 @@ class SimulatedDay:
 
 
 def rows_to_csv(rows: list[dict]) -> str:
-    import csv
-    import io
-
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()

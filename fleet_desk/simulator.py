@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from fleet_desk.tracking import geo
+
 DEPOT = (45.7485, 4.8467)  # a depot on the edge of a city
 EARTH_M = 6_371_000.0
 _BAUD_CONST = {getattr(termios, f"B{b}"): b for b in (4800, 9600, 19200, 38400, 57600, 115200, 230400)}
@@ -50,9 +52,7 @@ def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float
 
 
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
-    la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
-    h = math.sin((la2 - la1) / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin((lo2 - lo1) / 2) ** 2
-    return 2 * EARTH_M * math.asin(math.sqrt(h))
+    return geo.distance_m(*a, *b)
 
 
 def bearing_deg(a: tuple[float, float], b: tuple[float, float]) -> float:

@@ -18,7 +18,8 @@ import fleet_desk.gps, fleet_desk.store, fleet_desk.ingest, fleet_desk.live, fle
 import fleet_desk.simulator, fleet_desk.cli, drivers.nmea, drivers.base
 import fleet_desk.fleet, fleet_desk.fleet_watch, fleet_desk.settings, fleet_desk.logs, fleet_desk.messages
 import fleet_desk.demo, fleet_desk.store.units, drivers.hub
-import fleet_desk.manifest, fleet_desk.tracking, fleet_desk.tracking.routes
+import fleet_desk.manifest, fleet_desk.tracking, fleet_desk.tracking.routes, fleet_desk.tracking.board
+import fleet_desk.clock, fleet_desk.push.sender, fleet_desk.push.endpoint, fleet_desk.sim_day
 print('ok')
 """
 

@@ -36,7 +36,7 @@ def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbo
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
         _day_so_far(engine, tmp_path, 0, DayTrouble(), 40)
-        _day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 30)
+        _day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # still at the depot, 50 min late
         panel: RoutesPanel = window.routes
         panel.refresh()
         qtbot.waitUntil(lambda: len(panel.current_routes) == 2, timeout=10000)

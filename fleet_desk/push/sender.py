@@ -25,6 +25,7 @@ from email.utils import parsedate_to_datetime
 import requests
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
+from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import Endpoint
 from fleet_desk.store.models import OutboxEvent
 from fleet_desk.store.timeutil import iso_z
@@ -36,10 +37,6 @@ BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 600.0
 RETRYABLE = {408, 429}
 BATCH = 200
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def signature(secret: str, body: bytes) -> str:

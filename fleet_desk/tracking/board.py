@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
 from fleet_desk.store.models import Driver, Route, Stop, Vehicle
-from fleet_desk.tracking.tracker import OPEN
+from fleet_desk.tracking.tracker import OPEN, in_play
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,9 @@ class RouteView:
         return "On time" if self.departed_ms is not None else "Not started"
 
 
-def load_routes(engine: Engine, service_date: str) -> list[RouteView]:
-    """Every route of ``service_date`` (YYYY-MM-DD) with its stops, by route key."""
+def load_routes(engine: Engine, service_date: str, now_ms: int) -> list[RouteView]:
+    """The routes in play on ``service_date`` (YYYY-MM-DD; see `in_play`) with their stops."""
+    wanted = in_play(service_date, now_ms)
     driver = aliased(Driver)
     with engine.connect() as conn:
         routes = conn.execute(
@@ -98,15 +99,15 @@ def load_routes(engine: Engine, service_date: str) -> list[RouteView]:
                    Route.status, Route.planned_start_ms, Route.departed_ms, Route.silent_since_ms)
             .join(Vehicle, Vehicle.id == Route.vehicle_id)
             .outerjoin(driver, driver.id == Route.driver_id)
-            .where(Route.service_date == service_date)
-            .order_by(Route.route_key)
+            .where(wanted)
+            .order_by(Route.service_date, Route.route_key)
         ).all()
         stops: dict[int, list[StopView]] = {}
         if routes:
             columns = [getattr(Stop, f) for f in StopView.__dataclass_fields__]
             for row in conn.execute(
                 select(Stop.route_id, *columns).join(Route, Route.id == Stop.route_id)
-                .where(Route.service_date == service_date).order_by(Stop.route_id, Stop.sequence)
+                .where(wanted).order_by(Stop.route_id, Stop.sequence)
             ):
                 stops.setdefault(row[0], []).append(StopView(*row[1:]))
     return [RouteView(*r, tuple(stops.get(r[0], ()))) for r in routes]

@@ -9,23 +9,18 @@ behind its plan.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 from fleet_desk.tracking.rules import TrackingRules
+
+if TYPE_CHECKING:
+    from fleet_desk.tracking.tracker import _StopState
 
 SIGNIFICANT_S = 5 * 60  # a cause must cost at least this much to be named
 
 
-class _StopLike(Protocol):
-    sequence: int
-    values: dict
-
-    @property
-    def plan(self): ...  # noqa: ANN201, D102
-
-
-def delay_reason(planned_start_ms: int | None, departed_ms: int | None, now_ms: int, stops: Sequence[_StopLike],
-                 late_stop: _StopLike, speed_mps: float, rules: TrackingRules) -> str:
+def delay_reason(planned_start_ms: int | None, departed_ms: int | None, now_ms: int, stops: Sequence[_StopState],
+                 late_stop: _StopState, speed_mps: float, rules: TrackingRules) -> str:
     causes: list[tuple[float, str]] = []
     if planned_start_ms is not None:
         left = departed_ms if departed_ms is not None else now_ms

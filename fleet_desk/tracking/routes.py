@@ -5,7 +5,6 @@ Every change is recorded on the order's timeline with its source.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
+from fleet_desk.clock import now_ms
 from fleet_desk.manifest import Manifest, ManifestStop
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.settings import Settings
@@ -34,10 +34,6 @@ class ManifestResult:
     def report(self) -> str:
         return (f"{self.routes_new + self.routes_updated} routes ({self.routes_new} new), "
                 f"{self.stops_new + self.stops_updated} stops ({self.stops_new} new, {self.stops_updated} updated)")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @contextmanager

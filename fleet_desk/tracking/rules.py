@@ -53,6 +53,13 @@ class TrackingRules:
         )
 
 
+def local_hhmm(ms: int | None, tz: tzinfo | None) -> str:
+    """ "14:20" at the depot (``tz`` None: this computer's timezone); empty for no time."""
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz).strftime("%H:%M")
+
+
 def parse_location(text: str) -> tuple[float, float] | None:
     """ "45.75, 4.85" -> (45.75, 4.85); empty -> None."""
     if not text.strip():

@@ -18,11 +18,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, insert, or_, select, update
 
+from fleet_desk.clock import now_ms
 from fleet_desk.gps.fix import Fix
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.settings import Settings
@@ -33,8 +34,8 @@ from fleet_desk.tracking.arrival import ArrivalDetector, StopZone, Visit
 from fleet_desk.tracking.delay import delay_reason
 from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, StopPlan, predict
 from fleet_desk.tracking.geo import distance_m
-from fleet_desk.tracking.notices import CUSTOMER_FACING, arriving_soon_due, eta_notice_due, is_news
-from fleet_desk.tracking.rules import SILENT_S, STALE_S, TrackingRules
+from fleet_desk.tracking.notices import CUSTOMER_FACING, ONCE, arriving_soon_due, eta_notice_due, is_news
+from fleet_desk.tracking.rules import SILENT_S, STALE_S, TrackingRules, local_hhmm
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ ETA_CHANGE_SHARE = 0.02  # nor less than this share of the time ahead (hours ahe
 ETA_EVERY_MS = 30_000  # ETAs are predicted at least this often (fix time), and whenever the vehicle moved
 ETA_MOVED_M = 25.0
 OPEN = ("pending", "arrived")
+ROUTE_MAX_H = 14  # no route is still under way this long after its planned start
 
 _STOP_COLUMNS = ("status", "arrived_ms", "departed_ms", "eta_ms", "eta_earliest_ms", "eta_latest_ms", "eta_at_ms",
                  "late", "delay_minutes", "delay_reason", "told_eta_ms", "told_at_ms")
@@ -61,6 +63,7 @@ class _StopState:
     told: set[str]  # once-only customer-facing milestones already recorded
     order: dict  # order id, tracking number and customer, for notices
     dirty: bool = False
+    route: _RouteState | None = field(default=None, repr=False)  # the route it belongs to
 
     def set(self, **values: object) -> None:
         for key, value in values.items():
@@ -122,7 +125,7 @@ class RouteTracker:
 
     @classmethod
     def live(cls, rules: TrackingRules, policy: PayloadPolicy | None = None) -> RouteTracker:
-        return cls(rules, lambda: int(time.time() * 1000), policy)
+        return cls(rules, now_ms, policy)
 
     def invalidate(self, vehicle_id: int | None = None) -> None:
         """Re-read routes on the next fix: after a manifest import or a dispatcher's change, or when the
@@ -219,19 +222,28 @@ class _Batch:
         day = rules.local_day(t)
         if track.day == day and time.monotonic() - track.checked_at < RELOAD_S:
             return track.route  # (None too: a vehicle with no route today is not looked up on every fix)
-        if track.day is not None and track.day != day:  # a new day: start afresh
+        old = track.route
+        if old is not None:
+            self._write_route(old)  # what this batch changed, before the route is read again
+        new = self._load(day, t)
+        if old is not None and (new is None or new.id != old.id):  # another route: start afresh
             track.day_start = None
             track.detector = ArrivalDetector(rules)
-        track.route, track.day, track.checked_at = self._load(day), day, time.monotonic()
-        return track.route
+        if new is not None:
+            self._sync_detector(new)
+        track.route, track.day, track.checked_at = new, day, time.monotonic()
+        return new
 
-    def _load(self, day: str) -> _RouteState | None:
+    def _load(self, day: str, t: int) -> _RouteState | None:
+        """The vehicle's route in play: today's, or yesterday's still under way past midnight; the one
+        already on the road first."""
         conn = self.conn
         row = conn.execute(
-            select(Route.id, Route.planned_start_ms, Route.departed_ms, Route.status, Route.silent_since_ms,
-                   Vehicle.name).join(Vehicle, Vehicle.id == Route.vehicle_id)
-            .where(Route.vehicle_id == self.vehicle_id, Route.service_date == day)
-            .order_by((Route.status == "done"), Route.planned_start_ms, Route.id).limit(1)
+            select(Route.id, Route.service_date, Route.planned_start_ms, Route.departed_ms, Route.status,
+                   Route.silent_since_ms, Vehicle.name).join(Vehicle, Vehicle.id == Route.vehicle_id)
+            .where(Route.vehicle_id == self.vehicle_id, in_play(day, t))
+            .order_by((Route.status == "done"), Route.departed_ms.is_(None), Route.planned_start_ms, Route.id)
+            .limit(1)
         ).first()
         if row is None:
             return None
@@ -250,15 +262,20 @@ class _Batch:
                 {k: s[k] for k in _STOP_COLUMNS}, told.get(s["id"], set()),
                 {k: s[k] for k in ("order_id", "tracking_number", "customer_name", "phone", "email")},
             ))
-        # Stops a dispatcher closed or that another station saw arrive: keep the detector in step.
+        route = _RouteState(row.id, row.service_date, row.planned_start_ms, row.departed_ms, row.status, stops,
+                            row.silent_since_ms, row.name)
+        for stop in stops:
+            stop.route = route
+        return route
+
+    def _sync_detector(self, route: _RouteState) -> None:
+        """Stops a dispatcher closed or that another station saw arrive: keep the detector in step."""
         detector = self.track.detector
-        for s in stops:
+        for s in route.stops:
             if s.status == "arrived":
                 detector.at_stop.add(s.id)
             elif s.id in detector.at_stop:
                 detector.forget(s.id)
-        return _RouteState(row.id, day, row.planned_start_ms, row.departed_ms, row.status, stops,
-                           row.silent_since_ms, row.name)
 
     def _check_departure(self, route: _RouteState, t: int, fix: Fix, now: int) -> None:
         if route.departed_ms is not None:
@@ -321,7 +338,7 @@ class _Batch:
             v = stop.values
             # What the customer is told moves with the stored prediction, not with every wobble.
             if changed and news and eta_notice_due(v["told_eta_ms"], v["told_at_ms"], eta.expected_ms, now, rules):
-                self._event(stop, t, "eta_updated", _clock_text(eta.expected_ms, rules), now, t)
+                self._event(stop, t, "eta_updated", local_hhmm(eta.expected_ms, rules.timezone), now, t)
                 stop.set(told_eta_ms=eta.expected_ms, told_at_ms=now)
             if "arriving_soon" not in stop.told and arriving_soon_due(stops_before, eta.expected_ms, t, rules):
                 self._event(stop, t, "arriving_soon", _stops_text(stops_before), now, t)
@@ -358,7 +375,7 @@ class _Batch:
             if was_late:
                 reason = stop.values["delay_reason"]
             elif route.silent_since_ms is not None:
-                reason = f"GPS unit silent since {_clock_text(route.silent_since_ms, self.rules)}"
+                reason = f"GPS unit silent since {local_hhmm(route.silent_since_ms, self.rules.timezone)}"
             else:
                 reason = delay_reason(route.planned_start_ms, route.departed_ms, t, route.stops, stop,
                                       self.track.learner.speed_mps, self.rules)
@@ -373,7 +390,7 @@ class _Batch:
 
     def _event(self, stop: _StopState, time_ms: int, kind: str, detail: str | None, now: int, fix_ms: int,
                news: bool | None = None) -> None:
-        if kind in stop.told and kind in ("out_for_delivery", "arriving_soon", "delivered", "arrived"):
+        if kind in stop.told and (kind in ONCE or kind == "arrived"):
             return
         stop.told.add(kind)
         facing = kind in CUSTOMER_FACING and (is_news(fix_ms, now, self.rules) if news is None else news)
@@ -384,7 +401,7 @@ class _Batch:
         self.now = now
 
     def _notice(self, stop: _StopState, kind: str, time_ms: int) -> Notice:
-        v, o, route = stop.values, stop.order, self.track.route
+        v, o, route = stop.values, stop.order, stop.route
         open_before = sum(1 for s in route.stops if s.status in OPEN and s.sequence < stop.sequence)
         fix = self.track.last_fix
         return Notice(
@@ -406,8 +423,11 @@ class _Batch:
             enqueue(conn, self.notices, self.tracker.policy, self.now)
         if self.history:
             conn.execute(_INSERT_ETA, self.history)
-        if route is None:
-            return
+        if route is not None:
+            self._write_route(route)
+
+    def _write_route(self, route: _RouteState) -> None:
+        conn = self.conn
         changed = [s for s in route.stops if s.dirty]
         if changed:
             conn.execute(_UPDATE_STOP, [{"sid": s.id, **s.values} for s in changed])
@@ -428,8 +448,12 @@ _UPDATE_ROUTE = update(Route).where(Route.id == bindparam("rid")).values(
     {k: bindparam(k) for k in ("departed_ms", "status", "learned_speed_mps", "silent_since_ms")})
 
 
-def _clock_text(ms: int, rules: TrackingRules) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(rules.timezone).strftime("%H:%M")
+def in_play(day: str, now_ms: int) -> ColumnElement[bool]:
+    """Routes that count on ``day``: its own, and the day before's not yet done within ROUTE_MAX_H of their
+    planned start (a late shift running past midnight; not one left unfinished for good)."""
+    yesterday = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
+    recent = or_(Route.planned_start_ms.is_(None), Route.planned_start_ms > now_ms - ROUTE_MAX_H * 3_600_000)
+    return or_(Route.service_date == day, and_(Route.service_date == yesterday, Route.status != "done", recent))
 
 
 _trackers: dict[str, RouteTracker] = {}

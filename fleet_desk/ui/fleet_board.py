@@ -8,7 +8,6 @@ once a second with one `dataChanged` for its column.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 
 from PySide6.QtCore import (
@@ -24,6 +23,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableView, QVBoxLayout, QWidget
 
 from drivers.base import UnitState, UnitStatus
+from fleet_desk.clock import now_ms
 from fleet_desk.fleet import FleetVehicle, VehicleState, vehicle_state
 from fleet_desk.ui.style import STATE_COLORS, state_icon
 
@@ -53,10 +53,6 @@ def format_age(seconds: float | None) -> str:
 def natural_key(text: str) -> str:
     """'Van 2' before 'Van 10': digit runs padded so plain string order is natural order."""
     return re.sub(r"\d+", lambda m: m.group(0).rjust(12, "0"), text.casefold())
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _text_keys(v: FleetVehicle) -> tuple[str, ...]:

@@ -7,7 +7,6 @@ thresholds live in `fleet_desk.fleet`, ingestion in `fleet_desk.live`.
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
@@ -15,6 +14,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from fleet_desk import __version__, messages
+from fleet_desk.clock import now_ms
 from fleet_desk.fleet import FleetVehicle
 from fleet_desk.logs import log_path
 from fleet_desk.settings import Settings, config_dir
@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self._tick.start()
         self._on_tick()
         self._load_trails()
-        self.routes.start(engine, lambda: self.rules.local_day(int(time.time() * 1000)))
+        self.routes.start(engine, lambda: self.rules.local_day(now_ms()))
 
     def database_failed(self, error: Exception) -> None:
         """The database could not be opened: say which, why and what to do; the window stays usable."""
@@ -242,7 +242,7 @@ class MainWindow(QMainWindow):
         self.units_label.setText(f"Units: {up} of {total} connected" if total else "Units: none live")
 
     def _load_trails(self) -> None:
-        since = int(time.time() * 1000) - self.settings.trail_minutes * 60_000
+        since = now_ms() - self.settings.trail_minutes * 60_000
         engine = self.engine
         if engine is not None and self.map.is_ready:
             from fleet_desk.fleet_watch import recent_trails

@@ -6,7 +6,6 @@ nothing unless the dispatcher chooses to import the valid rows.
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from fleet_desk import messages
+from fleet_desk.clock import now_ms
 from fleet_desk.manifest import Manifest, ManifestError, read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from fleet_desk.ui.tasks import run_in_background
@@ -66,7 +66,7 @@ def import_manifest(window, path: Path | None = None) -> None:  # noqa: ANN001
             return
         path = Path(name)
     rules, engine = window.rules, window.engine
-    today = date.fromisoformat(rules.local_day(int(time.time() * 1000)))
+    today = date.fromisoformat(rules.local_day(now_ms()))
 
     def store(manifest: Manifest) -> None:
         def done(result) -> None:  # noqa: ANN001

@@ -8,9 +8,8 @@ recorded on the order's timeline by `fleet_desk.tracking.routes`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer, Signal
@@ -28,6 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from fleet_desk import messages
+from fleet_desk.clock import now_ms
+from fleet_desk.tracking.rules import local_hhmm
 from fleet_desk.ui.style import BADGE_COLORS
 from fleet_desk.ui.tasks import run_in_background
 
@@ -42,10 +43,6 @@ ROUTE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class _Clock:
     """Local times at the depot, for display."""
 
@@ -53,9 +50,7 @@ class _Clock:
         self.tz = tz
 
     def hhmm(self, ms: int | None) -> str:
-        if ms is None:
-            return ""
-        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(self.tz).strftime("%H:%M")
+        return local_hhmm(ms, self.tz)
 
 
 class _RowsModel(QAbstractTableModel):
@@ -258,8 +253,8 @@ class RoutesPanel(QWidget):
         if self.engine is None or self._loading:
             return
         self._loading = True
-        engine, day = self.engine, self._day()
-        run_in_background(lambda: load_routes(engine, day), self._loaded, self._load_failed, owner=self)
+        engine, day, now = self.engine, self._day(), now_ms()
+        run_in_background(lambda: load_routes(engine, day, now), self._loaded, self._load_failed, owner=self)
 
     def _loaded(self, routes: list[RouteView]) -> None:
         self._loading = False
