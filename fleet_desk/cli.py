@@ -211,7 +211,7 @@ def _sender(args: argparse.Namespace):  # noqa: ANN202
 def cmd_outbox(args: argparse.Namespace) -> int:
     import json
 
-    from fleet_desk.push.sender import outbox_status, retry_dead
+    from fleet_desk.push.outbox import outbox_status, retry_dead
 
     if args.action == "status":
         status = outbox_status(_engine(args))
@@ -260,12 +260,9 @@ def cmd_outbox(args: argparse.Namespace) -> int:
 def _outbox_show(args: argparse.Namespace) -> int:
     import json
 
-    from sqlalchemy import select
+    from fleet_desk.push.outbox import outbox_event
 
-    from fleet_desk.store.models import OutboxEvent
-
-    with _engine(args).connect() as conn:
-        row = conn.execute(select(OutboxEvent).where(OutboxEvent.id == args.id)).mappings().first()
+    row = outbox_event(_engine(args), args.id)
     if row is None:
         _err(f"no outbox event {args.id}")
         return EXIT_FAILED

@@ -16,6 +16,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from fleet_desk.demo_endpoint import DemoEndpoint
 from fleet_desk.sim_day import DayTrouble, SimulatedDay, render_day, rows_to_csv, simulate_day
 from fleet_desk.simulator import DEPOT, PtyUnit, run
 
@@ -58,6 +59,7 @@ class DemoFleet:
         self._stop = threading.Event()
         self._feeder = threading.Thread(target=run, args=(self.ptys,), kwargs={"stop": self._stop},
                                         name="demo-simulator", daemon=True)
+        self.tracking = DemoEndpoint()  # its customer notices go here, never to a real endpoint
 
     def prepare(self) -> None:
         """The database with the day's manifest, each van's morning so far, and live unit assignments."""
@@ -85,10 +87,12 @@ class DemoFleet:
             engine.dispose()
 
     def start(self) -> None:
+        self.tracking.start()
         self._feeder.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self.tracking.stop()
         if self._feeder.is_alive():
             self._feeder.join(3)
         for pty in self.ptys:

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from fleet_desk.cli import main
 from fleet_desk.push.endpoint import Endpoint, EndpointError, check_url, endpoint, store_secret
+from fleet_desk.push.outbox import outbox_status, retry_dead
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
-from fleet_desk.push.sender import OutboxSender, outbox_status, retry_dead
+from fleet_desk.push.sender import OutboxSender
 from fleet_desk.settings import Settings, config_dir
 from fleet_desk.store import open_database
 from fleet_desk.store.models import OrderEvent, OutboxEvent

@@ -61,7 +61,8 @@ def _secrets_file():  # noqa: ANN202
     return config_dir() / "secrets.json"
 
 
-def _keyring_usable() -> bool:
+def keyring_available() -> bool:
+    """Whether this computer has an OS keyring to keep secrets in."""
     import keyring
     from keyring.backends import fail
 
@@ -71,7 +72,7 @@ def _keyring_usable() -> bool:
 def read_secret(key: str, settings: Settings) -> str | None:
     if os.environ.get(ENV[key]):
         return os.environ[ENV[key]]
-    if _keyring_usable():
+    if keyring_available():
         import keyring
 
         return keyring.get_password(SERVICE, key)
@@ -84,7 +85,7 @@ def store_secret(key: str, value: str, settings: Settings) -> str:
     """Keep a secret; returns where it went (for the user), never the value."""
     if key not in SECRETS:
         raise EndpointError(f"unknown secret {key!r}; one of {', '.join(SECRETS)}")
-    if _keyring_usable():
+    if keyring_available():
         import keyring
 
         keyring.set_password(SERVICE, key, value)

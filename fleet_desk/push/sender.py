@@ -93,12 +93,14 @@ class OutboxSender:
     rng: random.Random = field(default_factory=random.Random)
     timeout: tuple[float, float] = TIMEOUT
     backoff_base_s: float = BACKOFF_BASE_S
+    supersede: bool = True  # off only to measure raw throughput
 
     def send_due(self, limit: int = BATCH) -> SendRound:
         result = SendRound()
         now = self.clock()
         with self.engine.begin() as conn:
-            result.superseded = _supersede(conn)
+            if self.supersede:
+                result.superseded = _supersede(conn)
             first = (select(OutboxEvent.order_id, func.min(OutboxEvent.sequence).label("seq"))
                      .where(OutboxEvent.status == "pending").group_by(OutboxEvent.order_id).subquery())
             rows = conn.execute(
@@ -152,16 +154,35 @@ class OutboxSender:
         return values
 
     def ping(self) -> tuple[int, str]:
-        """A signed test event; returns the answer's status and text (raises on no answer)."""
-        event_id = str(uuid.uuid4())
-        body = json.dumps({"schema_version": 1, "event_id": event_id, "type": "ping",
-                           "occurred_at": iso_z(self.clock()), "sequence": 0,
-                           "order": {"order_id": "ping", "tracking_number": "ping"},
-                           "window": {"start": iso_z(self.clock()), "end": iso_z(self.clock())}},
-                          separators=(",", ":"), sort_keys=True).encode()
-        response = self.session.post(self.endpoint.url, data=body, timeout=self.timeout,
-                                     headers=headers(self.endpoint, event_id, "ping", body))
-        return response.status_code, response.text[:500]
+        return ping(self.endpoint, self.session, self.timeout, self.clock)
+
+
+def ping(endpoint: Endpoint, session: requests.Session | None = None, timeout: tuple[float, float] = TIMEOUT,
+         clock: Callable[[], int] = now_ms) -> tuple[int, str]:
+    """A signed test event; returns the answer's status and text (raises `requests.RequestException` on none)."""
+    event_id = str(uuid.uuid4())
+    now = iso_z(clock())
+    body = json.dumps({"schema_version": 1, "event_id": event_id, "type": "ping", "occurred_at": now,
+                       "sequence": 0, "order": {"order_id": "ping", "tracking_number": "ping"},
+                       "window": {"start": now, "end": now}},
+                      separators=(",", ":"), sort_keys=True).encode()
+    response = (session or requests).post(endpoint.url, data=body, timeout=timeout,
+                                          headers=headers(endpoint, event_id, "ping", body))
+    return response.status_code, response.text[:500]
+
+
+def check_connection(endpoint: Endpoint) -> tuple[bool, str]:
+    """Send a signed ping; (worked, what to tell the user)."""
+    started = time.monotonic()
+    try:
+        code, text = ping(endpoint)
+    except requests.RequestException as exc:
+        return False, f"{endpoint.url} did not answer: {type(exc).__name__}: {_short(str(exc))}"
+    took = (time.monotonic() - started) * 1000
+    if 200 <= code < 300:
+        return True, f"{endpoint.url} accepted a signed test event (HTTP {code}, {took:.0f} ms)"
+    hint = " (check the token and the signing secret)" if code in (401, 403) else ""
+    return False, f"{endpoint.url} answered HTTP {code}{hint}: {_short(text)}"
 
 
 _UPDATE = (update(OutboxEvent).where(OutboxEvent.id == bindparam("oid"))
@@ -187,7 +208,13 @@ def _supersede(conn) -> int:  # noqa: ANN001
 
 
 class SenderThread:
-    """Sends while the app runs; `pause`/`resume`; `poke` to send now (new events, Retry now)."""
+    """Sends while the app runs: `pause`/`resume`; `poke` to send now (new events stored, Retry now).
+
+    When idle it looks for due events a few times a second, so events queued by
+    another process on the same database (the CLI, another workstation) go out too.
+    """
+
+    IDLE_S = 0.25
 
     def __init__(self, sender: OutboxSender, on_round: Callable[[SendRound], None] | None = None):
         self.sender = sender
@@ -203,10 +230,18 @@ class SenderThread:
     def poke(self) -> None:
         self._wake.set()
 
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        self.poke()
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        self._thread.join(5)
+        # An answer still awaited is not waited for: its row stays pending and goes again, same key.
+        self._thread.join(1.0)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -220,27 +255,5 @@ class SenderThread:
                 if self.on_round and (result.attempted or result.superseded or result.last_error):
                     self.on_round(result)
             if result.attempted == 0 or self.paused:
-                self._wake.wait(1.0)
+                self._wake.wait(self.IDLE_S)
                 self._wake.clear()
-
-
-def outbox_status(engine: Engine, now: int | None = None) -> dict:
-    """Counts by status, the age of the oldest pending event and the last error (for the CLI and the app)."""
-    now = now or now_ms()
-    with engine.connect() as conn:
-        counts = dict(conn.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)).all())
-        oldest = conn.execute(select(func.min(OutboxEvent.created_ms))
-                              .where(OutboxEvent.status == "pending")).scalar()
-        last_error = conn.execute(select(OutboxEvent.last_error).where(OutboxEvent.last_error.is_not(None))
-                                  .order_by(OutboxEvent.id.desc()).limit(1)).scalar()
-    return {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0), "dead": counts.get("dead", 0),
-            "superseded": counts.get("superseded", 0),
-            "oldest_pending_age_s": round((now - oldest) / 1000, 1) if oldest else None,
-            "last_error": last_error}
-
-
-def retry_dead(engine: Engine) -> int:
-    """Dead letters back to pending (after the user fixed the cause); returns how many."""
-    with engine.begin() as conn:
-        return conn.execute(update(OutboxEvent).where(OutboxEvent.status == "dead")
-                            .values(status="pending", next_attempt_ms=now_ms(), attempts=0)).rowcount

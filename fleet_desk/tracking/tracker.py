@@ -127,6 +127,16 @@ class RouteTracker:
     def live(cls, rules: TrackingRules, policy: PayloadPolicy | None = None) -> RouteTracker:
         return cls(rules, now_ms, policy)
 
+    def configure(self, rules: TrackingRules, policy: PayloadPolicy | None) -> None:
+        """New settings: from the next fix on (a live tracker's policy only; a replay's stays None)."""
+        with self._lock:
+            self.rules = rules
+            if self.policy is not None:
+                self.policy = policy
+            for track in self._vehicles.values():
+                track.detector.rules = rules
+                track.learner.rules = rules
+
     def invalidate(self, vehicle_id: int | None = None) -> None:
         """Re-read routes on the next fix: after a manifest import or a dispatcher's change, or when the
         transaction that stored a batch rolled back (the cache may hold its changes; the batch will be sent
@@ -474,6 +484,14 @@ def tracker_for(engine: Engine) -> RouteTracker:
             tracker = _trackers[key] = RouteTracker.live(TrackingRules.from_settings(settings),
                                                          PayloadPolicy.from_settings(settings))
         return tracker
+
+
+def configure_trackers(settings: Settings) -> None:
+    """The user changed the settings: every live tracker of this process follows."""
+    with _trackers_lock:
+        trackers = list(_trackers.values())
+    for tracker in trackers:
+        tracker.configure(TrackingRules.from_settings(settings), PayloadPolicy.from_settings(settings))
 
 
 def _stops_text(n: int) -> str:

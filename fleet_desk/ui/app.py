@@ -149,12 +149,14 @@ class AppSession:
 
             self.demo = DemoFleet(self.vehicles)
             url = self.demo.url
-            note = f"demo fleet ({self.vehicles} simulated vans; the database is thrown away on exit)"
+            note = (f"demo fleet ({self.vehicles} simulated vans; the database is thrown away on exit; "
+                    "customer notices go to a demo endpoint on this computer)")
         else:
             from fleet_desk.store.database import resolve_url
 
             url = resolve_url(self.db)
-        window = self.window = MainWindow(url, settings, note, remember_layout=self.remember_layout)
+        window = self.window = MainWindow(url, settings, note, remember_layout=self.remember_layout,
+                                          fixed_endpoint=self.demo.tracking.endpoint if self.demo else None)
         window.mapReady.connect(lambda: self._mark("map_ready_s"))
         window.fleetShown.connect(lambda: self._mark("first_vehicles_s"))
         window.show()

@@ -1,4 +1,4 @@
-"""The window's smaller dialogs: export positions and settings; entry points for the others."""
+"""The window's smaller dialogs: export positions; entry points for the others."""
 
 from __future__ import annotations
 
@@ -10,24 +10,21 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QLineEdit,
-    QMessageBox,
-    QPushButton,
-    QSpinBox,
     QWidget,
 )
 
 from fleet_desk import messages
 from fleet_desk.export import FORMATS
 from fleet_desk.export import export_positions as write_export
-from fleet_desk.settings import OSM_ATTRIBUTION, OSM_TILES, Settings
 from fleet_desk.store.units import unit_assignments
 from fleet_desk.ui.import_log import import_logs
 from fleet_desk.ui.manifest_dialog import import_manifest
+from fleet_desk.ui.outbox_monitor import show_outbox
+from fleet_desk.ui.settings_dialog import edit_settings
 from fleet_desk.ui.tasks import run_in_background
 from fleet_desk.ui.units_dialog import gps_units
 
-__all__ = ["edit_settings", "export_positions", "gps_units", "import_logs", "import_manifest"]
+__all__ = ["edit_settings", "export_positions", "gps_units", "import_logs", "import_manifest", "show_outbox"]
 
 FORMAT_FILTERS = {"csv": "CSV (*.csv)", "gpx": "GPX 1.1 (*.gpx)", "geojson": "GeoJSON (*.geojson)"}
 
@@ -82,65 +79,3 @@ def export_positions(window) -> None:  # noqa: ANN001
             run_export(window, Path(name), fmt, options.unit.currentData())
 
     run_in_background(lambda: unit_assignments(window.engine), ask, owner=window)
-
-
-class SettingsDialog(QDialog):
-    """Map tiles (URL and attribution) and trail length."""
-
-    def __init__(self, settings: Settings, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setWindowTitle("Settings")
-        self.setMinimumWidth(560)
-        form = QFormLayout(self)
-        self.tile_url = QLineEdit(settings.tile_url, self)
-        self.tile_url.setPlaceholderText("empty: no tiles, vehicles on a plain background")
-        self.tile_url.setToolTip("A slippy-map tile URL with {z}, {x} and {y}")
-        form.addRow("Map tiles URL:", self.tile_url)
-        self.attribution = QLineEdit(settings.tile_attribution, self)
-        form.addRow("Tiles attribution:", self.attribution)
-        reset = QPushButton("Use OpenStreetMap", self)
-        reset.clicked.connect(self._use_osm)
-        form.addRow("", reset)
-        self.trail = QSpinBox(self)
-        self.trail.setRange(0, 240)
-        self.trail.setSuffix(" min")
-        self.trail.setValue(settings.trail_minutes)
-        form.addRow("Vehicle trails:", self.trail)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self._accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
-
-    def _use_osm(self) -> None:
-        self.tile_url.setText(OSM_TILES)
-        self.attribution.setText(OSM_ATTRIBUTION)
-
-    def _accept(self) -> None:
-        url = self.tile_url.text().strip()
-        if url and not all(part in url for part in ("{z}", "{x}", "{y}")):
-            QMessageBox.warning(self, "Settings", "The tiles URL needs {z}, {x} and {y}, e.g.\n" + OSM_TILES)
-            return
-        self.accept()
-
-    def result_settings(self, current: Settings) -> Settings:
-        return Settings(tile_url=self.tile_url.text().strip(), tile_attribution=self.attribution.text().strip(),
-                        trail_minutes=self.trail.value(), follow_selected=current.follow_selected)
-
-
-def edit_settings(window) -> SettingsDialog:  # noqa: ANN001
-    """Tools > Settings (window-modal; applied and saved on OK)."""
-    dialog = SettingsDialog(window.settings, window)
-
-    def apply() -> None:
-        new = dialog.result_settings(window.settings)
-        tiles_changed = (new.tile_url, new.tile_attribution) != (window.settings.tile_url,
-                                                                 window.settings.tile_attribution)
-        try:
-            new.save()
-        except OSError as exc:
-            messages.error(f"Settings could not be saved to {Settings.path()}: {exc}")
-        window.apply_settings(new, tiles_changed)
-
-    dialog.accepted.connect(apply)
-    dialog.open()
-    return dialog

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolButton, QVBoxLayout, QWidget
 
 from fleet_desk import __version__, messages
 from fleet_desk.clock import now_ms
@@ -29,7 +29,9 @@ from fleet_desk.ui.tasks import run_in_background
 if TYPE_CHECKING:  # the database and live-ingestion modules load after the window shows
     from sqlalchemy import Engine
 
+    from fleet_desk.push.endpoint import Endpoint
     from fleet_desk.ui.fleet_feed import FleetFeed
+    from fleet_desk.ui.outbox_feed import OutboxFeed
 
 log = logging.getLogger(__name__)
 TICK_MS = 1000
@@ -54,10 +56,13 @@ class MainWindow(QMainWindow):
     mapReady = Signal()
 
     def __init__(self, url: str, settings: Settings, title_note: str = "", center: tuple[float, float] = DEPOT,
-                 remember_layout: bool = True):
+                 remember_layout: bool = True, fixed_endpoint: Endpoint | None = None):
+        """``fixed_endpoint``: send customer notices there, whatever the settings say (the demo's own)."""
         super().__init__()
         self.engine: Engine | None = None  # set by `start` once the database is open
         self.feed: FleetFeed | None = None
+        self.outbox: OutboxFeed | None = None
+        self.fixed_endpoint = fixed_endpoint
         self.url = url
         self.settings = settings
         self.setWindowTitle("Fleet Desk" + (f" — {title_note}" if title_note else ""))
@@ -113,7 +118,13 @@ class MainWindow(QMainWindow):
         self.rate_label = QLabel("0.0 fixes/s", self)
         self.db_label = QLabel("Database: opening…", self)
         self.tiles_label = QLabel("", self)
-        for label in (self.units_label, self.rate_label, self.tiles_label, self.db_label):
+        self.outbox_button = QToolButton(self)
+        self.outbox_button.setAutoRaise(True)
+        self.outbox_button.setText("Outbox: …")
+        self.outbox_button.setToolTip("Customer notices for the tracking endpoint (Tools > Outbox)")
+        self.outbox_button.clicked.connect(lambda: _Dialogs().show_outbox(self))
+        self.outbox_button.setEnabled(False)
+        for label in (self.units_label, self.rate_label, self.outbox_button, self.tiles_label, self.db_label):
             bar.addPermanentWidget(label)
 
     def _build_menus(self) -> None:
@@ -144,8 +155,11 @@ class MainWindow(QMainWindow):
         tools = self.menuBar().addMenu("&Tools")
         self.units_action = tools.addAction("&GPS units…", lambda: dialogs.gps_units(self))
         self.units_action.setShortcut(QKeySequence("Ctrl+U"))
+        self.outbox_action = tools.addAction("&Outbox…", lambda: dialogs.show_outbox(self))
+        self.outbox_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         tools.addAction("&Settings…", lambda: dialogs.edit_settings(self))
-        self.database_actions += [self.import_action, self.manifest_action, export_action, self.units_action]
+        self.database_actions += [self.import_action, self.manifest_action, export_action, self.units_action,
+                                  self.outbox_action]
         for action in self.database_actions:
             action.setEnabled(False)
 
@@ -165,15 +179,21 @@ class MainWindow(QMainWindow):
         self.routes.stopActivated.connect(self.map.center_on)
 
     def start(self, engine: Engine) -> None:
-        """The database is open: start the fleet feed (live units, fleet watch) and the clock."""
+        """The database is open: start the outbox, the fleet feed (live units, fleet watch) and the clock."""
         from fleet_desk.store.database import describe
         from fleet_desk.ui.fleet_feed import FleetFeed
+        from fleet_desk.ui.outbox_feed import OutboxFeed
 
         self.engine = engine
         self.db_label.setText(f"Database: {describe(self.url)}")
+        self.outbox = OutboxFeed(engine, self.settings, self.fixed_endpoint, self)
+        self.outbox.statusChanged.connect(self._on_outbox)
+        self.outbox.start()
+        self.outbox_button.setEnabled(True)
         self.feed = FleetFeed(engine, self)
         self.feed.fleetChanged.connect(self._on_fleet)
         self.feed.unitStatusChanged.connect(self._on_unit_status)
+        self.feed.fixesStored.connect(lambda _n: self.outbox.poke())  # new fixes may have queued notices
         self.feed.start()
         for action in self.database_actions:
             action.setEnabled(True)
@@ -257,6 +277,11 @@ class MainWindow(QMainWindow):
             self.map.fit_to_fleet()
         self.mapReady.emit()
 
+    def _on_outbox(self, status: dict) -> None:
+        self.outbox_button.setText(self.outbox.text())
+        trouble = status.get("dead") or status.get("retrying") or (status.get("problem") and status.get("pending"))
+        self.outbox_button.setStyleSheet("color: #c62828; font-weight: bold" if trouble else "")
+
     def _on_tiles(self, notice: str) -> None:
         self.tiles_label.setText("Map tiles offline" if notice else "")
         self.tiles_label.setToolTip(notice)
@@ -273,6 +298,11 @@ class MainWindow(QMainWindow):
         if tiles_changed:
             self.map.load_page()  # once, on request: the page itself changes; calls below wait for it
         self.map.set_trail_minutes(settings.trail_minutes)
+        from fleet_desk.tracking.tracker import configure_trackers
+
+        configure_trackers(settings)
+        if self.outbox is not None:
+            self.outbox.configure(settings)
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Fleet Desk",
@@ -324,6 +354,8 @@ class MainWindow(QMainWindow):
         self._tick.stop()
         if self.feed is not None:
             self.feed.stop()
+        if self.outbox is not None:
+            self.outbox.stop()
         self.routes.stop()
         self.message_bar.detach()
         super().closeEvent(event)

@@ -1,0 +1,93 @@
+"""Reading the outbox: its state, its rows and one event in full (for the CLI and the app's monitor)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, select, update
+
+from fleet_desk.clock import now_ms
+from fleet_desk.store.models import OutboxEvent
+
+STATUSES = ("pending", "sent", "dead", "superseded")
+
+
+def outbox_status(engine: Engine, now: int | None = None) -> dict:
+    """Counts by status, the age of the oldest pending event and the last error."""
+    now = now or now_ms()
+    with engine.connect() as conn:
+        counts = dict(conn.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)).all())
+        oldest = conn.execute(select(func.min(OutboxEvent.created_ms))
+                              .where(OutboxEvent.status == "pending")).scalar()
+        retrying = conn.execute(select(func.count()).where(OutboxEvent.status == "pending",
+                                                           OutboxEvent.attempts > 0)).scalar()
+        last_error = conn.execute(select(OutboxEvent.last_error).where(OutboxEvent.last_error.is_not(None))
+                                  .order_by(OutboxEvent.id.desc()).limit(1)).scalar()
+    return {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0), "dead": counts.get("dead", 0),
+            "superseded": counts.get("superseded", 0), "retrying": retrying,
+            "oldest_pending_age_s": round((now - oldest) / 1000, 1) if oldest else None,
+            "last_error": last_error}
+
+
+def retry_dead(engine: Engine) -> int:
+    """Dead letters back to pending (after the user fixed the cause); returns how many."""
+    with engine.begin() as conn:
+        return conn.execute(update(OutboxEvent).where(OutboxEvent.status == "dead")
+                            .values(status="pending", next_attempt_ms=now_ms(), attempts=0)).rowcount
+
+
+def retry_now(engine: Engine) -> int:
+    """Pending events waiting out a backoff are due now; returns how many."""
+    now = now_ms()
+    with engine.begin() as conn:
+        return conn.execute(update(OutboxEvent).where(OutboxEvent.status == "pending",
+                                                      OutboxEvent.next_attempt_ms > now)
+                            .values(next_attempt_ms=now)).rowcount
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    created_ms: int
+    order_id: str
+    sequence: int
+    type: str
+    status: str
+    attempts: int
+    next_attempt_ms: int
+    sent_ms: int | None
+    last_error: str | None
+
+
+def outbox_rows(engine: Engine, status: str | None = None, limit: int = 500) -> list[OutboxRow]:
+    """The newest ``limit`` events (of one ``status`` if given), newest first."""
+    query = select(OutboxEvent.id, OutboxEvent.created_ms, OutboxEvent.order_id, OutboxEvent.sequence,
+                   OutboxEvent.type, OutboxEvent.status, OutboxEvent.attempts, OutboxEvent.next_attempt_ms,
+                   OutboxEvent.sent_ms, OutboxEvent.last_error)
+    if status:
+        query = query.where(OutboxEvent.status == status)
+    with engine.connect() as conn:
+        return [OutboxRow(*row) for row in conn.execute(query.order_by(OutboxEvent.id.desc()).limit(limit))]
+
+
+def outbox_event(engine: Engine, event_id: int) -> dict | None:
+    """One event with its exact body and the endpoint's last answer; None if there is no such event."""
+    with engine.connect() as conn:
+        row = conn.execute(select(OutboxEvent).where(OutboxEvent.id == event_id)).mappings().first()
+    return dict(row) if row else None
+
+
+def summary(status: dict, paused: bool = False, problem: str | None = None) -> str:
+    """The outbox in a few words, for the status bar."""
+    pending, dead = status.get("pending", 0), status.get("dead", 0)
+    parts = [f"{pending} waiting" if pending else "all sent"]
+    if dead:
+        parts.append(f"{dead} refused")
+    text = "Outbox: " + ", ".join(parts)
+    if problem:
+        return f"{text} (not sending: {problem})"
+    if paused:
+        return f"{text} (paused)"
+    if status.get("retrying"):
+        return f"{text} (endpoint not answering, retrying)"
+    return text

@@ -1,0 +1,253 @@
+"""Tools > Settings: the map, the ETA rules, and the tracking endpoint (URL, secrets, what is shared).
+
+Secrets typed here go to the OS keyring on OK, never to the settings file;
+an empty secret field keeps the secret already kept. Test connection sends a
+signed ping with what is typed in the dialog, before anything is saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fleet_desk import messages
+from fleet_desk.push.endpoint import (
+    ENV,
+    SECRETS,
+    Endpoint,
+    EndpointError,
+    check_url,
+    keyring_available,
+    read_secret,
+    store_secret,
+)
+from fleet_desk.push.sender import check_connection
+from fleet_desk.settings import OSM_ATTRIBUTION, OSM_TILES, Settings
+from fleet_desk.tracking.rules import TrackingRules
+from fleet_desk.ui.tasks import run_in_background
+
+#: The ETA rules the dispatcher may tune: setting, label, suffix, minimum, maximum, decimals.
+RULES = (
+    ("service_minutes", "Service time per stop (when the manifest gives none)", " min", 0, 240, 1),
+    ("stop_radius_m", "Stop radius", " m", 10, 1000, 0),
+    ("arrival_dwell_s", "Arrived after staying within the radius for", " s", 5, 600, 0),
+    ("default_speed_kmh", "Speed before one is learned", " km/h", 5, 130, 0),
+    ("road_circuity", "Road distance / straight-line distance", "", 1.0, 3.0, 2),
+    ("late_threshold_min", "Late when the ETA is past the window by more than", " min", 0, 120, 0),
+    ("eta_notice_min", "Tell the customer when the ETA moved by at least", " min", 1, 120, 0),
+    ("eta_notice_interval_min", "and not more often than every", " min", 1, 120, 0),
+    ("arriving_soon_stops", "Arriving soon: at most this many stops before", "", 0, 10, 0),
+    ("arriving_soon_min", "Arriving soon: ETA within", " min", 1, 120, 0),
+    ("news_max_age_min", "Fixes older than this tell no customer anything", " min", 1, 120, 0),
+)
+SECRET_LABELS = {"endpoint_token": "Bearer token", "signing_secret": "Signing secret"}
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(640)
+        tabs = QTabWidget(self)
+        tabs.addTab(self._map_tab(settings), "&Map")
+        tabs.addTab(self._rules_tab(settings), "&Routes and ETAs")
+        tabs.addTab(self._endpoint_tab(settings), "&Tracking endpoint")
+        self.tabs = tabs
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(tabs)
+        layout.addWidget(buttons)
+
+    # Tabs
+    def _map_tab(self, settings: Settings) -> QWidget:
+        page = QWidget(self)
+        form = QFormLayout(page)
+        self.tile_url = QLineEdit(settings.tile_url, page)
+        self.tile_url.setPlaceholderText("empty: no tiles, vehicles on a plain background")
+        self.tile_url.setToolTip("A slippy-map tile URL with {z}, {x} and {y}")
+        form.addRow("Map tiles URL:", self.tile_url)
+        self.attribution = QLineEdit(settings.tile_attribution, page)
+        form.addRow("Tiles attribution:", self.attribution)
+        reset = QPushButton("Use OpenStreetMap", page)
+        reset.clicked.connect(self._use_osm)
+        form.addRow("", reset)
+        self.trail = QSpinBox(page)
+        self.trail.setRange(0, 240)
+        self.trail.setSuffix(" min")
+        self.trail.setValue(settings.trail_minutes)
+        form.addRow("Vehicle trails:", self.trail)
+        return page
+
+    def _rules_tab(self, settings: Settings) -> QWidget:
+        page = QWidget(self)
+        form = QFormLayout(page)
+        self.timezone = QLineEdit(settings.depot_timezone, page)
+        self.timezone.setPlaceholderText("this computer's timezone, or e.g. Europe/Paris")
+        form.addRow("Depot timezone:", self.timezone)
+        self.depot = QLineEdit(settings.depot_location, page)
+        self.depot.setPlaceholderText("lat, lon — empty: where each van's day starts")
+        form.addRow("Depot location:", self.depot)
+        self.rules: dict[str, QSpinBox | QDoubleSpinBox] = {}
+        for name, label, suffix, low, high, decimals in RULES:
+            value = getattr(settings, name)
+            box: QSpinBox | QDoubleSpinBox
+            if isinstance(value, int):
+                box = QSpinBox(page)
+            else:
+                box = QDoubleSpinBox(page)
+                box.setDecimals(decimals)
+            box.setRange(low, high)
+            box.setSuffix(suffix)
+            box.setValue(value)
+            self.rules[name] = box
+            form.addRow(label + ":", box)
+        return page
+
+    def _endpoint_tab(self, settings: Settings) -> QWidget:
+        page = QWidget(self)
+        form = QFormLayout(page)
+        self.endpoint_url = QLineEdit(settings.endpoint_url, page)
+        self.endpoint_url.setPlaceholderText("https://tracking.example.com/fleet-desk/events")
+        self.endpoint_url.setToolTip("HTTPS is required unless the endpoint is on this computer")
+        form.addRow("Endpoint URL:", self.endpoint_url)
+        keyring = keyring_available()
+        self.secret_fields: dict[str, QLineEdit] = {}
+        for key in SECRETS:
+            field = QLineEdit(page)
+            field.setEchoMode(QLineEdit.EchoMode.Password)
+            kept = read_secret(key, settings) is not None
+            field.setPlaceholderText("kept — type to replace" if kept else "not set")
+            self.secret_fields[key] = field
+            form.addRow(SECRET_LABELS[key] + ":", field)
+        where = QLabel(page)
+        where.setWordWrap(True)
+        if keyring:
+            where.setText("Secrets are kept in the OS keyring, never in the settings file.")
+        else:
+            where.setText("<b>No OS keyring is available on this computer.</b> Secrets are not kept unless you "
+                          f"allow a file readable only by you, or set {ENV['endpoint_token']} and "
+                          f"{ENV['signing_secret']} where Fleet Desk runs.")
+        form.addRow("", where)
+        self.plaintext = QCheckBox("Keep secrets in a file readable only by me (no keyring here)", page)
+        self.plaintext.setChecked(settings.allow_plaintext_secrets)
+        self.plaintext.setVisible(not keyring)
+        form.addRow("", self.plaintext)
+        self.share_position = QCheckBox("Send the vehicle's position with each notice", page)
+        self.share_position.setChecked(settings.share_vehicle_position)
+        form.addRow("Shared:", self.share_position)
+        self.share_contact = QCheckBox("Send the customer's name, phone and e-mail", page)
+        self.share_contact.setChecked(settings.share_customer_contact)
+        form.addRow("", self.share_contact)
+        self.test_button = QPushButton("Test &connection", page)
+        self.test_button.clicked.connect(self.test_connection)
+        self.test_result = QLabel(page)
+        self.test_result.setWordWrap(True)
+        form.addRow("", self.test_button)
+        form.addRow("", self.test_result)
+        return page
+
+    # Actions
+    def _use_osm(self) -> None:
+        self.tile_url.setText(OSM_TILES)
+        self.attribution.setText(OSM_ATTRIBUTION)
+
+    def result_settings(self) -> Settings:
+        return replace(
+            self.settings, tile_url=self.tile_url.text().strip(), tile_attribution=self.attribution.text().strip(),
+            trail_minutes=self.trail.value(), depot_timezone=self.timezone.text().strip(),
+            depot_location=self.depot.text().strip(), endpoint_url=self.endpoint_url.text().strip(),
+            share_vehicle_position=self.share_position.isChecked(),
+            share_customer_contact=self.share_contact.isChecked(),
+            allow_plaintext_secrets=self.plaintext.isChecked(),
+            **{name: type(getattr(self.settings, name))(box.value()) for name, box in self.rules.items()})
+
+    def _typed_endpoint(self, settings: Settings) -> Endpoint:
+        url = check_url(settings.endpoint_url) if settings.endpoint_url else None
+        if url is None:
+            raise EndpointError("type the endpoint URL first")
+        secret = self.secret_fields["signing_secret"].text() or read_secret("signing_secret", settings)
+        if not secret:
+            raise EndpointError("type the signing secret first")
+        token = self.secret_fields["endpoint_token"].text() or read_secret("endpoint_token", settings)
+        return Endpoint(url, token, secret)
+
+    def test_connection(self) -> None:
+        try:
+            target = self._typed_endpoint(self.result_settings())
+        except EndpointError as exc:
+            self._tested(False, str(exc))
+            return
+        self.test_result.setText(f"Sending a signed test event to {target.url}…")
+        self.test_button.setEnabled(False)
+        run_in_background(lambda: check_connection(target), lambda result: self._tested(*result), owner=self)
+
+    def _tested(self, ok: bool, text: str) -> None:
+        self.test_button.setEnabled(True)
+        self.test_result.setText(("✔ " if ok else "✖ ") + text)
+        self.test_result.setStyleSheet(f"color: {'#2e7d32' if ok else '#c62828'}")
+
+    def _accept(self) -> None:
+        new = self.result_settings()
+        url = new.tile_url
+        if url and not all(part in url for part in ("{z}", "{x}", "{y}")):
+            self._refuse(0, "The tiles URL needs {z}, {x} and {y}, e.g.\n" + OSM_TILES)
+            return
+        try:
+            TrackingRules.from_settings(new)
+        except (KeyError, ValueError) as exc:
+            self._refuse(1, f"The depot timezone (an IANA name such as Europe/Paris) or location (lat, lon) "
+                            f"is not valid: {exc}")
+            return
+        try:
+            if new.endpoint_url:
+                check_url(new.endpoint_url)
+            for key, field in self.secret_fields.items():
+                if field.text():
+                    where = store_secret(key, field.text(), new)
+                    messages.info(f"{SECRET_LABELS[key]} kept in {where}")
+                    field.clear()
+        except EndpointError as exc:
+            self._refuse(2, str(exc))
+            return
+        self.accept()
+
+    def _refuse(self, tab: int, text: str) -> None:
+        self.tabs.setCurrentIndex(tab)
+        QMessageBox.warning(self, "Settings", text)
+
+
+def edit_settings(window) -> SettingsDialog:  # noqa: ANN001
+    """Tools > Settings (window-modal; applied and saved on OK)."""
+    dialog = SettingsDialog(window.settings, window)
+
+    def apply() -> None:
+        new = dialog.result_settings()
+        tiles_changed = (new.tile_url, new.tile_attribution) != (window.settings.tile_url,
+                                                                 window.settings.tile_attribution)
+        try:
+            new.save()
+        except OSError as exc:
+            messages.error(f"Settings could not be saved to {Settings.path()}: {exc}")
+        window.apply_settings(new, tiles_changed)
+
+    dialog.accepted.connect(apply)
+    dialog.open()
+    return dialog
