@@ -93,6 +93,12 @@ class FixPipeline:
         self._take(fixes)
         return fixes
 
+    def release_sealed(self) -> list[Fix]:
+        """Live: take the fix of an epoch the unit has finished saying its position for (see the decoder)."""
+        fixes = self.decoder.release_sealed()
+        self._take(fixes)
+        return fixes
+
     def finish(self) -> list[Fix]:
         """End of stream: decode what is left; returns the fixes stored now."""
         self._take(self.decoder.finish())

@@ -62,3 +62,15 @@ def _no_unexpected_error_logs(request, caplog):  # noqa: ANN001, ANN202
         return
     errors = [r for r in caplog.get_records("call") if r.levelno >= logging.ERROR and r.name.startswith("fleet_desk")]
     assert not errors, "unexpected error log: " + "; ".join(r.getMessage() for r in errors)
+
+
+@pytest.fixture
+def no_keyring():  # noqa: ANN201
+    """An OS without a keyring, whatever this machine has (and the user's real keyring left alone)."""
+    import keyring
+    from keyring.backends import fail
+
+    before = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(before)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,3 +108,32 @@ def test_gps_week_rollover_is_corrected_against_a_known_date():
     fixes, dec = _decode(data, not_before=date(2026, 11, 1))
     assert fixes[0].time.date() == date(2026, 11, 21)
     assert dec.stats.rollover_corrected == 1
+
+
+@pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
+def test_live_release_of_sealed_epochs_gives_the_same_positions_at_once(log):  # noqa: ANN001
+    """Live, an epoch's fix is handed over as soon as its cycle-ender arrived, not when the next epoch starts
+    (where the unit's cycle is steady): on every recorded log, released line by line, the same positions come
+    out, none twice."""
+    data = log.read_bytes()
+    whole, _ = _decode(data)
+    dec = NmeaDecoder()
+    released = []
+    for line in data.splitlines(keepends=True):
+        released += dec.feed(line) + dec.release_sealed()
+    released += dec.finish()
+    assert sorted((f.time, f.lat, f.lon) for f in released) == sorted((f.time, f.lat, f.lon) for f in whole)
+
+
+def test_a_steady_unit_hands_over_each_fix_without_waiting_for_the_next_epoch():
+    """Released once the unit's burst for the epoch is over (the live reader waits for a quiet line), every
+    field is there, exactly as when the next epoch closes it."""
+    data = _sim_bytes(60)
+    dec = NmeaDecoder()
+    early, waited = [], []
+    for _t, burst in render([SimulatedUnit(0)], DAY, 60):
+        fixes = dec.feed(burst)
+        assert not (fixes and early)  # once the cycle is learned, nothing waits for the next epoch
+        waited += fixes
+        early += dec.release_sealed()
+    assert len(waited) == 1 and len(early) == 59 and waited + early + dec.finish() == _decode(data)[0]

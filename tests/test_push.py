@@ -163,7 +163,7 @@ def test_killed_mid_send_and_restarted_delivers_everything_once(tmp_path, receiv
     engine.dispose()
 
 
-def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, capsys):  # noqa: ANN001
+def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, capsys, no_keyring):  # noqa: ANN001
     assert check_url("http://127.0.0.1:8080/x") and check_url("http://localhost/x") and check_url("https://a.b/x")
     with pytest.raises(EndpointError, match="HTTPS is required"):
         check_url("http://tracking.example.com/events")

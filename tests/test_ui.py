@@ -48,10 +48,11 @@ def store_fix(engine, device: str, vehicle: str, lat: float, lon: float, speed: 
     return ref.vehicle_id
 
 
-def open_window(qtbot, url: str, settings: Settings | None = None, remember: bool = False):  # noqa: ANN001, ANN201
+def open_window(qtbot, url: str, settings: Settings | None = None, remember: bool = False,  # noqa: ANN001, ANN201
+                fixed_endpoint=None):  # noqa: ANN001
     engine = open_database(url)
     window = MainWindow(url, settings or Settings(tile_url=CLOSED_PORT_TILES, tile_attribution="test tiles"),
-                        remember_layout=remember)
+                        remember_layout=remember, fixed_endpoint=fixed_endpoint)
     window.show()
     qtbot.waitUntil(lambda: window.map.is_ready, timeout=30000)
     window.start(engine)

@@ -101,12 +101,24 @@ class NmeaDecoder:
         # unit had said when its last cycle-ender arrived.
         self._enders: set[str] = set()
         self._last_timed_kind: str | None = None
+        self._released_tod: int | None = None
         self._out: list[Fix] = []
 
     def feed(self, chunk: bytes) -> list[Fix]:
         """Decode a chunk; returns the fixes of the epochs it completed."""
         for body in self._framer.feed(chunk):
             self._sentence(body)
+        out, self._out = self._out, []
+        return out
+
+    def release_sealed(self) -> list[Fix]:
+        """Live: once the current epoch's cycle-ender has arrived its position is known, so hand the fix over
+        now rather than when the next epoch starts, up to a second later. Untimed sentences the unit still
+        sends for this epoch (GSA, GSV, VTG after the ender) are then not waited for."""
+        epoch = self._epoch
+        if epoch is not None and epoch.sealed is not None and len(self._enders) == 1:
+            self._released_tod = epoch.tod
+            self._close_epoch()
         out, self._out = self._out, []
         return out
 
@@ -173,6 +185,8 @@ class NmeaDecoder:
         current = self._epoch
         if current is not None and current.tod == tod:
             return
+        if current is None and tod == self._released_tod:
+            return  # the rest of an epoch already released: nothing more to say about it
         kind = self._last_timed_kind
         mix_changed = kind is not None and kind not in self._enders
         if kind is not None:

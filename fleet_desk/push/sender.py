@@ -76,6 +76,7 @@ class SendRound:
     dead: int = 0
     superseded: int = 0
     last_error: str | None = None
+    refusal: str | None = None  # the endpoint's answer to the last event it refused
 
     @property
     def attempted(self) -> int:
@@ -142,7 +143,7 @@ class OutboxSender:
             if not (status in RETRYABLE or status >= 500):
                 values.update(status="dead", last_error=error, response_status=status, response_body=text)
                 result.dead += 1
-                result.last_error = error
+                result.last_error = result.refusal = error
                 log.warning("outbox event %s is a dead letter: %s", row.event_id, error)
                 return values
         wait = backoff_s(attempts, retry_after, self.rng, self.backoff_base_s)

@@ -123,7 +123,7 @@ class OutboxFeed(QObject):
     def _on_round(self, result: SendRound) -> None:
         if result.dead:
             messages.warning(f"The tracking endpoint refused {result.dead} customer notice(s): "
-                             f"{result.last_error}. Tools > Outbox shows them; fix the cause, then Retry now.")
+                             f"{result.refusal}. Tools > Outbox shows them; fix the cause, then Retry now.")
         failing = result.retrying > 0 and result.sent == 0
         if failing and not self._failing:
             messages.warning(f"Customer notices cannot reach the tracking endpoint: {result.last_error}. "
