@@ -35,6 +35,7 @@ class Settings:
     # Routes and ETAs (see fleet_desk.tracking.rules)
     depot_timezone: str = ""  # IANA name, e.g. Europe/Paris; empty: this computer's timezone
     depot_location: str = ""  # "lat, lon"; empty: where each vehicle's day starts
+    phone_region: str = ""  # customers' national phone numbers, e.g. FR; empty: this computer's locale
     service_minutes: float = 4.0  # a stop's service time when the manifest gives none
     stop_radius_m: float = 60.0
     arrival_dwell_s: float = 45.0

@@ -152,7 +152,8 @@ class Stop(Base):
     """
 
     __tablename__ = "stops"
-    __table_args__ = (Index("ix_stops_route_sequence", "route_id", "sequence"),)
+    __table_args__ = (Index("ix_stops_route_sequence", "route_id", "sequence"),
+                      Index("ix_stops_phone_key", "phone_key"), Index("ix_stops_email_key", "email_key"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     route_id: Mapped[int] = mapped_column(ForeignKey("routes.id", ondelete="CASCADE"))
@@ -162,6 +163,8 @@ class Stop(Base):
     customer_name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
+    phone_key: Mapped[str | None] = mapped_column(String(20))  # E.164, for lookup (fleet_desk.lookup.keys)
+    email_key: Mapped[str | None] = mapped_column(String(200))  # lower case, for lookup
     address: Mapped[str] = mapped_column(String(300))
     notes: Mapped[str | None] = mapped_column(String(500))
     lat: Mapped[float] = mapped_column(Float)
@@ -188,6 +191,18 @@ class Stop(Base):
     told_at_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     route: Mapped[Route] = relationship(back_populates="stops")
+
+
+class LookupTerm(Base):
+    """A folded word of an order's customer name or street, so a lookup by any word's prefix is an index probe."""
+
+    __tablename__ = "lookup_terms"
+    __table_args__ = (Index("ix_lookup_terms_term", "term", "stop_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    term: Mapped[str] = mapped_column(String(60))
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"), index=True)
+    field: Mapped[int] = mapped_column(SmallInteger)  # 1 name, 2 street
 
 
 class OrderEvent(Base):

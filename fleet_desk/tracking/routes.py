@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from fleet_desk.clock import now_ms
+from fleet_desk.lookup.keys import email_key, index_terms, phone_key
 from fleet_desk.manifest import Manifest, ManifestStop
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.settings import Settings
@@ -91,6 +92,7 @@ def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> 
                 row.tracking_number = mstop.tracking_number
                 row.customer_name = mstop.customer_name
                 row.phone, row.email, row.notes = mstop.phone, mstop.email, mstop.notes
+                row.phone_key, row.email_key = phone_key(mstop.phone, rules.phone_region), email_key(mstop.email)
                 row.address, row.lat, row.lon = mstop.address, mstop.lat, mstop.lon
                 row.window_start_ms, row.window_end_ms = to_ms(mstop.window_start), to_ms(mstop.window_end)
                 row.service_s = round((mstop.service_minutes if mstop.service_minutes is not None
@@ -98,6 +100,7 @@ def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> 
                 row.planned_ms = planned
                 row.radius_m = mstop.radius_m
                 session.flush()
+                index_terms(session.connection(), row.id, row.customer_name, row.address)
                 if new:
                     session.add(OrderEvent(stop_id=row.id, time_ms=stamp, type="confirmed", source="manifest",
                                            detail=f"route {route_key}, stop {mstop.sequence}"))

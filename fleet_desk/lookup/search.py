@@ -1,0 +1,100 @@
+"""Finding orders from what a caller says: tracking number, order id, phone, e-mail, name or street.
+
+Ranked: exact identifiers first (tracking number, order id), then the phone or
+e-mail, then names whose words start with every word typed (whole words before
+prefixes), then streets; within a rank, the most recent service day first.
+Each kind is an index probe; nothing scans the orders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, and_, intersect, select
+
+from fleet_desk.lookup.keys import NAME, STREET, email_key, mask_email, mask_phone, phone_key, words
+from fleet_desk.store.models import LookupTerm, Route, Stop
+
+EXACT, CONTACT, NAME_WORDS, NAME_PREFIX, STREET_WORDS, EMAIL_PREFIX = range(6)
+MIN_PREFIX = 2
+_END = "\U0010ffff"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One order in a result list (phone and e-mail masked)."""
+
+    stop_id: int
+    rank: int
+    order_id: str
+    tracking_number: str
+    customer_name: str
+    phone: str
+    email: str
+    address: str
+    service_date: str
+    status: str
+
+
+def find_orders(engine: Engine, query: str, region: str | None = None, limit: int = 20) -> list[Hit]:
+    """The orders ``query`` may mean, best first."""
+    text = query.strip()
+    if not text:
+        return []
+    with engine.connect() as conn:
+        ranked: dict[int, int] = {}
+        for rank, ids in _candidates(conn, text, region, limit):
+            for stop_id in ids:
+                ranked.setdefault(stop_id, rank)
+            if len(ranked) >= limit and rank <= CONTACT:
+                break  # exact identifiers fill the list; no need to look for names
+        if not ranked:
+            return []
+        rows = conn.execute(
+            select(Stop.id, Stop.order_id, Stop.tracking_number, Stop.customer_name, Stop.phone, Stop.email,
+                   Stop.address, Route.service_date, Stop.status)
+            .join(Route, Route.id == Stop.route_id).where(Stop.id.in_(list(ranked)))
+        ).all()
+    hits = [Hit(r.id, ranked[r.id], r.order_id, r.tracking_number, r.customer_name, mask_phone(r.phone),
+                mask_email(r.email), r.address, r.service_date, r.status) for r in rows]
+    hits.sort(key=lambda h: (h.rank, _newest_first(h.service_date), h.customer_name, h.stop_id))
+    return hits[:limit]
+
+
+def _newest_first(day: str) -> str:
+    return "".join(chr(0x10FFFF - ord(ch)) for ch in day)
+
+
+def _candidates(conn: Connection, text: str, region: str | None, limit: int):  # noqa: ANN202
+    """(rank, stop ids) from the strongest kind of match to the weakest."""
+    ids = {text, text.upper()}
+    yield EXACT, conn.scalars(select(Stop.id).where(Stop.tracking_number.in_(ids))).all()
+    yield EXACT, conn.scalars(select(Stop.id).where(Stop.order_id.in_(ids))).all()
+    phone = phone_key(text, region)
+    if phone:
+        yield CONTACT, conn.scalars(select(Stop.id).where(Stop.phone_key == phone).limit(limit)).all()
+    email = email_key(text)
+    if email:
+        yield CONTACT, conn.scalars(select(Stop.id).where(Stop.email_key == email).limit(limit)).all()
+        yield EMAIL_PREFIX, conn.scalars(select(Stop.id).where(Stop.email_key >= email,
+                                                               Stop.email_key < email + _END).limit(limit)).all()
+    typed = [w for w in words(text) if len(w) >= MIN_PREFIX or w.isdigit()]
+    if not typed or phone:
+        return
+    yield NAME_WORDS, _by_words(conn, typed, NAME, whole=True, limit=limit)
+    yield NAME_PREFIX, _by_words(conn, typed, NAME, whole=False, limit=limit)
+    yield STREET_WORDS, _by_words(conn, typed, STREET, whole=False, limit=limit)
+
+
+def _by_words(conn: Connection, typed: list[str], field: int, whole: bool, limit: int) -> list[int]:
+    """Stops with, for every typed word, a word of ``field`` equal to it (``whole``) or starting with it; the
+    most recent service day first."""
+    parts = []
+    for word in typed:
+        match = LookupTerm.term == word if whole else and_(LookupTerm.term >= word, LookupTerm.term < word + _END)
+        parts.append(select(LookupTerm.stop_id).where(match, LookupTerm.field == field))
+    matched = (parts[0] if len(parts) == 1 else intersect(*parts)).subquery()
+    query = (select(Stop.id).join(Route, Route.id == Stop.route_id)
+             .where(Stop.id.in_(select(matched.c[0])))
+             .order_by(Route.service_date.desc(), Stop.id).limit(limit))
+    return conn.scalars(query).all()
