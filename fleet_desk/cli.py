@@ -320,6 +320,31 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lookup(args: argparse.Namespace) -> int:
+    import json
+
+    from fleet_desk.lookup import lookup_orders
+    from fleet_desk.lookup.answer import as_json, as_text
+    from fleet_desk.settings import Settings
+    from fleet_desk.tracking.rules import TrackingRules
+
+    rules = TrackingRules.from_settings(Settings.load())
+    hits, answers = lookup_orders(_engine(args), args.query, rules, cards=10 if args.format == "json" else 1)
+    if args.format == "json":
+        print(json.dumps([as_json(a) for a in answers], ensure_ascii=False, indent=2))
+        return 0 if answers else EXIT_FAILED
+    if not answers:
+        _err(f"no order matches {args.query!r} (tracking number, order id, phone, e-mail, name or street)")
+        return EXIT_FAILED
+    print(as_text(answers[0], rules))
+    if len(hits) > 1:
+        print(f"\nOther matches ({len(hits) - 1}):")
+        for hit in hits[1:]:
+            print(f"  {hit.tracking_number}  {hit.customer_name}  {hit.phone}  {hit.address}  "
+                  f"{hit.service_date}  {hit.status}")
+    return 0
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from fleet_desk.tracking.routes import StopNotFound, mark_stop
 
@@ -495,6 +520,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("outcome", choices=["delivered", "failed"])
     p.add_argument("--reason", help="why it failed (required for failed)")
     p.set_defaults(func=cmd_stop)
+
+    p = sub.add_parser("lookup", help="where is an order: by tracking number, order id, phone, e-mail, name or street")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.set_defaults(func=cmd_lookup)
 
     p = sub.add_parser("outbox", help="customer notices waiting for, or sent to, the tracking endpoint")
     p.add_argument("action", choices=["status", "send", "retry-dead", "show", "ping"])

@@ -8,8 +8,10 @@ numbers read with the depot's region. E-mails are lower-cased.
 
 from __future__ import annotations
 
+import locale
 import re
 import unicodedata
+from collections import Counter
 
 import phonenumbers
 from sqlalchemy import Connection, delete, insert
@@ -32,6 +34,12 @@ def words(text: str) -> list[str]:
     return list(dict.fromkeys(w[:TERM_MAX] for w in _WORD.findall(fold(text))))
 
 
+def locale_region() -> str | None:
+    """This computer's region by its locale (often en_US on a machine set up in English: a last resort)."""
+    name = locale.getlocale()[0] or ""
+    return name.split("_")[1][:2].upper() if "_" in name else None
+
+
 def phone_key(text: str | None, region: str | None) -> str | None:
     """E.164 for a possible phone number in any formatting; None if it is not one."""
     if not text or sum(ch.isdigit() for ch in text) < 6:
@@ -43,6 +51,15 @@ def phone_key(text: str | None, region: str | None) -> str | None:
     if not phonenumbers.is_possible_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def region_of(keys: list[str]) -> str | None:
+    """The region most of these E.164 numbers belong to."""
+    codes = Counter(phonenumbers.parse(k).country_code for k in keys)
+    if not codes:
+        return None
+    region = phonenumbers.region_code_for_country_code(codes.most_common(1)[0][0])
+    return None if region == "ZZ" else region
 
 
 def email_key(text: str | None) -> str | None:

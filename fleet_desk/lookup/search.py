@@ -12,7 +12,17 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, and_, intersect, select
 
-from fleet_desk.lookup.keys import NAME, STREET, email_key, mask_email, mask_phone, phone_key, words
+from fleet_desk.lookup.keys import (
+    NAME,
+    STREET,
+    email_key,
+    locale_region,
+    mask_email,
+    mask_phone,
+    phone_key,
+    region_of,
+    words,
+)
 from fleet_desk.store.models import LookupTerm, Route, Stop
 
 EXACT, CONTACT, NAME_WORDS, NAME_PREFIX, STREET_WORDS, EMAIL_PREFIX = range(6)
@@ -42,6 +52,7 @@ def find_orders(engine: Engine, query: str, region: str | None = None, limit: in
     if not text:
         return []
     with engine.connect() as conn:
+        region = region or usual_region(conn) or locale_region()
         ranked: dict[int, int] = {}
         for rank, ids in _candidates(conn, text, region, limit):
             for stop_id in ids:
@@ -59,6 +70,12 @@ def find_orders(engine: Engine, query: str, region: str | None = None, limit: in
                 mask_email(r.email), r.address, r.service_date, r.status) for r in rows]
     hits.sort(key=lambda h: (h.rank, _newest_first(h.service_date), h.customer_name, h.stop_id))
     return hits[:limit]
+
+
+def usual_region(conn: Connection) -> str | None:
+    """Where most customers' phones are, for reading a national number when no region is set (the setting
+    `phone_region`)."""
+    return region_of(conn.scalars(select(Stop.phone_key).where(Stop.phone_key.is_not(None)).limit(50)).all())
 
 
 def _newest_first(day: str) -> str:

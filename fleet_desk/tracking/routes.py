@@ -14,7 +14,8 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session
 
 from fleet_desk.clock import now_ms
-from fleet_desk.lookup.keys import email_key, index_terms, phone_key
+from fleet_desk.lookup.keys import email_key, index_terms, locale_region, phone_key, region_of
+from fleet_desk.lookup.search import usual_region
 from fleet_desk.manifest import Manifest, ManifestStop
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.settings import Settings
@@ -55,6 +56,8 @@ def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> 
     result = ManifestResult()
     stamp = now_ms()
     with _editing(engine) as session:
+        region = rules.phone_region or _manifest_region(manifest) or usual_region(session.connection()) \
+            or locale_region()
         for route_key, stops in by_route.items():
             stops.sort(key=lambda s: s.sequence)
             first = stops[0]
@@ -92,7 +95,7 @@ def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> 
                 row.tracking_number = mstop.tracking_number
                 row.customer_name = mstop.customer_name
                 row.phone, row.email, row.notes = mstop.phone, mstop.email, mstop.notes
-                row.phone_key, row.email_key = phone_key(mstop.phone, rules.phone_region), email_key(mstop.email)
+                row.phone_key, row.email_key = phone_key(mstop.phone, region), email_key(mstop.email)
                 row.address, row.lat, row.lon = mstop.address, mstop.lat, mstop.lon
                 row.window_start_ms, row.window_end_ms = to_ms(mstop.window_start), to_ms(mstop.window_end)
                 row.service_s = round((mstop.service_minutes if mstop.service_minutes is not None
@@ -105,6 +108,12 @@ def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> 
                     session.add(OrderEvent(stop_id=row.id, time_ms=stamp, type="confirmed", source="manifest",
                                            detail=f"route {route_key}, stop {mstop.sequence}"))
     return result
+
+
+def _manifest_region(manifest: Manifest) -> str | None:
+    """The region of the manifest's own international numbers, for reading its national ones."""
+    keys = [k for k in (phone_key(s.phone, None) for s in manifest.stops[:200]) if k]
+    return region_of(keys)
 
 
 def _plan(stops: list[ManifestStop], planned_start_ms: int | None, rules: TrackingRules) -> list[int | None]:

@@ -29,7 +29,8 @@ class TrackingRules:
     news_max_age_s: float = 300.0
     depot: tuple[float, float] | None = None
     timezone: tzinfo | None = None  # None: this computer's
-    phone_region: str | None = None  # customers' national phone numbers are of this region (e.g. FR)
+    phone_region: str | None = None  # customers' national phone numbers are of this region (e.g. FR); None: see
+    # fleet_desk.lookup.search.usual_region
 
     def local_day(self, ms: int) -> str:
         """The depot's date (YYYY-MM-DD) at ``ms``: the service day routes belong to."""
@@ -51,15 +52,8 @@ class TrackingRules:
             news_max_age_s=settings.news_max_age_min * 60,
             depot=parse_location(settings.depot_location),
             timezone=ZoneInfo(settings.depot_timezone) if settings.depot_timezone else None,
-            phone_region=settings.phone_region.upper() or _locale_region(),
+            phone_region=settings.phone_region.upper() or None,
         )
-
-
-def _locale_region() -> str | None:
-    import locale
-
-    name = locale.getlocale()[0] or ""
-    return name.split("_")[1][:2].upper() if "_" in name else None
 
 
 def local_hhmm(ms: int | None, tz: tzinfo | None) -> str:

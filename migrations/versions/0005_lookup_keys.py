@@ -37,16 +37,17 @@ def upgrade() -> None:
 
 def _index_existing_stops() -> None:
     """Orders stored before this version get their keys (with the user's phone region)."""
-    from fleet_desk.lookup.keys import email_key, index_terms, phone_key
+    from fleet_desk.lookup.keys import email_key, index_terms, locale_region, phone_key, region_of
     from fleet_desk.settings import Settings
-    from fleet_desk.tracking.rules import TrackingRules
 
     conn = op.get_bind()
-    region = TrackingRules.from_settings(Settings.load()).phone_region
     stops = sa.table('stops', sa.column('id'), sa.column('customer_name'), sa.column('address'),
                      sa.column('phone'), sa.column('email'), sa.column('phone_key'), sa.column('email_key'))
-    for row in conn.execute(sa.select(stops.c.id, stops.c.customer_name, stops.c.address, stops.c.phone,
-                                      stops.c.email)).all():
+    rows = conn.execute(sa.select(stops.c.id, stops.c.customer_name, stops.c.address, stops.c.phone,
+                                  stops.c.email)).all()
+    international = [k for k in (phone_key(r.phone, None) for r in rows[:200]) if k]
+    region = Settings.load().phone_region.upper() or region_of(international) or locale_region()
+    for row in rows:
         conn.execute(stops.update().where(stops.c.id == row.id).values(
             phone_key=phone_key(row.phone, region), email_key=email_key(row.email)))
         index_terms(conn, row.id, row.customer_name, row.address)
