@@ -157,8 +157,8 @@ def answer_for(engine: Engine, stop_id: int, rules: TrackingRules, now_ms: int) 
         stops_done=sum(1 for s in siblings if s.status not in OPEN),
         stops_before=sum(1 for s in siblings if s.sequence < stop.sequence and s.status in OPEN),
         stop_status=stop.status, window=(stop.window_start_ms, stop.window_end_ms),
-        eta=(stop.eta_ms, stop.eta_earliest_ms, stop.eta_latest_ms) if stop.eta_ms and stop.status in OPEN
-        else None,
+        eta=(stop.eta_ms, stop.eta_earliest_ms or stop.eta_ms, stop.eta_latest_ms or stop.eta_ms)
+        if stop.eta_ms and stop.status in OPEN else None,
         late=bool(stop.late) and stop.status in OPEN,
         delay=(stop.delay_minutes, stop.delay_reason) if stop.late and stop.delay_minutes else None,
         delivered_ms=delivered or (stop.departed_ms if stop.status == "delivered" else None),
@@ -206,7 +206,7 @@ def _stops_before(n: int) -> str:
     return f"{n} stop{'s' if n != 1 else ''} before yours."
 
 
-def _age(seconds: float) -> str:
+def age_words(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 90 * 60:
@@ -259,7 +259,7 @@ def words_for(a: OrderAnswer, rules: TrackingRules, now_ms: int) -> str:
             minutes, reason = a.delay
             sentences.append(f"Running about {minutes} min late: {reason}.")
         if a.vehicle is not None and a.vehicle.stale and a.status == "out_for_delivery":
-            sentences.append(f"{a.vehicle_label} was last seen {_age(a.vehicle.fix_age_s)} ago {a.vehicle.near}; "
+            sentences.append(f"{a.vehicle_label} was last seen {age_words(a.vehicle.fix_age_s)} ago {a.vehicle.near}; "
                              "its position is not live.")
     return day + " ".join(sentences)
 
@@ -299,7 +299,7 @@ def as_text(a: OrderAnswer, rules: TrackingRules) -> str:
                  + f": {a.stops_done} of {a.stops_total} stops done; this is stop {a.sequence}.")
     if a.vehicle is not None:
         live = "not live" if a.vehicle.stale else "live"
-        lines.append(f"Last position {a.vehicle.near}, {_age(a.vehicle.fix_age_s)} old ({live}).")
+        lines.append(f"Last position {a.vehicle.near}, {age_words(a.vehicle.fix_age_s)} old ({live}).")
     else:
         lines.append("No position known for the van yet.")
     lines += ["", "Timeline:"]

@@ -57,8 +57,8 @@ def find_orders(engine: Engine, query: str, region: str | None = None, limit: in
         for rank, ids in _candidates(conn, text, region, limit):
             for stop_id in ids:
                 ranked.setdefault(stop_id, rank)
-            if len(ranked) >= limit and rank <= CONTACT:
-                break  # exact identifiers fill the list; no need to look for names
+            if len(ranked) >= limit:
+                break  # the list is full; weaker kinds of match would come after it
         if not ranked:
             return []
         rows = conn.execute(

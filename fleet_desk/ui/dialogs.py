@@ -18,13 +18,15 @@ from fleet_desk.export import FORMATS
 from fleet_desk.export import export_positions as write_export
 from fleet_desk.store.units import unit_assignments
 from fleet_desk.ui.import_log import import_logs
+from fleet_desk.ui.lookup_view import show_lookup
 from fleet_desk.ui.manifest_dialog import import_manifest
 from fleet_desk.ui.outbox_monitor import show_outbox
 from fleet_desk.ui.settings_dialog import edit_settings
 from fleet_desk.ui.tasks import run_in_background
 from fleet_desk.ui.units_dialog import gps_units
 
-__all__ = ["edit_settings", "export_positions", "gps_units", "import_logs", "import_manifest", "show_outbox"]
+__all__ = ["edit_settings", "export_positions", "gps_units", "import_logs", "import_manifest", "show_lookup",
+           "show_outbox"]
 
 FORMAT_FILTERS = {"csv": "CSV (*.csv)", "gpx": "GPX 1.1 (*.gpx)", "geojson": "GeoJSON (*.geojson)"}
 

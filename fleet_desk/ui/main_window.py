@@ -155,11 +155,14 @@ class MainWindow(QMainWindow):
         tools = self.menuBar().addMenu("&Tools")
         self.units_action = tools.addAction("&GPS units…", lambda: dialogs.gps_units(self))
         self.units_action.setShortcut(QKeySequence("Ctrl+U"))
+        self.lookup_action = tools.addAction("Customer &lookup…", lambda: dialogs.show_lookup(self))
+        self.lookup_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lookup_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)  # from any window
         self.outbox_action = tools.addAction("&Outbox…", lambda: dialogs.show_outbox(self))
         self.outbox_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         tools.addAction("&Settings…", lambda: dialogs.edit_settings(self))
         self.database_actions += [self.import_action, self.manifest_action, export_action, self.units_action,
-                                  self.outbox_action]
+                                  self.lookup_action, self.outbox_action]
         for action in self.database_actions:
             action.setEnabled(False)
 

@@ -88,6 +88,7 @@ class FleetMapView(QWebEngineView):
         self._queued: list[str] = []
         self._pending: dict[int, dict[str, Any]] = {}
         self._removed: set[int] = set()
+        self._shown_ids: set[int] = set()  # focus_order's van
         self.batches_sent = 0
 
         page = _LoggingPage(self)
@@ -192,6 +193,16 @@ class FleetMapView(QWebEngineView):
     def show_track(self, points: list[tuple[float, float]]) -> None:
         """The selected route's vehicle's track so far today."""
         self.call("showTrack", [list(p) for p in points])
+
+    def focus_order(self, stop: dict[str, Any], vehicle: tuple[FleetVehicle, VehicleState] | None) -> None:
+        """One order's stop (``{lat, lon, status, label}``) and its van, alone in view (the Lookup window)."""
+        self.remove_vehicles(list(self._shown_ids))
+        self._shown_ids = set()
+        if vehicle is not None:
+            self.show_vehicles([vehicle])
+            self._shown_ids = {vehicle[0].vehicle_id}
+        self._flush()
+        self.call("focusOrder", {"stop": stop, "vehicle": vehicle_json(*vehicle) if vehicle else None})
 
     def center_on(self, lat: float, lon: float) -> None:
         self.call("centerOn", lat, lon)

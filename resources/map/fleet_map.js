@@ -220,6 +220,21 @@
                late: stops.filter((st) => st.late).length, line: S.routeLayer.hasLayer(r.line) ? r.line.getLatLngs().length : 0,
                track: S.track ? S.track.getLatLngs().length : 0 };
     },
+    // One order (the Lookup window): the customer's stop, and the van if known, in view.
+    focusOrder(o) {
+      if (S.orderLayer) S.orderLayer.remove();
+      S.orderLayer = L.layerGroup().addTo(S.map);
+      const points = [[o.stop.lat, o.stop.lon]];
+      L.circleMarker(points[0], {
+        radius: 8, color: "#ffffff", weight: 2, fillColor: S.stopColors[o.stop.status] || "#9e9e9e", fillOpacity: 0.95,
+      }).bindTooltip(escapeHtml(o.stop.label), { direction: "top", permanent: true }).addTo(S.orderLayer);
+      if (o.vehicle) points.push([o.vehicle.lat, o.vehicle.lon]);
+      S.autoFit = false;
+      if (points.length === 1) S.map.setView(points[0], 15, STILL);
+      else S.map.fitBounds(L.latLngBounds(points), { padding: [50, 50], maxZoom: 16, ...STILL });
+      S.order = o;
+    },
+    orderInfo() { return S.order ? { stop: S.order.stop, vehicle: S.order.vehicle, markers: Object.keys(S.markers).length } : null; },
     // Read-only views of the page's state, for tests and diagnostics.
     info(id) {
       const m = S.markers[id];
