@@ -238,7 +238,8 @@ def card_html(a: OrderAnswer, tz) -> str:  # noqa: ANN001
         return datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz).strftime("%d %b %H:%M")
 
     e = html.escape
-    alert = "#e65100" if a.delay else "#1b5e20"
+    behind = a.delay is not None or (a.eta is not None and a.eta[2] > a.window[1])
+    alert = "#e65100" if behind else "#1b5e20"
     parts = [f"<h3 style='margin:0'>{e(a.tracking_number)} · {e(a.customer_name)}</h3>",
              f"<p style='color:#555'>order {e(a.order_id)} · {e(a.address)} · {e(a.phone or '-')} · "
              f"{e(a.email or '-')}</p>",
