@@ -1,0 +1,232 @@
+"""The binary log of MediaTek-chipset GPS data loggers (i-Blue 747, Qstarz BT-Q1000, Holux M-241 and kin).
+
+The logger's flash is a run of 64 KiB sectors. Each sector opens with a
+0x200-byte header (record count, the field bitmask in force, log policy and
+period/distance/speed settings); records follow. A record holds the fields
+the bitmask selects, in bit order, little-endian, then a checksum byte (the
+XOR of the record's bytes), preceded by ``*`` except on Holux units. 16-byte
+marker blocks (``AA``x7, kind, value, ``BB``x4) between records change the
+bitmask or note a power-on; Holux units also write 16-byte ``HOLUX...``
+labels. ``FF FF FF FF`` ends a sector's data. Holux M-241 stores latitude and
+longitude as 4-byte floats and the height as a 3-byte float (its low byte
+dropped).
+
+Plain Python over the bytes; no I/O.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+SECTOR = 0x10000
+SECTOR_HEADER = 0x200
+MARKER_START, MARKER_END = b"\xaa" * 7, b"\xbb" * 4
+HOLUX_LABEL = b"HOLUX"
+HOLUX_LOW_PRECISION_BIT = 1 << 31
+
+# Field bits of the log format, with their sizes (standard MTK) in bit order.
+UTC, VALID, LATITUDE, LONGITUDE, HEIGHT, SPEED, HEADING, DSTA, DAGE, PDOP, HDOP, VDOP, NSAT, SID, ELEVATION, \
+    AZIMUTH, SNR, RCR, MILLISECOND, DISTANCE = range(20)
+SIZES = {UTC: 4, VALID: 2, LATITUDE: 8, LONGITUDE: 8, HEIGHT: 4, SPEED: 4, HEADING: 4, DSTA: 2, DAGE: 4, PDOP: 2,
+         HDOP: 2, VDOP: 2, NSAT: 2, SID: 4, ELEVATION: 2, AZIMUTH: 2, SNR: 2, RCR: 2, MILLISECOND: 2, DISTANCE: 8}
+PER_SATELLITE = (ELEVATION, AZIMUTH, SNR)  # stored with each SID entry
+
+#: The VALID field: what kind of fix the record had.
+FIX_NONE, FIX_SPS, FIX_DGPS, FIX_PPS, FIX_ESTIMATED = 0x01, 0x02, 0x04, 0x08, 0x40
+GOOD_FIXES = {FIX_SPS, FIX_DGPS, FIX_PPS}
+RCR_BUTTON = 0x08  # the driver pressed the logger's button here
+
+
+class MtkFormatError(ValueError):
+    """The bytes are not an MTK logger dump."""
+
+
+@dataclass(frozen=True, slots=True)
+class MtkPoint:
+    time_ms: int
+    lat: float
+    lon: float
+    height_m: float | None
+    speed_kmh: float | None
+    heading_deg: float | None
+    valid: int | None  # FIX_* (None: the bitmask does not log it)
+    sats_used: int | None
+    hdop: float | None
+    pdop: float | None
+    vdop: float | None
+    button: bool
+
+    @property
+    def has_fix(self) -> bool:
+        return self.valid is None or self.valid in GOOD_FIXES
+
+
+@dataclass
+class MtkStats:
+    records: int = 0
+    bad_checksums: int = 0
+    torn_records: int = 0  # cut short by a power-off
+    no_position: int = 0  # a record without lat/lon (bitmask) or at 0,0 without a fix
+    markers: int = 0
+    sectors: int = 0
+    settings: dict[str, float] = field(default_factory=dict)  # period_s, distance_m, speed_kmh
+
+
+@dataclass
+class _Layout:
+    bitmask: int
+    holux: bool
+
+    def size(self, bit: int) -> int:
+        if self.holux and bit in (LATITUDE, LONGITUDE):
+            return 4
+        if self.holux and bit == HEIGHT:
+            return 3
+        return SIZES.get(bit, 0)
+
+    def fixed_length(self) -> int:
+        """The record's length with no satellites listed (the shortest it can be), checksum included."""
+        n = 1 if self.holux else 2
+        for bit in range(32):
+            if self.bitmask & (1 << bit) and bit not in PER_SATELLITE:
+                n += self.size(bit)
+        return n
+
+
+def looks_like_holux(data: bytes) -> bool:
+    """Holux units label their log; a generic MTK logger does not."""
+    return data.find(HOLUX_LABEL, 0, SECTOR) >= 0
+
+
+def decode(data: bytes, holux: bool | None = None, stats: MtkStats | None = None) -> Iterator[MtkPoint]:
+    """The dump's track points in the order they were logged. ``holux``: None detects the variant."""
+    if len(data) < SECTOR_HEADER + 16:
+        raise MtkFormatError(f"{len(data)} bytes: too short for an MTK logger dump (at least one 64 KiB sector)")
+    stats = stats if stats is not None else MtkStats()
+    holux = looks_like_holux(data) if holux is None else holux
+    layout = _Layout(_sector_bitmask(data, 0, holux), holux)
+    if layout.bitmask in (0, 0xFFFFFFFF) or not layout.bitmask & (1 << UTC):
+        raise MtkFormatError("no valid log format in the first sector header (is this an MTK logger dump?)")
+    period, distance, speed = struct.unpack_from("<III", data, 8)
+    stats.settings = {"period_s": period / 10, "distance_m": distance / 10, "speed_kmh": speed / 10}
+    for start in range(0, len(data), SECTOR):
+        if data[start:start + 2] == b"\xff\xff" and data[start + 2:start + 6] == b"\xff\xff\xff\xff":
+            break  # an erased sector: the log ends before it
+        stats.sectors += 1
+        yield from _sector(data, start, min(start + SECTOR, len(data)), layout, stats)
+
+
+def _sector_bitmask(data: bytes, start: int, holux: bool) -> int:
+    mask = struct.unpack_from("<I", data, start + 2)[0]
+    return mask & ~HOLUX_LOW_PRECISION_BIT if holux else mask
+
+
+def _sector(data: bytes, start: int, end: int, layout: _Layout, stats: MtkStats) -> Iterator[MtkPoint]:
+    pos = start + SECTOR_HEADER
+    while pos + 4 <= end:
+        head = data[pos:pos + 16]
+        if head[:4] == b"\xff\xff\xff\xff":
+            return  # the rest of the sector is unwritten
+        if head[:7] == MARKER_START and head[12:16] == MARKER_END:
+            _marker(head, layout, stats)
+            pos += 16
+            continue
+        if head[:5] == HOLUX_LABEL:
+            pos += 20 if data[pos + 16:pos + 20] == b"    " else 16
+            continue
+        if pos + layout.fixed_length() > end:
+            return
+        point, length = _record(data, pos, layout, stats)
+        pos += length
+        if point is not None:
+            yield point
+
+
+def _marker(block: bytes, layout: _Layout, stats: MtkStats) -> None:
+    stats.markers += 1
+    kind = block[7]
+    if kind == 0x02:  # the bitmask changed from here on
+        mask = struct.unpack_from("<I", block, 8)[0]
+        layout.bitmask = mask & ~HOLUX_LOW_PRECISION_BIT if layout.holux else mask
+
+
+_FLOAT = struct.Struct("<f")
+_DOUBLE = struct.Struct("<d")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<I")
+
+
+def _record(data: bytes, pos: int, layout: _Layout, stats: MtkStats) -> tuple[MtkPoint | None, int]:
+    """One record at ``pos``: the point (None if unusable) and the record's length."""
+    mask, holux = layout.bitmask, layout.holux
+    values: dict[int, float | int] = {}
+    i = pos
+    for bit in range(20):
+        if not mask & (1 << bit) or bit in PER_SATELLITE:
+            continue
+        if bit == SID:
+            i = _skip_satellites(data, i, layout)
+            continue
+        size = layout.size(bit)
+        if bit in (LATITUDE, LONGITUDE):
+            values[bit] = (_FLOAT if size == 4 else _DOUBLE).unpack_from(data, i)[0]
+        elif bit == HEIGHT:
+            values[bit] = _FLOAT.unpack_from(b"\x00" + data[i:i + 3])[0] if size == 3 else \
+                _FLOAT.unpack_from(data, i)[0]
+        elif bit in (SPEED, HEADING, DAGE):
+            values[bit] = _FLOAT.unpack_from(data, i)[0]
+        elif bit == UTC:
+            values[bit] = _U32.unpack_from(data, i)[0]
+        elif bit == NSAT:
+            values[bit] = data[i + 1]  # [0] in view, [1] used
+        elif bit == DISTANCE:
+            values[bit] = _DOUBLE.unpack_from(data, i)[0]
+        else:
+            values[bit] = _U16.unpack_from(data, i)[0]
+        i += size
+    body_end = i
+    if not holux:
+        if data[i:i + 1] != b"*":
+            if data[i:i + 1] == b"\xff":  # the logger lost power before finishing the record
+                stats.torn_records += 1
+                return None, i + 2 - pos
+        else:
+            i += 1
+    checksum = 0
+    for byte in data[pos:body_end]:
+        checksum ^= byte
+    length = i + 1 - pos
+    stats.records += 1
+    if i >= len(data) or data[i] != checksum:
+        stats.bad_checksums += 1
+        return None, length
+    if LATITUDE not in values or LONGITUDE not in values:
+        stats.no_position += 1
+        return None, length
+    valid = values.get(VALID)
+    lat, lon = values[LATITUDE], values[LONGITUDE]
+    if valid is not None and valid not in GOOD_FIXES and lon < 0.000001 and lat < 90.000001:
+        stats.no_position += 1  # a logger with no fix writes a bogus position; not a point
+        return None, length
+
+    def dop(bit: int) -> float | None:
+        return values[bit] / 100 if bit in values else None
+
+    point = MtkPoint(
+        time_ms=int(values.get(UTC, 0)) * 1000 + int(values.get(MILLISECOND, 0)),
+        lat=lat, lon=lon, height_m=values.get(HEIGHT), speed_kmh=values.get(SPEED),
+        heading_deg=values.get(HEADING), valid=valid, sats_used=values.get(NSAT),
+        hdop=dop(HDOP), pdop=dop(PDOP), vdop=dop(VDOP), button=bool(values.get(RCR, 0) & RCR_BUTTON))
+    return point, length
+
+
+def _skip_satellites(data: bytes, i: int, layout: _Layout) -> int:
+    """Past the SID block: one 4-byte entry if no satellite is listed, else one per satellite with its
+    elevation, azimuth and SNR as the bitmask says."""
+    count = _U16.unpack_from(data, i + 2)[0]
+    if count == 0:
+        return i + SIZES[SID]
+    entry = SIZES[SID] + sum(SIZES[b] for b in PER_SATELLITE if layout.bitmask & (1 << b))
+    return i + entry * min(count, 32)
