@@ -67,16 +67,20 @@ class Progress:
 
 def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN001
     """Import (or, with a replay ``tracker``, replay) each file; a bad file does not stop the others."""
-    from fleet_desk.ingest import NotNmeaError, import_log
+    from fleet_desk.gps.mtk import MtkFormatError
+    from fleet_desk.ingest import NotNmeaError, import_log, import_mtk_dump
 
     engine = _engine(args)
     failures = 0
     for path in args.files:
         progress = Progress(Path(path).name)
         try:
-            summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, progress=progress,
-                                 tracker=tracker)
-        except (OSError, NotNmeaError) as exc:
+            if getattr(args, "format", "nmea") == "mtk":
+                summary = import_mtk_dump(engine, Path(path), args.device, args.vehicle, tracker=tracker)
+            else:
+                summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, progress=progress,
+                                     tracker=tracker)
+        except (OSError, NotNmeaError, MtkFormatError) as exc:
             progress.close()
             _err(f"{exc}; nothing more was read from it (positions stored before stay stored)")
             failures += 1
@@ -474,11 +478,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("import-log", help="import NMEA logs (plain or .gz)")
+    p = sub.add_parser("import-log", help="import NMEA logs (plain or .gz) or MTK logger dumps (--format mtk)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--device", required=True, metavar="NAME")
     p.add_argument("--vehicle", metavar="NAME")
     p.add_argument("--date", type=_parse_day, metavar="YYYY-MM-DD", help="date for epochs before the log gives one")
+    p.add_argument("--format", choices=["nmea", "mtk"], default="nmea",
+                   help="mtk: a MediaTek data logger's binary dump (i-Blue 747, Qstarz, Holux M-241, ...)")
     p.set_defaults(func=cmd_import_log)
 
     p = sub.add_parser("listen", help="ingest a live unit until Ctrl-C")

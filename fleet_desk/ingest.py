@@ -255,3 +255,33 @@ class RateMeter:
         cutoff = now - self.window
         while self._events and self._events[0][0] < cutoff:
             self._events.pop(0)
+
+
+def import_mtk_dump(engine: Engine, path: Path, device: str, vehicle: str | None = None, source: str = "import",
+                    tracker: RouteTracker | None = None) -> IngestSummary:
+    """Import an MTK logger's binary dump (saved by other software, or downloaded at the dock) for one unit,
+    through the same writer and tracker as NMEA. Points logged without a fix are counted, not stored."""
+    from fleet_desk.gps.mtk import MtkStats, decode
+
+    data = Path(path).read_bytes()
+    stats = MtkStats()
+    summary = IngestSummary()
+    writer = PositionWriter(engine, ensure_device(engine, device, vehicle), source,
+                            [tracker or tracker_for(engine)])
+    batch: list[Fix] = []
+    for point in decode(data, stats=stats):
+        fix = point.fix()
+        if fix is None:
+            summary.stats.invalid += 1
+            continue
+        batch.append(fix)
+        if len(batch) >= BATCH:
+            summary.result += writer.write(batch)
+            summary.note(batch)
+            batch = []
+    if batch:
+        summary.result += writer.write(batch)
+        summary.note(batch)
+    summary.stats.fixes = stats.records
+    summary.stats.framing.bad_checksum = stats.bad_checksums
+    return summary

@@ -19,6 +19,10 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC as TZ_UTC
+from datetime import datetime
+
+from fleet_desk.gps.fix import Fix
 
 SECTOR = 0x10000
 SECTOR_HEADER = 0x200
@@ -61,6 +65,16 @@ class MtkPoint:
     @property
     def has_fix(self) -> bool:
         return self.valid is None or self.valid in GOOD_FIXES
+
+    def fix(self) -> Fix | None:
+        """As the store takes it; None for a point logged without a fix (kept by the logger, not a position)."""
+        if not self.has_fix:
+            return None
+        return Fix(time=datetime.fromtimestamp(self.time_ms / 1000, TZ_UTC), lat=self.lat, lon=self.lon,
+                   speed_mps=self.speed_kmh / 3.6 if self.speed_kmh is not None else None,
+                   course_deg=self.heading_deg, alt_m=self.height_m,
+                   fix_quality=2 if self.valid == FIX_DGPS else 1, mode=3 if self.height_m is not None else 2,
+                   sats=self.sats_used, hdop=self.hdop, pdop=self.pdop)
 
 
 @dataclass
