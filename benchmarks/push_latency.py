@@ -6,7 +6,7 @@ the depot, then leave one after another; the fix that takes a van past the
 depot radius is the one that makes its stops "out for delivery". The pipeline
 is the app's: the serial driver, decoder, batched store, tracker, outbox in
 the same transaction, and the sender thread woken when fixes are stored. A
-keep-alive receiver on 127.0.0.1 notes when each event arrived; latency is
+the demo's keep-alive endpoint on 127.0.0.1 notes when each event arrived; latency is
 that minus the fix time carried in the event (the van's position "at").
 
 Run: python benchmarks/push_latency.py [--vans 20]
@@ -15,25 +15,22 @@ Run: python benchmarks/push_latency.py [--vans 20]
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FLEET_DESK_CONFIG_DIR", tempfile.mkdtemp(prefix="fleet-desk-bench-cfg-"))  # default rules
 
+from fleet_desk.demo_endpoint import DemoEndpoint  # noqa: E402
 from fleet_desk.live import LiveIngest  # noqa: E402
 from fleet_desk.manifest import read_manifest  # noqa: E402
-from fleet_desk.push.endpoint import Endpoint  # noqa: E402
 from fleet_desk.push.sender import OutboxSender, SenderThread  # noqa: E402
 from fleet_desk.sim_day import rows_to_csv, simulate_day  # noqa: E402
 from fleet_desk.simulator import DEPOT, PtyUnit, _nmea  # noqa: E402
@@ -42,31 +39,7 @@ from fleet_desk.store.timeutil import parse_utc  # noqa: E402
 from fleet_desk.tracking.routes import store_manifest  # noqa: E402
 from fleet_desk.tracking.rules import TrackingRules  # noqa: E402
 
-SECRET = "latency-secret"
 SPEED_MPS = 15.0
-
-
-def receiver() -> tuple[ThreadingHTTPServer, list[tuple[float, dict]]]:
-    got: list[tuple[float, dict]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, *args) -> None:  # noqa: ANN002
-            pass
-
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            got.append((time.time(), json.loads(body)))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, got
 
 
 def epoch(lat: float, lon: float, speed_mps: float, at: datetime) -> bytes:
@@ -86,7 +59,8 @@ def main() -> int:
     parser.add_argument("--vans", type=int, default=20)
     parser.add_argument("--gap", type=float, default=2.0, help="seconds between two vans leaving")
     args = parser.parse_args()
-    server, got = receiver()
+    receiver = DemoEndpoint()
+    receiver.start()
     tmp = tempfile.TemporaryDirectory()
     engine = open_database(f"sqlite:///{tmp.name}/latency.db")
     now = datetime.now(UTC)
@@ -95,7 +69,7 @@ def main() -> int:
     manifest.write_text(rows_to_csv([row for day in days for row in day.rows]), encoding="utf-8")
     store_manifest(engine, read_manifest(manifest, tz=TrackingRules().timezone), TrackingRules())
 
-    sender = OutboxSender(engine, Endpoint(f"http://127.0.0.1:{server.server_address[1]}/e", None, SECRET))
+    sender = OutboxSender(engine, receiver.endpoint)
     thread = SenderThread(sender)
     ingest = LiveIngest(engine, on_fixes=lambda _d, _f: thread.poke())
     ptys = [PtyUnit(None, None) for _ in days]
@@ -122,7 +96,7 @@ def main() -> int:
     time.sleep(2)
     ingest.stop()
     thread.stop()
-    server.shutdown()
+    receiver.stop()
     for pty in ptys:
         pty.close()
     engine.dispose()
@@ -130,7 +104,7 @@ def main() -> int:
 
     firsts: dict[str, float] = {}
     every = []
-    for arrived, doc in got:
+    for arrived, doc in zip(receiver.arrived, receiver.received, strict=True):
         position = (doc.get("vehicle") or {}).get("position")
         if doc["type"] != "out_for_delivery" or not position:
             continue

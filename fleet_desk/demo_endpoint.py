@@ -1,7 +1,8 @@
 """The demo's own tracking endpoint: a receiver on 127.0.0.1 that checks each event's signature and keeps it.
 
 The demo sends its customer notices here, never to the endpoint in the
-user's settings: made-up orders must not reach real customers.
+user's settings: made-up orders must not reach real customers. The push
+benchmarks use it as their local endpoint too.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hmac
 import json
 import secrets
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from fleet_desk.push.endpoint import Endpoint
@@ -20,6 +22,7 @@ class DemoEndpoint:
     def __init__(self) -> None:
         self.secret = secrets.token_hex(16)
         self.received: list[dict] = []  # first delivery of each event
+        self.arrived: list[float] = []  # when each of those arrived (time.time())
         self._keys: set[str] = set()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -57,10 +60,12 @@ class DemoEndpoint:
         return Handler
 
     def take(self, key: str, body: bytes) -> None:
+        arrived = time.time()
         with self._lock:
             if key not in self._keys:
                 self._keys.add(key)
                 self.received.append(json.loads(body))
+                self.arrived.append(arrived)
 
     def start(self) -> None:
         self._thread.start()

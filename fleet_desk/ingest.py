@@ -80,28 +80,30 @@ class IngestSummary:
 class FixPipeline:
     """Decodes a byte stream from one unit and stores its fixes in batches."""
 
-    def __init__(self, writer: PositionWriter, decoder: NmeaDecoder, batch_size: int | None = BATCH):
-        """``batch_size`` None: store only when `flush` is called (live, on a timer)."""
+    def __init__(self, writer: PositionWriter, decoder: NmeaDecoder | None, batch_size: int | None = BATCH):
+        """``batch_size`` None: store only when `flush` is called (live, on a timer). ``decoder`` None: the
+        fixes come decoded (`add`), e.g. from an MTK logger's binary log."""
         self.writer = writer
         self.decoder = decoder
         self.batch_size = batch_size
-        self.summary = IngestSummary(stats=decoder.stats)
+        self.summary = IngestSummary(stats=decoder.stats) if decoder else IngestSummary()
         self._pending: list[Fix] = []
 
     def feed(self, chunk: bytes) -> list[Fix]:
         fixes = self.decoder.feed(chunk)
-        self._take(fixes)
+        self.add(fixes)
         return fixes
 
     def release_sealed(self) -> list[Fix]:
         """Live: take the fix of an epoch the unit has finished saying its position for (see the decoder)."""
         fixes = self.decoder.release_sealed()
-        self._take(fixes)
+        self.add(fixes)
         return fixes
 
     def finish(self) -> list[Fix]:
         """End of stream: decode what is left; returns the fixes stored now."""
-        self._take(self.decoder.finish())
+        if self.decoder is not None:
+            self.add(self.decoder.finish())
         return self.flush()
 
     def flush(self) -> list[Fix]:
@@ -150,7 +152,8 @@ class FixPipeline:
             p.summary.result += result
         return todo
 
-    def _take(self, fixes: list[Fix]) -> None:
+    def add(self, fixes: list[Fix]) -> None:
+        """Fixes to store, in batches."""
         if fixes:
             self.summary.note(fixes)
             self._pending.extend(fixes)
@@ -265,23 +268,15 @@ def import_mtk_dump(engine: Engine, path: Path, device: str, vehicle: str | None
 
     data = Path(path).read_bytes()
     stats = MtkStats()
-    summary = IngestSummary()
-    writer = PositionWriter(engine, ensure_device(engine, device, vehicle), source,
-                            [tracker or tracker_for(engine)])
-    batch: list[Fix] = []
+    pipeline = FixPipeline(PositionWriter(engine, ensure_device(engine, device, vehicle), source,
+                                          [tracker or tracker_for(engine)]), None)
     for point in decode(data, stats=stats):
         fix = point.fix()
         if fix is None:
-            summary.stats.invalid += 1
-            continue
-        batch.append(fix)
-        if len(batch) >= BATCH:
-            summary.result += writer.write(batch)
-            summary.note(batch)
-            batch = []
-    if batch:
-        summary.result += writer.write(batch)
-        summary.note(batch)
-    summary.stats.fixes = stats.records
-    summary.stats.framing.bad_checksum = stats.bad_checksums
-    return summary
+            pipeline.summary.stats.invalid += 1
+        else:
+            pipeline.add([fix])
+    pipeline.finish()
+    pipeline.summary.stats.fixes = stats.records
+    pipeline.summary.stats.framing.bad_checksum = stats.bad_checksums
+    return pipeline.summary

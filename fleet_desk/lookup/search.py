@@ -9,6 +9,7 @@ Each kind is an index probe; nothing scans the orders.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import Connection, Engine, and_, intersect, select
 
@@ -68,7 +69,7 @@ def find_orders(engine: Engine, query: str, region: str | None = None, limit: in
         ).all()
     hits = [Hit(r.id, ranked[r.id], r.order_id, r.tracking_number, r.customer_name, mask_phone(r.phone),
                 mask_email(r.email), r.address, r.service_date, r.status) for r in rows]
-    hits.sort(key=lambda h: (h.rank, _newest_first(h.service_date), h.customer_name, h.stop_id))
+    hits.sort(key=lambda h: (h.rank, -date.fromisoformat(h.service_date).toordinal(), h.customer_name, h.stop_id))
     return hits[:limit]
 
 
@@ -76,10 +77,6 @@ def usual_region(conn: Connection) -> str | None:
     """Where most customers' phones are, for reading a national number when no region is set (the setting
     `phone_region`)."""
     return region_of(conn.scalars(select(Stop.phone_key).where(Stop.phone_key.is_not(None)).limit(50)).all())
-
-
-def _newest_first(day: str) -> str:
-    return "".join(chr(0x10FFFF - ord(ch)) for ch in day)
 
 
 def _candidates(conn: Connection, text: str, region: str | None, limit: int):  # noqa: ANN202

@@ -105,14 +105,17 @@ def store_secret(key: str, value: str, settings: Settings) -> str:
     return f"{path} (readable only by you; no OS keyring here)"
 
 
-def endpoint(settings: Settings) -> Endpoint | None:
-    """The configured endpoint; None when no URL is set. Raises `EndpointError` when it cannot be used."""
+def endpoint(settings: Settings, token: str | None = None, secret: str | None = None) -> Endpoint | None:
+    """The configured endpoint; None when no URL is set. Raises `EndpointError` when it cannot be used.
+
+    ``token`` and ``secret``: typed but not yet kept (the Settings dialog's Test connection); else the kept ones.
+    """
     url = os.environ.get(ENV["endpoint_url"]) or settings.endpoint_url
     if not url:
         return None
     url = check_url(url)
-    secret = read_secret("signing_secret", settings)
+    secret = secret or read_secret("signing_secret", settings)
     if not secret:
         raise EndpointError("no signing secret is set: `fleet-desk config set-secret signing_secret` "
                             f"(or {ENV['signing_secret']})")
-    return Endpoint(url, read_secret("endpoint_token", settings), secret)
+    return Endpoint(url, token or read_secret("endpoint_token", settings), secret)

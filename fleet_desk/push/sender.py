@@ -94,14 +94,12 @@ class OutboxSender:
     rng: random.Random = field(default_factory=random.Random)
     timeout: tuple[float, float] = TIMEOUT
     backoff_base_s: float = BACKOFF_BASE_S
-    supersede: bool = True  # off only to measure raw throughput
 
     def send_due(self, limit: int = BATCH) -> SendRound:
         result = SendRound()
         now = self.clock()
         with self.engine.begin() as conn:
-            if self.supersede:
-                result.superseded = _supersede(conn)
+            result.superseded = _supersede(conn)
             first = (select(OutboxEvent.order_id, func.min(OutboxEvent.sequence).label("seq"))
                      .where(OutboxEvent.status == "pending").group_by(OutboxEvent.order_id).subquery())
             rows = conn.execute(

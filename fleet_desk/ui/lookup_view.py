@@ -191,7 +191,7 @@ class LookupWindow(QWidget):
 
     def _reload_card(self) -> None:
         row = self.results.currentRow()
-        if not (0 <= row < len(self.hits)) or self.window.engine is None:
+        if not (0 <= row < len(self.hits)) or self.window.engine is None or not self.isVisible():
             return
         engine, rules, stop_id = self.window.engine, self.window.rules, self.hits[row].stop_id
         run_in_background(lambda: answer_for(engine, stop_id, rules, now_ms()), self._card_for(stop_id), owner=self)

@@ -29,9 +29,9 @@ from fleet_desk import messages
 from fleet_desk.push.endpoint import (
     ENV,
     SECRETS,
-    Endpoint,
     EndpointError,
     check_url,
+    endpoint,
     keyring_available,
     read_secret,
     store_secret,
@@ -179,21 +179,15 @@ class SettingsDialog(QDialog):
             allow_plaintext_secrets=self.plaintext.isChecked(),
             **{name: type(getattr(self.settings, name))(box.value()) for name, box in self.rules.items()})
 
-    def _typed_endpoint(self, settings: Settings) -> Endpoint:
-        url = check_url(settings.endpoint_url) if settings.endpoint_url else None
-        if url is None:
-            raise EndpointError("type the endpoint URL first")
-        secret = self.secret_fields["signing_secret"].text() or read_secret("signing_secret", settings)
-        if not secret:
-            raise EndpointError("type the signing secret first")
-        token = self.secret_fields["endpoint_token"].text() or read_secret("endpoint_token", settings)
-        return Endpoint(url, token, secret)
-
     def test_connection(self) -> None:
         try:
-            target = self._typed_endpoint(self.result_settings())
+            target = endpoint(self.result_settings(), self.secret_fields["endpoint_token"].text() or None,
+                              self.secret_fields["signing_secret"].text() or None)
         except EndpointError as exc:
             self._tested(False, str(exc))
+            return
+        if target is None:
+            self._tested(False, "type the endpoint URL first")
             return
         self.test_result.setText(f"Sending a signed test event to {target.url}…")
         self.test_button.setEnabled(False)
