@@ -1,4 +1,4 @@
-"""Customer lookup: the Lookup window offscreen and `fleet-desk lookup`, on simulated days replayed up to now."""
+"""Customer lookup: the Customer lookup dock offscreen and `fleet-desk lookup`, on simulated days replayed up to now."""
 
 from __future__ import annotations
 

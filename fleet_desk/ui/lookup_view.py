@@ -1,5 +1,9 @@
 """Customer lookup (Ctrl+L): the "where is my order" answer for an agent on a call.
 
+A dock of the main window, tabbed with the fleet board and the routes (it can
+be floated). Not a window of its own: a second top-level window holding a web
+view painted black on a software-rendered X server while the main map ran.
+
 One search box, results as you type (debounced, read in the background),
 keyboard first: Enter opens the top (or highlighted) result, Up and Down move,
 Esc clears. The answer card says what to tell the customer; a small map shows
@@ -15,6 +19,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QDockWidget,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -40,12 +45,10 @@ REFRESH_MS = 15_000  # the card's ages and ETAs move on while the agent talks
 STATUS_WORDS = {"pending": "to do", "arrived": "van there", "delivered": "delivered", "failed": "failed"}
 
 
-class LookupWindow(QWidget):
+class LookupView(QWidget):
     def __init__(self, window) -> None:  # noqa: ANN001
-        super().__init__(window, Qt.WindowType.Window)
+        super().__init__(window)
         self.window = window
-        self.setWindowTitle("Customer lookup")
-        self.resize(1100, 720)
         self._query_seq = 0
         self.hits: list[Hit] = []
         self.answer: OrderAnswer | None = None
@@ -69,7 +72,7 @@ class LookupWindow(QWidget):
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy_answer)
         self.map = FleetMapView(window.settings, window.map.center, self)
-        self.map.setMinimumHeight(240)
+        self.map.setMinimumHeight(200)
 
         left = QWidget(self)
         column = QVBoxLayout(left)
@@ -77,8 +80,9 @@ class LookupWindow(QWidget):
         column.addWidget(self.search)
         column.addWidget(self.found)
         column.addWidget(self.results, 1)
-        right = QSplitter(Qt.Orientation.Vertical, self)
-        card_box = QWidget(right)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(left)
+        card_box = QWidget(split)
         card_layout = QVBoxLayout(card_box)
         card_layout.setContentsMargins(0, 0, 0, 0)
         card_layout.addWidget(self.card, 1)
@@ -86,13 +90,9 @@ class LookupWindow(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.copy_button)
         card_layout.addLayout(buttons)
-        right.addWidget(card_box)
-        right.addWidget(self.map)
-        right.setSizes([430, 260])
-        split = QSplitter(Qt.Orientation.Horizontal, self)
-        split.addWidget(left)
-        split.addWidget(right)
-        split.setSizes([380, 720])
+        split.addWidget(card_box)
+        split.addWidget(self.map)
+        split.setSizes([170, 330, 240])
         QVBoxLayout(self).addWidget(split)
 
         self._debounce = QTimer(self)
@@ -141,10 +141,7 @@ class LookupWindow(QWidget):
         self._show_card(None)
 
     def start_search(self, text: str = "") -> None:
-        """Ctrl+L: the window up, the search box focused (with ``text`` if given)."""
-        self.show()
-        self.raise_()
-        self.activateWindow()
+        """Ctrl+L: the search box focused (with ``text`` if given)."""
         self.search.setFocus()
         if text:
             self.search.setText(text)
@@ -268,10 +265,18 @@ def card_html(a: OrderAnswer, tz) -> str:  # noqa: ANN001
     return "".join(parts)
 
 
-def show_lookup(window, text: str = "") -> LookupWindow:  # noqa: ANN001
-    """Ctrl+L from anywhere: one Lookup window, raised and ready to type."""
+def show_lookup(window, text: str = "") -> LookupView:  # noqa: ANN001
+    """Ctrl+L from anywhere: the Customer lookup dock (made on first use), raised and ready to type."""
     view = getattr(window, "_lookup", None)
     if view is None:
-        view = window._lookup = LookupWindow(window)
+        view = window._lookup = LookupView(window)
+        dock = window.lookup_dock = QDockWidget("Customer lookup", window)
+        dock.setObjectName("lookupDock")
+        dock.setWidget(view)
+        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        window.tabifyDockWidget(window.routes_dock, dock)
+    window.lookup_dock.show()
+    window.lookup_dock.raise_()
+    window.activateWindow()
     view.start_search(text)
     return view

@@ -195,7 +195,7 @@ class FleetMapView(QWebEngineView):
         self.call("showTrack", [list(p) for p in points])
 
     def focus_order(self, stop: dict[str, Any], vehicle: tuple[FleetVehicle, VehicleState] | None) -> None:
-        """One order's stop (``{lat, lon, status, label}``) and its van, alone in view (the Lookup window)."""
+        """One order's stop (``{lat, lon, status, label}``) and its van, alone in view (the Customer lookup dock)."""
         self.remove_vehicles(list(self._shown_ids))
         self._shown_ids = set()
         if vehicle is not None:
