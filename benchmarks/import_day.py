@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fleet_desk.simulator import _nmea  # noqa: E402
+from fleet_desk.gps.framing import sentence  # noqa: E402
 
 PYNMEA2_LOOP = """
 import sys, pynmea2
@@ -50,9 +50,9 @@ def write_day(path: Path, days: int = 1) -> None:
             la = f"{int(lat):02d}{(lat - int(lat)) * 60:07.4f}"
             lo = f"{int(lon):03d}{(lon - int(lon)) * 60:07.4f}"
             hms, dmy = t.strftime("%H%M%S.00"), t.strftime("%d%m%y")
-            f.write(_nmea(f"GPRMC,{hms},A,{la},N,{lo},E,12.5,45.0,{dmy},,,A"))
-            f.write(_nmea(f"GPGGA,{hms},{la},N,{lo},E,1,08,0.9,35.2,M,47.0,M,,"))
-            f.write(_nmea("GPVTG,45.0,T,,M,12.5,N,23.1,K,A"))
+            f.write(sentence(f"GPRMC,{hms},A,{la},N,{lo},E,12.5,45.0,{dmy},,,A"))
+            f.write(sentence(f"GPGGA,{hms},{la},N,{lo},E,1,08,0.9,35.2,M,47.0,M,,"))
+            f.write(sentence("GPVTG,45.0,T,,M,12.5,N,23.1,K,A"))
 
 
 def timed(cmd: list[str], stdin: Path | None = None) -> tuple[float, float]:

@@ -29,11 +29,12 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FLEET_DESK_CONFIG_DIR", tempfile.mkdtemp(prefix="fleet-desk-bench-cfg-"))  # default rules
 
 from fleet_desk.demo_endpoint import DemoEndpoint  # noqa: E402
+from fleet_desk.gps.framing import sentence  # noqa: E402
 from fleet_desk.live import LiveIngest  # noqa: E402
 from fleet_desk.manifest import read_manifest  # noqa: E402
 from fleet_desk.push.sender import OutboxSender, SenderThread  # noqa: E402
 from fleet_desk.sim_day import rows_to_csv, simulate_day  # noqa: E402
-from fleet_desk.simulator import DEPOT, PtyUnit, _nmea  # noqa: E402
+from fleet_desk.simulator import DEPOT, PtyUnit  # noqa: E402
 from fleet_desk.store import open_database  # noqa: E402
 from fleet_desk.store.timeutil import parse_utc  # noqa: E402
 from fleet_desk.tracking.routes import store_manifest  # noqa: E402
@@ -50,8 +51,8 @@ def epoch(lat: float, lon: float, speed_mps: float, at: datetime) -> bytes:
     hms, dmy = at.strftime("%H%M%S.") + f"{at.microsecond // 10000:02d}", at.strftime("%d%m%y")
     la, lo = dm(lat, 2), dm(lon, 3)
     knots = speed_mps * 1.943844
-    return (_nmea(f"GPRMC,{hms},A,{la},N,{lo},E,{knots:.1f},45.0,{dmy},,,A")
-            + _nmea(f"GPGGA,{hms},{la},N,{lo},E,1,09,0.8,170.0,M,47.0,M,,"))
+    return (sentence(f"GPRMC,{hms},A,{la},N,{lo},E,{knots:.1f},45.0,{dmy},,,A")
+            + sentence(f"GPGGA,{hms},{la},N,{lo},E,1,09,0.8,170.0,M,47.0,M,,"))
 
 
 def main() -> int:

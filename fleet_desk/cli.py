@@ -76,7 +76,7 @@ def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN0
         progress = Progress(Path(path).name)
         try:
             if getattr(args, "format", "nmea") == "mtk":
-                summary = import_mtk_dump(engine, Path(path), args.device, args.vehicle, tracker=tracker)
+                summary = import_mtk_dump(engine, Path(path), args.device, args.vehicle)
             else:
                 summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, progress=progress,
                                      tracker=tracker)

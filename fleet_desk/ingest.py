@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
-from fleet_desk.store import BatchResult, PositionWriter, ensure_device
+from fleet_desk.store import BatchResult, DeviceRef, PositionWriter, ensure_device
 from fleet_desk.store.positions import write_batches
 from fleet_desk.store.timeutil import iso_z, to_ms
 from fleet_desk.tracking.tracker import RouteTracker, tracker_for
@@ -260,23 +260,50 @@ class RateMeter:
             self._events.pop(0)
 
 
-def import_mtk_dump(engine: Engine, path: Path, device: str, vehicle: str | None = None, source: str = "import",
-                    tracker: RouteTracker | None = None) -> IngestSummary:
-    """Import an MTK logger's binary dump (saved by other software, or downloaded at the dock) for one unit,
-    through the same writer and tracker as NMEA. Points logged without a fix are counted, not stored."""
-    from fleet_desk.gps.mtk import MtkStats, decode
+class MtkImport:
+    """An MTK logger's memory, fed in order (as it downloads, or all at once from a dump file): each finished
+    sector's fixes are stored at once through the one pipeline, so a download cut short keeps what it read.
+    Points logged without a fix are counted, not stored. No tracker runs per batch: once the track is in,
+    `fleet_desk.tracking.reconcile` runs it against the day's stops."""
+
+    def __init__(self, engine: Engine, device: DeviceRef, source: str):
+        from fleet_desk.gps.mtk import MtkStream
+
+        self.stream = MtkStream()
+        self.pipeline = FixPipeline(PositionWriter(engine, device, source), None)
+        self.fixes_seen: list[Callable[[list[Fix]], None]] = []  # e.g. the dock's distance counter
+
+    def feed(self, data: bytes) -> None:
+        self._add(self.stream.feed(data))
+        self.pipeline.flush()
+
+    def finish(self) -> IngestSummary:
+        self._add(self.stream.finish())
+        self.pipeline.finish()
+        summary, stats = self.pipeline.summary, self.stream.stats
+        summary.stats.fixes = stats.records
+        summary.stats.framing.bad_checksum = stats.bad_checksums
+        return summary
+
+    def _add(self, points: list) -> None:
+        fixes = [f for f in (p.fix() for p in points) if f is not None]
+        self.pipeline.summary.stats.invalid += len(points) - len(fixes)
+        self.pipeline.add(fixes)
+        for see in self.fixes_seen:
+            see(fixes)
+
+
+def import_mtk_dump(engine: Engine, path: Path, device: str, vehicle: str | None = None,
+                    source: str = "import") -> IngestSummary:
+    """Import an MTK logger's binary dump saved by other software, as a dock would: stored, then the track
+    reconciled with the day's stops (no customer told old news)."""
+    from fleet_desk.tracking.reconcile import reconcile_track
 
     data = Path(path).read_bytes()
-    stats = MtkStats()
-    pipeline = FixPipeline(PositionWriter(engine, ensure_device(engine, device, vehicle), source,
-                                          [tracker or tracker_for(engine)]), None)
-    for point in decode(data, stats=stats):
-        fix = point.fix()
-        if fix is None:
-            pipeline.summary.stats.invalid += 1
-        else:
-            pipeline.add([fix])
-    pipeline.finish()
-    pipeline.summary.stats.fixes = stats.records
-    pipeline.summary.stats.framing.bad_checksum = stats.bad_checksums
-    return pipeline.summary
+    ref = ensure_device(engine, device, vehicle)
+    mtk_import = MtkImport(engine, ref, source)
+    mtk_import.feed(data)
+    summary = mtk_import.finish()
+    if summary.first_ms is not None:
+        reconcile_track(engine, ref, summary.first_ms, summary.last_ms, source)
+    return summary

@@ -19,18 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from fleet_desk.gps.framing import sentence
 from fleet_desk.tracking import geo
 
 DEPOT = (45.7485, 4.8467)  # a depot on the edge of a city
 EARTH_M = 6_371_000.0
 _BAUD_CONST = {getattr(termios, f"B{b}"): b for b in (4800, 9600, 19200, 38400, 57600, 115200, 230400)}
-
-
-def _nmea(body: str) -> bytes:
-    checksum = 0
-    for ch in body.encode():
-        checksum ^= ch
-    return f"${body}*{checksum:02X}\r\n".encode()
 
 
 def _lat(v: float) -> tuple[str, str]:
@@ -143,7 +137,7 @@ class SimulatedUnit:
         ]
         if int(t) % 5 == 0:
             bodies.append(f"GPGSV,1,1,{sats:02d},01,45,120,40,02,30,200,38,03,60,310,42,04,15,045,33")
-        out = b"".join(_nmea(b) for b in bodies)
+        out = b"".join(sentence(b) for b in bodies)
         if trouble.bad_checksum_rate and rng.random() < trouble.bad_checksum_rate:
             out = out[:9] + bytes([out[9] ^ 0x01]) + out[10:]  # a flipped bit: checksum fails
         return out
@@ -157,16 +151,10 @@ def render(units: list[SimulatedUnit], start: datetime, seconds: int) -> Iterato
             yield u.index, u.sentences(when, float(s))
 
 
-class PtyUnit:
-    """A simulated unit behind a pseudo-terminal: the app opens ``path``.
+class PtyPort:
+    """A pseudo-terminal standing in for a serial unit: the app opens ``path``, the simulator writes ``master``."""
 
-    When the reader's baud rate differs from the unit's, it gets what a real
-    serial line gives: bytes that never form a valid sentence.
-    """
-
-    def __init__(self, unit: SimulatedUnit, baud: int | None = None):
-        self.unit = unit
-        self.baud = baud
+    def __init__(self) -> None:
         self.master, slave = os.openpty()
         self.path = os.ttyname(slave)
         self._slave = slave  # kept open so the path stays valid between readers
@@ -179,21 +167,39 @@ class PtyUnit:
     def reader_baud(self) -> int | None:
         return _BAUD_CONST.get(termios.tcgetattr(self.master)[5])
 
-    def write(self, data: bytes) -> None:
-        if self.baud and self.reader_baud() != self.baud:
-            data = bytes((b * 7 + 13) & 0xFF for b in data)  # framing garbage
-        try:
-            os.write(self.master, data)
-        except OSError as exc:  # nobody reading: the line drops it, as a real one would
-            if exc.errno not in (errno.EAGAIN, errno.EIO):
-                raise
-
     def close(self) -> None:
         for fd in (self.master, self._slave):
             try:
                 os.close(fd)
             except OSError:
                 pass
+
+
+class PtyUnit(PtyPort):
+    """A simulated unit behind a pseudo-terminal: the app opens ``path``.
+
+    When the reader's baud rate differs from the unit's, it gets what a real
+    serial line gives: bytes that never form a valid sentence.
+    """
+
+    def __init__(self, unit: SimulatedUnit, baud: int | None = None):
+        super().__init__()
+        self.unit = unit
+        self.baud = baud
+
+    def write(self, data: bytes) -> None:
+        if self.baud and self.reader_baud() != self.baud:
+            data = garble(data)
+        try:
+            os.write(self.master, data)
+        except OSError as exc:  # nobody reading: the line drops it, as a real one would
+            if exc.errno not in (errno.EAGAIN, errno.EIO):
+                raise
+
+
+def garble(data: bytes) -> bytes:
+    """What a serial line at the wrong baud rate makes of ``data``: bytes that never form a sentence."""
+    return bytes((b * 7 + 13) & 0xFF for b in data)
 
 
 def run(ptys: list[PtyUnit], duration: float | None = None, start: datetime | None = None,

@@ -80,9 +80,9 @@ def test_gpx_reads_back_with_gpxpy_and_geojson_is_valid(capsys, tmp_path):  # no
 
 def test_date_option_keeps_undated_gga_epochs(capsys, tmp_path):  # noqa: ANN001
     log = tmp_path / "gga.log"
-    from fleet_desk.simulator import _nmea
+    from fleet_desk.gps.framing import sentence
 
-    log.write_bytes(b"".join(_nmea(f"GPGGA,1200{s:02d},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")
+    log.write_bytes(b"".join(sentence(f"GPGGA,1200{s:02d},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")
                              for s in range(5)))
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     code, out, _ = _run(capsys, "--db", db, "import-log", str(log), "--device", "u")

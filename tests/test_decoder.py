@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fleet_desk.gps import NmeaDecoder
-from fleet_desk.simulator import SimulatedUnit, _nmea, render
+from fleet_desk.gps.framing import sentence
+from fleet_desk.simulator import SimulatedUnit, render
 from tests.conftest import NMEA_LOGS
 
 DAY = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -58,7 +59,7 @@ def test_lf_and_crlf_endings_noise_and_overlong_lines():
 
 
 def test_bad_and_missing_checksums_are_counted_and_rejected():
-    good = _nmea("GPRMC,120000.00,A,4807.038,N,01131.000,E,022.4,084.4,201126,,,A")
+    good = sentence("GPRMC,120000.00,A,4807.038,N,01131.000,E,022.4,084.4,201126,,,A")
     bad = good.replace(b"4807", b"4907")
     missing = good.split(b"*")[0] + b"\r\n"
     fixes, dec = _decode(bad + missing)
@@ -71,10 +72,10 @@ def test_bad_and_missing_checksums_are_counted_and_rejected():
 def test_invalid_and_simulated_fixes_are_not_stored_only_counted():
     data = b"".join(
         [
-            _nmea("GPRMC,120000,V,4807.038,N,01131.000,E,0.0,0.0,201126,,,N"),
-            _nmea("GPGGA,120001,4807.038,N,01131.000,E,0,00,99.9,,M,,M,,"),
-            _nmea("GPRMC,120002,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,S"),
-            _nmea("GPGGA,120003,4807.038,N,01131.000,E,8,08,1.0,1.0,M,,M,,"),
+            sentence("GPRMC,120000,V,4807.038,N,01131.000,E,0.0,0.0,201126,,,N"),
+            sentence("GPGGA,120001,4807.038,N,01131.000,E,0,00,99.9,,M,,M,,"),
+            sentence("GPRMC,120002,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,S"),
+            sentence("GPGGA,120003,4807.038,N,01131.000,E,8,08,1.0,1.0,M,,M,,"),
         ]
     )
     fixes, dec = _decode(data)
@@ -83,8 +84,8 @@ def test_invalid_and_simulated_fixes_are_not_stored_only_counted():
 
 
 def test_date_is_carried_to_gga_only_epochs_and_across_midnight():
-    data = _nmea("GPRMC,235958,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,A") + b"".join(
-        _nmea(f"GPGGA,{t},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") for t in ("235959", "000000", "000001")
+    data = sentence("GPRMC,235958,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,A") + b"".join(
+        sentence(f"GPGGA,{t},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") for t in ("235959", "000000", "000001")
     )
     fixes, _ = _decode(data)
     assert [f.time.isoformat() for f in fixes] == [
@@ -96,7 +97,7 @@ def test_date_is_carried_to_gga_only_epochs_and_across_midnight():
 
 
 def test_undated_epochs_are_not_guessed_unless_a_date_is_given():
-    data = b"".join(_nmea(f"GPGGA,1200{s:02d},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") for s in range(3))
+    data = b"".join(sentence(f"GPGGA,1200{s:02d},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") for s in range(3))
     fixes, dec = _decode(data)
     assert fixes == [] and dec.stats.undated == 3
     fixes, _ = _decode(data, date_hint=date(2026, 11, 20))
@@ -104,7 +105,7 @@ def test_undated_epochs_are_not_guessed_unless_a_date_is_given():
 
 
 def test_gps_week_rollover_is_corrected_against_a_known_date():
-    data = _nmea("GPRMC,120000,A,4807.038,N,01131.000,E,0.0,0.0,070407,,,A")  # 2007: 1024 weeks early
+    data = sentence("GPRMC,120000,A,4807.038,N,01131.000,E,0.0,0.0,070407,,,A")  # 2007: 1024 weeks early
     fixes, dec = _decode(data, not_before=date(2026, 11, 1))
     assert fixes[0].time.date() == date(2026, 11, 21)
     assert dec.stats.rollover_corrected == 1

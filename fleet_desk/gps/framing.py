@@ -36,6 +36,14 @@ class FramingStats:
     overlong: int = 0
 
 
+def sentence(body: str) -> bytes:
+    """``body`` as a complete sentence: ``$``, the body, ``*``, its checksum, CR LF (commands to units too)."""
+    checksum = 0
+    for ch in body.encode():
+        checksum ^= ch
+    return f"${body}*{checksum:02X}\r\n".encode()
+
+
 class SentenceFramer:
     """Cuts a byte stream into NMEA sentence bodies (between ``$`` and ``*``).
 
@@ -44,8 +52,10 @@ class SentenceFramer:
     for the few unit families that really omit it.
     """
 
-    def __init__(self, accept_missing_checksum: bool = False) -> None:
+    def __init__(self, accept_missing_checksum: bool = False, max_line: int = MAX_LINE) -> None:
+        """``max_line``: longer lines are noise (a unit's memory dump answers in lines of several KiB)."""
         self.accept_missing_checksum = accept_missing_checksum
+        self.max_line = max_line
         self.stats = FramingStats()
         self._tail = b""
 
@@ -55,7 +65,7 @@ class SentenceFramer:
         end = data.rfind(b"\n")
         if end < 0:
             self._tail = data
-            if len(data) > MAX_LINE:
+            if len(data) > self.max_line:
                 self.stats.lines += 1
                 self.stats.overlong += 1
                 self._tail = b""
@@ -89,7 +99,7 @@ class SentenceFramer:
         s = np.where(si >= 0, stars[np.maximum(si, 0)] if len(stars) else -1, -1)
         has_dollar = d >= line_starts
         has_star = has_dollar & (s > d)
-        overlong = has_dollar & ((newlines - d) > MAX_LINE)
+        overlong = has_dollar & ((newlines - d) > self.max_line)
 
         prefix = np.bitwise_xor.accumulate(arr)
         s_safe = np.where(has_star, s, 1)

@@ -116,20 +116,81 @@ def looks_like_holux(data: bytes) -> bool:
 
 def decode(data: bytes, holux: bool | None = None, stats: MtkStats | None = None) -> Iterator[MtkPoint]:
     """The dump's track points in the order they were logged. ``holux``: None detects the variant."""
-    if len(data) < SECTOR_HEADER + 16:
-        raise MtkFormatError(f"{len(data)} bytes: too short for an MTK logger dump (at least one 64 KiB sector)")
-    stats = stats if stats is not None else MtkStats()
-    holux = looks_like_holux(data) if holux is None else holux
-    layout = _Layout(_sector_bitmask(data, 0, holux), holux)
-    if layout.bitmask in (0, 0xFFFFFFFF) or not layout.bitmask & (1 << UTC):
-        raise MtkFormatError("no valid log format in the first sector header (is this an MTK logger dump?)")
-    period, distance, speed = struct.unpack_from("<III", data, 8)
-    stats.settings = {"period_s": period / 10, "distance_m": distance / 10, "speed_kmh": speed / 10}
-    for start in range(0, len(data), SECTOR):
-        if data[start:start + 2] == b"\xff\xff" and data[start + 2:start + 6] == b"\xff\xff\xff\xff":
-            break  # an erased sector: the log ends before it
+    stream = MtkStream(holux, stats)
+    yield from stream.feed(data)
+    yield from stream.finish()
+
+
+class MtkStream:
+    """Decodes a log as it downloads: feed the memory's bytes in order; a sector's points come out once the
+    sector is complete (the points of an unfinished last one at `finish`)."""
+
+    def __init__(self, holux: bool | None = None, stats: MtkStats | None = None):
+        self.holux = holux
+        self.stats = stats if stats is not None else MtkStats()
+        self.data = bytearray()
+        self._layout: _Layout | None = None
+        self._decoded = 0  # bytes of whole sectors decoded
+        self._ended = False  # an erased sector was seen: nothing after it is log
+
+    def feed(self, chunk: bytes) -> list[MtkPoint]:
+        self.data += chunk
+        points: list[MtkPoint] = []
+        while not self._ended and len(self.data) - self._decoded >= SECTOR:
+            points += self._decode_sector(self._decoded, self._decoded + SECTOR, self.stats)
+            self._decoded += SECTOR
+        return points
+
+    def finish(self) -> list[MtkPoint]:
+        """The points of the last, unfinished sector (a log that ends mid-sector, or a cut download)."""
+        if self._ended or len(self.data) <= self._decoded:
+            if not self.data:
+                raise MtkFormatError("0 bytes: empty, not an MTK logger dump")
+            return []
+        points = self._decode_sector(self._decoded, len(self.data), self.stats)
+        self._decoded = len(self.data)
+        return points
+
+    def records_so_far(self) -> int:
+        """Records in the bytes fed so far, the unfinished sector included (for progress; decodes a copy)."""
+        start, end = self._decoded, len(self.data)
+        if self._ended or end - start < SECTOR_HEADER + 16:
+            return self.stats.records
+        probe = MtkStats()
+        try:
+            layout = self._layout or self._first_layout(probe)
+        except MtkFormatError:
+            return 0
+        for _ in _sector(self.data, start, end, _Layout(layout.bitmask, layout.holux), probe):
+            pass
+        return self.stats.records + probe.records
+
+    def _decode_sector(self, start: int, end: int, stats: MtkStats) -> list[MtkPoint]:
+        return list(self._sector_points(start, end, stats))
+
+    def _sector_points(self, start: int, end: int, stats: MtkStats) -> Iterator[MtkPoint]:
+        data = self.data
+        if end - start < SECTOR_HEADER + 16:
+            if start == 0:
+                raise MtkFormatError(f"{end} bytes: too short for an MTK logger dump (at least one 64 KiB sector)")
+            return
+        if self._layout is None:
+            self._layout = self._first_layout(stats)
+        if data[start:start + 6] == b"\xff" * 6:
+            self._ended = True  # an erased sector: the log ends before it
+            return
         stats.sectors += 1
-        yield from _sector(data, start, min(start + SECTOR, len(data)), layout, stats)
+        yield from _sector(data, start, end, self._layout, stats)
+
+    def _first_layout(self, stats: MtkStats) -> _Layout:
+        data = self.data
+        holux = looks_like_holux(data) if self.holux is None else self.holux
+        layout = _Layout(_sector_bitmask(data, 0, holux), holux)
+        if layout.bitmask in (0, 0xFFFFFFFF) or not layout.bitmask & (1 << UTC):
+            raise MtkFormatError("no valid log format in the first sector header (is this an MTK logger dump?)")
+        period, distance, speed = struct.unpack_from("<III", data, 8)
+        stats.settings = {"period_s": period / 10, "distance_m": distance / 10, "speed_kmh": speed / 10}
+        return layout
 
 
 def _sector_bitmask(data: bytes, start: int, holux: bool) -> int:
@@ -152,7 +213,11 @@ def _sector(data: bytes, start: int, end: int, layout: _Layout, stats: MtkStats)
             continue
         if pos + layout.fixed_length() > end:
             return
-        point, length = _record(data, pos, layout, stats)
+        try:
+            point, length = _record(data, pos, layout, stats)
+        except struct.error:  # the bytes end inside this record (a download cut short)
+            stats.torn_records += 1
+            return
         pos += length
         if point is not None:
             yield point

@@ -75,6 +75,8 @@ class Device(Base):
     usb_serial: Mapped[str | None] = mapped_column(String(100))
     usb_vid_pid: Mapped[str | None] = mapped_column(String(20))
     port: Mapped[str | None] = mapped_column(String(300))
+    identity: Mapped[str | None] = mapped_column(String(200))  # what the unit says it is, asked at the dock
+    last_docked_ms: Mapped[int | None] = mapped_column(BigInteger)
     baud: Mapped[int | None] = mapped_column(Integer)  # None: detect
     live: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # read at start-up
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))

@@ -28,6 +28,8 @@ class UnitAssignment:
     usb_serial: str | None
     usb_vid_pid: str | None
     last_fix_ms: int | None
+    identity: str | None = None
+    last_docked_ms: int | None = None
 
 
 def unit_assignments(engine: Engine) -> list[UnitAssignment]:
@@ -40,7 +42,7 @@ def unit_assignments(engine: Engine) -> list[UnitAssignment]:
     with Session(engine) as session:
         return [
             UnitAssignment(d.name, d.family, vehicle, d.port, d.baud, d.live, d.usb_serial, d.usb_vid_pid,
-                           d.last_fix_ms)
+                           d.last_fix_ms, d.identity, d.last_docked_ms)
             for d, vehicle in session.execute(stmt)
         ]
 
@@ -80,3 +82,27 @@ def set_live(engine: Engine, device: str, live: bool) -> None:
         if row is None:
             raise ValueError(f"no unit called {device!r}")
         row.live = live
+
+
+def register_dock_unit(engine: Engine, device: str, family: str, vehicle: str | None = None,
+                       usb_serial: str | None = None, usb_vid_pid: str | None = None,
+                       identity: str | None = None) -> DeviceRef:
+    """A unit docked at the depot (not read live): its family and what identifies it when it is plugged in."""
+    ref = ensure_device(engine, device, vehicle, family=family)
+    with Session(engine) as session, session.begin():
+        row = session.get(Device, ref.id)
+        row.family = family
+        row.usb_serial = usb_serial or row.usb_serial
+        row.usb_vid_pid = usb_vid_pid or row.usb_vid_pid
+        row.identity = identity or row.identity
+    return ref
+
+
+def mark_docked(engine: Engine, device_id: int, when_ms: int, family: str, identity: str | None = None) -> None:
+    """The unit was docked now: its family as found, and what it said it is."""
+    with Session(engine) as session, session.begin():
+        row = session.get(Device, device_id)
+        row.last_docked_ms = when_ms
+        row.family = family
+        if identity:
+            row.identity = identity

@@ -113,13 +113,17 @@ class RouteTracker:
     """Position-writer hook; one per process (it holds each vehicle's arrival state)."""
 
     def __init__(self, rules: TrackingRules, clock: Callable[[], int] | None = None,
-                 policy: PayloadPolicy | None = None):
+                 policy: PayloadPolicy | None = None, from_track: bool = False):
         """``clock``: milliseconds now; None for a replay, where each fix's time is now.
         ``policy``: queue customer-facing events for the endpoint with this payload policy; None: do not
-        (a replay tells no customer unless asked to)."""
+        (a replay tells no customer unless asked to).
+        ``from_track``: the fixes go back before what the stops already record (a docked unit's day, see
+        `fleet_desk.tracking.reconcile`): a stop marked arrived counts as "at the stop" only once the track
+        itself arrives there, so an earlier fix elsewhere does not read as its departure."""
         self.rules = rules
         self.clock = clock
         self.policy = policy
+        self.from_track = from_track
         self._vehicles: dict[int, _VehicleTrack] = {}
         self._lock = threading.Lock()
 
@@ -283,7 +287,8 @@ class _Batch:
         detector = self.track.detector
         for s in route.stops:
             if s.status == "arrived":
-                detector.at_stop.add(s.id)
+                if not self.tracker.from_track:
+                    detector.at_stop.add(s.id)
             elif s.id in detector.at_stop:
                 detector.forget(s.id)
 

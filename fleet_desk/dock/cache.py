@@ -1,0 +1,46 @@
+"""The bytes of an MTK logger's memory downloaded so far, so docking again resumes instead of starting over.
+
+One file per unit (and database) in the user's cache directory. A dock
+resumes only if the unit's memory still starts with the cached bytes (not
+erased or overwritten since); the cache is dropped once the unit is erased.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import platformdirs
+
+ENV_DIR = "FLEET_DESK_CACHE_DIR"
+ALIGN = 0x1000  # resume at a whole read
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get(ENV_DIR) or platformdirs.user_cache_dir("fleet-desk", appauthor=False)) / "dock"
+
+
+class DownloadCache:
+    def __init__(self, database: str, device_id: int):
+        key = hashlib.sha256(f"{database}\n{device_id}".encode()).hexdigest()[:16]
+        self.path = cache_dir() / f"unit-{device_id}-{key}.bin"
+
+    def load(self) -> bytes:
+        try:
+            data = self.path.read_bytes()
+        except OSError:
+            return b""
+        return data[: len(data) // ALIGN * ALIGN]
+
+    def start(self, keep: bytes) -> None:
+        """Begin writing: the file holds ``keep`` (the resumed part) and what `append` adds."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_bytes(keep)
+
+    def append(self, data: bytes) -> None:
+        with open(self.path, "ab") as f:
+            f.write(data)
+
+    def drop(self) -> None:
+        self.path.unlink(missing_ok=True)
