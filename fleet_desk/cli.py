@@ -92,6 +92,71 @@ def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN0
     return EXIT_FAILED if failures else 0
 
 
+def cmd_dock(args: argparse.Namespace) -> int:
+    from fleet_desk.dock import DockError, dock_unit
+    from fleet_desk.dock.recognise import which_unit
+    from fleet_desk.store.timeutil import iso_z
+
+    engine = _engine(args)
+    device, vehicle, family = args.device, args.vehicle, args.family
+    if device is None:
+        unit, identity = which_unit(engine, args.port)
+        if unit is None:
+            said = f" (it says: {identity.text})" if identity else ""
+            _err(f"{args.port}: unknown unit{said}; give --device NAME (and --vehicle NAME) to register it")
+            return EXIT_FAILED
+        device, family = unit.device, family or (identity and "mtk")
+        print(f"{args.port}: {device}" + (f", {unit.vehicle}" if unit.vehicle else ""), file=sys.stderr)
+    bar = DockBar()
+    try:
+        summary = dock_unit(engine, args.port, device, family, vehicle, args.erase, args.baud, progress=bar)
+    except DockError as exc:
+        bar.close()
+        _err(str(exc))
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        bar.close()
+        _err("interrupted; what was read is stored, dock again to finish")
+        return 130
+    bar.close()
+    print(f"{args.port}: docked")
+    for label, value in summary.report():
+        print(f"  {label:<21} {value}")
+    for stop in summary.stops:
+        left = f" .. {iso_z(stop.departed_ms)}" if stop.departed_ms else ""
+        new = "  (filled in)" if stop.filled_in else ""
+        print(f"    {stop.service_date} #{stop.sequence:<3} {stop.order_id:<12} {iso_z(stop.arrived_ms)}{left}  "
+              f"{stop.address}{new}")
+    return 0 if summary.complete else EXIT_FAILED
+
+
+class DockBar:
+    """The dock's progress on one terminal line: bytes, records, rate and time left."""
+
+    def __init__(self, stream=sys.stderr) -> None:  # noqa: ANN001
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self._shown = False
+
+    def __call__(self, p) -> None:  # noqa: ANN001
+        if not self.enabled:
+            return
+        if p.bytes_total:
+            frac = min(1.0, p.bytes_done / p.bytes_total)
+            left = f", {p.time_left_s:.0f} s left" if p.time_left_s is not None else ""
+            text = (f"{p.phase:<12} [{'#' * int(frac * 30):<30}] {p.bytes_done:,}/{p.bytes_total:,} bytes, "
+                    f"{p.records:,} records, {p.rate_bps:,.0f} B/s{left}")
+        else:
+            text = f"{p.phase:<12} {p.bytes_done:,} bytes, {p.records:,} records"
+        self.stream.write(f"\r{text:<110}")
+        self.stream.flush()
+        self._shown = True
+
+    def close(self) -> None:
+        if self._shown:
+            self.stream.write("\n")
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
     from fleet_desk.live import LiveIngest
 
@@ -377,6 +442,8 @@ def cmd_ports(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from fleet_desk.simulator import PtyUnit, SimulatedUnit, Trouble, run
 
+    if args.logger:
+        return _simulate_logger(args)
     trouble = Trouble(args.noise, args.dropouts, args.bad_checksums)
     units = [SimulatedUnit(i, args.seed, trouble=trouble) for i in range(args.vehicles)]
     if args.port:
@@ -405,6 +472,34 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     finally:
         for p in ptys:
             p.close()
+    return 0
+
+
+def _simulate_logger(args: argparse.Namespace) -> int:
+    """A data logger on a pseudo-terminal, to try docking by hand."""
+    from fleet_desk.logger_simulator import SimulatedMtkLogger, SimulatedNmeaLogger
+
+    if not args.memory:
+        _err("--logger needs --memory FILE (an MTK dump for mtk, an NMEA log for nmea)")
+        return EXIT_FAILED
+    try:
+        memory = Path(args.memory).read_bytes()
+    except OSError as exc:
+        _err(f"{args.memory}: {exc.strerror}")
+        return EXIT_FAILED
+    if args.logger == "mtk":
+        model = "M-241" if b"HOLUX" in memory[:0x10000] else "MTK-LOGGER"
+        sim = SimulatedMtkLogger(memory, baud=args.baud or (38400 if model == "M-241" else 115200), model=model)
+    else:
+        sim = SimulatedNmeaLogger(memory, baud=args.baud or 4800)
+    sim.start()
+    print(f"{args.logger} logger\t{sim.path}\t{sim.baud} baud", flush=True)
+    try:
+        time.sleep(args.duration if args.duration else 1e9)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.close()
     return 0
 
 
@@ -487,6 +582,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mtk: a MediaTek data logger's binary dump (i-Blue 747, Qstarz, Holux M-241, ...)")
     p.set_defaults(func=cmd_import_log)
 
+    p = sub.add_parser("dock", help="download a docked unit's stored track, store it and fill in the stop visits")
+    p.add_argument("port", metavar="PORT", help="device path or pyserial URL")
+    p.add_argument("--device", metavar="NAME", help="the unit (default: recognised by its USB details or by asking "
+                   "it; a new name registers it)")
+    p.add_argument("--vehicle", metavar="NAME", help="the vehicle the unit is in (from now on)")
+    p.add_argument("--family", choices=["mtk", "nmea"], help="mtk: MediaTek data logger (PMTK182 download); nmea: "
+                   "plays its log back as NMEA (default: the unit's registered family, else asked)")
+    p.add_argument("--baud", type=int, help="skip baud rate detection")
+    p.add_argument("--erase", action="store_true", help="erase the unit's memory once everything is stored")
+    p.set_defaults(func=cmd_dock)
+
     p = sub.add_parser("listen", help="ingest a live unit until Ctrl-C")
     p.add_argument("port", metavar="PORT", help="device path or pyserial URL (socket://host:port, rfc2217://...)")
     p.add_argument("--device", required=True, metavar="NAME")
@@ -558,6 +664,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bad-checksums", type=float, default=0.0, metavar="P", help="share of epochs with a bad sentence")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--logger", choices=["mtk", "nmea"], help="a data logger to dock instead of live units")
+    p.add_argument("--memory", metavar="FILE", help="--logger: an MTK memory dump (mtk) or an NMEA log (nmea)")
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("db", help="database maintenance")

@@ -17,6 +17,7 @@ os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
 _HOME = tempfile.mkdtemp(prefix="fleet-desk-tests-")
 os.environ["FLEET_DESK_CONFIG_DIR"] = os.path.join(_HOME, "config")
 os.environ["FLEET_DESK_LOG_DIR"] = os.path.join(_HOME, "log")
+os.environ["FLEET_DESK_CACHE_DIR"] = os.path.join(_HOME, "cache")
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = ROOT.parent / "shared" / "testdata"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from drivers.base import PortInfo
-from fleet_desk.store.units import UnitAssignment
+from sqlalchemy import Engine
+
+from drivers.base import PortInfo, list_ports
+from drivers.mtk import LoggerError, LoggerIdentity, MtkLogger
+from fleet_desk.store.units import UnitAssignment, unit_assignments
 
 
 def recognise(units: list[UnitAssignment], port: PortInfo, identity: str | None = None) -> UnitAssignment | None:
@@ -23,3 +26,28 @@ def recognise(units: list[UnitAssignment], port: PortInfo, identity: str | None 
             if len(hit) == 1:
                 return hit[0]
     return None
+
+
+def port_info(port: str) -> PortInfo:
+    """The port's USB details (a pty or a URL has none)."""
+    return next((p for p in list_ports() if p.device == port), PortInfo(port, "", None, None, None))
+
+
+def ask_identity(port: str, baud: int | None = None) -> LoggerIdentity | None:
+    """What an MTK logger on ``port`` says it is; None if no MTK logger answers (an NMEA unit, or nothing)."""
+    try:
+        with MtkLogger(port, baud) as logger:
+            return logger.open()
+    except LoggerError:
+        return None
+
+
+def which_unit(engine: Engine, port: str, ask: bool = True) -> tuple[UnitAssignment | None, LoggerIdentity | None]:
+    """The known unit on ``port`` by its USB details, else (``ask``) by asking it; and what it said."""
+    units = unit_assignments(engine)
+    info = port_info(port)
+    unit = recognise(units, info)
+    if unit is not None or not ask:
+        return unit, None
+    identity = ask_identity(port)
+    return (recognise(units, info, identity.text) if identity else None), identity
