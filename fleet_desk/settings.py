@@ -52,6 +52,9 @@ class Settings:
     share_vehicle_position: bool = True
     share_customer_contact: bool = False  # name, phone and e-mail in payloads
     allow_plaintext_secrets: bool = False  # only where no keyring exists, and only if the user says so
+    # Docking
+    dock_auto_download: bool = False  # start downloading when a known unit is plugged in
+    dock_erase: bool = False  # erase the unit once its whole track is stored
 
     @classmethod
     def path(cls) -> Path:

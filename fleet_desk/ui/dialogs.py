@@ -17,6 +17,7 @@ from fleet_desk import messages
 from fleet_desk.export import FORMATS
 from fleet_desk.export import export_positions as write_export
 from fleet_desk.store.units import unit_assignments
+from fleet_desk.ui.dock_view import show_dock
 from fleet_desk.ui.import_log import import_logs
 from fleet_desk.ui.lookup_view import show_lookup
 from fleet_desk.ui.manifest_dialog import import_manifest
@@ -25,8 +26,8 @@ from fleet_desk.ui.settings_dialog import edit_settings
 from fleet_desk.ui.tasks import run_in_background
 from fleet_desk.ui.units_dialog import gps_units
 
-__all__ = ["edit_settings", "export_positions", "gps_units", "import_logs", "import_manifest", "show_lookup",
-           "show_outbox"]
+__all__ = ["edit_settings", "export_positions", "gps_units", "import_logs", "import_manifest", "show_dock",
+           "show_lookup", "show_outbox"]
 
 FORMAT_FILTERS = {"csv": "CSV (*.csv)", "gpx": "GPX 1.1 (*.gpx)", "geojson": "GeoJSON (*.geojson)"}
 

@@ -23,6 +23,7 @@ from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.ui.fleet_board import FleetBoard, FleetBoardModel
 from fleet_desk.ui.map_view import FleetMapView
 from fleet_desk.ui.message_bar import MessageBar
+from fleet_desk.ui.port_watch import PortWatcher
 from fleet_desk.ui.routes_panel import RoutesPanel
 from fleet_desk.ui.tasks import run_in_background
 
@@ -62,6 +63,8 @@ class MainWindow(QMainWindow):
         self.engine: Engine | None = None  # set by `start` once the database is open
         self.feed: FleetFeed | None = None
         self.outbox: OutboxFeed | None = None
+        self.port_watch: PortWatcher | None = None  # set by `start`
+        self.port_lister = None  # tests: list pseudo-terminals as ports (real ports carry USB details)
         self.fixed_endpoint = fixed_endpoint
         self.url = url
         self.settings = settings
@@ -160,9 +163,11 @@ class MainWindow(QMainWindow):
         self.lookup_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)  # from any window
         self.outbox_action = tools.addAction("&Outbox…", lambda: dialogs.show_outbox(self))
         self.outbox_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
+        self.dock_action = tools.addAction("&Dock a unit…", lambda: dialogs.show_dock(self))
+        self.dock_action.setShortcut(QKeySequence("Ctrl+D"))
         tools.addAction("&Settings…", lambda: dialogs.edit_settings(self))
         self.database_actions += [self.import_action, self.manifest_action, export_action, self.units_action,
-                                  self.lookup_action, self.outbox_action]
+                                  self.lookup_action, self.outbox_action, self.dock_action]
         for action in self.database_actions:
             action.setEnabled(False)
 
@@ -204,6 +209,16 @@ class MainWindow(QMainWindow):
         self._on_tick()
         self._load_trails()
         self.routes.start(engine, lambda: self.rules.local_day(now_ms()))
+        self.port_watch = PortWatcher(self, self.port_lister)
+        self.port_watch.appeared.connect(self._on_unit_plugged)
+        self.port_watch.start()
+
+    def _on_unit_plugged(self, port) -> None:  # noqa: ANN001
+        """A unit appeared on a port: unless it is one read live, the Dock view says whose it is."""
+        live_ports = {p for p, _status, _rate in self.feed.running_units().values()} if self.feed else set()
+        if port.device in live_ports:
+            return
+        _Dialogs().show_dock(self).offer(port)
 
     def database_failed(self, error: Exception) -> None:
         """The database could not be opened: say which, why and what to do; the window stays usable."""
@@ -355,6 +370,11 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 log.warning("could not save settings: %s", exc)
         self._tick.stop()
+        if self.port_watch is not None:
+            self.port_watch.stop()
+        dock_view = getattr(self, "_dock_view", None)
+        if dock_view is not None:
+            dock_view.cancel_download()  # what was read is stored; the unit is not erased
         if self.feed is not None:
             self.feed.stop()
         if self.outbox is not None:
