@@ -228,7 +228,7 @@ def test_cli_dock_registers_then_recognises_the_unit_by_asking_it(tmp_path, logg
     assert "fixes stored          803" in out and "logged without a fix  14" in out and "Van 7" in out
     assert main(["--db", db, "dock", sim.path, "--erase"]) == 0  # known now: it said who it is
     out = capsys.readouterr().out
-    assert "logger-7" in out and "already stored        803" in out and "erased" in out and sim.erased
+    assert "logger-7" in out and "duplicates skipped    803" in out and "erased" in out and sim.erased
 
 
 def test_import_log_of_an_mtk_dump_reconciles_like_a_dock(tmp_path) -> None:  # noqa: ANN001

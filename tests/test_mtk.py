@@ -62,3 +62,20 @@ def test_import_log_format_mtk_stores_the_track_once_through_the_store(tmp_path,
     nmea = TESTDATA / "nmea-receivers" / "bt451.log"
     assert main(["--db", url, "import-log", str(nmea), "--format", "mtk", "--device", "logger-1"]) == 1
     assert "MTK logger dump" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.name)
+def test_records_decoded_in_runs_equal_records_decoded_one_by_one(dump, monkeypatch) -> None:  # noqa: ANN001
+    from fleet_desk.gps import mtk
+
+    data = dump.read_bytes()
+    damaged = bytearray(data)
+    damaged[0x400] ^= 0x55  # one record with a bad checksum inside a run
+    for memory in (data, bytes(damaged)):
+        fast_stats, slow_stats = mtk.MtkStats(), mtk.MtkStats()
+        fast = list(mtk.decode(memory, stats=fast_stats))
+        with monkeypatch.context() as m:
+            m.setattr(mtk, "_record_dtype", lambda layout: None)  # every record through `_record`
+            slow = list(mtk.decode(memory, stats=slow_stats))
+        assert fast == slow and fast_stats == slow_stats
+    assert fast_stats.bad_checksums == 1

@@ -49,10 +49,11 @@ def store_fix(engine, device: str, vehicle: str, lat: float, lon: float, speed: 
 
 
 def open_window(qtbot, url: str, settings: Settings | None = None, remember: bool = False,  # noqa: ANN001, ANN201
-                fixed_endpoint=None):  # noqa: ANN001
+                fixed_endpoint=None, port_lister=None):  # noqa: ANN001
     engine = open_database(url)
     window = MainWindow(url, settings or Settings(tile_url=CLOSED_PORT_TILES, tile_attribution="test tiles"),
                         remember_layout=remember, fixed_endpoint=fixed_endpoint)
+    window.port_lister = port_lister
     window.show()
     qtbot.waitUntil(lambda: window.map.is_ready, timeout=30000)
     window.start(engine)

@@ -78,7 +78,7 @@ class DockSummary:
             ("downloaded", f"{self.bytes_read:,} bytes in {self.seconds:.1f} s{rate}"
              + (f", resumed at {self.resumed_from:,}" if self.resumed_from else "")),
             ("fixes stored", f"{r.stored:,}"),
-            ("already stored", f"{r.duplicates:,}"),
+            ("duplicates skipped", f"{r.duplicates:,}  (stored before, or twice in the log)"),
         ]
         if self.no_fix:
             lines.append(("logged without a fix", f"{self.no_fix:,} (not positions)"))

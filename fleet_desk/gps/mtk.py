@@ -17,10 +17,14 @@ Plain Python over the bytes; no I/O.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC as TZ_UTC
 from datetime import datetime
+from itertools import repeat
+from typing import NamedTuple
+
+import numpy as np
 
 from fleet_desk.gps.fix import Fix
 
@@ -47,8 +51,7 @@ class MtkFormatError(ValueError):
     """The bytes are not an MTK logger dump."""
 
 
-@dataclass(frozen=True, slots=True)
-class MtkPoint:
+class MtkPoint(NamedTuple):
     time_ms: int
     lat: float
     lon: float
@@ -213,6 +216,11 @@ def _sector(data: bytes, start: int, end: int, layout: _Layout, stats: MtkStats)
             continue
         if pos + layout.fixed_length() > end:
             return
+        points, pos = _run(data, pos, end, layout, stats)
+        yield from points
+        if pos + 4 > end or data[pos:pos + 4] == b"\xff\xff\xff\xff" or data[pos:pos + 7] == MARKER_START \
+                or data[pos:pos + 5] == HOLUX_LABEL or pos + layout.fixed_length() > end:
+            continue
         try:
             point, length = _record(data, pos, layout, stats)
         except struct.error:  # the bytes end inside this record (a download cut short)
@@ -221,6 +229,103 @@ def _sector(data: bytes, start: int, end: int, layout: _Layout, stats: MtkStats)
         pos += length
         if point is not None:
             yield point
+
+
+def _record_dtype(layout: _Layout) -> tuple[np.dtype, int] | None:
+    """The numpy layout of one record and its body length, when records have a fixed length (no satellite list)."""
+    if layout.bitmask & (1 << SID):
+        return None
+    names, formats, offsets, off = [], [], [], 0
+    for bit in range(20):
+        if not layout.bitmask & (1 << bit) or bit in PER_SATELLITE:
+            continue
+        size = layout.size(bit)
+        if bit in (LATITUDE, LONGITUDE, DISTANCE):
+            fmt = "<f4" if size == 4 else "<f8"
+        elif bit == HEIGHT:
+            fmt = ("u1", (3,)) if size == 3 else "<f4"
+        elif bit in (SPEED, HEADING, DAGE):
+            fmt = "<f4"
+        elif bit == UTC:
+            fmt = "<u4"
+        elif bit == NSAT:
+            fmt = ("u1", (2,))
+        else:
+            fmt = "<u2"
+        names.append(f"f{bit}")
+        formats.append(fmt)
+        offsets.append(off)
+        off += size
+    length = off + (1 if layout.holux else 2)
+    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": length}), off
+
+
+def _run(data: bytes, pos: int, end: int, layout: _Layout, stats: MtkStats) -> tuple[list[MtkPoint], int]:
+    """The fixed-length records from ``pos`` up to the next marker, label or flaw, decoded at once (the same
+    results as `_record` one by one, many times faster); returns them and where the run stopped."""
+    shape = _record_dtype(layout)
+    if shape is None:
+        return [], pos
+    dtype, body = shape
+    length = dtype.itemsize
+    stop = end
+    for needle in (MARKER_START, HOLUX_LABEL, b"\xff\xff\xff\xff"):
+        i = data.find(needle, pos, end)
+        while i >= 0 and (i - pos) % length:  # only at a record boundary
+            i = data.find(needle, i + 1, end)
+        if i >= 0:
+            stop = min(stop, i)
+    count = (stop - pos) // length
+    if count <= 0:
+        return [], pos
+    raw = np.frombuffer(bytes(data[pos:pos + count * length]), dtype=np.uint8).reshape(count, length)
+    ok = np.bitwise_xor.reduce(raw[:, :body], axis=1) == raw[:, length - 1]
+    if not layout.holux:
+        ok &= raw[:, body] == 0x2A
+    flaws = np.flatnonzero(~ok)
+    n = int(flaws[0]) if len(flaws) else count
+    if n == 0:
+        return [], pos
+    rec = raw[:n].copy().view(dtype).reshape(n)
+    stats.records += n
+    fields = set(dtype.names)
+    if f"f{LATITUDE}" not in fields or f"f{LONGITUDE}" not in fields:
+        stats.no_position += n
+        return [], pos + n * length
+    lat, lon = rec[f"f{LATITUDE}"].astype(np.float64), rec[f"f{LONGITUDE}"].astype(np.float64)
+    keep = np.ones(n, dtype=bool)
+    if f"f{VALID}" in fields:  # a logger with no fix writes a bogus position; not a point
+        valid = rec[f"f{VALID}"]
+        keep = np.isin(valid, list(GOOD_FIXES)) | (lon >= 0.000001) | (lat >= 90.000001)
+        stats.no_position += int(n - np.count_nonzero(keep))
+
+    def column(bit: int, scale: float | None = None) -> Iterable:
+        name = f"f{bit}"
+        if name not in fields:
+            return repeat(None)
+        values = rec[name]
+        if bit == HEIGHT and values.ndim == 2:  # Holux: a float32 without its low byte
+            values = (values.astype(np.uint32) << _HEIGHT_SHIFTS).sum(axis=1, dtype=np.uint32).view(np.float32)
+        elif bit == NSAT:
+            values = values[:, 1]  # [0] in view, [1] used
+        elif bit == RCR:
+            values = (values & RCR_BUTTON) != 0
+        if scale:
+            values = values.astype(np.float64) / scale
+        elif values.dtype == np.float32:
+            values = values.astype(np.float64)
+        return values[keep].tolist()
+
+    ms = rec[f"f{MILLISECOND}"].astype(np.int64) if f"f{MILLISECOND}" in fields else 0
+    times = rec[f"f{UTC}"].astype(np.int64) * 1000 + ms
+    points = list(map(MtkPoint, times[keep].tolist(), lat[keep].tolist(), lon[keep].tolist(), column(HEIGHT),
+                      column(SPEED), column(HEADING), column(VALID), column(NSAT), column(HDOP, 100),
+                      column(PDOP, 100), column(VDOP, 100),
+                      column(RCR) if f"f{RCR}" in fields else repeat(False, int(np.count_nonzero(keep)))))
+    return points, pos + n * length
+
+
+_HEIGHT_SHIFTS = np.array([8, 16, 24], dtype=np.uint32)
 
 
 def _marker(block: bytes, layout: _Layout, stats: MtkStats) -> None:

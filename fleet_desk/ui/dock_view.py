@@ -249,6 +249,8 @@ class DockView(QWidget):
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
         self._set_running(True)
+        vehicle = self.vehicle.currentText().strip()
+        self.title.setText(f"Downloading {device}" + (f" ({vehicle})" if vehicle else "") + f" from {port}…")
         self.bar.setRange(0, 1000)
         self.bar.setValue(0)
         self.progress_text.setText(PHASES["connecting"])
