@@ -58,8 +58,10 @@ def test_plugging_in_an_unknown_logger_registers_it_then_downloads_and_fills_in_
         qtbot.wait(1500)
         view.auto.setChecked(True)
         first = view.summary
+        sim.commands.clear()
         plugged.append(port)
         qtbot.waitUntil(lambda: view.summary is not first, timeout=30000)
+        assert sim.commands.count("PMTK605") == 1  # recognised by its serial number, not by asking it
         assert view.summary.complete and view.summary.resumed_from > 0 and view.summary.ingest.result.stored == 0
         assert window.settings.dock_auto_download
     finally:

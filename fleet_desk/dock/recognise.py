@@ -42,12 +42,14 @@ def ask_identity(port: str, baud: int | None = None) -> LoggerIdentity | None:
         return None
 
 
-def which_unit(engine: Engine, port: str, ask: bool = True) -> tuple[UnitAssignment | None, LoggerIdentity | None]:
-    """The known unit on ``port`` by its USB details, else (``ask``) by asking it; and what it said."""
+def which_unit(engine: Engine, port: str | PortInfo, ask: bool = True) -> tuple[UnitAssignment | None,
+                                                                                LoggerIdentity | None]:
+    """The known unit on ``port`` (a path, or the port as listed with its USB details) by its USB details,
+    else (``ask``) by asking it; and what it said."""
     units = unit_assignments(engine)
-    info = port_info(port)
+    info = port if isinstance(port, PortInfo) else port_info(port)
     unit = recognise(units, info)
     if unit is not None or not ask:
         return unit, None
-    identity = ask_identity(port)
+    identity = ask_identity(info.device)
     return (recognise(units, info, identity.text) if identity else None), identity

@@ -180,7 +180,7 @@ class DockView(QWidget):
             return
         self.title.setText(f"A unit was plugged in on {port.device}; recognising it…")
         engine = self.window.engine
-        run_in_background(lambda: which_unit(engine, port.device),
+        run_in_background(lambda: which_unit(engine, port),
                           lambda found: self._recognised(port, *found), owner=self)
 
     def _recognised(self, port: PortInfo, unit: UnitAssignment | None, identity) -> None:  # noqa: ANN001
