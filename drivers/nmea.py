@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import serial
 
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 DETECT_SECONDS = 1.5
 RETRY_SECONDS = 1.0
 NO_DATA_SECONDS = 3.0
+PLAYBACK_QUIET_SECONDS = 3.0  # a logger that says nothing for this long has finished playing back its log
 
 
 def detect_baud(port: str, candidates: tuple[int, ...] = BAUD_RATES, seconds: float = DETECT_SECONDS) -> int | None:
@@ -42,6 +44,41 @@ def detect_baud(port: str, candidates: tuple[int, ...] = BAUD_RATES, seconds: fl
         except (serial.SerialException, OSError):
             return None
     return None
+
+
+def open_playback(port: str, baud: int | None = None) -> tuple[serial.SerialBase, bytes] | tuple[None, bytes]:
+    """An NMEA logger that plays its stored log back once opened: the port open at the unit's baud rate and
+    the bytes read while finding it (kept, not thrown away: a playback is sent once). (None, b"") if no
+    rate gives checksummed sentences."""
+    for rate in (baud,) if baud else BAUD_RATES:
+        ser = open_port(port, rate, timeout=0.1)
+        read, framer, seen = byte_reader(ser, 0.1), SentenceFramer(), bytearray()
+        deadline = time.monotonic() + DETECT_SECONDS
+        while time.monotonic() < deadline:
+            data = read()
+            seen += data
+            framer.feed(data)
+            if framer.stats.sentences >= 2:
+                return ser, bytes(seen)
+        ser.close()
+    return None, b""
+
+
+def read_playback(ser: serial.SerialBase, first: bytes, on_bytes: OnBytes, cancelled: Callable[[], bool],
+                  quiet_s: float = PLAYBACK_QUIET_SECONDS) -> bool:
+    """Hand the playback's bytes to ``on_bytes`` until the unit falls quiet for ``quiet_s``; False if
+    ``cancelled()`` stopped it first. An unplugged unit raises `serial.SerialException`."""
+    read = byte_reader(ser, 0.2)
+    data, last_data = first, time.monotonic()
+    while True:
+        if data:
+            on_bytes(data)
+            last_data = time.monotonic()
+        if cancelled():
+            return False
+        if time.monotonic() - last_data > quiet_s:
+            return True
+        data = read()
 
 
 class NmeaUnit:

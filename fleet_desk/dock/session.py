@@ -16,13 +16,12 @@ from dataclasses import dataclass
 import serial
 from sqlalchemy import Engine
 
-from drivers.base import BAUD_RATES, byte_reader, open_port
 from drivers.mtk import READ_SIZE, LoggerError, MtkLogger
+from drivers.nmea import open_playback, read_playback
 from fleet_desk.clock import now_ms
 from fleet_desk.dock.cache import DownloadCache
 from fleet_desk.dock.summary import DockSummary, TrackDistance, stops_visited
 from fleet_desk.gps import NmeaDecoder
-from fleet_desk.gps.framing import SentenceFramer
 from fleet_desk.gps.mtk import MtkFormatError
 from fleet_desk.ingest import FixPipeline, MtkImport
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
@@ -30,8 +29,6 @@ from fleet_desk.store.units import mark_docked, unit_assignments
 from fleet_desk.tracking.reconcile import reconcile_track
 
 FAMILIES = ("mtk", "nmea")
-QUIET_S = 3.0  # an NMEA logger that says nothing for this long has finished playing back its log
-DETECT_S = 1.5
 REPORT_EVERY_S = 0.2
 
 
@@ -168,35 +165,28 @@ def _download_nmea(engine: Engine, port: str, baud: int | None, ref: DeviceRef, 
     pipeline = FixPipeline(PositionWriter(engine, ref, "dock"), NmeaDecoder())
     distance = TrackDistance()
     try:
-        ser, first = _open_nmea(port, baud)
+        ser, first = open_playback(port, baud)
     except (serial.SerialException, OSError) as exc:
         raise DockError(f"{port}: cannot open the port: {exc}") from exc
     if ser is None:
         raise DockError(f"{port}: no NMEA from the unit at any baud rate; is it switched on and playing back?")
-    started = last_data = last_report = time.monotonic()
+    started = time.monotonic()
+    last_report = [0.0]
+
+    def on_bytes(data: bytes) -> None:
+        distance.add(pipeline.feed(data))
+        summary.bytes_read += len(data)
+        summary.seconds = time.monotonic() - started
+        if time.monotonic() - last_report[0] >= REPORT_EVERY_S:
+            last_report[0] = time.monotonic()
+            progress(DockProgress("downloading", summary.bytes_read, None, pipeline.summary.stats.fixes,
+                                  summary.bytes_read / max(summary.seconds, 1e-6)))
+
     with ser:
-        read = byte_reader(ser, 0.2)
-        data = first
         try:
-            while True:
-                if data:
-                    distance.add(pipeline.feed(data))
-                    summary.bytes_read += len(data)
-                    last_data = time.monotonic()
-                now = time.monotonic()
-                if now - last_report >= REPORT_EVERY_S:
-                    last_report = now
-                    progress(DockProgress("downloading", summary.bytes_read, None, pipeline.summary.stats.fixes,
-                                          summary.bytes_read / max(now - started, 1e-6)))
-                if cancelled():
-                    summary.cancelled = True
-                    break
-                if now - last_data > QUIET_S:
-                    break
-                data = read()
+            summary.cancelled = not read_playback(ser, first, on_bytes, cancelled)
         except (serial.SerialException, OSError) as exc:
             summary.problem = f"{port}: unit unplugged during the download ({exc})"
-    summary.seconds = max(0.0, last_data - started)
     progress(DockProgress("storing", summary.bytes_read, None, pipeline.summary.stats.fixes))
     distance.add(pipeline.finish())
     summary.ingest = pipeline.summary
@@ -204,23 +194,6 @@ def _download_nmea(engine: Engine, port: str, baud: int | None, ref: DeviceRef, 
     summary.no_fix = pipeline.summary.stats.invalid
     summary.distance_m = distance.metres
     _reconcile(engine, ref, summary, progress)
-
-
-def _open_nmea(port: str, baud: int | None) -> tuple[serial.SerialBase | None, bytes]:
-    """The port open at the unit's baud rate, and what was read while finding it (kept: a playback is sent
-    once)."""
-    for rate in (baud,) if baud else BAUD_RATES:
-        ser = open_port(port, rate, timeout=0.1)
-        read, framer, seen = byte_reader(ser, 0.1), SentenceFramer(), b""
-        deadline = time.monotonic() + DETECT_S
-        while time.monotonic() < deadline:
-            data = read()
-            seen += data
-            framer.feed(data)
-            if framer.stats.sentences >= 2:
-                return ser, seen
-        ser.close()
-    return None, b""
 
 
 def _reconcile(engine: Engine, ref: DeviceRef, summary: DockSummary, progress: Progress) -> None:
