@@ -13,11 +13,10 @@ from __future__ import annotations
 import html
 import threading
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDockWidget,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -88,6 +87,7 @@ class DockView(QWidget):
         self.job: DockJob | None = None
         self.summary: DockSummary | None = None
         self.units: list[UnitAssignment] = []
+        self.register_dialog: RegisterUnitDialog | None = None
 
         self.title = QLabel("Plug in a GPS unit: it is recognised and its stored track is offered for download.")
         self.title.setWordWrap(True)
@@ -205,6 +205,8 @@ class DockView(QWidget):
         messages.info(f"GPS unit {whose} plugged in on {port}")
 
     def _register(self, port: PortInfo, identity) -> None:  # noqa: ANN001
+        if self.register_dialog is not None and self.register_dialog.isVisible():
+            return  # one unknown unit at a time; the next is offered when it is plugged in again
         self.title.setText(f"An unknown unit was plugged in on {port.device}.")
         dialog = RegisterUnitDialog(port, identity.text if identity else None, "mtk" if identity else "nmea",
                                     [u.device for u in self.units], sorted({u.vehicle for u in self.units
@@ -355,11 +357,7 @@ def show_dock(window) -> DockView:  # noqa: ANN001
         if window.port_watch is not None:
             view.set_ports(list(window.port_watch.ports.values()))
             window.port_watch.listed.connect(view.set_ports)
-        dock = window.dock_dock = QDockWidget("Dock a unit", window)
-        dock.setObjectName("dockUnitDock")
-        dock.setWidget(view)
-        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        window.tabifyDockWidget(window.routes_dock, dock)
+        window.dock_dock = window.add_panel("Dock a unit", "dockUnitDock", view)
     window.dock_dock.show()
     window.dock_dock.raise_()
     return view

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
-    QDockWidget,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -270,11 +269,7 @@ def show_lookup(window, text: str = "") -> LookupView:  # noqa: ANN001
     view = getattr(window, "_lookup", None)
     if view is None:
         view = window._lookup = LookupView(window)
-        dock = window.lookup_dock = QDockWidget("Customer lookup", window)
-        dock.setObjectName("lookupDock")
-        dock.setWidget(view)
-        window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        window.tabifyDockWidget(window.routes_dock, dock)
+        window.lookup_dock = window.add_panel("Customer lookup", "lookupDock", view)
     window.lookup_dock.show()
     window.lookup_dock.raise_()
     window.activateWindow()

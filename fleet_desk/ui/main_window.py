@@ -213,6 +213,15 @@ class MainWindow(QMainWindow):
         self.port_watch.appeared.connect(self._on_unit_plugged)
         self.port_watch.start()
 
+    def add_panel(self, title: str, object_name: str, widget: QWidget) -> QDockWidget:
+        """A panel made on first use (Customer lookup, Dock a unit): a dock tabbed with the board and routes."""
+        dock = QDockWidget(title, self)
+        dock.setObjectName(object_name)
+        dock.setWidget(widget)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.tabifyDockWidget(self.routes_dock, dock)
+        return dock
+
     def _on_unit_plugged(self, port) -> None:  # noqa: ANN001
         """A unit appeared on a port: unless it is one read live, the Dock view says whose it is."""
         live_ports = {p for p, _status, _rate in self.feed.running_units().values()} if self.feed else set()
