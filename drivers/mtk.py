@@ -121,12 +121,6 @@ class MtkLogger:
         """How much of the flash holds log data (the next address the logger would write)."""
         return int(self._query(8), 16)
 
-    def record_count(self) -> int | None:
-        try:
-            return int(self._query(10), 16)
-        except (LoggerError, ValueError):
-            return None
-
     def stop_logging(self) -> None:
         self._command("PMTK182,5", b"182,5")
 

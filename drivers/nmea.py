@@ -30,36 +30,37 @@ PLAYBACK_QUIET_SECONDS = 3.0  # a logger that says nothing for this long has fin
 
 def detect_baud(port: str, candidates: tuple[int, ...] = BAUD_RATES, seconds: float = DETECT_SECONDS) -> int | None:
     """The first baud rate at which the unit sends valid checksummed sentences."""
+    try:
+        ser, _seen = open_at_unit_baud(port, candidates, seconds, drop_stale=True)
+    except (serial.SerialException, OSError):
+        return None
+    if ser is None:
+        return None
+    ser.close()
+    return ser.baudrate
+
+
+def open_at_unit_baud(port: str, candidates: tuple[int, ...] = BAUD_RATES, seconds: float = DETECT_SECONDS,
+                      drop_stale: bool = False) -> tuple[serial.SerialBase | None, bytes]:
+    """The port open at the first baud rate giving checksummed sentences, and the bytes read while finding it
+    (an NMEA logger plays its stored log back once, so they are kept); (None, b"") if no rate does.
+    ``drop_stale``: first discard what the port held from before. Raises if the port cannot be opened."""
     for baud in candidates:
+        ser = open_port(port, baud, timeout=0.1)
         try:
-            with open_port(port, baud, timeout=0.1) as ser:
+            if drop_stale:
                 ser.reset_input_buffer()
-                read = byte_reader(ser, 0.1)
-                framer = SentenceFramer()
-                deadline = time.monotonic() + seconds
-                while time.monotonic() < deadline:
-                    framer.feed(read())
-                    if framer.stats.sentences >= 2:
-                        return baud
-        except (serial.SerialException, OSError):
-            return None
-    return None
-
-
-def open_playback(port: str, baud: int | None = None) -> tuple[serial.SerialBase, bytes] | tuple[None, bytes]:
-    """An NMEA logger that plays its stored log back once opened: the port open at the unit's baud rate and
-    the bytes read while finding it (kept, not thrown away: a playback is sent once). (None, b"") if no
-    rate gives checksummed sentences."""
-    for rate in (baud,) if baud else BAUD_RATES:
-        ser = open_port(port, rate, timeout=0.1)
-        read, framer, seen = byte_reader(ser, 0.1), SentenceFramer(), bytearray()
-        deadline = time.monotonic() + DETECT_SECONDS
-        while time.monotonic() < deadline:
-            data = read()
-            seen += data
-            framer.feed(data)
-            if framer.stats.sentences >= 2:
-                return ser, bytes(seen)
+            read, framer, seen = byte_reader(ser, 0.1), SentenceFramer(), bytearray()
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                data = read()
+                seen += data
+                framer.feed(data)
+                if framer.stats.sentences >= 2:
+                    return ser, bytes(seen)
+        except BaseException:
+            ser.close()
+            raise
         ser.close()
     return None, b""
 

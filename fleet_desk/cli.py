@@ -98,7 +98,7 @@ def cmd_dock(args: argparse.Namespace) -> int:
     from fleet_desk.store.timeutil import iso_z
 
     engine = _engine(args)
-    device, vehicle, family = args.device, args.vehicle, args.family
+    device, vehicle, family, baud = args.device, args.vehicle, args.family, args.baud
     if device is None:
         unit, identity = which_unit(engine, args.port)
         if unit is None:
@@ -106,10 +106,11 @@ def cmd_dock(args: argparse.Namespace) -> int:
             _err(f"{args.port}: unknown unit{said}; give --device NAME (and --vehicle NAME) to register it")
             return EXIT_FAILED
         device, family = unit.device, family or (identity and "mtk")
+        baud = baud or (identity.baud if identity else None)  # found when it was asked: not searched again
         print(f"{args.port}: {device}" + (f", {unit.vehicle}" if unit.vehicle else ""), file=sys.stderr)
     bar = DockBar()
     try:
-        summary = dock_unit(engine, args.port, device, family, vehicle, args.erase, args.baud, progress=bar)
+        summary = dock_unit(engine, args.port, device, family, vehicle, args.erase, baud, progress=bar)
     except DockError as exc:
         bar.close()
         _err(str(exc))

@@ -21,7 +21,8 @@ from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.store import BatchResult, DeviceRef, PositionWriter, ensure_device
 from fleet_desk.store.positions import write_batches
 from fleet_desk.store.timeutil import iso_z, to_ms
-from fleet_desk.tracking.tracker import RouteTracker, tracker_for
+from fleet_desk.tracking.reconcile import reconcile_track
+from fleet_desk.tracking.tracker import RouteTracker
 
 CHUNK = 1 << 20
 BATCH = 5000
@@ -80,12 +81,15 @@ class IngestSummary:
 class FixPipeline:
     """Decodes a byte stream from one unit and stores its fixes in batches."""
 
-    def __init__(self, writer: PositionWriter, decoder: NmeaDecoder | None, batch_size: int | None = BATCH):
+    def __init__(self, writer: PositionWriter, decoder: NmeaDecoder | None, batch_size: int | None = BATCH,
+                 seen: Callable[[list[Fix]], None] | None = None):
         """``batch_size`` None: store only when `flush` is called (live, on a timer). ``decoder`` None: the
-        fixes come decoded (`add`), e.g. from an MTK logger's binary log."""
+        fixes come decoded (`add`), e.g. from an MTK logger's binary log. ``seen``: told every fix once, in
+        order, as it is taken (e.g. a dock's distance driven)."""
         self.writer = writer
         self.decoder = decoder
         self.batch_size = batch_size
+        self.seen = seen
         self.summary = IngestSummary(stats=decoder.stats) if decoder else IngestSummary()
         self._pending: list[Fix] = []
 
@@ -156,6 +160,8 @@ class FixPipeline:
         """Fixes to store, in batches."""
         if fixes:
             self.summary.note(fixes)
+            if self.seen is not None:
+                self.seen(fixes)
             self._pending.extend(fixes)
             if self.batch_size and len(self._pending) >= self.batch_size:
                 self.flush()
@@ -211,8 +217,11 @@ def import_log(
     When ``cancelled()`` turns true, reading stops, what was decoded so far
     is stored, and the summary says ``cancelled``.
     Raises `FileNotFoundError`/`OSError` for unreadable files and
-    `NotNmeaError` when the file holds no NMEA at all. Fixes go through
-    ``tracker`` (default: the live tracker, whose "now" is the clock).
+    `NotNmeaError` when the file holds no NMEA at all. With a ``tracker``
+    (a replay) every batch goes through it; without, the stored track is
+    reconciled with the day's stops afterwards, as a docked unit's is
+    (`fleet_desk.tracking.reconcile`: "now" is the clock, so old fixes tell
+    no customer anything).
     """
     path = Path(path)
     if not path.is_file():
@@ -221,13 +230,15 @@ def import_log(
         head = f.read(4096)
     ref = ensure_device(engine, device, vehicle)
     decoder = NmeaDecoder(date_hint=day, not_before=header_date(head))
-    pipeline = FixPipeline(PositionWriter(engine, ref, source, [tracker or tracker_for(engine)]), decoder)
+    pipeline = FixPipeline(PositionWriter(engine, ref, source, [tracker] if tracker else []), decoder)
     for chunk in read_chunks(path, progress):
         pipeline.feed(chunk)
         if cancelled is not None and cancelled():
             pipeline.summary.cancelled = True
             break
     pipeline.finish()
+    if tracker is None:
+        reconcile_stored(engine, ref, pipeline.summary, source)
     framing = decoder.stats.framing
     if framing.sentences == 0 and not pipeline.summary.cancelled:
         raise NotNmeaError(
@@ -266,12 +277,12 @@ class MtkImport:
     Points logged without a fix are counted, not stored. No tracker runs per batch: once the track is in,
     `fleet_desk.tracking.reconcile` runs it against the day's stops."""
 
-    def __init__(self, engine: Engine, device: DeviceRef, source: str):
+    def __init__(self, engine: Engine, device: DeviceRef, source: str,
+                 seen: Callable[[list[Fix]], None] | None = None):
         from fleet_desk.gps.mtk import MtkStream
 
         self.stream = MtkStream()
-        self.pipeline = FixPipeline(PositionWriter(engine, device, source), None)
-        self.fixes_seen: list[Callable[[list[Fix]], None]] = []  # e.g. the dock's distance counter
+        self.pipeline = FixPipeline(PositionWriter(engine, device, source), None, seen=seen)
 
     def feed(self, data: bytes) -> None:
         self._add(self.stream.feed(data))
@@ -289,21 +300,22 @@ class MtkImport:
         fixes = [f for f in (p.fix() for p in points) if f is not None]
         self.pipeline.summary.stats.invalid += len(points) - len(fixes)
         self.pipeline.add(fixes)
-        for see in self.fixes_seen:
-            see(fixes)
 
 
 def import_mtk_dump(engine: Engine, path: Path, device: str, vehicle: str | None = None,
                     source: str = "import") -> IngestSummary:
     """Import an MTK logger's binary dump saved by other software, as a dock would: stored, then the track
     reconciled with the day's stops (no customer told old news)."""
-    from fleet_desk.tracking.reconcile import reconcile_track
-
     data = Path(path).read_bytes()
     ref = ensure_device(engine, device, vehicle)
     mtk_import = MtkImport(engine, ref, source)
     mtk_import.feed(data)
     summary = mtk_import.finish()
+    reconcile_stored(engine, ref, summary, source)
+    return summary
+
+
+def reconcile_stored(engine: Engine, ref: DeviceRef, summary: IngestSummary, source: str) -> None:
+    """A stored track (imported or docked) against the day's stops."""
     if summary.first_ms is not None:
         reconcile_track(engine, ref, summary.first_ms, summary.last_ms, source)
-    return summary

@@ -139,11 +139,10 @@ class SimulatedMtkLogger(_SimulatedPort):
         if command == "PMTK605":
             self.send(sentence(f"PMTK705,AXN_1.0-B_1.3_C01,0001,{self.model},1.0"))
         elif fields[:2] == ["PMTK182", "2"] and len(fields) == 3:
-            value = {"8": f"{self.used:08X}", "10": f"{self.used // 24:08X}", "2": "0000003F"}.get(fields[2])
-            if value is None:
+            if fields[2] != "8":  # only the bytes in use are asked for
                 self._ack("182,2", 1)
             else:
-                self.send(sentence(f"PMTK182,3,{fields[2]},{value}"))
+                self.send(sentence(f"PMTK182,3,8,{self.used:08X}"))
                 self._ack("182,2", 3)
         elif fields[:2] == ["PMTK182", "7"] and len(fields) == 4:
             self._read_memory(int(fields[2], 16), int(fields[3], 16))

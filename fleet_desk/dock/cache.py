@@ -13,8 +13,9 @@ from pathlib import Path
 
 import platformdirs
 
+from drivers.mtk import READ_SIZE
+
 ENV_DIR = "FLEET_DESK_CACHE_DIR"
-ALIGN = 0x1000  # resume at a whole read
 
 
 def cache_dir() -> Path:
@@ -31,7 +32,7 @@ class DownloadCache:
             data = self.path.read_bytes()
         except OSError:
             return b""
-        return data[: len(data) // ALIGN * ALIGN]
+        return data[: len(data) // READ_SIZE * READ_SIZE]  # resume at a whole read
 
     def start(self, keep: bytes) -> None:
         """Begin writing: the file holds ``keep`` (the resumed part) and what `append` adds."""

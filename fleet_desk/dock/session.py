@@ -16,17 +16,17 @@ from dataclasses import dataclass
 import serial
 from sqlalchemy import Engine
 
+from drivers.base import BAUD_RATES
 from drivers.mtk import READ_SIZE, LoggerError, MtkLogger
-from drivers.nmea import open_playback, read_playback
+from drivers.nmea import open_at_unit_baud, read_playback
 from fleet_desk.clock import now_ms
 from fleet_desk.dock.cache import DownloadCache
 from fleet_desk.dock.summary import DockSummary, TrackDistance, stops_visited
 from fleet_desk.gps import NmeaDecoder
 from fleet_desk.gps.mtk import MtkFormatError
-from fleet_desk.ingest import FixPipeline, MtkImport
+from fleet_desk.ingest import FixPipeline, MtkImport, reconcile_stored
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
 from fleet_desk.store.units import mark_docked, unit_assignments
-from fleet_desk.tracking.reconcile import reconcile_track
 
 FAMILIES = ("mtk", "nmea")
 REPORT_EVERY_S = 0.2
@@ -79,7 +79,6 @@ def dock_unit(engine: Engine, port: str, device: str, family: str | None = None,
     family = family or "nmea"
     ref = ensure_device(engine, device, vehicle, family=family)
     summary = DockSummary(ref.name, ref.vehicle_name, family)
-    started = time.monotonic()
     if logger is not None:
         summary.identity = identity.text
         with logger:
@@ -88,7 +87,6 @@ def dock_unit(engine: Engine, port: str, device: str, family: str | None = None,
         _download_nmea(engine, port, baud, ref, summary, progress, cancelled)
         if erase:
             summary.note = "kept (an NMEA logger is cleared on the unit itself)"
-    summary.seconds = summary.seconds or time.monotonic() - started
     summary.stops = stops_visited(engine, ref.vehicle_id, summary.ingest.first_ms, summary.ingest.last_ms)
     mark_docked(engine, ref.id, now_ms(), family, summary.identity or None)
     return summary
@@ -102,9 +100,8 @@ def _download_mtk(engine: Engine, logger: MtkLogger, ref: DeviceRef, summary: Do
     except LoggerError as exc:
         raise DockError(str(exc)) from exc
     try:
-        mtk_import = MtkImport(engine, ref, "dock")
         distance = TrackDistance()
-        mtk_import.fixes_seen.append(distance.add)
+        mtk_import = MtkImport(engine, ref, "dock", seen=distance.add)
         cache = DownloadCache(engine.url.render_as_string(hide_password=True), ref.id)
         started, last_report = time.monotonic(), 0.0
         try:
@@ -162,10 +159,10 @@ def _resume_point(logger: MtkLogger, cached: bytes, used: int) -> int:
 def _download_nmea(engine: Engine, port: str, baud: int | None, ref: DeviceRef, summary: DockSummary,
                    progress: Progress, cancelled: Callable[[], bool]) -> None:
     """An NMEA logger plays its stored log back once the port is open; it is over when the unit falls quiet."""
-    pipeline = FixPipeline(PositionWriter(engine, ref, "dock"), NmeaDecoder())
     distance = TrackDistance()
+    pipeline = FixPipeline(PositionWriter(engine, ref, "dock"), NmeaDecoder(), seen=distance.add)
     try:
-        ser, first = open_playback(port, baud)
+        ser, first = open_at_unit_baud(port, (baud,) if baud else BAUD_RATES)
     except (serial.SerialException, OSError) as exc:
         raise DockError(f"{port}: cannot open the port: {exc}") from exc
     if ser is None:
@@ -174,7 +171,7 @@ def _download_nmea(engine: Engine, port: str, baud: int | None, ref: DeviceRef, 
     last_report = [0.0]
 
     def on_bytes(data: bytes) -> None:
-        distance.add(pipeline.feed(data))
+        pipeline.feed(data)
         summary.bytes_read += len(data)
         summary.seconds = time.monotonic() - started
         if time.monotonic() - last_report[0] >= REPORT_EVERY_S:
@@ -188,7 +185,7 @@ def _download_nmea(engine: Engine, port: str, baud: int | None, ref: DeviceRef, 
         except (serial.SerialException, OSError) as exc:
             summary.problem = f"{port}: unit unplugged during the download ({exc})"
     progress(DockProgress("storing", summary.bytes_read, None, pipeline.summary.stats.fixes))
-    distance.add(pipeline.finish())
+    pipeline.finish()
     summary.ingest = pipeline.summary
     summary.records = pipeline.summary.stats.fixes
     summary.no_fix = pipeline.summary.stats.invalid
@@ -197,7 +194,6 @@ def _download_nmea(engine: Engine, port: str, baud: int | None, ref: DeviceRef, 
 
 
 def _reconcile(engine: Engine, ref: DeviceRef, summary: DockSummary, progress: Progress) -> None:
-    if summary.ingest.first_ms is None:
-        return
-    progress(DockProgress("reconciling"))
-    reconcile_track(engine, ref, summary.ingest.first_ms, summary.ingest.last_ms, "dock")
+    if summary.ingest.first_ms is not None:
+        progress(DockProgress("reconciling"))
+    reconcile_stored(engine, ref, summary.ingest, "dock")

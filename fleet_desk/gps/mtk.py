@@ -216,10 +216,10 @@ def _sector(data: bytes, start: int, end: int, layout: _Layout, stats: MtkStats)
             continue
         if pos + layout.fixed_length() > end:
             return
-        points, pos = _run(data, pos, end, layout, stats)
-        yield from points
-        if pos + 4 > end or data[pos:pos + 4] == b"\xff\xff\xff\xff" or data[pos:pos + 7] == MARKER_START \
-                or data[pos:pos + 5] == HOLUX_LABEL or pos + layout.fixed_length() > end:
+        points, after = _run(data, pos, end, layout, stats)
+        if after != pos:  # a run of records decoded at once; look again at what stopped it
+            yield from points
+            pos = after
             continue
         try:
             point, length = _record(data, pos, layout, stats)

@@ -37,7 +37,7 @@ def reconcile_track(engine: Engine, device: DeviceRef, first_ms: int, last_ms: i
         for fixes in _track(conn, device.vehicle_id, first_ms, last_ms):
             tracker(conn, device, fixes, source)
             n += len(fixes)
-    live.invalidate(device.vehicle_id)  # the live tracker re-reads the stops this changed
+    live.adopt(device.vehicle_id, tracker)  # live tracking carries on from here, re-reading the stops
     return n
 
 

@@ -151,6 +151,19 @@ class RouteTracker:
                     track.checked_at = float("-inf")
                     track.detector.last_ms = None
 
+    def adopt(self, vehicle_id: int, other: RouteTracker) -> None:
+        """Carry on from ``other``'s state of the vehicle (a reconciled track: its learned speed, where it was
+        last), unless this tracker has seen the vehicle later; either way its route is read again."""
+        theirs = other._vehicles.get(vehicle_id)
+        with self._lock:
+            mine = self._vehicles.get(vehicle_id)
+            if theirs is not None and theirs.last_fix is not None and (
+                    mine is None or mine.last_fix is None or mine.last_fix[0] <= theirs.last_fix[0]):
+                theirs.detector.rules = theirs.learner.rules = self.rules
+                self._vehicles[vehicle_id] = mine = theirs
+        if mine is not None:
+            self.invalidate(vehicle_id)
+
     def sweep(self, conn: Connection, now_ms: int) -> int:
         """Routes whose unit went quiet: no fix for 2 minutes and ETAs are predicted from now, with wider
         windows; after 10 minutes the route is flagged GPS-silent and its ETAs stop moving (the van is not

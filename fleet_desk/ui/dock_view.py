@@ -52,10 +52,10 @@ class DockJob(QObject):
     failed = Signal(str)
 
     def __init__(self, engine: Engine, port: str, device: str, family: str | None, vehicle: str | None,
-                 erase: bool):
+                 erase: bool, baud: int | None = None):
         super().__init__()
-        self.engine, self.port, self.device, self.family, self.vehicle, self.erase = (
-            engine, port, device, family, vehicle, erase)
+        self.engine, self.port, self.device, self.family, self.vehicle, self.erase, self.baud = (
+            engine, port, device, family, vehicle, erase, baud)
         self._cancel = threading.Event()
 
     def start(self) -> None:
@@ -65,7 +65,7 @@ class DockJob(QObject):
         self._cancel.set()
 
     def _run(self) -> DockSummary:
-        return dock_unit(self.engine, self.port, self.device, self.family, self.vehicle, self.erase,
+        return dock_unit(self.engine, self.port, self.device, self.family, self.vehicle, self.erase, self.baud,
                          progress=self.progress.emit, cancelled=self._cancel.is_set)
 
     def _failed(self, exc: Exception) -> None:
@@ -88,6 +88,7 @@ class DockView(QWidget):
         self.summary: DockSummary | None = None
         self.units: list[UnitAssignment] = []
         self.register_dialog: RegisterUnitDialog | None = None
+        self.bauds: dict[str, int] = {}  # port -> the baud rate a unit answered at when it was asked
 
         self.title = QLabel("Plug in a GPS unit: it is recognised and its stored track is offered for download.")
         self.title.setWordWrap(True)
@@ -187,6 +188,8 @@ class DockView(QWidget):
         if self.busy:
             return
         self.port.setCurrentText(port.device)
+        if identity is not None:
+            self.bauds[port.device] = identity.baud
         if unit is None:
             self._register(port, identity)
             return
@@ -246,7 +249,7 @@ class DockView(QWidget):
         if self.busy:
             return
         self.job = DockJob(self.window.engine, port, device, self.family.currentData(),
-                           self.vehicle.currentText().strip() or None, self.erase.isChecked())
+                           self.vehicle.currentText().strip() or None, self.erase.isChecked(), self.bauds.get(port))
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.job.failed.connect(self._on_failed)
@@ -288,7 +291,7 @@ class DockView(QWidget):
                                        "(the unit does not say how much it holds)")
 
     def _on_finished(self, summary: DockSummary) -> None:
-        self.job = None
+        self._job_over()
         self.summary = summary
         self._set_running(False)
         self.bar.setRange(0, 1000)
@@ -313,13 +316,17 @@ class DockView(QWidget):
         self.docked.emit(summary)
 
     def _on_failed(self, text: str) -> None:
-        self.job = None
+        self._job_over()
         self._set_running(False)
         self.bar.setRange(0, 1000)
         self.bar.setValue(0)
         self.title.setText(text)
         self.progress_text.setText("")
         messages.error(text)
+
+    def _job_over(self) -> None:
+        self.bauds.pop(self.job.port, None)  # the unit is asked again next time it is plugged in
+        self.job = None
 
     def _report_html(self, summary: DockSummary) -> str:
         tz = self.window.rules.timezone
