@@ -70,22 +70,35 @@ def test_bad_and_missing_checksums_are_counted_and_rejected():
 
 
 def test_invalid_and_simulated_fixes_are_not_stored_only_counted():
+    """A unit sending RMC then GGA each second: a second is a fix only when what it said by its cycle-ender
+    (the GGA) is a valid fix."""
     data = b"".join(
         [
             sentence("GPRMC,120000,V,4807.038,N,01131.000,E,0.0,0.0,201126,,,N"),
-            sentence("GPGGA,120001,4807.038,N,01131.000,E,0,00,99.9,,M,,M,,"),
-            sentence("GPRMC,120002,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,S"),
-            sentence("GPGGA,120003,4807.038,N,01131.000,E,8,08,1.0,1.0,M,,M,,"),
+            sentence("GPGGA,120000,,,,,0,00,99.9,,M,,M,,"),
+            sentence("GPRMC,120001,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,S"),
+            sentence("GPGGA,120001,4807.038,N,01131.000,E,8,08,1.0,1.0,M,,M,,"),
+            sentence("GPRMC,120002,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,A"),
+            sentence("GPGGA,120002,4807.038,N,01131.000,E,0,00,99.9,,M,,M,,"),
+            sentence("GPRMC,120003,V,4807.038,N,01131.000,E,0.0,0.0,201126,,,N"),
+            sentence("GPGGA,120003,,,,,0,00,99.9,,M,,M,,"),
+            sentence("GPRMC,120004,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,A"),
+            sentence("GPGGA,120004,4807.038,N,01131.000,E,1,08,1.0,1.0,M,,M,,"),
         ]
     )
     fixes, dec = _decode(data)
-    assert fixes == []
-    assert dec.stats.invalid == 4 and dec.stats.simulated >= 2
+    assert [f.time for f in fixes] == [datetime(2026, 11, 20, 12, 0, 4, tzinfo=UTC)]
+    assert dec.stats.invalid == 4 and dec.stats.simulated == 1
 
 
 def test_date_is_carried_to_gga_only_epochs_and_across_midnight():
-    data = sentence("GPRMC,235958,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,A") + b"".join(
-        sentence(f"GPGGA,{t},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") for t in ("235959", "000000", "000001")
+    data = b"".join(
+        sentence(s)
+        for s in (
+            "GPRMC,235958,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,A",
+            "GPGGA,235958,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,",
+            *(f"GPGGA,{t},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,," for t in ("235959", "000000", "000001")),
+        )
     )
     fixes, _ = _decode(data)
     assert [f.time.isoformat() for f in fixes] == [

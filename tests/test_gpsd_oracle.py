@@ -19,15 +19,7 @@ from tests.conftest import NMEA_LOGS
 from tests.gpsd_oracle import gpsd_fixes
 
 TOLERANCE_DEG = 1e-7
-#: Epochs where our decoder and gpsd's end-of-cycle heuristics disagree about
-#: which sentence of a unit's cycle carries the position (see the README).
-#: bundg_zeus_9: a chart plotter whose GLL runs one second ahead of its RMC/GGA
-#: for part of the log; quectel-eg25-g: the first epoch after a cold start.
-KNOWN_SHORTFALL = {"bundg_zeus_9.log": 38, "quectel-eg25-g.log": 1}
-#: Epochs where the unit's sentence mix changes (a truncated cycle, a first
-#: dated cycle): the fix is valid and we keep it; gpsd's end-of-cycle detector
-#: does not report it. One per log at most.
-KNOWN_EXTRA = {"bt451.log": 1, "bundg_zeus_9.log": 1, "geos-1m.log": 1, "rst39.log": 1, "ublox-lea-5h.log": 1}
+
 
 def _stored(tmp_path, log):  # noqa: ANN001, ANN202
     engine = open_database(f"sqlite:///{tmp_path / 'oracle.db'}")
@@ -58,9 +50,8 @@ def _compare(log, tmp_path) -> tuple[int, int, list[str]]:  # noqa: ANN001
 @pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
 def test_log_matches_gpsd(log, tmp_path):  # noqa: ANN001
     matched, expected, extra = _compare(log, tmp_path)
-    assert len(extra) <= KNOWN_EXTRA.get(log.name, 0), f"fixes stored where gpsd has none: {extra[:5]}"
-    allowed = KNOWN_SHORTFALL.get(log.name, 0)
-    assert matched >= expected - allowed, f"{matched}/{expected} of gpsd's fixes matched"
+    assert extra == [], f"fixes stored where gpsd has none: {extra[:5]}"
+    assert matched == expected, f"{matched}/{expected} of gpsd's fixes matched"
 
 
 def test_folder_is_not_empty():
@@ -68,13 +59,13 @@ def test_folder_is_not_empty():
 
 
 def test_folder_overall_match_rate(tmp_path):  # noqa: ANN001
-    """Across the whole folder at least 94% of gpsd's fix epochs match (goal: 99%)."""
-    matched = expected = 0
+    """Across the whole folder at least 99% of gpsd's fix epochs match, and nothing more is stored."""
+    matched = expected = extra = 0
     for log in NMEA_LOGS:
         db = tmp_path / log.stem
         db.mkdir()
-        m, e, _ = _compare(log, db)
-        matched, expected = matched + m, expected + e
-    print(f"gpsd oracle: {matched}/{expected} fix epochs matched")
+        m, e, more = _compare(log, db)
+        matched, expected, extra = matched + m, expected + e, extra + len(more)
+    print(f"gpsd oracle: {matched}/{expected} fix epochs matched, {extra} stored where gpsd has none")
     assert expected >= 690
-    assert matched / expected >= 0.94
+    assert matched / expected >= 0.99 and extra == 0

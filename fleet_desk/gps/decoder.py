@@ -1,12 +1,16 @@
-"""Streaming NMEA decoder: byte chunks in, one `Fix` per epoch out.
+"""Streaming NMEA decoder: byte chunks in, one `Fix` per reported instant out.
 
-An epoch is the set of sentences a receiver sends for one instant (same
-time of day). Its sentences are merged: position from the last valid
+A receiver sends a burst of sentences for each instant, its cycle. Like gpsd,
+the decoder learns which sentence ends the unit's cycle (the one with a time
+that comes just before the time moves on) and reports what the unit has said
+in the cycle when that sentence arrives: position from the last valid
 position sentence, speed and course from RMC/VTG, altitude and satellites
-from GGA/GNS, dilution from GSA. Dates come from RMC or ZDA and are carried
-forward (across midnight too) to GGA/GNS/GLL-only epochs; an epoch whose
-date is unknown is counted as undated, never stored under a guessed date,
-unless the caller gives one.
+from GGA/GNS, dilution from GSA. An instant's fix is its last valid report; a
+cycle cut short before its ender (an unplug, a truncated log, a change in the
+unit's sentence mix) is counted as incomplete, not stored. Dates come from
+RMC or ZDA and are carried forward (across midnight too) to GGA/GNS/GLL-only
+cycles; an instant whose date is unknown is counted as undated, never stored
+under a guessed date, unless the caller gives one.
 """
 
 from __future__ import annotations
@@ -14,16 +18,27 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from fleet_desk.gps.fix import KNOTS_TO_MPS, Fix
 from fleet_desk.gps.framing import FramingStats, SentenceFramer
-from fleet_desk.gps.sentences import MalformedSentence, Sentence, parse_fast, parse_pynmea2
+from fleet_desk.gps.sentences import MalformedSentence, parse_fast, parse_pynmea2
 
 _DAY_MS = 86_400_000
+#: Two sentence times closer than this belong to the same instant.
+_SAME_INSTANT_MS = 10
 #: A week-number rollover puts a receiver's date exactly this far in the past.
 GPS_ROLLOVER = timedelta(weeks=1024)
 #: How far before ``not_before`` a date must lie to be taken as a rollover.
 ROLLOVER_SLACK = timedelta(days=180)
+
+#: Sentence types the cycle detector knows beside those Fleet Desk reads (gpsd decodes them too): any of
+#: them ends a GLL's "the cycle goes on". Other sentences leave that as it was.
+_OTHER_KNOWN = frozenset({b"BWC", b"DBT", b"DTM", b"GBS", b"GST", b"HDG", b"HDT", b"MWD", b"MWV", b"THS", b"TXT"})
+_OTHER_KNOWN_PROPRIETARY = (b"PGLOR,", b"PGRME,", b"PGRMF,", b"PGRMM,", b"PGRMZ,", b"PASHR,", b"PMGNST,", b"PMTK",
+                            b"PSRFEPE,", b"PSTI,", b"PTNTA,", b"PTNTHTM,")
+#: Position sentences and GSA state the fix mode; before the unit's cycle is known each of them is reported.
+_STATES_FIX = frozenset({"RMC", "GGA", "GNS", "GLL", "GSA"})
 
 
 @dataclass(slots=True)
@@ -47,27 +62,48 @@ class DecodeStats:
         return self.framing.sentences
 
 
-class _Epoch:
-    """The sentences of one instant, merged as they arrive."""
+class _Cycle:
+    """What the unit has said since its time of day last moved on."""
 
     __slots__ = (
-        "tod", "lat", "lon", "day", "valid", "simulated", "quality", "speed_kn",
-        "course", "alt", "sats", "hdop", "pdop", "gsa_mode", "said_position",
-        "sealed",
+        "tod", "day", "lat", "lon", "valid", "simulated", "quality", "speed_kn", "course", "alt", "sats", "hdop",
+        "pdop", "gsa_mode", "said_position", "reported",
     )
 
-    def __init__(self, tod: int | None) -> None:
-        self.tod = tod
+    def __init__(self) -> None:
+        self.tod: int | None = None
+        self.day: date | None = None
         self.lat = self.lon = self.speed_kn = self.course = None
         self.alt = self.hdop = self.pdop = None
-        self.day: date | None = None
         self.sats = self.gsa_mode = None
         self.quality = 0
         self.valid = False
         self.simulated = False
         self.said_position = False
-        #: (lat, lon, day, valid, gsa_mode) when the epoch's last cycle-ending sentence arrived.
-        self.sealed: tuple | None = None
+        self.reported = False
+
+
+class _Report(NamedTuple):
+    """Where the unit was, as the cycle stood when a report was due. The rest of the fix (speed, altitude,
+    satellites, dilution) is what the whole cycle said."""
+
+    day: date | None
+    tod: int | None
+    lat: float | None
+    lon: float | None
+    valid: bool
+    simulated: bool
+    quality: int
+    cycle: _Cycle
+
+
+def _known_elsewhere(body: bytes) -> str | None:
+    """The type of a sentence Fleet Desk does not read but the cycle detector knows, else None."""
+    if body[5:6] == b"," and body[2:5] in _OTHER_KNOWN:
+        return body[2:5].decode()
+    if body[:1] == b"P" and body.startswith(_OTHER_KNOWN_PROPRIETARY):
+        return body.split(b",", 1)[0].decode("latin-1")
+    return None
 
 
 class NmeaDecoder:
@@ -95,38 +131,44 @@ class NmeaDecoder:
         self._date: date | None = date_hint
         self._not_before = not_before - ROLLOVER_SLACK if not_before else None
         self._last_tod: int | None = None
-        self._epoch: _Epoch | None = None
-        # gpsd's end-of-cycle detector: a sentence type seen just before the
-        # time of day changes ends the unit's cycles; an epoch is what the
-        # unit had said when its last cycle-ender arrived.
-        self._enders: set[str] = set()
-        self._last_timed_kind: str | None = None
-        self._released_tod: int | None = None
+        self._cycle = _Cycle()
+        # The end-of-cycle detector (gpsd's): a timed sentence type seen just before the time of day moves on
+        # ends the unit's cycles. A GLL says the cycle goes on: the type before it is not taken as an ender,
+        # and an untimed sentence right after it takes over as the ender.
+        self._enders: set[str | None] = set()
+        self._last_timed: str | None = None
+        self._instant: int | None = None
+        self._goes_on = False
+        self._cycle_known = False
+        #: Reports of the current cycle by (day, time of day): the last valid one of each is its fix.
+        self._pending: dict[tuple[date | None, int | None], _Report] = {}
+        self._sealed: tuple[date | None, int | None] | None = None
+        self._released: tuple[date | None, int | None] | None = None
         self._out: list[Fix] = []
 
     def feed(self, chunk: bytes) -> list[Fix]:
-        """Decode a chunk; returns the fixes of the epochs it completed."""
+        """Decode a chunk; returns the fixes of the instants it completed."""
         for body in self._framer.feed(chunk):
             self._sentence(body)
         out, self._out = self._out, []
         return out
 
     def release_sealed(self) -> list[Fix]:
-        """Live: once the current epoch's cycle-ender has arrived its position is known, so hand the fix over
-        now rather than when the next epoch starts, up to a second later. Untimed sentences the unit still
-        sends for this epoch (GSA, GSV, VTG after the ender) are then not waited for."""
-        epoch = self._epoch
-        if epoch is not None and epoch.sealed is not None and len(self._enders) == 1:
-            self._released_tod = epoch.tod
-            self._close_epoch()
+        """Live: once the unit's one cycle-ender has been reported, the instant's position is known, so hand
+        the fix over now rather than when the next cycle starts, up to a second later. Sentences the unit
+        still sends for this instant (GSA, GSV, VTG after the ender) are then not waited for."""
+        key, self._sealed = self._sealed, None
+        if key is not None and key in self._pending:
+            self._emit(self._pending.pop(key))
+            self._released = key
         out, self._out = self._out, []
         return out
 
     def finish(self) -> list[Fix]:
-        """End of stream: decode the unterminated tail and close the last epoch."""
+        """End of stream: decode the unterminated tail and close the last cycle."""
         for body in self._framer.flush():
             self._sentence(body)
-        self._close_epoch()
+        self._close_cycle()
         out, self._out = self._out, []
         return out
 
@@ -140,106 +182,149 @@ class NmeaDecoder:
             return
         if s is None:
             self.stats.unknown += 1
+            other = _known_elsewhere(body)
+            if other is not None:
+                self._goes_on = False
+            self._end_of_cycle(other, None, False)
             return
-        self.stats.by_kind[s.kind] += 1
-        if s.tod_ms is not None:
-            self._enter_epoch(s.tod_ms)
-            self._last_timed_kind = s.kind
+        kind = s.kind
+        self.stats.by_kind[kind] += 1
+        # A sentence's time counts for the cycle when it is the time of the unit's position: ZDA is left out
+        # (some units send it only with a fix), an RMC only when it is valid and dated.
+        instant = s.tod_ms if kind != "ZDA" and (kind != "RMC" or s.date is not None) else None
+        self._goes_on = kind == "GLL"
+        report = self._end_of_cycle(kind, instant, s.more)
         if s.date is not None:
             self._date = s.date
-        epoch = self._epoch
-        if epoch is None:
-            return
+        cycle = self._cycle
+        if s.tod_ms is not None and (kind not in ("RMC", "ZDA") or s.date is not None):
+            self._timed(cycle, s.tod_ms)
         if s.lat is not None or s.valid is not None:
-            self._position(epoch, s)
+            self._position(cycle, s)
         if s.speed_kn is not None:
-            epoch.speed_kn = s.speed_kn
+            cycle.speed_kn = s.speed_kn
         if s.course is not None:
-            epoch.course = s.course
+            cycle.course = s.course
         if s.alt is not None:
-            epoch.alt = s.alt
+            cycle.alt = s.alt
         if s.sats is not None:
-            epoch.sats = s.sats
+            cycle.sats = s.sats
         if s.hdop is not None:
-            epoch.hdop = s.hdop
+            cycle.hdop = s.hdop
         if s.pdop is not None:
-            epoch.pdop = s.pdop
+            cycle.pdop = s.pdop
         if s.gsa_mode is not None:
-            epoch.gsa_mode = s.gsa_mode
-        if s.kind in self._enders and s.tod_ms is not None and epoch.said_position:
-            epoch.sealed = (epoch.lat, epoch.lon, epoch.day, epoch.valid, epoch.gsa_mode)
+            cycle.gsa_mode = s.gsa_mode
+            if s.gsa_mode == 1:
+                cycle.valid = False
+        if s.tod_ms is None and s.valid is False and kind in ("RMC", "GGA"):
+            # An untimed "no fix" (some units' $GPRMC,,V,...): said at once; the unit's cycle is learned anew.
+            self._cycle_known = False
+            report = True
+        if report or (not self._cycle_known and kind in _STATES_FIX):
+            self._report(cycle)
+            if report and len(self._enders) == 1:
+                self._sealed = (cycle.day, cycle.tod)
 
-    def _position(self, epoch: _Epoch, s: Sentence) -> None:
-        epoch.said_position = True
-        if s.valid and s.lat is not None and s.lon is not None:
-            epoch.lat, epoch.lon = s.lat, s.lon
-            epoch.day = self._date
-            epoch.valid = True
-            if s.kind in ("GGA", "GNS") or not epoch.quality:
-                epoch.quality = s.quality or 1
-        elif s.valid is False:
-            epoch.valid = False
-            epoch.simulated = epoch.simulated or s.simulated
+    def _end_of_cycle(self, tag: str | None, instant: int | None, more: bool) -> bool:
+        """gpsd's end-of-cycle detector; True when this sentence ends the unit's cycle."""
+        enders = self._enders
+        if more:
+            return False
+        if instant is not None:
+            last = self._instant
+            self._instant = instant
+            if last is not None and abs(instant - last) > _SAME_INSTANT_MS:
+                previous = self._last_timed
+                if previous is not None and previous not in enders and not self._goes_on:
+                    enders.add(previous)
+                    self._cycle_known = True
+                self._close_cycle()
+            self._last_timed = tag
+            return tag in enders
+        if self._goes_on:
+            enders.discard(self._last_timed)
+            enders.add(tag)
+            self._cycle_known = True
+            return tag in enders
+        return False
 
-    def _enter_epoch(self, tod: int) -> None:
-        current = self._epoch
-        if current is not None and current.tod == tod:
-            return
-        if current is None and tod == self._released_tod:
-            return  # the rest of an epoch already released: nothing more to say about it
-        kind = self._last_timed_kind
-        mix_changed = kind is not None and kind not in self._enders
-        if kind is not None:
-            self._enders.add(kind)
-        self._close_epoch(mix_changed)
+    def _timed(self, cycle: _Cycle, tod: int) -> None:
         last = self._last_tod
         if last is not None and tod < last - _DAY_MS // 2 and self._date is not None:
             self._date += timedelta(days=1)  # midnight passed since the date was said
         self._last_tod = tod
-        self._epoch = _Epoch(tod)
+        cycle.tod = tod
+        cycle.day = self._date
 
-    def _close_epoch(self, mix_changed: bool = False) -> None:
-        epoch, self._epoch = self._epoch, None
-        if epoch is None or not epoch.said_position:
+    def _position(self, cycle: _Cycle, s) -> None:  # noqa: ANN001
+        cycle.said_position = True
+        if s.valid and s.lat is not None and s.lon is not None:
+            cycle.lat, cycle.lon = s.lat, s.lon
+            cycle.valid = True
+            if s.kind in ("GGA", "GNS") or not cycle.quality:
+                cycle.quality = s.quality or 1
+        elif s.valid is False:
+            cycle.valid = False
+            cycle.simulated = cycle.simulated or s.simulated
+
+    def _report(self, c: _Cycle) -> None:
+        if not c.said_position:
             return
+        c.reported = True
+        key = (c.day, c.tod)
+        if key == self._released:
+            return  # already handed over live
+        valid = c.valid and c.lat is not None
+        if c.tod is not None:  # what the cycle said before its time was known is superseded
+            self._pending.pop((None, None), None)
+            self._pending.pop((c.day, None), None)
+        earlier = self._pending.get(key)
+        if valid or earlier is None or not earlier.valid:
+            self._pending[key] = _Report(c.day, c.tod, c.lat, c.lon, valid, c.simulated, c.quality, c)
+
+    def _close_cycle(self) -> None:
+        cycle, self._cycle = self._cycle, _Cycle()
+        if cycle.said_position and not cycle.reported:
+            self.stats.incomplete += 1
+        pending, self._pending = self._pending, {}
+        for report in pending.values():
+            self._emit(report)
+        self._sealed = self._released = None
+
+    def _emit(self, r: _Report) -> None:
         stats = self.stats
         stats.epochs += 1
-        if epoch.sealed is not None:
-            epoch.lat, epoch.lon, epoch.day, epoch.valid, epoch.gsa_mode = epoch.sealed
-        elif self._enders and not mix_changed:
-            # No cycle-ender arrived and the unit's sentence mix did not just
-            # change: the cycle was cut short (unplugged, truncated log).
-            stats.incomplete += 1
-            return
-        if not epoch.valid or epoch.gsa_mode == 1:
+        if not r.valid:
             stats.invalid += 1
-            if epoch.simulated:
+            if r.simulated:
                 stats.simulated += 1
             return
-        day = epoch.day
-        if day is None:
+        day = r.day
+        if day is None or r.tod is None:
             stats.undated += 1
             return
         if self._not_before is not None and day < self._not_before:
             while day < self._not_before:
                 day += GPS_ROLLOVER
             stats.rollover_corrected += 1
-        when = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(milliseconds=epoch.tod)
-        speed = epoch.speed_kn * KNOTS_TO_MPS if epoch.speed_kn is not None else None
-        three_d = epoch.gsa_mode == 3 or (epoch.gsa_mode is None and epoch.alt is not None)
+        c = r.cycle
+        when = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(milliseconds=r.tod)
+        speed = c.speed_kn * KNOTS_TO_MPS if c.speed_kn is not None else None
+        three_d = c.gsa_mode == 3 or (c.gsa_mode is None and c.alt is not None)
         self._out.append(
             Fix(
                 time=when,
-                lat=epoch.lat,
-                lon=epoch.lon,
+                lat=r.lat,
+                lon=r.lon,
                 speed_mps=speed,
-                course_deg=epoch.course,
-                alt_m=epoch.alt,
-                fix_quality=epoch.quality,
+                course_deg=c.course,
+                alt_m=c.alt,
+                fix_quality=r.quality,
                 mode=3 if three_d else 2,
-                sats=epoch.sats,
-                hdop=epoch.hdop,
-                pdop=epoch.pdop,
+                sats=c.sats,
+                hdop=c.hdop,
+                pdop=c.pdop,
             )
         )
         stats.fixes += 1

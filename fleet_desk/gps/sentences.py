@@ -51,6 +51,8 @@ class Sentence(NamedTuple):
     pdop: float | None = None
     gsa_mode: int | None = None
     simulated: bool = False
+    #: A GSV that is not the last of its set (more parts to come).
+    more: bool = False
 
 
 # --------------------------------------------------------------------------
@@ -231,7 +233,8 @@ def _zda(f: list[bytes]) -> Sentence:
 
 
 def _gsv(f: list[bytes]) -> Sentence:
-    return Sentence("GSV")
+    total, part = _field(f, 1), _field(f, 2)
+    return Sentence("GSV", more=total.isdigit() and part.isdigit() and int(part) < int(total))
 
 
 _FAST: dict[bytes, Callable[[list[bytes]], Sentence]] = {
@@ -358,4 +361,5 @@ def _from_pynmea2(kind: str, msg: pynmea2.NMEASentence) -> Sentence:
         if msg.day and msg.month and msg.year and int(msg.year) > 0:
             day = date(int(msg.year), int(msg.month), int(msg.day))
         return Sentence("ZDA", _ms(msg.timestamp), day)
-    return Sentence("GSV")
+    total, part = msg.num_messages, msg.msg_num
+    return Sentence("GSV", more=bool(total and part and total.isdigit() and part.isdigit() and int(part) < int(total)))
