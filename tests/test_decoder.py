@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fleet_desk.gps import NmeaDecoder
+from fleet_desk.gps import NmeaDecoder, decoder
 from fleet_desk.gps.framing import sentence
 from fleet_desk.simulator import SimulatedUnit, render
 from tests.conftest import NMEA_LOGS
@@ -151,3 +152,55 @@ def test_a_steady_unit_hands_over_each_fix_without_waiting_for_the_next_epoch():
         waited += fixes
         early += dec.release_sealed()
     assert len(waited) == 1 and len(early) == 59 and waited + early + dec.finish() == _decode(data)[0]
+
+
+_POSITION_ONLY = re.compile(rb"^\$G[A-Z](RMC|GGA|VTG|GSA),")
+
+
+def _decode_both_ways(data: bytes, chunk: int, monkeypatch) -> tuple[tuple, tuple]:  # noqa: ANN001
+    """(whole cycles in bulk where possible, sentence by sentence): fixes and counts."""
+    results = []
+    for bulk_min in (10, 10**9):
+        monkeypatch.setattr(decoder, "_BULK_MIN", bulk_min)
+        fixes, dec = _decode(data, chunk)
+        s = dec.stats
+        counts = (s.epochs, s.fixes, s.invalid, s.simulated, s.undated, s.incomplete, dict(s.by_kind), s.unknown)
+        results.append((fixes, counts, s.in_bulk))
+    return results[0], results[1]
+
+
+@pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
+def test_bulk_decoding_gives_what_sentence_by_sentence_gives(log, monkeypatch):  # noqa: ANN001
+    """Every recorded log, as recorded and cut down to the sentences bulk decoding reads (a unit with GSV
+    and the rest turned off), in chunks of several sizes: the same fixes and counts both ways."""
+    raw = log.read_bytes()
+    cut = b"".join(line for line in raw.splitlines(keepends=True) if _POSITION_ONLY.match(line))
+    for data in (raw, cut):
+        for chunk in (300, 4096):
+            (fixes, counts, _), (expected, expected_counts, none) = _decode_both_ways(data, chunk, monkeypatch)
+            assert none == 0
+            assert fixes == expected and counts == expected_counts
+
+
+def test_bulk_decoding_of_a_long_day_with_trouble(monkeypatch):  # noqa: ANN001
+    """Hours of a unit sending RMC, GGA, VTG and GSA each second, across midnight, with stretches of no fix,
+    a stretch where its RMC is missing, a void GSA and a changed talker: most of it decoded in bulk, exactly
+    as sentence by sentence."""
+    lines = []
+    for i in range(6 * 3600):
+        t = (datetime(2026, 11, 20, 21, 0, tzinfo=UTC) + timedelta(seconds=i))
+        hms, dmy = t.strftime("%H%M%S.00"), t.strftime("%d%m%y")
+        lat = f"4807.{i % 10000:04d}"
+        fix = not (7200 <= i < 7300)
+        talker = "GN" if 9000 <= i < 9100 else "GP"
+        if not (12000 <= i < 12030):
+            lines.append(f"{talker}RMC,{hms},{'A' if fix else 'V'},{lat},N,01131.000,W,12.5,45.0,{dmy},,,A")
+        lines.append(f"{talker}GGA,{hms},{lat},N,01131.000,W,{1 if fix else 0},08,0.9,35.2,M,47.0,M,,")
+        lines.append("GPVTG,45.0,T,,M,12.5,N,23.1,K,A")
+        lines.append(f"GPGSA,A,{3 if i % 500 else 1},01,02,03,04,,,,,,,,,1.8,0.9,1.5")
+    data = b"".join(sentence(line) for line in lines)
+    (fixes, counts, in_bulk), (expected, expected_counts, _) = _decode_both_ways(data, 1 << 16, monkeypatch)
+    assert in_bulk > len(lines) * 0.9
+    assert fixes == expected and counts == expected_counts
+    assert counts[2] == 100 and len(fixes) == 6 * 3600 - 100  # the hundred seconds without a fix
+    assert fixes[-1].time == datetime(2026, 11, 21, 2, 59, 59, tzinfo=UTC)

@@ -20,11 +20,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
+import numpy as np
+
+from fleet_desk.gps import bulk
 from fleet_desk.gps.fix import KNOTS_TO_MPS, Fix
 from fleet_desk.gps.framing import FramingStats, SentenceFramer
 from fleet_desk.gps.sentences import MalformedSentence, parse_fast, parse_pynmea2
 
 _DAY_MS = 86_400_000
+#: Chunks with at least this many sentences are tried in bulk (`fleet_desk.gps.bulk`).
+_BULK_MIN = 2000
+#: Sentences decoded one by one at a stream's start, while the unit's cycle is learned.
+_LEARN = 64
 #: Two sentence times closer than this belong to the same instant.
 _SAME_INSTANT_MS = 10
 #: A week-number rollover puts a receiver's date exactly this far in the past.
@@ -56,6 +63,8 @@ class DecodeStats:
     undated: int = 0
     incomplete: int = 0
     rollover_corrected: int = 0
+    #: Sentences decoded in bulk, whole cycles at once (`fleet_desk.gps.bulk`).
+    in_bulk: int = 0
 
     @property
     def sentences(self) -> int:
@@ -148,8 +157,10 @@ class NmeaDecoder:
 
     def feed(self, chunk: bytes) -> list[Fix]:
         """Decode a chunk; returns the fixes of the instants it completed."""
-        for body in self._framer.feed(chunk):
-            self._sentence(body)
+        bodies = self._framer.feed(chunk)
+        done = self._bulk(bodies) if len(bodies) >= _BULK_MIN and self._parse is parse_fast else 0
+        for i in range(done, len(bodies)):
+            self._sentence(bodies[i])
         out, self._out = self._out, []
         return out
 
@@ -173,6 +184,92 @@ class NmeaDecoder:
         return out
 
     # ------------------------------------------------------------------
+
+    def _steady(self) -> bool:
+        """The unit's cycle is known and nothing is under way that only the sentence decoder follows."""
+        return self._cycle_known and not self._goes_on and self._released is None
+
+    def _bulk(self, bodies: list[bytes]) -> int:
+        """Decode the complete cycles of a long run at once where the unit's cycle is steady; returns how
+        many of ``bodies`` were decoded (the rest go sentence by sentence)."""
+        done = 0
+        if not self._steady():
+            done = _LEARN
+            for body in bodies[:done]:
+                self._sentence(body)
+            if not self._steady():
+                return done
+        try:
+            cols = bulk.Columns(bodies[done:])
+        except bulk.Unreadable:
+            return done
+        enders = {bulk.KINDS.index(k) for k in self._enders if k in bulk.KINDS}
+        timed = np.flatnonzero((cols.tod >= 0) & ((cols.kind == bulk.GGA) | (
+            (cols.kind == bulk.RMC) & np.fromiter((d is not None for d in cols.dates), dtype=bool, count=cols.n))))
+        if len(timed) < 2:
+            return done
+        times = cols.tod[timed]
+        changes = np.flatnonzero(np.abs(np.diff(times)) > _SAME_INSTANT_MS) + 1
+        if len(changes) < 2:
+            return done
+        lo, hi = int(timed[changes[0]]), int(timed[changes[-1]])
+        for body in bodies[done : done + lo]:  # the rest of the cycle under way
+            self._sentence(body)
+        if not self._steady() or self._last_timed not in self._enders:
+            return done + lo
+        cycles = bulk.Cycles.steady(cols, lo, hi, enders, self._date, self._last_tod)
+        if cycles is None:
+            return done + lo
+        self._close_cycle()
+        self._emit_cycles(cycles)
+        self.stats.incomplete += cycles.incomplete
+        self.stats.in_bulk += hi - lo
+        for k, count in zip(bulk.KINDS, cycles.kinds.tolist(), strict=True):
+            if count:
+                self.stats.by_kind[k] += count
+        self._instant = self._last_tod = cycles.instant
+        self._last_timed = cycles.last_kind
+        self._date = cycles.date
+        return done + hi
+
+    def _emit_cycles(self, cycles: bulk.Cycles) -> None:
+        stats = self.stats
+        n = len(cycles.day)
+        stats.epochs += n
+        valid = cycles.valid.tolist()
+        sim = cycles.simulated.tolist()
+        extra = {k: (v.tolist(), m.tolist()) for k, (v, m) in cycles.extra.items()}
+        columns = zip(
+            cycles.day, cycles.tod.tolist(), cycles.lat.tolist(), cycles.lon.tolist(), valid, sim,
+            cycles.quality.tolist(), *(
+                [value if said else None for value, said in zip(*extra[k], strict=True)]
+                for k in ("speed_kn", "course", "alt", "sats", "hdop", "pdop", "gsa_mode")
+            ), strict=True,
+        )
+        midnight: dict[date, datetime] = {}
+        out = self._out
+        for day, tod, lat, lon, ok, simulated, quality, speed, course, alt, sats, hdop, pdop, gsa in columns:
+            if not ok:
+                stats.invalid += 1
+                stats.simulated += simulated
+                continue
+            if day is None:
+                stats.undated += 1
+                continue
+            base = midnight.get(day)
+            if base is None:
+                corrected = day
+                while self._not_before is not None and corrected < self._not_before:
+                    corrected += GPS_ROLLOVER
+                base = midnight[day] = datetime(corrected.year, corrected.month, corrected.day, tzinfo=UTC)
+            if self._not_before is not None and day < self._not_before:
+                stats.rollover_corrected += 1
+            three_d = gsa == 3 or (gsa is None and alt is not None)
+            out.append(  # positional: a day's log makes 86,400 of these
+                Fix(base + timedelta(milliseconds=tod), lat, lon, speed * KNOTS_TO_MPS if speed is not None else None,
+                    course, alt, quality, 3 if three_d else 2, sats, hdop, pdop)
+            )
+            stats.fixes += 1
 
     def _sentence(self, body: bytes) -> None:
         try:
@@ -313,18 +410,6 @@ class NmeaDecoder:
         speed = c.speed_kn * KNOTS_TO_MPS if c.speed_kn is not None else None
         three_d = c.gsa_mode == 3 or (c.gsa_mode is None and c.alt is not None)
         self._out.append(
-            Fix(
-                time=when,
-                lat=r.lat,
-                lon=r.lon,
-                speed_mps=speed,
-                course_deg=c.course,
-                alt_m=c.alt,
-                fix_quality=r.quality,
-                mode=3 if three_d else 2,
-                sats=c.sats,
-                hdop=c.hdop,
-                pdop=c.pdop,
-            )
+            Fix(when, r.lat, r.lon, speed, c.course, c.alt, r.quality, 3 if three_d else 2, c.sats, c.hdop, c.pdop)
         )
         stats.fixes += 1

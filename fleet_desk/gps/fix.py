@@ -8,12 +8,14 @@ from datetime import datetime
 KNOTS_TO_MPS = 1852.0 / 3600.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fix:
     """A position the receiver itself declared valid, merged from one epoch.
 
     ``time`` is timezone-aware UTC. Optional fields are ``None`` when no
-    sentence of the epoch carried them.
+    sentence of the epoch carried them. Read-only by convention: not frozen,
+    because a day's log makes a hundred thousand of them and a frozen
+    dataclass takes six times longer to build.
     """
 
     time: datetime
