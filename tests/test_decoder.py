@@ -185,7 +185,7 @@ def test_bulk_decoding_gives_what_sentence_by_sentence_gives(log, monkeypatch): 
 def test_bulk_decoding_of_a_long_day_with_trouble(monkeypatch):  # noqa: ANN001
     """Hours of a unit sending RMC, GGA, VTG and GSA each second, across midnight, with stretches of no fix,
     a stretch where its RMC is missing, a void GSA and a changed talker: most of it decoded in bulk, exactly
-    as sentence by sentence."""
+    as sentence by sentence, and an untimed "no fix" GGA."""
     lines = []
     for i in range(6 * 3600):
         t = (datetime(2026, 11, 20, 21, 0, tzinfo=UTC) + timedelta(seconds=i))
@@ -198,6 +198,8 @@ def test_bulk_decoding_of_a_long_day_with_trouble(monkeypatch):  # noqa: ANN001
         lines.append(f"{talker}GGA,{hms},{lat},N,01131.000,W,{1 if fix else 0},08,0.9,35.2,M,47.0,M,,")
         lines.append("GPVTG,45.0,T,,M,12.5,N,23.1,K,A")
         lines.append(f"GPGSA,A,{3 if i % 500 else 1},01,02,03,04,,,,,,,,,1.8,0.9,1.5")
+        if i == 21000:
+            lines.append("GPGGA,,,,,,0,,,,,,,,")  # some units' untimed "no fix"
     data = b"".join(sentence(line) for line in lines)
     (fixes, counts, in_bulk), (expected, expected_counts, _) = _decode_both_ways(data, 1 << 16, monkeypatch)
     assert in_bulk > len(lines) * 0.9

@@ -295,6 +295,8 @@ class Cycles:
         rows = np.flatnonzero(timed)
         if not len(rows) or rows[0] != 0:
             return None
+        if (((kind == RMC) | (kind == GGA)) & (tod < 0) & (cols.valid[lo:hi] == 0)).any():
+            return None  # an untimed "no fix": the sentence decoder learns the unit's cycle anew after it
         times = tod[rows]
         starts_at = np.ones(len(rows), dtype=bool)
         starts_at[1:] = np.abs(np.diff(times)) > 10
