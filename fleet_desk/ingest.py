@@ -61,6 +61,8 @@ class IngestSummary:
             ("malformed", f"{s.malformed}"),
             ("noise lines", f"{f.noise + f.overlong}"),
         ]
+        if s.incomplete:
+            lines.append(("cut short", f"{s.incomplete} epochs ended before the unit's cycle did; not stored"))
         if s.rollover_corrected:
             lines.append(("GPS week rollover", f"{s.rollover_corrected} epochs corrected by 1024 weeks"))
         span = (f"{iso_z(self.first_ms)} .. {iso_z(self.last_ms)}" if self.first_ms is not None else "-")

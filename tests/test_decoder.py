@@ -206,3 +206,21 @@ def test_bulk_decoding_of_a_long_day_with_trouble(monkeypatch):  # noqa: ANN001
     assert fixes == expected and counts == expected_counts
     assert counts[2] == 100 and len(fixes) == 6 * 3600 - 100  # the hundred seconds without a fix
     assert fixes[-1].time == datetime(2026, 11, 21, 2, 59, 59, tzinfo=UTC)
+
+
+def test_a_cycle_cut_short_is_counted_not_stored():
+    """Unplugged after an epoch's RMC and before its GGA (the unit's cycle-ender): that epoch is counted as
+    cut short; the import summary says so."""
+    from fleet_desk.ingest import IngestSummary
+
+    data = b"".join(
+        sentence(s)
+        for t in range(5)
+        for s in (
+            f"GPRMC,12000{t},A,4807.038,N,01131.000,E,0.0,0.0,201126,,,A",
+            f"GPGGA,12000{t},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,",
+        )
+    ) + sentence("GPRMC,120005,A,4807.038,N,01131.000,E,0.0,0.0,201126,,,A")
+    fixes, dec = _decode(data)
+    assert len(fixes) == 5 and dec.stats.incomplete == 1
+    assert ("cut short", "1 epochs ended before the unit's cycle did; not stored") in IngestSummary(dec.stats).report()
