@@ -205,14 +205,15 @@ class Columns:
                 if (run.fields[rows] < (10, 10, 8, 18)[k]).any():
                     raise Unreadable
                 parse(run, rows)
+        has_date = np.fromiter((d is not None for d in self.dates), dtype=bool, count=n)
+        #: Rows whose time is the unit's position time (a GGA's, a dated RMC's): the cycle detector's times.
+        self.timed = (self.tod >= 0) & ((kind == GGA) | ((kind == RMC) & has_date))
 
-    def _position(self, run: Run, rows: np.ndarray, first: int) -> np.ndarray:
+    def _position(self, run: Run, rows: np.ndarray, first: int) -> None:
         lat, has_lat = run.coordinate(rows, first, 83, 90)  # S
         lon, has_lon = run.coordinate(rows, first + 2, 87, 180)  # W
-        has = has_lat & has_lon
         self.lat[rows] = np.where(has_lat, lat, np.nan)
         self.lon[rows] = np.where(has_lon, lon, np.nan)
-        return has
 
     def _rmc(self, run: Run, rows: np.ndarray) -> None:
         tod, _ = run.time_of_day(*run.field(rows, 1))
@@ -290,8 +291,7 @@ class Cycles:
         kind = cols.kind[lo:hi]
         tod = cols.tod[lo:hi]
         dates = cols.dates[lo:hi]
-        has_date = np.fromiter((d is not None for d in dates), dtype=bool, count=hi - lo)
-        timed = (tod >= 0) & ((kind == GGA) | ((kind == RMC) & has_date))
+        timed = cols.timed[lo:hi]
         rows = np.flatnonzero(timed)
         if not len(rows) or rows[0] != 0:
             return None
@@ -355,28 +355,27 @@ class Cycles:
         chosen = np.where(best_valid >= 0, best_valid, chosen)
         reported = chosen >= 0
         pick = chosen[reported]
-        self = cls()
-        self.count = len(starts)
-        self.incomplete = int(np.count_nonzero(~reported))
+        out = cls()
+        out.incomplete = int(np.count_nonzero(~reported))
         rows_picked = reports[pick]
-        self.tod = tod[rows_picked]
-        self.day = [day_of[r] for r in rows_picked.tolist()]
-        self.valid = valid[pick]
-        self.simulated = sim[pick]
-        self.quality = q[pick]
-        self.lat = np.where(valid[pick], lat[np.maximum(where[pick], 0)], np.nan)
-        self.lon = np.where(valid[pick], lon[np.maximum(where[pick], 0)], np.nan)
+        out.tod = tod[rows_picked]
+        out.day = [day_of[r] for r in rows_picked.tolist()]
+        out.valid = valid[pick]
+        out.simulated = sim[pick]
+        out.quality = q[pick]
+        out.lat = np.where(valid[pick], lat[np.maximum(where[pick], 0)], np.nan)
+        out.lon = np.where(valid[pick], lon[np.maximum(where[pick], 0)], np.nan)
         # The rest of the fix is what the whole cycle said.
         cyc_end = ends[reported]
         cyc_start = starts[reported]
-        self.extra = {}
+        out.extra = {}
         for name in ("speed_kn", "course", "alt", "hdop", "pdop", "sats", "gsa_mode"):
             col = getattr(cols, name)[lo:hi]
             said = ~np.isnan(col) if col.dtype.kind == "f" else col >= 0
             at = _last_in_cycle(said, cyc_end, cyc_start)
-            self.extra[name] = (col[np.maximum(at, 0)], at >= 0)
-        self.kinds = np.bincount(kind, minlength=len(KINDS))
-        self.last_kind = KINDS[int(kind[rows[-1]])]
-        self.instant = int(times[-1])
-        self.date = day_of[-1]
-        return self
+            out.extra[name] = (col[np.maximum(at, 0)], at >= 0)
+        out.kinds = np.bincount(kind, minlength=len(KINDS))
+        out.last_kind = KINDS[int(kind[rows[-1]])]
+        out.instant = int(times[-1])
+        out.date = day_of[-1]
+        return out

@@ -154,6 +154,8 @@ class NmeaDecoder:
         self._sealed: tuple[date | None, int | None] | None = None
         self._released: tuple[date | None, int | None] | None = None
         self._out: list[Fix] = []
+        #: Midnight UTC of each date the unit has said (after any week-number rollover correction).
+        self._midnights: dict[date, datetime] = {}
 
     def feed(self, chunk: bytes) -> list[Fix]:
         """Decode a chunk; returns the fixes of the instants it completed."""
@@ -204,8 +206,7 @@ class NmeaDecoder:
         except bulk.Unreadable:
             return done
         enders = {bulk.KINDS.index(k) for k in self._enders if k in bulk.KINDS}
-        timed = np.flatnonzero((cols.tod >= 0) & ((cols.kind == bulk.GGA) | (
-            (cols.kind == bulk.RMC) & np.fromiter((d is not None for d in cols.dates), dtype=bool, count=cols.n))))
+        timed = np.flatnonzero(cols.timed)
         if len(timed) < 2:
             return done
         times = cols.tod[timed]
@@ -233,43 +234,13 @@ class NmeaDecoder:
         return done + hi
 
     def _emit_cycles(self, cycles: bulk.Cycles) -> None:
-        stats = self.stats
-        n = len(cycles.day)
-        stats.epochs += n
-        valid = cycles.valid.tolist()
-        sim = cycles.simulated.tolist()
-        extra = {k: (v.tolist(), m.tolist()) for k, (v, m) in cycles.extra.items()}
-        columns = zip(
-            cycles.day, cycles.tod.tolist(), cycles.lat.tolist(), cycles.lon.tolist(), valid, sim,
-            cycles.quality.tolist(), *(
-                [value if said else None for value, said in zip(*extra[k], strict=True)]
-                for k in ("speed_kn", "course", "alt", "sats", "hdop", "pdop", "gsa_mode")
-            ), strict=True,
-        )
-        midnight: dict[date, datetime] = {}
-        out = self._out
-        for day, tod, lat, lon, ok, simulated, quality, speed, course, alt, sats, hdop, pdop, gsa in columns:
-            if not ok:
-                stats.invalid += 1
-                stats.simulated += simulated
-                continue
-            if day is None:
-                stats.undated += 1
-                continue
-            base = midnight.get(day)
-            if base is None:
-                corrected = day
-                while self._not_before is not None and corrected < self._not_before:
-                    corrected += GPS_ROLLOVER
-                base = midnight[day] = datetime(corrected.year, corrected.month, corrected.day, tzinfo=UTC)
-            if self._not_before is not None and day < self._not_before:
-                stats.rollover_corrected += 1
-            three_d = gsa == 3 or (gsa is None and alt is not None)
-            out.append(  # positional: a day's log makes 86,400 of these
-                Fix(base + timedelta(milliseconds=tod), lat, lon, speed * KNOTS_TO_MPS if speed is not None else None,
-                    course, alt, quality, 3 if three_d else 2, sats, hdop, pdop)
-            )
-            stats.fixes += 1
+        extra = [
+            [value if said else None for value, said in zip(v.tolist(), m.tolist(), strict=True)]
+            for v, m in (cycles.extra[k] for k in ("speed_kn", "course", "alt", "sats", "hdop", "pdop", "gsa_mode"))
+        ]
+        for row in zip(cycles.day, cycles.tod.tolist(), cycles.lat.tolist(), cycles.lon.tolist(),
+                       cycles.valid.tolist(), cycles.simulated.tolist(), cycles.quality.tolist(), *extra, strict=True):
+            self._fix(*row)
 
     def _sentence(self, body: bytes) -> None:
         try:
@@ -390,26 +361,34 @@ class NmeaDecoder:
         self._sealed = self._released = None
 
     def _emit(self, r: _Report) -> None:
+        c = r.cycle
+        self._fix(r.day, r.tod, r.lat, r.lon, r.valid, r.simulated, r.quality, c.speed_kn, c.course, c.alt, c.sats,
+                  c.hdop, c.pdop, c.gsa_mode)
+
+    def _fix(self, day: date | None, tod: int | None, lat: float | None, lon: float | None, valid: bool,
+             simulated: bool, quality: int, speed_kn: float | None, course: float | None, alt: float | None,
+             sats: int | None, hdop: float | None, pdop: float | None, gsa_mode: int | None) -> None:
+        """An instant's report, counted, and stored as a `Fix` when it is a valid dated one."""
         stats = self.stats
         stats.epochs += 1
-        if not r.valid:
+        if not valid:
             stats.invalid += 1
-            if r.simulated:
-                stats.simulated += 1
+            stats.simulated += simulated
             return
-        day = r.day
-        if day is None or r.tod is None:
+        if day is None or tod is None:
             stats.undated += 1
             return
-        if self._not_before is not None and day < self._not_before:
-            while day < self._not_before:
-                day += GPS_ROLLOVER
+        midnight = self._midnights.get(day)
+        if midnight is None:
+            corrected = day
+            while self._not_before is not None and corrected < self._not_before:
+                corrected += GPS_ROLLOVER
+            midnight = self._midnights[day] = datetime(corrected.year, corrected.month, corrected.day, tzinfo=UTC)
+        if midnight.date() != day:
             stats.rollover_corrected += 1
-        c = r.cycle
-        when = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(milliseconds=r.tod)
-        speed = c.speed_kn * KNOTS_TO_MPS if c.speed_kn is not None else None
-        three_d = c.gsa_mode == 3 or (c.gsa_mode is None and c.alt is not None)
-        self._out.append(
-            Fix(when, r.lat, r.lon, speed, c.course, c.alt, r.quality, 3 if three_d else 2, c.sats, c.hdop, c.pdop)
+        three_d = gsa_mode == 3 or (gsa_mode is None and alt is not None)
+        self._out.append(  # positional: a day's log makes 86,400 of these
+            Fix(midnight + timedelta(milliseconds=tod), lat, lon, speed_kn * KNOTS_TO_MPS if speed_kn is not None
+                else None, course, alt, quality, 3 if three_d else 2, sats, hdop, pdop)
         )
         stats.fixes += 1
