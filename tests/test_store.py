@@ -8,7 +8,7 @@ from sqlalchemy import func, inspect, select, text
 
 from fleet_desk.gps import Fix
 from fleet_desk.store import PositionWriter, ensure_device, open_database
-from fleet_desk.store.database import current_revision, head_revision
+from fleet_desk.store.database import HEAD, current_revision, head_revision
 from fleet_desk.store.models import Device, LatestPosition, Position
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -19,6 +19,8 @@ def _fixes(n: int, start: datetime = T0) -> list[Fix]:
 
 
 def test_schema_is_at_alembic_head(engine):  # noqa: ANN001
+    """Opening checks the revision against HEAD without Alembic: HEAD must be the newest migration."""
+    assert HEAD == head_revision(engine)
     assert current_revision(engine) == head_revision(engine)
     assert {"positions", "devices", "vehicles", "drivers", "latest_positions"} <= set(inspect(engine).get_table_names())
 
