@@ -18,6 +18,7 @@ from datetime import date
 
 import numpy as np
 
+from fleet_desk.gps.framing import Bodies
 from fleet_desk.gps.sentences import GNSS_TALKERS
 
 KINDS = ("RMC", "GGA", "VTG", "GSA")
@@ -41,13 +42,12 @@ class Unreadable(Exception):  # noqa: N818 - control flow, not an error shown to
 class Run:
     """A run of sentence bodies cut into fields: their types, where each field starts and ends."""
 
-    def __init__(self, bodies: list[bytes]) -> None:
-        self.n = n = len(bodies)
-        lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=n)
-        self.ends = np.cumsum(lengths)
-        self.starts = self.ends - lengths
-        self.arr = arr = np.frombuffer(b"".join(bodies), dtype=np.uint8)
-        if n == 0 or lengths.min() < 6:
+    def __init__(self, bodies: Bodies, lo: int = 0) -> None:
+        """Bodies ``lo`` to the end, read in place."""
+        self.starts, self.ends = bodies.starts[lo:], bodies.ends[lo:]
+        self.n = n = len(self.starts)
+        self.arr = arr = np.frombuffer(bodies.block, dtype=np.uint8)
+        if n == 0 or (self.ends - self.starts).min() < 6:
             raise Unreadable
         head = arr[self.starts[:, None] + np.arange(6)].astype(np.int64)
         if not (head[:, 5] == 44).all() or not np.isin(head[:, 0] << 8 | head[:, 1], _TALKER_CODES).all():
@@ -159,33 +159,31 @@ class Run:
             raise Unreadable
         return np.where(hemi == negative, -degrees, degrees), present
 
-    def dates(self, start: np.ndarray, end: np.ndarray) -> list[date | None]:
-        """``ddmmyy`` fields as dates (None where empty, not six digits, or 000000)."""
+    def dates(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """``ddmmyy`` fields as proleptic ordinals of their dates (`date.toordinal`; 0 where empty, not six
+        digits, or 000000)."""
         c, length = self.chars(start, end, 6)
         d = c - 48
         six = (length == 6) & ((d >= 0) & (d <= 9)).all(axis=1)
         code = np.where(six, (d[:, 0] * 10 + d[:, 1]) * 10000 + (d[:, 2] * 10 + d[:, 3]) * 100 + d[:, 4] * 10
                         + d[:, 5], -1)
-        made: dict[int, date | None] = {-1: None}
-        for value in np.unique(code).tolist():
-            if value in made:
-                continue
+        codes, at = np.unique(code, return_inverse=True)
+        ordinals = np.zeros(len(codes), dtype=np.int64)
+        for i, value in enumerate(codes.tolist()):
             day, month, yy = value // 10000, value // 100 % 100, value % 100
-            if day == 0 or month == 0:
-                made[value] = None
+            if value < 0 or day == 0 or month == 0:
                 continue
             try:
-                made[value] = date(1900 + yy if yy >= 80 else 2000 + yy, month, day)
+                ordinals[i] = date(1900 + yy if yy >= 80 else 2000 + yy, month, day).toordinal()
             except ValueError as exc:
                 raise Unreadable from exc
-        return [made[v] for v in code.tolist()]
+        return ordinals[at.reshape(-1)]
 
 
 class Columns:
     """What each sentence of a run says, as the sentence parser would report it (NaN / -1: not said)."""
 
-    def __init__(self, bodies: list[bytes]) -> None:
-        run = Run(bodies)
+    def __init__(self, run: Run) -> None:
         n, kind = run.n, run.kind
         self.n, self.kind = n, kind
         nan = np.full(n, np.nan)
@@ -198,16 +196,15 @@ class Columns:
         self.hdop, self.pdop = nan.copy(), nan.copy()
         self.sats = np.full(n, -1, dtype=np.int64)
         self.gsa_mode = np.full(n, -1, dtype=np.int64)
-        self.dates: list[date | None] = [None] * n
+        self.day = np.zeros(n, dtype=np.int64)  # the date said, as `date.toordinal` (0: none)
         for k, parse in ((RMC, self._rmc), (GGA, self._gga), (VTG, self._vtg), (GSA, self._gsa)):
             rows = np.flatnonzero(kind == k)
             if len(rows):
                 if (run.fields[rows] < (10, 10, 8, 18)[k]).any():
                     raise Unreadable
                 parse(run, rows)
-        has_date = np.fromiter((d is not None for d in self.dates), dtype=bool, count=n)
         #: Rows whose time is the unit's position time (a GGA's, a dated RMC's): the cycle detector's times.
-        self.timed = (self.tod >= 0) & ((kind == GGA) | ((kind == RMC) & has_date))
+        self.timed = (self.tod >= 0) & ((kind == GGA) | ((kind == RMC) & (self.day > 0)))
 
     def _position(self, run: Run, rows: np.ndarray, first: int) -> None:
         lat, has_lat = run.coordinate(rows, first, 83, 90)  # S
@@ -230,9 +227,7 @@ class Columns:
             col[rows] = np.where(present, value, np.nan)
         start, end = run.field(rows, 9)
         a = status == 65
-        made = run.dates(np.where(a, start, 0), np.where(a, end, 0))
-        for r, d in zip(rows.tolist(), made, strict=True):
-            self.dates[r] = d
+        self.day[rows] = run.dates(np.where(a, start, 0), np.where(a, end, 0))
 
     def _gga(self, run: Run, rows: np.ndarray) -> None:
         tod, _ = run.time_of_day(*run.field(rows, 1))
@@ -290,7 +285,7 @@ class Cycles:
         """The cycles of rows ``lo`` (a cycle's first timed row) to ``hi`` (the next cycle's first)."""
         kind = cols.kind[lo:hi]
         tod = cols.tod[lo:hi]
-        dates = cols.dates[lo:hi]
+        said_day = cols.day[lo:hi]
         timed = cols.timed[lo:hi]
         rows = np.flatnonzero(timed)
         if not len(rows) or rows[0] != 0:
@@ -321,12 +316,9 @@ class Cycles:
         cycle = np.cumsum(cycle)
         first_row = starts[cycle]
         ends = np.append(starts[1:], n) - 1
-        day_of = [None] * n  # the date as the unit has said it, at each row
-        current = day
-        for i, d in enumerate(dates):
-            if d is not None:
-                current = d
-            day_of[i] = current
+        # The date as the unit has said it, at each row (ordinals, 0: not known yet).
+        last_said = np.maximum.accumulate(np.where(said_day > 0, np.arange(n), -1))
+        day_of = np.where(last_said >= 0, said_day[np.maximum(last_said, 0)], day.toordinal() if day else 0)
 
         reports = np.flatnonzero(timed & ender_kind)
         c_start = first_row[reports]
@@ -359,7 +351,7 @@ class Cycles:
         out.incomplete = int(np.count_nonzero(~reported))
         rows_picked = reports[pick]
         out.tod = tod[rows_picked]
-        out.day = [day_of[r] for r in rows_picked.tolist()]
+        out.day = day_of[rows_picked]
         out.valid = valid[pick]
         out.simulated = sim[pick]
         out.quality = q[pick]
@@ -377,5 +369,5 @@ class Cycles:
         out.kinds = np.bincount(kind, minlength=len(KINDS))
         out.last_kind = KINDS[int(kind[rows[-1]])]
         out.instant = int(times[-1])
-        out.date = day_of[-1]
+        out.date = date.fromordinal(int(day_of[-1])) if day_of[-1] else None
         return out

@@ -24,10 +24,11 @@ import numpy as np
 
 from fleet_desk.gps import bulk
 from fleet_desk.gps.fix import KNOTS_TO_MPS, Fix
-from fleet_desk.gps.framing import FramingStats, SentenceFramer
+from fleet_desk.gps.framing import Bodies, FramingStats, SentenceFramer
 from fleet_desk.gps.sentences import MalformedSentence, parse_fast, parse_pynmea2
 
 _DAY_MS = 86_400_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 #: Chunks with at least this many sentences are tried in bulk (`fleet_desk.gps.bulk`).
 _BULK_MIN = 2000
 #: Sentences decoded one by one at a stream's start, while the unit's cycle is learned.
@@ -69,6 +70,27 @@ class DecodeStats:
     @property
     def sentences(self) -> int:
         return self.framing.sentences
+
+
+def _epoch_ms(when: datetime) -> int:
+    return (when - _EPOCH) // timedelta(milliseconds=1)
+
+
+def _utc(epoch_ms: np.ndarray) -> list[datetime]:
+    """Milliseconds since the epoch as aware UTC datetimes, exactly (whole seconds made from integers, the
+    milliseconds put in where there are any): as `_fix`'s midnight + time of day, in a third of the time."""
+    seconds, ms = np.divmod(epoch_ms, 1000)
+    times = list(map(datetime.fromtimestamp, seconds.tolist(), [UTC] * len(seconds)))
+    for i in np.flatnonzero(ms).tolist():
+        times[i] = times[i].replace(microsecond=int(ms[i]) * 1000)
+    return times
+
+
+def _or_none(values: np.ndarray, said: np.ndarray) -> list:
+    """A column as Python values, None where the unit did not say it."""
+    out = values.astype(object)
+    out[~said] = None
+    return out.tolist()
 
 
 class _Cycle:
@@ -159,10 +181,10 @@ class NmeaDecoder:
 
     def feed(self, chunk: bytes) -> list[Fix]:
         """Decode a chunk; returns the fixes of the instants it completed."""
-        bodies = self._framer.feed(chunk)
+        bodies = self._framer.frame(chunk)
         done = self._bulk(bodies) if len(bodies) >= _BULK_MIN and self._parse is parse_fast else 0
-        for i in range(done, len(bodies)):
-            self._sentence(bodies[i])
+        for body in bodies.cut(done):
+            self._sentence(body)
         out, self._out = self._out, []
         return out
 
@@ -191,18 +213,18 @@ class NmeaDecoder:
         """The unit's cycle is known and nothing is under way that only the sentence decoder follows."""
         return self._cycle_known and not self._goes_on and self._released is None
 
-    def _bulk(self, bodies: list[bytes]) -> int:
+    def _bulk(self, bodies: Bodies) -> int:
         """Decode the complete cycles of a long run at once where the unit's cycle is steady; returns how
         many of ``bodies`` were decoded (the rest go sentence by sentence)."""
         done = 0
         if not self._steady():
             done = _LEARN
-            for body in bodies[:done]:
+            for body in bodies.cut(0, done):
                 self._sentence(body)
             if not self._steady():
                 return done
         try:
-            cols = bulk.Columns(bodies[done:])
+            cols = bulk.Columns(bulk.Run(bodies, done))
         except bulk.Unreadable:
             return done
         enders = {bulk.KINDS.index(k) for k in self._enders if k in bulk.KINDS}
@@ -214,7 +236,7 @@ class NmeaDecoder:
         if len(changes) < 2:
             return done
         lo, hi = int(timed[changes[0]]), int(timed[changes[-1]])
-        for body in bodies[done : done + lo]:  # the rest of the cycle under way
+        for body in bodies.cut(done, done + lo):  # the rest of the cycle under way
             self._sentence(body)
         if not self._steady() or self._last_timed not in self._enders:
             return done + lo
@@ -234,13 +256,37 @@ class NmeaDecoder:
         return done + hi
 
     def _emit_cycles(self, cycles: bulk.Cycles) -> None:
-        extra = [
-            [value if said else None for value, said in zip(v.tolist(), m.tolist(), strict=True)]
-            for v, m in (cycles.extra[k] for k in ("speed_kn", "course", "alt", "sats", "hdop", "pdop", "gsa_mode"))
-        ]
-        for row in zip(cycles.day, cycles.tod.tolist(), cycles.lat.tolist(), cycles.lon.tolist(),
-                       cycles.valid.tolist(), cycles.simulated.tolist(), cycles.quality.tolist(), *extra, strict=True):
-            self._fix(*row)
+        """The cycles' reports counted and made into fixes at once, as `_fix` does them one by one."""
+        stats = self.stats
+        n = len(cycles.tod)
+        valid = cycles.valid
+        dated = cycles.day > 0
+        stats.epochs += n
+        stats.invalid += int(np.count_nonzero(~valid))
+        stats.simulated += int(np.count_nonzero(~valid & cycles.simulated))
+        stats.undated += int(np.count_nonzero(valid & ~dated))
+        rows = np.flatnonzero(valid & dated)
+        if not len(rows):
+            return
+        ordinals, at = np.unique(cycles.day[rows], return_inverse=True)
+        days = [date.fromordinal(d) for d in ordinals.tolist()]
+        midnight_ms = np.array([_epoch_ms(self._midnight(d)) for d in days], dtype=np.int64)
+        corrected = np.array([self._midnight(d).date() != d for d in days])
+        stats.rollover_corrected += int(np.count_nonzero(corrected[at]))
+        epoch_ms = midnight_ms[at.reshape(-1)] + cycles.tod[rows]
+        extra = {k: (v[rows], said[rows]) for k, (v, said) in cycles.extra.items()}
+        speed, has_speed = extra["speed_kn"]
+        gsa_mode, has_mode = extra["gsa_mode"]
+        _, has_alt = extra["alt"]
+        three_d = np.where(has_mode, gsa_mode == 3, has_alt)
+        fixes = map(
+            Fix, _utc(epoch_ms), cycles.lat[rows].tolist(), cycles.lon[rows].tolist(),
+            _or_none(speed * KNOTS_TO_MPS, has_speed), _or_none(*extra["course"]), _or_none(*extra["alt"]),
+            cycles.quality[rows].tolist(), np.where(three_d, 3, 2).tolist(), _or_none(*extra["sats"]),
+            _or_none(*extra["hdop"]), _or_none(*extra["pdop"]),
+        )
+        self._out.extend(fixes)
+        stats.fixes += len(rows)
 
     def _sentence(self, body: bytes) -> None:
         try:
@@ -365,6 +411,16 @@ class NmeaDecoder:
         self._fix(r.day, r.tod, r.lat, r.lon, r.valid, r.simulated, r.quality, c.speed_kn, c.course, c.alt, c.sats,
                   c.hdop, c.pdop, c.gsa_mode)
 
+    def _midnight(self, day: date) -> datetime:
+        """Midnight UTC of a date the unit said, after any week-number rollover correction."""
+        midnight = self._midnights.get(day)
+        if midnight is None:
+            corrected = day
+            while self._not_before is not None and corrected < self._not_before:
+                corrected += GPS_ROLLOVER
+            midnight = self._midnights[day] = datetime(corrected.year, corrected.month, corrected.day, tzinfo=UTC)
+        return midnight
+
     def _fix(self, day: date | None, tod: int | None, lat: float | None, lon: float | None, valid: bool,
              simulated: bool, quality: int, speed_kn: float | None, course: float | None, alt: float | None,
              sats: int | None, hdop: float | None, pdop: float | None, gsa_mode: int | None) -> None:
@@ -378,12 +434,7 @@ class NmeaDecoder:
         if day is None or tod is None:
             stats.undated += 1
             return
-        midnight = self._midnights.get(day)
-        if midnight is None:
-            corrected = day
-            while self._not_before is not None and corrected < self._not_before:
-                corrected += GPS_ROLLOVER
-            midnight = self._midnights[day] = datetime(corrected.year, corrected.month, corrected.day, tzinfo=UTC)
+        midnight = self._midnight(day)
         if midnight.date() != day:
             stats.rollover_corrected += 1
         three_d = gsa_mode == 3 or (gsa_mode is None and alt is not None)

@@ -44,6 +44,33 @@ def sentence(body: str) -> bytes:
     return f"${body}*{checksum:02X}\r\n".encode()
 
 
+class Bodies:
+    """The sentence bodies of a framed block: where each lies in it, cut out only when asked for.
+
+    Bulk decoding reads the fields straight from the block (`fleet_desk.gps.bulk.Run`), so a day's quarter
+    of a million sentences are never copied out one by one.
+    """
+
+    __slots__ = ("block", "starts", "ends")
+
+    def __init__(self, block: bytes, starts: np.ndarray, ends: np.ndarray) -> None:
+        self.block, self.starts, self.ends = block, starts, ends
+
+    @classmethod
+    def of(cls, bodies: list[bytes]) -> Bodies:
+        lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
+        ends = np.cumsum(lengths)
+        return cls(b"".join(bodies), ends - lengths, ends)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def cut(self, lo: int = 0, hi: int | None = None) -> list[bytes]:
+        """Bodies ``lo`` to ``hi`` as bytes."""
+        block = self.block
+        return [block[a:b] for a, b in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist(), strict=True)]
+
+
 class SentenceFramer:
     """Cuts a byte stream into NMEA sentence bodies (between ``$`` and ``*``).
 
@@ -61,6 +88,10 @@ class SentenceFramer:
 
     def feed(self, chunk: bytes) -> list[bytes]:
         """Return the bodies of the complete, valid sentences in ``chunk``."""
+        return self.frame(chunk).cut()
+
+    def frame(self, chunk: bytes) -> Bodies:
+        """`feed`, the bodies left in place."""
         data = self._tail + chunk if self._tail else chunk
         end = data.rfind(b"\n")
         if end < 0:
@@ -69,7 +100,7 @@ class SentenceFramer:
                 self.stats.lines += 1
                 self.stats.overlong += 1
                 self._tail = b""
-            return []
+            return Bodies.of([])
         self._tail = data[end + 1 :]
         return self._frame(data[: end + 1])
 
@@ -78,9 +109,9 @@ class SentenceFramer:
         tail, self._tail = self._tail, b""
         if not tail.strip(b"\r\x00 "):
             return []
-        return self._frame(tail + b"\n")
+        return self._frame(tail + b"\n").cut()
 
-    def _frame(self, block: bytes) -> list[bytes]:
+    def _frame(self, block: bytes) -> Bodies:
         stats = self.stats
         arr = np.frombuffer(block, dtype=np.uint8)
         newlines = np.flatnonzero(arr == 10)
@@ -126,8 +157,8 @@ class SentenceFramer:
             missing = has_dollar & ~has_star & ~overlong
             take = sum_ok | missing
             ends = np.where(sum_ok, s, newlines)
-        bodies = [block[a + 1 : b] for a, b in zip(d[take].tolist(), ends[take].tolist(), strict=True)]
-        if take is not sum_ok:
-            bodies = [body.rstrip(b"\r ") for body in bodies]
+        bodies = Bodies(block, d[take] + 1, ends[take])
+        if take is not sum_ok:  # lines without a checksum end at the newline: trailing CR and blanks go
+            bodies = Bodies.of([body.rstrip(b"\r ") for body in bodies.cut()])
         stats.sentences += len(bodies)
         return bodies

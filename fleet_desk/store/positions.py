@@ -9,11 +9,11 @@ the unit's last fix time are updated in the same transaction.
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, bindparam, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fleet_desk.gps.fix import Fix
 from fleet_desk.store.models import Device, LatestPosition, Position
@@ -45,6 +45,7 @@ _LATEST_COLUMNS = ("vehicle_id", "device_id", "fix_time_ms", "lat", "lon", "spee
 _LATEST_AT = [_POSITION_COLUMNS.index(k) for k in _LATEST_COLUMNS]
 _TIME_AT = _POSITION_COLUMNS.index("fix_time_ms")
 _VEHICLE_AT = _POSITION_COLUMNS.index("vehicle_id")
+_fix_time = operator.itemgetter(_TIME_AT)
 
 
 @functools.cache
@@ -64,7 +65,10 @@ def _insert_positions(paramstyle: str) -> str:
 @functools.cache
 def _statements(dialect: str) -> tuple:
     """The batch's bookkeeping statements, built once per backend (building them costs more than running them)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if dialect == "postgresql":  # imported only here: the PostgreSQL dialects pull in asyncio
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
     last_fix = (
         update(Device)
         .where(Device.id == bindparam("device"))
@@ -142,7 +146,7 @@ def write_batches(conn: Connection, batches: Sequence[tuple[PositionWriter, Sequ
                 continue
             cursor.executemany(insert, rows)
             stored_by_writer.append(cursor.rowcount)
-            newest[writer.device.id] = max(rows, key=lambda r: r[_TIME_AT])
+            newest[writer.device.id] = max(rows, key=_fix_time)
     finally:
         cursor.close()
     if newest:
