@@ -8,7 +8,7 @@ from sqlalchemy import func, inspect, select, text
 
 from fleet_desk.gps import Fix
 from fleet_desk.store import PositionWriter, ensure_device, open_database
-from fleet_desk.store.database import HEAD, current_revision, head_revision
+from fleet_desk.store.database import HEAD, alembic_config, create_db_engine, current_revision, head_revision
 from fleet_desk.store.models import Device, LatestPosition, Position
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -21,7 +21,7 @@ def _fixes(n: int, start: datetime = T0) -> list[Fix]:
 def test_schema_is_at_alembic_head(engine):  # noqa: ANN001
     """Opening checks the revision against HEAD without Alembic: HEAD must be the newest migration."""
     assert HEAD == head_revision(engine)
-    assert current_revision(engine) == head_revision(engine)
+    assert current_revision(engine) == HEAD
     assert {"positions", "devices", "vehicles", "drivers", "latest_positions"} <= set(inspect(engine).get_table_names())
 
 
@@ -73,13 +73,37 @@ def test_failed_batch_leaves_earlier_batches_stored(engine):  # noqa: ANN001
         assert conn.scalar(select(func.count()).select_from(Position)) == 20
 
 
-def test_older_database_is_upgraded_on_open(tmp_path):  # noqa: ANN001
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    engine = open_database(url, migrate=False)
-    assert current_revision(engine) is None
+def test_older_database_is_upgraded_on_open(db_url):  # noqa: ANN001
+    """A database at an older revision runs the migrations it lacks when opened, and keeps its data."""
+    from alembic import command
+
+    old = create_db_engine(db_url)
+    command.upgrade(alembic_config(old), "0003")
+    with old.begin() as conn:
+        conn.execute(text("INSERT INTO devices (id, name, family) VALUES (1, 'unit 1', 'nmea')"))
+    assert current_revision(old) == "0003"
+    old.dispose()
+    engine = open_database(db_url)
+    assert current_revision(engine) == HEAD
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM devices")).scalars().all() == ["unit 1"]
     engine.dispose()
-    engine = open_database(url)
-    assert current_revision(engine) == head_revision(engine)
+
+
+def test_migrations_build_the_schema_the_models_describe(db_url):  # noqa: ANN001
+    """Every migration from the first, compared with the models by Alembic's autogenerate (types and server
+    defaults included), leaves nothing to change: a model changed without a migration fails here."""
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from fleet_desk.store.models import Base
+
+    engine = create_db_engine(db_url)
+    command.upgrade(alembic_config(engine), "head")
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        assert compare_metadata(context, Base.metadata) == []
     engine.dispose()
 
 
