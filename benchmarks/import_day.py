@@ -6,7 +6,11 @@ Prints process wall times and the ratios the foundation issue sets goals for:
 and the peak memory of importing a file ten times larger (goal < 200 MB).
 Where the import's time goes: the same command on a one-sentence file (the
 fixed cost of starting: Python, SQLAlchemy, numpy, creating the database),
-and the decoder alone over the day's file, in this process.
+and the decoder alone over the day's file, in this process. And two floors
+no import through the product's stack can go below: a Python process that
+only imports SQLAlchemy and numpy, and SQLite alone (the sqlite3 driver, no
+SQLAlchemy) inserting the day's 86,400 stored rows into the positions table
+of a new database, in the import's batches.
 
 Run: python benchmarks/import_day.py [--big]
 """
@@ -17,6 +21,7 @@ import argparse
 import math
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -90,6 +95,33 @@ def decode_only(path: Path, runs: int = 3) -> float:
     return min(walls)
 
 
+def sqlite_only(db: Path, tmp: Path) -> float:
+    """Wall time of the sqlite3 driver alone re-inserting the rows an import stored, into a new database
+    made by Fleet Desk (same schema, indexes, foreign keys and pragmas), in batches of the import's size."""
+    from fleet_desk.ingest import BATCH
+    from fleet_desk.store import ensure_device, open_database
+
+    fresh = tmp / "floor.db"
+    engine = open_database(f"sqlite:///{fresh}")
+    ensure_device(engine, "bench")
+    engine.dispose()
+    with sqlite3.connect(db) as source:
+        columns = [r[1] for r in source.execute("PRAGMA table_info(positions)") if r[1] != "id"]
+        rows = source.execute(f"SELECT {', '.join(columns)} FROM positions ORDER BY fix_time_ms").fetchall()
+    conn = sqlite3.connect(fresh)
+    for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+        conn.execute(f"PRAGMA {pragma}")
+    insert = (f"INSERT INTO positions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+              "ON CONFLICT (device_id, fix_time_ms) DO NOTHING")
+    t0 = time.perf_counter()
+    for i in range(0, len(rows), BATCH):
+        conn.executemany(insert, rows[i : i + BATCH])
+        conn.commit()
+    wall = time.perf_counter() - t0
+    conn.close()
+    return wall
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--big", action="store_true", help="also import a 10-day file and report peak memory")
@@ -117,6 +149,8 @@ def main() -> None:
         s_wall = min(timed([*fleet, "--db", f"sqlite:///{tmp / f'one{run}.db'}", "import-log", str(one), "--device",
                             "bench"])[0] for run in range(3))
         d_wall = decode_only(day)
+        i_wall = best([sys.executable, "-c", "import sqlalchemy, sqlalchemy.orm, numpy"])[0]
+        q_wall = sqlite_only(tmp / "run0.db", tmp)
         print(f"24 h log: 259,200 sentences, {size / 1e6:.1f} MB")
         print(f"  gpsdecode (decode only)        {g_wall:6.2f} s")
         print(f"  plain pynmea2.parse loop       {p_wall:6.2f} s")
@@ -128,6 +162,11 @@ def main() -> None:
         print(f"  decoding alone (in process)    {d_wall:6.2f} s  ({g_wall / d_wall:.1f}x faster than gpsdecode, "
               f"{p_wall / d_wall:.1f}x than the pynmea2 loop)")
         print(f"  storing, the rest              {f_wall - s_wall - d_wall:6.2f} s")
+        print("floors:")
+        print(f"  Python importing SQLAlchemy and numpy, nothing else   {i_wall:6.2f} s")
+        print(f"  SQLite alone inserting the day's 86,400 rows          {q_wall:6.2f} s")
+        print(f"  together {i_wall + q_wall:.2f} s: {(i_wall + q_wall) / g_wall:.2f} of gpsdecode's time, "
+              f"{p_wall / (i_wall + q_wall):.2f}x faster than the pynmea2 loop at best")
         if args.big:
             big = tmp / "ten-days.nmea"
             write_day(big, days=10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import operator
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,7 @@ from fleet_desk.tracking.reconcile import reconcile_track
 from fleet_desk.tracking.tracker import RouteTracker
 
 CHUNK = 1 << 20
+_fix_time = operator.attrgetter("time")
 BATCH = 5000
 
 log = logging.getLogger(__name__)
@@ -74,8 +76,8 @@ class IngestSummary:
     def note(self, fixes: list[Fix]) -> None:
         if not fixes:
             return
-        lo = to_ms(min(f.time for f in fixes))
-        hi = to_ms(max(f.time for f in fixes))
+        times = list(map(_fix_time, fixes))
+        lo, hi = to_ms(min(times)), to_ms(max(times))
         self.first_ms = lo if self.first_ms is None else min(self.first_ms, lo)
         self.last_ms = hi if self.last_ms is None else max(self.last_ms, hi)
 

@@ -212,7 +212,8 @@ class AppSession:
 
 
 class Screenshot:
-    """``--screenshot FILE --after S``: save the window once vehicles are on the map, then quit."""
+    """``--screenshot FILE --after S``: save the window once vehicles are on the map and live fixes flow (the
+    status bar shows their rate), then quit."""
 
     POLL_MS = 250
     SETTLE_MS = 1500  # let markers and the tile notice paint
@@ -240,8 +241,12 @@ class Screenshot:
         if self.window.map.is_ready:
             self.window.map.evaluate("fleetMap.count()", self._counted)
 
+    def _live_flowing(self) -> bool:
+        feed = self.window.feed
+        return feed.connected_count()[1] == 0 or feed.fixes_per_second() > 0
+
     def _counted(self, count) -> None:  # noqa: ANN001
-        if count and self.timer.isActive():
+        if count and self._live_flowing() and self.timer.isActive():
             self.timer.stop()
             from PySide6.QtCore import QTimer
 
