@@ -26,8 +26,9 @@ from fleet_desk.tracking.reconcile import reconcile_track
 from fleet_desk.tracking.tracker import RouteTracker
 
 CHUNK = 1 << 20
-_fix_time = operator.attrgetter("time")
 BATCH = 5000
+
+_fix_time = operator.attrgetter("time")
 
 log = logging.getLogger(__name__)
 

@@ -51,6 +51,25 @@ def test_latest_position_per_vehicle_is_kept_current_without_scans(engine):  # n
     assert datetime.fromtimestamp(latest.fix_time_ms / 1000, UTC) == T0 + timedelta(seconds=9)
 
 
+def test_several_units_in_one_transaction_each_counted_and_kept_current(engine):  # noqa: ANN001
+    """The live flush: every unit's batch in one transaction, each told what it stored, each unit's newest fix
+    recorded even when the same unit comes twice with older fixes second."""
+    from fleet_desk.store.positions import write_batches
+
+    a = PositionWriter(engine, ensure_device(engine, "unit A", vehicle="Van 1"), "live")
+    b = PositionWriter(engine, ensure_device(engine, "unit B", vehicle="Van 2"), "live")
+    b.write(_fixes(3))
+    with engine.begin() as conn:
+        results = write_batches(conn, [(a, _fixes(10)), (b, _fixes(5)), (a, _fixes(4, T0 - timedelta(hours=1)))])
+    assert [(r.stored, r.duplicates) for r in results] == [(10, 0), (2, 3), (4, 0)]
+    with engine.connect() as conn:
+        last = dict(conn.execute(select(Device.name, Device.last_fix_ms)).all())
+        latest = dict(conn.execute(select(LatestPosition.vehicle_id, LatestPosition.fix_time_ms)).all())
+    newest_a, newest_b = (int((T0 + timedelta(seconds=s)).timestamp() * 1000) for s in (9, 4))
+    assert last == {"unit A": newest_a, "unit B": newest_b}
+    assert latest == {a.device.vehicle_id: newest_a, b.device.vehicle_id: newest_b}
+
+
 def test_device_and_vehicle_created_on_first_use_and_reassigned(engine):  # noqa: ANN001
     a = ensure_device(engine, "unit 1")
     b = ensure_device(engine, "unit 1", vehicle="Van 3")

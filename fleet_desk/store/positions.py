@@ -128,7 +128,9 @@ class PositionWriter:
 
 
 def write_batches(conn: Connection, batches: Sequence[tuple[PositionWriter, Sequence[Fix]]]) -> list[BatchResult]:
-    """Several units' batches in the caller's transaction, with one statement of each kind for all of them.
+    """Several units' batches in the caller's transaction: each unit's rows in one executemany (its row
+    count is what that unit stored), the units' last fix and the vehicles' latest positions in one statement
+    each for all of them.
 
     Live ingestion stores every unit's last second this way: one transaction
     a second for the whole fleet instead of one per unit.
@@ -146,7 +148,10 @@ def write_batches(conn: Connection, batches: Sequence[tuple[PositionWriter, Sequ
                 continue
             cursor.executemany(insert, rows)
             stored_by_writer.append(cursor.rowcount)
-            newest[writer.device.id] = max(rows, key=_fix_time)
+            unit_newest = max(rows, key=_fix_time)
+            earlier = newest.get(writer.device.id)
+            if earlier is None or _fix_time(earlier) < _fix_time(unit_newest):
+                newest[writer.device.id] = unit_newest
     finally:
         cursor.close()
     if newest:
