@@ -185,7 +185,7 @@ class Columns:
 
     def __init__(self, run: Run) -> None:
         n, kind = run.n, run.kind
-        self.n, self.kind = n, kind
+        self.kind = kind
         nan = np.full(n, np.nan)
         self.tod = np.full(n, -1, dtype=np.int64)
         self.lat, self.lon = nan.copy(), nan.copy()

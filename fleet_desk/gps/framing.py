@@ -71,6 +71,9 @@ class Bodies:
         return [block[a:b] for a, b in zip(self.starts[lo:hi].tolist(), self.ends[lo:hi].tolist(), strict=True)]
 
 
+_NO_BODIES = Bodies(b"", np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+
 class SentenceFramer:
     """Cuts a byte stream into NMEA sentence bodies (between ``$`` and ``*``).
 
@@ -100,7 +103,7 @@ class SentenceFramer:
                 self.stats.lines += 1
                 self.stats.overlong += 1
                 self._tail = b""
-            return Bodies.of([])
+            return _NO_BODIES
         self._tail = data[end + 1 :]
         return self._frame(data[: end + 1])
 

@@ -232,9 +232,13 @@ def _zda(f: list[bytes]) -> Sentence:
     return Sentence("ZDA", tod_ms=_tod(f[1]), date=day)
 
 
+def _more_to_come(total: bytes | str | None, part: bytes | str | None) -> bool:
+    """A GSV's "part N of M" says more parts follow."""
+    return bool(total and part and total.isdigit() and part.isdigit() and int(part) < int(total))
+
+
 def _gsv(f: list[bytes]) -> Sentence:
-    total, part = _field(f, 1), _field(f, 2)
-    return Sentence("GSV", more=total.isdigit() and part.isdigit() and int(part) < int(total))
+    return Sentence("GSV", more=_more_to_come(_field(f, 1), _field(f, 2)))
 
 
 _FAST: dict[bytes, Callable[[list[bytes]], Sentence]] = {
@@ -361,5 +365,4 @@ def _from_pynmea2(kind: str, msg: pynmea2.NMEASentence) -> Sentence:
         if msg.day and msg.month and msg.year and int(msg.year) > 0:
             day = date(int(msg.year), int(msg.month), int(msg.day))
         return Sentence("ZDA", _ms(msg.timestamp), day)
-    total, part = msg.num_messages, msg.msg_num
-    return Sentence("GSV", more=bool(total and part and total.isdigit() and part.isdigit() and int(part) < int(total)))
+    return Sentence("GSV", more=_more_to_come(msg.num_messages, msg.msg_num))
