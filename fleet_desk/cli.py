@@ -305,15 +305,19 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         return _outbox_show(args)
     sender = _sender(args)
     if args.action == "ping":
-        code, text = sender.ping()
-        print(f"{sender.endpoint.url} answered {code}: {text}")
-        return 0 if 200 <= code < 300 else EXIT_FAILED
+        from fleet_desk.push.sender import check_connection
+
+        worked, message = check_connection(sender.endpoint)
+        print(message) if worked else _err(message)
+        return 0 if worked else EXIT_FAILED
     deadline = time.monotonic() + args.timeout if args.timeout else None
     totals = {"sent": 0, "retrying": 0, "dead": 0, "superseded": 0}
+    last_error = None
     while True:
         result = sender.send_due()
         for key in totals:
             totals[key] += getattr(result, key)
+        last_error = result.last_error or last_error
         status = outbox_status(sender.engine)
         if not args.until_empty or status["pending"] == 0:
             break
@@ -323,7 +327,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         if result.attempted == 0:
             time.sleep(0.2)
     print(f"sent {totals['sent']}, superseded {totals['superseded']}, dead {totals['dead']}, "
-          f"pending {status['pending']}")
+          f"pending {status['pending']}" + (f"; last error: {last_error}" if last_error else ""))
     return 0
 
 
@@ -348,7 +352,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     import getpass
     from dataclasses import fields
 
-    from fleet_desk.push.endpoint import EndpointError, check_url, store_secret
+    from fleet_desk.push.endpoint import EndpointError, check_url, shown, store_secret
     from fleet_desk.settings import Settings
 
     settings = Settings.load()
@@ -386,7 +390,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     setattr(settings, args.key, value)
     settings.save()
-    print(f"{args.key} = {value}")
+    print(f"{args.key} = {shown(value) if args.key == 'endpoint_url' and value else value}")
     return 0
 
 

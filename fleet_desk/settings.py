@@ -89,5 +89,8 @@ class Settings:
         path = self.path()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        tmp.unlink(missing_ok=True)
+        # Readable only by the user: the endpoint URL may carry a credential (user:password@, ?token=).
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as f:
+            f.write(json.dumps(asdict(self), indent=2))
         tmp.replace(path)

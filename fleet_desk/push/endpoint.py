@@ -5,23 +5,39 @@ unless the host is this machine. The bearer token and the signing secret live
 in the OS keyring (or ``FLEET_DESK_ENDPOINT_TOKEN`` / ``FLEET_DESK_SIGNING_SECRET``
 for headless use), never in the settings file or the log. Where no keyring
 exists they are kept in a file readable only by the user, and only if the user
-said so (setting ``allow_plaintext_secrets``).
+said so (setting ``allow_plaintext_secrets``), and that file is made 0600
+whatever it was. A URL may itself carry credentials (``user:password@``, a
+``?token=``); wherever a URL is shown, logged or stored it goes through
+`shown`, and any text that may quote it through `Endpoint.scrub`.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
+import re
+import stat
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit, urlunsplit
 
 from fleet_desk.settings import Settings, config_dir
 
 SERVICE = "fleet-desk"
 SECRETS = ("endpoint_token", "signing_secret")
+MASK = "***"
+#: Query parameters whose value is a credential (``?token=``, ``api_key``, ``sig``, ``password``, ...).
+_SECRET_WORDS = "token|key|sig|pass|pwd|secret|auth|credential|session"
+_SECRET_PARAM = re.compile(_SECRET_WORDS, re.IGNORECASE)
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>()]+", re.IGNORECASE)
+_PARAM_IN_TEXT = re.compile(rf"([?&;][^=&\s'\"]*(?:{_SECRET_WORDS})[^=&\s'\"]*=)[^&#\s'\"]*", re.IGNORECASE)
 ENV = {"endpoint_url": "FLEET_DESK_ENDPOINT_URL", "endpoint_token": "FLEET_DESK_ENDPOINT_TOKEN",
        "signing_secret": "FLEET_DESK_SIGNING_SECRET"}
+
+log = logging.getLogger(__name__)
 
 
 class EndpointError(ValueError):
@@ -35,16 +51,67 @@ class Endpoint:
     secret: str
 
     def __repr__(self) -> str:  # never the credentials, even in a traceback
-        return f"Endpoint({self.url!r}, token={'set' if self.token else 'none'}, secret=set)"
+        return f"Endpoint({self.shown!r}, token={'set' if self.token else 'none'}, secret=set)"
+
+    @cached_property
+    def shown(self) -> str:
+        """The URL as messages, logs and the database may hold it."""
+        return shown(self.url)
+
+    def scrub(self, text: str) -> str:
+        """``text`` (an error, the endpoint's answer) without this URL's credentials or our own secrets."""
+        text = mask(text.replace(self.url, self.shown))
+        for secret in sorted(_credentials(self.url) | {self.token or "", self.secret} - {""}, key=len, reverse=True):
+            for form in {secret, quote(secret, safe=""), quote_plus(secret), quote(secret)}:
+                text = text.replace(form, MASK)
+        return text
+
+
+def shown(url: str) -> str:
+    """``url`` with its credentials masked: the password (or a lone user name, often a token) and the value
+    of every secret-looking query parameter."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.netloc.rpartition("@")[2]
+        if "@" in parts.netloc:
+            host = f"{parts.username}:{MASK}@{host}" if parts.password is not None else f"{MASK}@{host}"
+        query = urlencode([(k, MASK if _SECRET_PARAM.search(k) else v)
+                           for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="*")
+        fragment = MASK if parts.fragment else ""  # never sent; may hold an access token
+        return urlunsplit(parts._replace(netloc=host, query=query, fragment=fragment))
+    except ValueError:
+        return "(an unreadable URL)"
+
+
+def mask(text: str) -> str:
+    """``text`` with the credentials of every URL it quotes masked, and of a bare ``?token=...`` (requests quotes
+    the path and query without the host); for text stored before masking, or from anywhere."""
+    text = _URL_IN_TEXT.sub(lambda m: shown(m.group()), text)
+    return _PARAM_IN_TEXT.sub(lambda m: m.group(1) + MASK, text)
+
+
+def _credentials(url: str) -> set[str]:
+    """The credential values ``url`` carries, as written and decoded."""
+    try:
+        parts = urlsplit(url.strip())
+        found = {parts.password or parts.username or ""} if "@" in parts.netloc else set()
+        found |= {v for k, v in parse_qsl(parts.query, keep_blank_values=True) if _SECRET_PARAM.search(k)}
+    except ValueError:
+        return set()
+    return {form for value in found if value for form in (value, unquote(value))}
 
 
 def check_url(url: str) -> str:
     """The URL if it may be used: http(s) with a host, and https unless the host is loopback."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise EndpointError(f"not an http(s) URL: {url!r}")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
-        raise EndpointError(f"{url}: HTTPS is required for an endpoint that is not on this machine")
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        host = None
+    if not host or parts.scheme not in ("http", "https"):
+        raise EndpointError(f"not an http(s) URL: {shown(url)!r}")
+    if parts.scheme == "http" and not _loopback(host):
+        raise EndpointError(f"{shown(url)}: HTTPS is required for an endpoint that is not on this machine")
     return url.strip()
 
 
@@ -57,8 +124,22 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def _secrets_file():  # noqa: ANN202
+def _secrets_file() -> Path:
     return config_dir() / "secrets.json"
+
+
+def _tighten(path: Path) -> bool:
+    """Make ``path`` readable only by its owner, whatever it was; whether it now is (always, on POSIX)."""
+    if os.name != "posix":
+        return False
+    try:
+        if stat.S_IMODE(path.stat().st_mode) != 0o600:
+            os.chmod(path, 0o600)
+            log.warning("%s was open to others; it is now readable only by you", path)
+        return stat.S_IMODE(path.stat().st_mode) == 0o600
+    except OSError as exc:
+        log.warning("%s could not be made readable only by you (%s); keep it safe or use an OS keyring", path, exc)
+        return False
 
 
 def keyring_available() -> bool:
@@ -76,8 +157,10 @@ def read_secret(key: str, settings: Settings) -> str | None:
         import keyring
 
         return keyring.get_password(SERVICE, key)
-    if settings.allow_plaintext_secrets and _secrets_file().exists():
-        return json.loads(_secrets_file().read_text(encoding="utf-8")).get(key)
+    path = _secrets_file()
+    if settings.allow_plaintext_secrets and path.exists():
+        _tighten(path)
+        return json.loads(path.read_text(encoding="utf-8")).get(key)
     return None
 
 
@@ -99,9 +182,15 @@ def store_secret(key: str, value: str, settings: Settings) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     data[key] = value
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
+    # Written beside it with 0600 from the start and renamed over it: never readable by others, never half
+    # written (the other secret is kept), and an existing 0644 file is replaced by a 0600 one.
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as f:
         json.dump(data, f)
+    os.replace(tmp, path)
+    if not _tighten(path):
+        return f"{path} (no OS keyring here; this file system cannot make it private: keep it safe yourself)"
     return f"{path} (readable only by you; no OS keyring here)"
 
 

@@ -1,4 +1,8 @@
-"""Reading the outbox: its state, its rows and one event in full (for the CLI and the app's monitor)."""
+"""Reading the outbox: its state, its rows and one event in full (for the CLI and the app's monitor).
+
+Stored errors and answers are read through `mask`: rows written before
+credentials were masked on the way in show none either.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, func, select, update
 
 from fleet_desk.clock import now_ms
+from fleet_desk.push.endpoint import mask
 from fleet_desk.store.models import OutboxEvent
 
 STATUSES = ("pending", "sent", "dead", "superseded")
@@ -26,7 +31,7 @@ def outbox_status(engine: Engine, now: int | None = None) -> dict:
     return {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0), "dead": counts.get("dead", 0),
             "superseded": counts.get("superseded", 0), "retrying": retrying,
             "oldest_pending_age_s": round((now - oldest) / 1000, 1) if oldest else None,
-            "last_error": last_error}
+            "last_error": mask(last_error) if last_error else None}
 
 
 def retry_dead(engine: Engine) -> int:
@@ -67,14 +72,17 @@ def outbox_rows(engine: Engine, status: str | None = None, limit: int = 500) -> 
     if status:
         query = query.where(OutboxEvent.status == status)
     with engine.connect() as conn:
-        return [OutboxRow(*row) for row in conn.execute(query.order_by(OutboxEvent.id.desc()).limit(limit))]
+        rows = conn.execute(query.order_by(OutboxEvent.id.desc()).limit(limit)).all()
+    return [OutboxRow(*row[:-1], mask(row[-1]) if row[-1] else None) for row in rows]
 
 
 def outbox_event(engine: Engine, event_id: int) -> dict | None:
     """One event with its exact body and the endpoint's last answer; None if there is no such event."""
     with engine.connect() as conn:
         row = conn.execute(select(OutboxEvent).where(OutboxEvent.id == event_id)).mappings().first()
-    return dict(row) if row else None
+    if row is None:
+        return None
+    return {**row, **{k: mask(row[k]) for k in ("last_error", "response_body") if row[k]}}
 
 
 def summary(status: dict, paused: bool = False, problem: str | None = None) -> str:

@@ -4,8 +4,12 @@ Per order, events go out in order: a later event waits while an earlier one
 is pending. An ETA update superseded by a newer one for the same order before
 it went out is not sent. 2xx: sent. 408, 429, 5xx, timeouts and connection
 errors: retried with exponential backoff and jitter, honouring Retry-After.
-Any other 4xx: a dead letter, with the answer kept for the user to see.
+Any other 4xx, and any 3xx: a dead letter, with the answer kept for the user
+to see. A redirect is never followed: the body and its signature go only to
+the configured URL (the one the HTTPS rule checked).
 Every attempt carries the same Idempotency-Key and an HMAC of the exact body.
+Each event's outcome is stored as soon as its answer arrives, so a sender
+stopped mid-round sends again at most the one event that was in flight.
 """
 
 from __future__ import annotations
@@ -21,12 +25,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin
 
 import requests
 from sqlalchemy import Engine, and_, bindparam, func, select, update
 
 from fleet_desk.clock import now_ms
-from fleet_desk.push.endpoint import Endpoint
+from fleet_desk.push.endpoint import Endpoint, shown
 from fleet_desk.store.models import OutboxEvent
 from fleet_desk.store.timeutil import iso_z
 
@@ -109,12 +114,10 @@ class OutboxSender:
                 .where(OutboxEvent.status == "pending", OutboxEvent.next_attempt_ms <= now)
                 .order_by(OutboxEvent.id).limit(limit)
             ).all()
-        updates = []
         for row in rows:
-            updates.append(self._attempt(row, result))
-        if updates:
-            with self.engine.begin() as conn:
-                conn.execute(_UPDATE, updates)
+            values = self._attempt(row, result)
+            with self.engine.begin() as conn:  # this event's outcome, before the next one goes
+                conn.execute(_UPDATE, values)
         return result
 
     def _attempt(self, row, result: SendRound) -> dict:  # noqa: ANN001
@@ -122,28 +125,31 @@ class OutboxSender:
         attempts = row.attempts + 1
         values = {"oid": row.id, "attempts": attempts, "status": "pending", "sent_ms": None,
                   "next_attempt_ms": 0, "last_error": None, "response_status": None, "response_body": None}
+        target = self.endpoint
         try:
-            response = self.session.post(self.endpoint.url, data=body, timeout=self.timeout,
-                                         headers=headers(self.endpoint, row.event_id, row.type, body))
+            response = self.session.post(target.url, data=body, timeout=self.timeout, allow_redirects=False,
+                                         headers=headers(target, row.event_id, row.type, body))
         except requests.RequestException as exc:
-            error = f"{type(exc).__name__}: {_short(str(exc))}"
+            error = f"{target.shown} did not answer: {why(exc, self.timeout)}"
             retry_after = None
             status = None
             text = None
         else:
-            status, text = response.status_code, response.text[:2000]
+            status, text = response.status_code, target.scrub(response.text[:2000])
             if 200 <= status < 300:
                 values.update(status="sent", sent_ms=self.clock(), response_status=status)
                 result.sent += 1
                 return values
-            error = f"HTTP {status} from {self.endpoint.url}: {_short(text)}"
+            error = refusal(target, response) or f"HTTP {status} from {target.shown}: {_short(text)}"
             retry_after = response.headers.get("Retry-After")
-            if not (status in RETRYABLE or status >= 500):
+            if 300 <= status < 400 or not (status in RETRYABLE or status >= 500):
+                error = _stored(target, error)
                 values.update(status="dead", last_error=error, response_status=status, response_body=text)
                 result.dead += 1
                 result.last_error = result.refusal = error
                 log.warning("outbox event %s is a dead letter: %s", row.event_id, error)
                 return values
+        error = _stored(target, error)
         wait = backoff_s(attempts, retry_after, self.rng, self.backoff_base_s)
         values.update(next_attempt_ms=self.clock() + int(wait * 1000), last_error=error,
                       response_status=status, response_body=text)
@@ -165,9 +171,9 @@ def ping(endpoint: Endpoint, session: requests.Session | None = None, timeout: t
                        "sequence": 0, "order": {"order_id": "ping", "tracking_number": "ping"},
                        "window": {"start": now, "end": now}},
                       separators=(",", ":"), sort_keys=True).encode()
-    response = (session or requests).post(endpoint.url, data=body, timeout=timeout,
+    response = (session or requests).post(endpoint.url, data=body, timeout=timeout, allow_redirects=False,
                                           headers=headers(endpoint, event_id, "ping", body))
-    return response.status_code, response.text[:500]
+    return response.status_code, refusal(endpoint, response) or endpoint.scrub(response.text[:500])
 
 
 def check_connection(endpoint: Endpoint) -> tuple[bool, str]:
@@ -176,12 +182,40 @@ def check_connection(endpoint: Endpoint) -> tuple[bool, str]:
     try:
         code, text = ping(endpoint)
     except requests.RequestException as exc:
-        return False, f"{endpoint.url} did not answer: {type(exc).__name__}: {_short(str(exc))}"
+        return False, f"{endpoint.shown} did not answer: {why(exc, TIMEOUT)}"
     took = (time.monotonic() - started) * 1000
     if 200 <= code < 300:
-        return True, f"{endpoint.url} accepted a signed test event (HTTP {code}, {took:.0f} ms)"
+        return True, f"{endpoint.shown} accepted a signed test event (HTTP {code}, {took:.0f} ms)"
+    if 300 <= code < 400:
+        return False, text
     hint = " (check the token and the signing secret)" if code in (401, 403) else ""
-    return False, f"{endpoint.url} answered HTTP {code}{hint}: {_short(text)}"
+    return False, f"{endpoint.shown} answered HTTP {code}{hint}: {_short(text)}"
+
+
+def refusal(endpoint: Endpoint, response: requests.Response) -> str | None:
+    """What to tell the user about a redirect (which is never followed); None for any other answer."""
+    if not 300 <= response.status_code < 400:
+        return None
+    location = response.headers.get("Location")
+    where = shown(urljoin(endpoint.url, location)) if location else "nowhere (no Location)"
+    return (f"HTTP {response.status_code} from {endpoint.shown}: redirected to {where}; not followed, a tracking "
+            "event goes only to the configured URL (set endpoint_url to the new address if it moved)")
+
+
+def why(exc: requests.RequestException, timeout: tuple[float, float]) -> str:
+    """The root cause of a failed request in a few words (requests' own text is a paragraph quoting the URL)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return f"no connection within {timeout[0]:g} s"
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout[1]:g} s"
+    cause: BaseException = exc
+    for _ in range(10):  # the innermost of urllib3's wrappers: refused, reset, no such host
+        inner = cause.__cause__ or cause.__context__
+        if inner is None:
+            break
+        cause = inner
+    text = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
+    return _short(f"{type(exc).__name__}: {text}")
 
 
 _UPDATE = (update(OutboxEvent).where(OutboxEvent.id == bindparam("oid"))
@@ -191,6 +225,11 @@ _UPDATE = (update(OutboxEvent).where(OutboxEvent.id == bindparam("oid"))
 
 def _short(text: str) -> str:
     return " ".join(text.split())[:300]
+
+
+def _stored(endpoint: Endpoint, error: str) -> str:
+    """An error as the database keeps it: one line, no credentials, within the column's 500 characters."""
+    return " ".join(endpoint.scrub(error).split())[:500]
 
 
 def _supersede(conn) -> int:  # noqa: ANN001

@@ -74,7 +74,7 @@ class OutboxFeed(QObject):
 
     @property
     def endpoint_url(self) -> str | None:
-        return None if self.problem else self.sender.endpoint.url
+        return None if self.problem else self.sender.endpoint.shown
 
     @property
     def paused(self) -> bool:

@@ -213,7 +213,7 @@ class OutboxMonitor(QDialog):
 
     def test_connection(self) -> None:
         endpoint = self.feed.sender.endpoint
-        self.test_result.setText(f"Sending a signed test event to {endpoint.url}…")
+        self.test_result.setText(f"Sending a signed test event to {endpoint.shown}…")
         self.test_button.setEnabled(False)
 
         def done(result: tuple[bool, str]) -> None:

@@ -189,7 +189,7 @@ class SettingsDialog(QDialog):
         if target is None:
             self._tested(False, "type the endpoint URL first")
             return
-        self.test_result.setText(f"Sending a signed test event to {target.url}…")
+        self.test_result.setText(f"Sending a signed test event to {target.shown}…")
         self.test_button.setEnabled(False)
         run_in_background(lambda: check_connection(target), lambda result: self._tested(*result), owner=self)
 
