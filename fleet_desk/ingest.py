@@ -62,6 +62,7 @@ class IngestSummary:
             ("missing checksum", f"{f.missing_checksum}"),
             ("unknown sentences", f"{s.unknown}"),
             ("malformed", f"{s.malformed}"),
+            ("implausible", f"{s.implausible}  (out-of-range values: counted, not stored)"),
             ("noise lines", f"{f.noise + f.overlong}"),
         ]
         if s.incomplete:
@@ -234,7 +235,7 @@ def import_log(
     with _open(path) as f:
         head = f.read(4096)
     ref = ensure_device(engine, device, vehicle)
-    decoder = NmeaDecoder(date_hint=day, not_before=header_date(head))
+    decoder = NmeaDecoder(date_hint=day, not_before=header_date(head), label=str(path))
     pipeline = FixPipeline(PositionWriter(engine, ref, source, [tracker] if tracker else []), decoder)
     for chunk in read_chunks(path, progress):
         pipeline.feed(chunk)

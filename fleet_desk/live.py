@@ -8,6 +8,7 @@ thousands, and a fix reaches the tracker within a quarter second.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -29,6 +30,8 @@ FLUSH_SECONDS = 0.25  # a fix is stored (and its customer events queued) within 
 QUIET_SECONDS = 0.1  # a unit silent this long has finished saying its epoch
 ROLLOVER_GUARD_DAYS = 365
 
+log = logging.getLogger(__name__)
+
 OnFixes = Callable[[DeviceRef, list[Fix]], None]
 OnUnitStatus = Callable[[DeviceRef, UnitStatus], None]
 
@@ -40,6 +43,9 @@ class _Feed:
     pipeline: FixPipeline
     rate: RateMeter = field(default_factory=RateMeter)
     last_data: float = 0.0  # monotonic time the unit last sent bytes
+    #: Times this unit's data made something go wrong that decoding did not expect; told once.
+    failures: int = 0
+    told: bool = False
 
 
 SWEEP_SECONDS = 30.0
@@ -68,7 +74,7 @@ class LiveIngest:
         ref = ensure_device(self.engine, device, vehicle, port=port)
         not_before = (datetime.now(UTC) - timedelta(days=ROLLOVER_GUARD_DAYS)).date()
         writer = PositionWriter(self.engine, ref, "live", [tracker_for(self.engine)])
-        pipeline = FixPipeline(writer, NmeaDecoder(not_before=not_before), None)
+        pipeline = FixPipeline(writer, NmeaDecoder(not_before=not_before, label=ref.name), None)
 
         def on_bytes(data: bytes, key: str = port) -> None:
             self._queue.put((key, data))
@@ -112,6 +118,17 @@ class LiveIngest:
             self._finish(feed)
 
     def _run(self) -> None:
+        """The ingest loop, supervised: whatever escapes one round is logged and told, and the loop goes on
+        for every unit (it ends only on `stop`)."""
+        while True:
+            try:
+                self._loop()
+                return
+            except Exception as exc:  # noqa: BLE001 - the one thread that stores every unit must not die
+                log.exception("live ingestion hit an unexpected error; carrying on")
+                self.on_error(f"live ingestion hit an unexpected error ({exc}); carrying on with every unit")
+
+    def _loop(self) -> None:
         next_flush = time.monotonic() + FLUSH_SECONDS
         next_sweep = time.monotonic() + SWEEP_SECONDS
         while True:
@@ -127,15 +144,38 @@ class LiveIngest:
                 feed = self._feeds.get(key)
                 if feed is not None and data:
                     feed.last_data = time.monotonic()
-                    fixes = feed.pipeline.feed(data)
-                    if fixes:
-                        feed.rate.add(len(fixes))
+                    self._feed(feed, data)
             if time.monotonic() >= next_flush:
                 self._flush_all()
                 next_flush = time.monotonic() + FLUSH_SECONDS
             if time.monotonic() >= next_sweep:
                 self._sweep()
                 next_sweep = time.monotonic() + SWEEP_SECONDS
+
+    def _feed(self, feed: _Feed, data: bytes) -> None:
+        """One unit's bytes decoded; what goes wrong is that unit's alone (logged with the unit and the bytes,
+        counted on it, told once) and every other unit carries on."""
+        stats = feed.pipeline.summary.stats
+        unexpected = stats.unexpected
+        try:
+            fixes = feed.pipeline.feed(data)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            feed.failures += 1
+            log.warning("%s: could not take %r (%s: %s); skipped", feed.device.name, data[:200],
+                        type(exc).__name__, exc)
+            self._tell(feed, f"{type(exc).__name__}: {exc}")
+            return
+        if stats.unexpected > unexpected:
+            feed.failures += stats.unexpected - unexpected
+            self._tell(feed, "a sentence it sent could not be decoded")
+        if fixes:
+            feed.rate.add(len(fixes))
+
+    def _tell(self, feed: _Feed, what: str) -> None:
+        if not feed.told:
+            feed.told = True
+            self.on_error(f"{feed.device.name} ({feed.unit.port}): {what}; skipped, its other fixes and every "
+                          "other unit's are still stored (details in the log)")
 
     def _sweep(self) -> None:
         """Routes whose unit went quiet get their ETAs aged and, after a while, a GPS-silent flag."""

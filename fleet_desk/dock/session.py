@@ -160,7 +160,7 @@ def _download_nmea(engine: Engine, port: str, baud: int | None, ref: DeviceRef, 
                    progress: Progress, cancelled: Callable[[], bool]) -> None:
     """An NMEA logger plays its stored log back once the port is open; it is over when the unit falls quiet."""
     distance = TrackDistance()
-    pipeline = FixPipeline(PositionWriter(engine, ref, "dock"), NmeaDecoder(), seen=distance.add)
+    pipeline = FixPipeline(PositionWriter(engine, ref, "dock"), NmeaDecoder(label=ref.name), seen=distance.add)
     try:
         ser, first = open_at_unit_baud(port, (baud,) if baud else BAUD_RATES)
     except (serial.SerialException, OSError) as exc:

@@ -15,20 +15,25 @@ under a guessed date, unless the caller gives one.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
 import numpy as np
 
-from fleet_desk.gps import bulk
+from fleet_desk.gps import bulk, plausible
 from fleet_desk.gps.fix import KNOTS_TO_MPS, Fix
 from fleet_desk.gps.framing import Bodies, FramingStats, SentenceFramer
-from fleet_desk.gps.sentences import MalformedSentence, parse_fast, parse_pynmea2
+from fleet_desk.gps.sentences import MalformedSentence, Sentence, parse_fast, parse_pynmea2
+
+log = logging.getLogger(__name__)
 
 _DAY_MS = 86_400_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_ORDINAL = _EPOCH.date().toordinal()
 #: Chunks with at least this many sentences are tried in bulk (`fleet_desk.gps.bulk`).
 _BULK_MIN = 2000
 #: Sentences decoded one by one at a stream's start, while the unit's cycle is learned.
@@ -57,6 +62,10 @@ class DecodeStats:
     by_kind: Counter[str] = field(default_factory=Counter)
     unknown: int = 0
     malformed: int = 0
+    #: Malformed sentences that raised something the parsers do not expect (a bug to look into, logged).
+    unexpected: int = 0
+    #: Fixes (and dated sentences) whose values break `fleet_desk.gps.plausible`'s rules: counted, not stored.
+    implausible: int = 0
     epochs: int = 0
     fixes: int = 0
     invalid: int = 0
@@ -91,6 +100,45 @@ def _or_none(values: np.ndarray, said: np.ndarray) -> list:
     out = values.astype(object)
     out[~said] = None
     return out.tolist()
+
+
+#: What numpy and Python's date arithmetic can raise on absurd values a run holds.
+_GARBLE = (ValueError, ArithmeticError, IndexError)
+
+
+def _believable(s: Sentence) -> bool:
+    """A sentence whose values break `fleet_desk.gps.plausible`'s rules is refused whole: a unit that states a
+    speed of 540,000 knots or an altitude of 100 km in it has garbled the rest too."""
+    return (plausible.speed(s.speed_kn * KNOTS_TO_MPS if s.speed_kn is not None else None)
+            and plausible.course(s.course) and plausible.altitude(s.alt)
+            and plausible.dilution(s.hdop) and plausible.dilution(s.pdop))
+
+
+def _believable_run(cols: bulk.Columns) -> bool:
+    """`_believable` over a run's columns at once (NaN: not said)."""
+    def within(values: np.ndarray, lo: float, hi: float) -> bool:
+        return bool(((values >= lo) & (values <= hi) | np.isnan(values)).all())
+
+    return (within(cols.speed_kn, 0.0, plausible.MAX_SPEED_MPS / KNOTS_TO_MPS) and within(cols.course, 0.0, 360.0)
+            and within(cols.alt, plausible.MIN_ALT_M, plausible.MAX_ALT_M)
+            and within(cols.hdop, 0.0, 100.0) and within(cols.pdop, 0.0, 100.0))
+
+
+def _plausible_columns(epoch_ms: np.ndarray, lat: np.ndarray, lon: np.ndarray,
+                       extra: dict[str, tuple[np.ndarray, np.ndarray]], latest_ms: int) -> np.ndarray:
+    """`plausible.why_implausible` over a run's columns at once: True where the fix may be stored."""
+    def within(name: str, lo: float, hi: float, scale: float = 1.0) -> np.ndarray:
+        value, said = extra[name]
+        value = value.astype(float) * scale
+        with np.errstate(invalid="ignore"):
+            return ~said | (np.isfinite(value) & (value >= lo) & (value <= hi))
+
+    ok = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & (epoch_ms <= latest_ms)
+    ok &= within("speed_kn", 0.0, plausible.MAX_SPEED_MPS, KNOTS_TO_MPS)
+    ok &= within("course", 0.0, 360.0)
+    ok &= within("alt", plausible.MIN_ALT_M, plausible.MAX_ALT_M)
+    ok &= within("hdop", 0.0, 100.0) & within("pdop", 0.0, 100.0)
+    return ok
 
 
 class _Cycle:
@@ -146,6 +194,8 @@ class NmeaDecoder:
             as GPS week-number rollover and moved forward by 1024 weeks.
         accept_missing_checksum: for unit families that omit checksums.
         use_pynmea2: parse every sentence with pynmea2 instead of the fast path.
+        label: names the unit or file in log lines about sentences that could not be decoded.
+        latest: the latest fix time believed, asked at every chunk (`fleet_desk.gps.plausible.latest_time`).
     """
 
     def __init__(
@@ -154,8 +204,13 @@ class NmeaDecoder:
         not_before: date | None = None,
         accept_missing_checksum: bool = False,
         use_pynmea2: bool = False,
+        label: str = "",
+        latest: Callable[[], datetime] = plausible.latest_time,
     ) -> None:
         self.stats = DecodeStats()
+        self.label = label
+        self._latest_now = latest
+        self._latest = latest()
         self._framer = SentenceFramer(accept_missing_checksum)
         self.stats.framing = self._framer.stats
         self._parse = parse_pynmea2 if use_pynmea2 else parse_fast
@@ -180,11 +235,12 @@ class NmeaDecoder:
         self._midnights: dict[date, datetime] = {}
 
     def feed(self, chunk: bytes) -> list[Fix]:
-        """Decode a chunk; returns the fixes of the instants it completed."""
+        """Decode a chunk; returns the fixes of the instants it completed. Never raises for what the bytes say."""
+        self._latest = self._latest_now()
         bodies = self._framer.frame(chunk)
         done = self._bulk(bodies) if len(bodies) >= _BULK_MIN and self._parse is parse_fast else 0
         for body in bodies.cut(done):
-            self._sentence(body)
+            self._guarded(body)
         out, self._out = self._out, []
         return out
 
@@ -201,8 +257,9 @@ class NmeaDecoder:
 
     def finish(self) -> list[Fix]:
         """End of stream: decode the unterminated tail and close the last cycle."""
+        self._latest = self._latest_now()
         for body in self._framer.flush():
-            self._sentence(body)
+            self._guarded(body)
         self._close_cycle()
         out, self._out = self._out, []
         return out
@@ -220,12 +277,14 @@ class NmeaDecoder:
         if not self._steady():
             done = _LEARN
             for body in bodies.cut(0, done):
-                self._sentence(body)
+                self._guarded(body)
             if not self._steady():
                 return done
         try:
             cols = bulk.Columns(bulk.Run(bodies, done))
-        except bulk.Unreadable:
+        except (bulk.Unreadable, *_GARBLE):  # the sentence decoder reads (or counts) what this cannot
+            return done
+        if not _believable_run(cols):  # the sentence decoder refuses (and counts) each absurd sentence
             return done
         enders = {bulk.KINDS.index(k) for k in self._enders if k in bulk.KINDS}
         timed = np.flatnonzero(cols.timed)
@@ -237,10 +296,13 @@ class NmeaDecoder:
             return done
         lo, hi = int(timed[changes[0]]), int(timed[changes[-1]])
         for body in bodies.cut(done, done + lo):  # the rest of the cycle under way
-            self._sentence(body)
+            self._guarded(body)
         if not self._steady() or self._last_timed not in self._enders:
             return done + lo
-        cycles = bulk.Cycles.steady(cols, lo, hi, enders, self._date, self._last_tod)
+        try:
+            cycles = bulk.Cycles.steady(cols, lo, hi, enders, self._date, self._last_tod)
+        except _GARBLE:
+            cycles = None
         if cycles is None:
             return done + lo
         self._close_cycle()
@@ -272,9 +334,19 @@ class NmeaDecoder:
         days = [date.fromordinal(d) for d in ordinals.tolist()]
         midnight_ms = np.array([_epoch_ms(self._midnight(d)) for d in days], dtype=np.int64)
         corrected = np.array([self._midnight(d).date() != d for d in days])
-        stats.rollover_corrected += int(np.count_nonzero(corrected[at]))
         epoch_ms = midnight_ms[at.reshape(-1)] + cycles.tod[rows]
         extra = {k: (v[rows], said[rows]) for k, (v, said) in cycles.extra.items()}
+        # The future is judged by the date the unit said: a week-number rollover correction moves it on
+        # by 1024 weeks on purpose (as gpsd does), which may lie past today for an old recorded log.
+        said_ms = (ordinals[at.reshape(-1)] - _EPOCH_ORDINAL) * _DAY_MS + cycles.tod[rows]
+        believed = _plausible_columns(said_ms, cycles.lat[rows], cycles.lon[rows], extra, _epoch_ms(self._latest))
+        if not believed.all():
+            stats.implausible += int(np.count_nonzero(~believed))
+            rows, at, epoch_ms = rows[believed], at.reshape(-1)[believed], epoch_ms[believed]
+            extra = {k: (v[believed], said[believed]) for k, (v, said) in extra.items()}
+            if not len(rows):
+                return
+        stats.rollover_corrected += int(np.count_nonzero(corrected[at]))
         speed, has_speed = extra["speed_kn"]
         gsa_mode, has_mode = extra["gsa_mode"]
         _, has_alt = extra["alt"]
@@ -288,12 +360,21 @@ class NmeaDecoder:
         self._out.extend(fixes)
         stats.fixes += len(rows)
 
-    def _sentence(self, body: bytes) -> None:
+    def _guarded(self, body: bytes) -> None:
+        """One sentence under the one guard: whatever it makes go wrong is counted as malformed and logged
+        with the sentence, and decoding goes on (one checksum-valid sentence must not stop a depot)."""
         try:
-            s = self._parse(body)
+            self._sentence(body)
         except MalformedSentence:
             self.stats.malformed += 1
-            return
+        except Exception as exc:  # noqa: BLE001 - counted and logged; every later sentence still decoded
+            self.stats.malformed += 1
+            self.stats.unexpected += 1
+            log.warning("%scould not decode %r (%s: %s); skipped", f"{self.label}: " if self.label else "",
+                        body[:200], type(exc).__name__, exc)
+
+    def _sentence(self, body: bytes) -> None:
+        s = self._parse(body)
         if s is None:
             self.stats.unknown += 1
             other = _known_elsewhere(body)
@@ -302,6 +383,9 @@ class NmeaDecoder:
             self._end_of_cycle(other, None, False)
             return
         kind = s.kind
+        if not _believable(s) or (s.date is not None and not plausible.day(s.date, self._latest)):
+            self.stats.implausible += 1
+            return
         self.stats.by_kind[kind] += 1
         # A sentence's time counts for the cycle when it is the time of the unit's position: ZDA is left out
         # (some units send it only with a fix), an RMC only when it is valid and dated.
@@ -439,11 +523,18 @@ class NmeaDecoder:
             stats.undated += 1
             return
         midnight = self._midnight(day)
+        when = midnight + timedelta(milliseconds=tod)
+        speed = speed_kn * KNOTS_TO_MPS if speed_kn is not None else None
+        said = when - (midnight.date() - day)  # judged by the date the unit said, as in `_emit_cycles`
+        why = plausible.why_implausible(said, lat, lon, speed, course, alt, hdop, pdop, self._latest)
+        if why is not None:
+            stats.implausible += 1
+            log.debug("%sfix at %s not stored: %s", f"{self.label}: " if self.label else "", when.isoformat(), why)
+            return
         if midnight.date() != day:
             stats.rollover_corrected += 1
         three_d = gsa_mode == 3 or (gsa_mode is None and alt is not None)
         self._out.append(  # positional: a day's log makes 86,400 of these
-            Fix(midnight + timedelta(milliseconds=tod), lat, lon, speed_kn * KNOTS_TO_MPS if speed_kn is not None
-                else None, course, alt, quality, 3 if three_d else 2, sats, hdop, pdop)
+            Fix(when, lat, lon, speed, course, alt, quality, 3 if three_d else 2, sats, hdop, pdop)
         )
         stats.fixes += 1

@@ -28,6 +28,10 @@ class MalformedSentence(ValueError):
     """A sentence with a valid checksum whose fields make no sense."""
 
 
+#: What a garbled field can make Python's parsing raise (a huge exponent overflows, a short field indexes out).
+_GARBLE = (ValueError, UnicodeDecodeError, ArithmeticError, IndexError)
+
+
 class Sentence(NamedTuple):
     """What one sentence says about its epoch; ``None`` means "not said".
 
@@ -59,27 +63,43 @@ class Sentence(NamedTuple):
 # Field helpers (bytes in)
 
 
+def _digits(v: bytes) -> bool:
+    """Only ASCII digits (``bytes.isdigit`` takes no signs, spaces, underscores, exponents or NaN)."""
+    return v.isdigit()
+
+
+def _decimal(v: bytes) -> bool:
+    """NMEA's number syntax, ``[-]digits[.digits]``: what Python's ``float`` would also read as an
+    exponent, ``inf``, ``nan``, underscores or spaces is refused here."""
+    if v[:1] == b"-":
+        v = v[1:]
+    whole, dot, frac = v.partition(b".")
+    return (whole.isdigit() or (not whole and dot == b".")) and (not frac or frac.isdigit()) and bool(whole or frac)
+
+
 @lru_cache(maxsize=16)  # RMC, GGA and GLL of one epoch repeat the same fields
 def _tod(v: bytes) -> int | None:
     """``hhmmss[.sss]`` to milliseconds since midnight."""
-    if len(v) < 6:
-        if v:
-            raise MalformedSentence(f"bad time {v!r}")
+    if not v:
         return None
+    if len(v) < 6 or not _digits(v[:6]) or (len(v) > 6 and (v[6:7] != b"." or not (v[7:] == b"" or _digits(v[7:])))):
+        raise MalformedSentence(f"bad time {v!r}")
     h, m, s = int(v[0:2]), int(v[2:4]), int(v[4:6])
     if h > 23 or m > 59 or s > 60:
         raise MalformedSentence(f"bad time {v!r}")
     ms = (h * 3600 + m * 60 + s) * 1000
     if len(v) > 7:
-        ms += round(float(v[6:]) * 1000)
+        ms += round(int(v[7:]) / 10 ** (len(v) - 7) * 1000)
     return ms
 
 
 @lru_cache(maxsize=16)
 def _coord(v: bytes, hemi: bytes, negative: bytes, limit: int) -> float | None:
-    """``dddmm.mmmm`` plus hemisphere to signed degrees."""
+    """``dddmm.mmmm`` plus hemisphere to signed degrees; no sign of its own (the hemisphere gives it)."""
     if not v or not hemi:
         return None
+    if hemi not in _HEMISPHERES[negative] or v[:1] == b"-" or not _decimal(v):
+        raise MalformedSentence(f"bad coordinate {v!r},{hemi!r}")
     dot = v.find(b".")
     if dot < 0:
         dot = len(v)
@@ -94,17 +114,31 @@ def _coord(v: bytes, hemi: bytes, negative: bytes, limit: int) -> float | None:
     return -deg if hemi == negative else deg
 
 
+#: The hemisphere letters that go with each "negative" letter: latitude N/S, longitude E/W.
+_HEMISPHERES = {b"S": (b"N", b"S"), b"W": (b"E", b"W")}
+
+
 def _float(v: bytes) -> float | None:
-    return float(v) if v else None
+    if not v:
+        return None
+    if not _decimal(v):
+        raise MalformedSentence(f"bad number {v!r}")
+    return float(v)
 
 
 def _int(v: bytes) -> int | None:
-    return int(v) if v else None
+    if not v:
+        return None
+    if not _digits(v):
+        raise MalformedSentence(f"bad whole number {v!r}")
+    return int(v)
 
 
 def _ddmmyy(v: bytes) -> date | None:
     if len(v) != 6:
         return None
+    if not _digits(v):
+        raise MalformedSentence(f"bad date {v!r}")
     day, month, yy = int(v[0:2]), int(v[2:4]), int(v[4:6])
     if day == 0 or month == 0:
         return None  # receivers send 000000 before they know the date
@@ -205,7 +239,7 @@ def _vtg(f: list[bytes]) -> Sentence:
         course, knots, kmh = f[1], f[3], f[4]
     speed = _float(knots)
     if speed is None and kmh:
-        speed = float(kmh) / 1.852
+        speed = _float(kmh) / 1.852
     return Sentence("VTG", course=_float(course), speed_kn=speed)
 
 
@@ -271,17 +305,18 @@ _BY_HEAD = {t.encode() + k + b",": h for t in GNSS_TALKERS for k, h in _FAST.ite
 def parse_fast(body: bytes) -> Sentence | None:
     """Parse a checksum-verified body (``GPRMC,...``); None if not ours.
 
-    Raises `MalformedSentence` for garbled fields.
+    Raises `MalformedSentence` for garbled fields (anything a field's text can make Python's number and
+    date parsing raise).
     """
     handler = _BY_HEAD.get(body[:6])
     if handler is None:
         return None
     try:
         return handler(body.split(b","))
-    except (ValueError, UnicodeDecodeError) as exc:
-        if isinstance(exc, MalformedSentence):
-            raise
-        raise MalformedSentence(str(exc)) from exc
+    except MalformedSentence:
+        raise
+    except _GARBLE as exc:
+        raise MalformedSentence(f"{type(exc).__name__}: {exc}") from exc
 
 
 # --------------------------------------------------------------------------
@@ -316,8 +351,8 @@ def parse_pynmea2(body: bytes) -> Sentence | None:
     try:
         msg = pynmea2.parse("$" + body.decode("ascii"))
         return _from_pynmea2(kind.decode(), msg)
-    except (pynmea2.ParseError, ValueError, TypeError, AttributeError) as exc:
-        raise MalformedSentence(str(exc)) from exc
+    except (pynmea2.ParseError, TypeError, AttributeError, *_GARBLE) as exc:
+        raise MalformedSentence(f"{type(exc).__name__}: {exc}") from exc
 
 
 def _from_pynmea2(kind: str, msg: pynmea2.NMEASentence) -> Sentence:
