@@ -41,6 +41,25 @@ def _engine(args: argparse.Namespace):  # noqa: ANN202
     return open_database(args.db)
 
 
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    """What the database and its driver raise, for an ``except`` (imported when the database is)."""
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fleet_desk.store import DatabaseError
+
+    return DatabaseError, SQLAlchemyError, sqlite3.Error
+
+
+def _storage_message(exc: BaseException, args: argparse.Namespace) -> str:
+    """One line naming the database and what to do (a DatabaseError already says it)."""
+    from fleet_desk.store import DatabaseError
+    from fleet_desk.store.database import explain, resolve_url
+
+    return str(exc) if isinstance(exc, DatabaseError) else explain(exc, resolve_url(args.db))
+
+
 class Progress:
     """A one-line progress bar on a terminal; silent when output is piped."""
 
@@ -71,6 +90,7 @@ def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN0
     from fleet_desk.ingest import NotNmeaError, import_log, import_mtk_dump
 
     engine = _engine(args)
+    storage_errors = _storage_errors()
     failures = 0
     for path in args.files:
         progress = Progress(Path(path).name)
@@ -80,6 +100,11 @@ def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN0
             else:
                 summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, progress=progress,
                                      tracker=tracker)
+        except storage_errors as exc:  # the database, not the file: the files after it would fail the same
+            progress.close()
+            _err(f"{_storage_message(exc, args)} (positions stored before stay stored; the same import run "
+                 "again goes on from there, storing nothing twice)")
+            return EXIT_FAILED
         except (OSError, NotNmeaError, MtkFormatError) as exc:
             progress.close()
             _err(f"{exc}; nothing more was read from it (positions stored before stay stored)")
@@ -211,25 +236,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     if fmt not in allowed:
         _err(f"{args.what} export as {' or '.join(allowed)}, not {fmt}")
         return EXIT_USAGE
-    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
-        if args.what == "positions":
-            n = export.export_positions(engine, out, fmt, args.device, args.since, args.until)
-        elif args.what == "stops":
-            n = export.export_stops(engine, out)
-        elif args.what == "eta-history":
-            n = export.export_eta_history(engine, out)
-        else:
-            n = export.export_events(engine, out, fmt)
-    finally:
-        if args.output:
-            out.close()
+        with export.output_file(args.output) as out:
+            if args.what == "positions":
+                n = export.export_positions(engine, out, fmt, args.device, args.since, args.until)
+            elif args.what == "stops":
+                n = export.export_stops(engine, out)
+            elif args.what == "eta-history":
+                n = export.export_eta_history(engine, out)
+            else:
+                n = export.export_events(engine, out, fmt)
+    except export.OutputError as exc:
+        _err(str(exc))
+        return EXIT_FAILED
     print(f"{n} {args.what.replace('-', ' ')} rows exported", file=sys.stderr)
     return 0
 
 
 def cmd_manifest_import(args: argparse.Namespace) -> int:
-    from fleet_desk.manifest import ManifestError, read_manifest
+    from sqlalchemy.exc import IntegrityError
+
+    from fleet_desk.manifest import ManifestError, check_stored, read_manifest
     from fleet_desk.settings import Settings
     from fleet_desk.tracking.routes import store_manifest
     from fleet_desk.tracking.rules import TrackingRules
@@ -240,13 +267,21 @@ def cmd_manifest_import(args: argparse.Namespace) -> int:
     except ManifestError as exc:
         _err(f"{exc}; nothing was imported")
         return EXIT_FAILED
+    engine = _engine(args)
+    with engine.connect() as conn:
+        check_stored(manifest, conn)
     for problem in manifest.problems:
         print(f"{args.file}: {problem}", file=sys.stderr)
     if manifest.problems and not args.skip_invalid:
         _err(f"{len(manifest.problems)} problem(s) in {len(manifest.skipped_lines)} row(s); nothing was imported "
              "(fix the file, or --skip-invalid to import the valid rows)")
         return EXIT_FAILED
-    result = store_manifest(_engine(args), manifest, rules)
+    try:
+        result = store_manifest(engine, manifest, rules)
+    except IntegrityError as exc:  # a row changed by another program since the check above
+        _err(f"{args.file}: a row conflicts with what is stored ({str(exc.orig).splitlines()[0]}); nothing was "
+             "imported: run the import again to see which line")
+        return EXIT_FAILED
     print(f"{args.file}: {result.report()}")
     if manifest.skipped_lines:
         print(f"  skipped {len(manifest.skipped_lines)} invalid row(s): lines "
@@ -509,15 +544,10 @@ def _simulate_logger(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from fleet_desk.store.database import (
-        create_db_engine,
-        describe,
-        resolve_url,
-        upgrade,
-    )
+    from fleet_desk.store.database import describe, resolve_url, upgrade_database
 
     url = resolve_url(args.db)
-    before, after = upgrade(create_db_engine(url))
+    before, after = upgrade_database(url)
     print(f"{describe(url)}: schema {before or 'empty'} -> {after}")
     return 0
 
@@ -689,14 +719,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_app(args.db, demo=args.demo, screenshot=args.screenshot, after=args.after,
                        vehicles=args.vehicles)
-    from fleet_desk.store import DatabaseError
-
     try:
         if args.command:
             return args.func(args)
         return cmd_demo(args)
-    except DatabaseError as exc:
-        _err(str(exc))
+    except _storage_errors() as exc:  # disk full, read-only, damaged: one line naming the database, what to do
+        _err(_storage_message(exc, args))
         return EXIT_FAILED
     except BrokenPipeError:  # `fleet-desk export ... | head`
         sys.stderr.close()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import json
+import os
+import sys
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 import gpxpy.gpx
@@ -16,6 +21,46 @@ from fleet_desk.store.timeutil import from_ms, iso_z, to_ms
 
 CSV_HEADER = ["device", "time_utc", "lat", "lon", "speed_mps", "course_deg", "alt_m", "hdop", "sats", "fix_quality"]
 FORMATS = ("csv", "gpx", "geojson")
+
+
+class OutputError(Exception):
+    """The export's file could not be written; the message names it and says what to do."""
+
+
+@contextlib.contextmanager
+def output_file(name: str | None) -> Iterator[TextIO]:
+    """Standard output, or the named file written whole or not at all.
+
+    The export goes to a temporary file beside it, renamed over it at the end:
+    a full disk or a failed query never leaves a cut-off export, nor spoils an
+    earlier one of the same name.
+    """
+    if not name:
+        yield sys.stdout
+        return
+    target = Path(name)
+    tmp: Path | None = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # the mode a plain open would give
+        with open(fd, "w", encoding="utf-8", newline="") as out:
+            yield out
+        os.replace(tmp, target)
+        tmp = None
+    except OSError as exc:
+        raise OutputError(_write_problem(exc, name)) from None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _write_problem(exc: OSError, name: str) -> str:
+    if exc.errno == errno.ENOSPC:
+        what = "the disk is full; free space on it, then export again"
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        what = "cannot be written there (check the folder's permissions, or give -o another place)"
+    else:
+        what = exc.strerror or str(exc)
+    return f"{name}: {what}; nothing was written to it"
 
 
 def _rows(engine: Engine, device: str | None, since: datetime | None, until: datetime | None) -> Iterator:

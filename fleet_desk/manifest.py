@@ -15,6 +15,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 REQUIRED = ("route_id", "vehicle", "stop_sequence", "order_id", "tracking_number", "customer_name", "address",
             "lat", "lon", "window_start", "window_end")
@@ -202,6 +206,35 @@ class _RowReader:
         if when.tzinfo is None:
             when = when.replace(tzinfo=self.tz)  # a local time at the depot
         return when.astimezone(UTC)
+
+
+def check_stored(manifest: Manifest, conn: Connection) -> None:
+    """Rows giving a tracking number the database holds for another order become problems (line and column).
+
+    A tracking number names one order; storing it for a second would break the
+    database's unique key halfway through the import.
+    """
+    from sqlalchemy import select
+
+    from fleet_desk.store.models import Stop
+
+    numbers = sorted({stop.tracking_number for stop in manifest.stops})
+    holder: dict[str, str] = {}
+    for i in range(0, len(numbers), 500):  # well under any backend's limit of bound parameters
+        chunk = numbers[i:i + 500]
+        holder.update(conn.execute(select(Stop.tracking_number, Stop.order_id)
+                                   .where(Stop.tracking_number.in_(chunk))).all())
+    keep = []
+    for stop in manifest.stops:
+        order = holder.get(stop.tracking_number, stop.order_id)
+        if order == stop.order_id:
+            keep.append(stop)
+            continue
+        manifest.problems.append(RowProblem(stop.line, "tracking_number", f"{stop.tracking_number} is already "
+                                            f"stored for order {order} (a tracking number names one order)"))
+        manifest.skipped_lines.add(stop.line)
+    manifest.stops = keep
+    manifest.problems.sort(key=lambda p: p.line)
 
 
 def _check_across_rows(manifest: Manifest) -> None:
