@@ -91,8 +91,7 @@ def test_replay_enqueue_writes_schema_valid_notices_in_order_without_customer_co
     engine.dispose()
 
 
-def test_every_event_arrives_once_in_order_through_faults(tmp_path, receiver):  # noqa: ANN001
-    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+def test_every_event_arrives_once_in_order_through_faults(engine, receiver):  # noqa: ANN001
     _queue(engine, orders=5, per_order=4)
     receiver.faults = ["500", "429:0.2", "drop", "slow:1.5", "503", "ok", "500", "drop"]
     sender = _sender(engine, receiver)
@@ -106,11 +105,9 @@ def test_every_event_arrives_once_in_order_through_faults(tmp_path, receiver):  
     for order in {d["order"]["order_id"] for d in receiver.accepted}:
         seqs = [d["sequence"] for d in receiver.accepted if d["order"]["order_id"] == order]
         assert seqs == sorted(seqs) == [1, 2, 3, 4]
-    engine.dispose()
 
 
-def test_a_refused_event_is_a_dead_letter_with_the_answer_kept_and_can_be_retried(tmp_path, receiver):  # noqa: ANN001
-    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+def test_a_refused_event_is_a_dead_letter_with_the_answer_kept_and_can_be_retried(engine, receiver):  # noqa: ANN001
     _queue(engine, orders=1, per_order=1)
     receiver.faults = ["400"]
     sender = _sender(engine, receiver)
@@ -122,11 +119,9 @@ def test_a_refused_event_is_a_dead_letter_with_the_answer_kept_and_can_be_retrie
     assert retry_dead(engine) == 1
     _drain(sender)
     assert outbox_status(engine)["sent"] == 1 and len(receiver.accepted) == 1
-    engine.dispose()
 
 
-def test_a_superseded_eta_update_is_not_sent_and_a_refused_connection_waits(tmp_path, receiver):  # noqa: ANN001
-    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+def test_a_superseded_eta_update_is_not_sent_and_a_refused_connection_waits(engine, receiver):  # noqa: ANN001
     _queue(engine, orders=1, per_order=3, kind="eta_updated")
     down = OutboxSender(engine, Endpoint("http://127.0.0.1:9/events", None, SECRET), timeout=(0.5, 0.5),
                         backoff_base_s=0.05)
@@ -136,12 +131,10 @@ def test_a_superseded_eta_update_is_not_sent_and_a_refused_connection_waits(tmp_
     time.sleep(0.1)
     _drain(_sender(engine, receiver))
     assert [d["sequence"] for d in receiver.accepted] == [3]
-    engine.dispose()
 
 
-def test_killed_mid_send_and_restarted_delivers_everything_once(tmp_path, receiver):  # noqa: ANN001
-    db = f"sqlite:///{tmp_path / 'd.db'}"
-    engine = open_database(db)
+def test_killed_mid_send_and_restarted_delivers_everything_once(db_url, engine, receiver):  # noqa: ANN001
+    db = db_url
     _queue(engine, orders=10, per_order=3)
     receiver.faults = ["slow:0.3"] * 30
     env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,
@@ -160,7 +153,6 @@ def test_killed_mid_send_and_restarted_delivers_everything_once(tmp_path, receiv
     assert len(receiver.accepted) == 30 and receiver.problems == []
     assert {d["event_id"] for d in receiver.accepted} == set(receiver.keys)
     assert main(["--db", db, "outbox", "status", "--format", "json"]) == 0
-    engine.dispose()
 
 
 def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, capsys, no_keyring):  # noqa: ANN001
@@ -185,12 +177,10 @@ def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, cap
     path.unlink()
 
 
-def test_ping_is_signed_and_status_reports(tmp_path, receiver, capsys):  # noqa: ANN001
-    engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+def test_ping_is_signed_and_status_reports(db_url, engine, receiver, capsys):  # noqa: ANN001
     code, _ = _sender(engine, receiver).ping()
     assert code == 200 and receiver.accepted[0]["type"] == "ping" and receiver.problems == []
     _queue(engine, orders=2, per_order=1)
-    assert main(["--db", f"sqlite:///{tmp_path / 'd.db'}", "outbox", "status", "--format", "json"]) == 0
+    assert main(["--db", db_url, "outbox", "status", "--format", "json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["pending"] == 2 and status["sent"] == 0 and status["oldest_pending_age_s"] > 0
-    engine.dispose()

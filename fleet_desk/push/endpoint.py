@@ -32,8 +32,10 @@ MASK = "***"
 #: Query parameters whose value is a credential (``?token=``, ``api_key``, ``sig``, ``password``, ...).
 _SECRET_WORDS = "token|key|sig|pass|pwd|secret|auth|credential|session"
 _SECRET_PARAM = re.compile(_SECRET_WORDS, re.IGNORECASE)
-_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>()]+", re.IGNORECASE)
-_PARAM_IN_TEXT = re.compile(rf"([?&;][^=&\s'\"]*(?:{_SECRET_WORDS})[^=&\s'\"]*=)[^&#\s'\"]*", re.IGNORECASE)
+_STOP = r"[.,;:!?]*(?:[\s'\"<>()]|$)"  # a URL or a value in a sentence ends before its punctuation
+_URL_IN_TEXT = re.compile(rf"https?://[^\s'\"<>()]+?(?={_STOP})", re.IGNORECASE)
+_PARAM_IN_TEXT = re.compile(rf"([?&;][^=&;\s'\"]*(?:{_SECRET_WORDS})[^=&;\s'\"]*=)[^&#;\s'\"]*?(?=[&#;]|{_STOP})",
+                            re.IGNORECASE)
 ENV = {"endpoint_url": "FLEET_DESK_ENDPOINT_URL", "endpoint_token": "FLEET_DESK_ENDPOINT_TOKEN",
        "signing_secret": "FLEET_DESK_SIGNING_SECRET"}
 

@@ -1,0 +1,239 @@
+"""Push under faults, on both backends: a sender killed mid-round, endpoints that redirect, fail or are down,
+credentials in the endpoint URL, and a secrets file that others could read."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select, update
+
+from fleet_desk.cli import main
+from fleet_desk.clock import now_ms
+from fleet_desk.push.endpoint import Endpoint, read_secret, store_secret
+from fleet_desk.push.outbox import outbox_status
+from fleet_desk.push.sender import OutboxSender, check_connection
+from fleet_desk.settings import Settings, config_dir
+from fleet_desk.store.models import OutboxEvent
+from tests.conftest import ROOT
+from tests.test_push import SECRET, _queue, receiver  # noqa: F401 - the receiver fixture
+
+PASSWORD, TOKEN = "hunter2-pw", "tok-4711-secret"
+
+
+class Recorder:
+    """A real HTTP server on 127.0.0.1 that gives every request, of any method, one fixed answer and keeps it."""
+
+    def __init__(self, status: int = 200, headers: dict[str, str] | None = None, echo: bool = False):
+        self.requests: list[tuple[str, str, dict, bytes]] = []  # method, path, headers, body
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+            def _any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                recorder.requests.append((self.command, self.path, dict(self.headers), body))
+                answer = f"no such place: {self.path}".encode() if echo else b"moved"
+                self.send_response(status)
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = do_POST = do_PUT = do_HEAD = _any  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rows(engine) -> list:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.execute(select(OutboxEvent).order_by(OutboxEvent.id)).all()
+
+
+def _everything_stored(engine) -> str:  # noqa: ANN001
+    """Every value of every outbox row, as text: what a credential must not be in."""
+    return json.dumps([list(r) for r in _rows(engine)], default=str)
+
+
+# -- 4. a sender killed mid-round ------------------------------------------------------------------------------
+
+def test_a_sender_killed_mid_round_sends_again_at_most_the_one_in_flight(db_url, engine, receiver):  # noqa: ANN001, F811
+    _queue(engine, orders=30, per_order=1)  # all 30 due in one round
+    receiver.faults = ["slow:0.2"] * 30
+    env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,
+               FLEET_DESK_ENDPOINT_TOKEN="t0ken")
+    cmd = [sys.executable, str(ROOT / "main.py"), "--db", db_url, "outbox", "send"]
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(receiver.keys) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first.send_signal(signal.SIGKILL)
+    assert first.wait(10) == -signal.SIGKILL
+    time.sleep(0.5)  # the request in flight is answered into a closed socket
+    answered = set(receiver.keys)
+    assert 6 <= len(answered) < 30
+    stored = {r.event_id for r in _rows(engine) if r.status == "sent"}
+    assert stored <= answered and len(answered - stored) <= 1  # every answer but the one in flight is stored
+    in_flight = answered - stored
+
+    receiver.faults = []
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(receiver.accepted) == 30 and receiver.problems == []  # Idempotency-Key is the event id
+    again = {key for key, n in receiver.keys.items() if n > 1}
+    assert again == in_flight  # at most one sent again, with the same key
+    assert {r.status for r in _rows(engine)} == {"sent"}
+
+
+# -- 5. redirects ----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirect_is_not_followed_and_the_event_is_a_dead_letter_saying_where(db_url, engine, code):  # noqa: ANN001
+    elsewhere = Recorder(200)  # plain http, and it must receive nothing
+    location = elsewhere.url.replace("http://", f"http://spy:{PASSWORD}@") + f"/catch?token={TOKEN}"
+    moved = Recorder(code, {"Location": location})
+    try:
+        _queue(engine, orders=2, per_order=1)
+        sender = OutboxSender(engine, Endpoint(moved.url + "/events", "t0ken", SECRET), timeout=(1.0, 1.0))
+        result = sender.send_due()
+        assert (result.dead, result.sent, result.retrying) == (2, 0, 0)
+        assert elsewhere.requests == [] and [r[0] for r in moved.requests] == ["POST", "POST"]
+        rows = _rows(engine)
+        assert {r.status for r in rows} == {"dead"} and {r.response_status for r in rows} == {code}
+        assert rows[0].response_body == "moved"  # the answer kept
+        where = f"http://spy:***@127.0.0.1:{elsewhere.url.rsplit(':', 1)[1]}/catch?token=***"
+        assert f"HTTP {code} from {moved.url}/events: redirected to {where}; not followed" in rows[0].last_error
+        assert PASSWORD not in _everything_stored(engine) and TOKEN not in _everything_stored(engine)
+
+        worked, message = check_connection(sender.endpoint)  # Settings' Test connection does not follow either
+        assert not worked and f"redirected to {where}" in message and elsewhere.requests == []
+    finally:
+        moved.close()
+        elsewhere.close()
+
+
+# -- 500, 429, down: one line naming the endpoint (masked), kept for a retry -----------------------------------
+
+@pytest.mark.parametrize("fault", ["500", "429:30", "down", "drop", "timeout"])
+def test_a_failing_endpoint_is_said_in_one_line_and_the_event_waits(db_url, engine, receiver, fault):  # noqa: ANN001, F811
+    port = _free_port() if fault == "down" else receiver.url.split(":")[2].split("/")[0]
+    url = f"http://depot:{PASSWORD}@127.0.0.1:{port}/events?site=lyon&token={TOKEN}"
+    shown = f"http://depot:***@127.0.0.1:{port}/events?site=lyon&token=***"
+    receiver.faults = {"timeout": ["slow:1.5"], "down": []}.get(fault, [fault])
+    _queue(engine, orders=1, per_order=1)
+    before = now_ms()
+    result = OutboxSender(engine, Endpoint(url, None, SECRET), timeout=(1.0, 0.5)).send_due()
+    assert result.retrying == 1 and outbox_status(engine)["pending"] == 1  # kept, not lost
+    (row,) = _rows(engine)
+    assert row.status == "pending" and row.attempts == 1 and row.next_attempt_ms > before
+    error = row.last_error
+    assert "\n" not in error and len(error) < 400 and shown in error
+    expected = {"500": f"HTTP 500 from {shown}: ", "429:30": f"HTTP 429 from {shown}: slow down",
+                "down": f"{shown} did not answer: ConnectionError: Connection refused",
+                "drop": f"{shown} did not answer: ConnectionError: Remote end closed connection",
+                "timeout": f"{shown} did not answer: no answer within 0.5 s"}[fault]
+    assert error.startswith(expected), error
+    if fault == "429:30":
+        assert 29_000 <= row.next_attempt_ms - before <= 32_000  # Retry-After honoured
+    assert PASSWORD not in _everything_stored(engine) and TOKEN not in _everything_stored(engine)
+    time.sleep(1.1 if fault == "timeout" else 0)  # let the slow answer go before the receiver closes
+
+
+def test_a_long_endpoint_url_still_stores_its_error(db_url, engine, receiver):  # noqa: ANN001, F811
+    """The stored error is cut to its column (PostgreSQL refuses a longer one and the round would fail)."""
+    receiver.faults = ["500"]
+    _queue(engine, orders=1, per_order=1)
+    url = receiver.url + "?" + "&".join(f"depot{i}=lyon-part-dieu" for i in range(30))
+    assert len(url) > 500
+    result = OutboxSender(engine, Endpoint(url, None, SECRET), timeout=(1.0, 1.0)).send_due()
+    assert result.retrying == 1
+    (row,) = _rows(engine)
+    assert row.status == "pending" and len(row.last_error) == 500 and row.last_error.startswith("HTTP 500 from")
+
+
+# -- 7. credentials: masked everywhere, secrets file 0600 ------------------------------------------------------
+
+def test_credentials_in_the_endpoint_url_are_masked_in_output_logs_and_the_database(  # noqa: ANN001
+        db_url, engine, monkeypatch, capsys, caplog):
+    echo = Recorder(400, echo=True)  # a refusal quoting the path and query it was sent to
+    try:
+        url = f"{echo.url.replace('http://', f'http://depot:{PASSWORD}@')}/events?signature={TOKEN}&site=lyon"
+        monkeypatch.setenv("FLEET_DESK_ENDPOINT_URL", url)
+        monkeypatch.setenv("FLEET_DESK_SIGNING_SECRET", SECRET)
+        _queue(engine, orders=1, per_order=1)
+        assert main(["--db", db_url, "outbox", "send"]) == 0
+        assert echo.requests[0][1] == f"/events?signature={TOKEN}&site=lyon"  # it did go to the real URL
+        assert main(["--db", db_url, "outbox", "ping"]) == 1
+        (row,) = _rows(engine)
+        assert row.status == "dead" and "no such place: /events?signature=***&site=lyon" in row.response_body
+        assert PASSWORD not in _everything_stored(engine) and TOKEN not in _everything_stored(engine)
+        # A row stored by an older version, with the URL as it was: shown masked all the same.
+        with engine.begin() as conn:
+            conn.execute(update(OutboxEvent).values(last_error=f"HTTP 404 from {url}: gone; url: /events?"
+                                                               f"signature={TOKEN}"))
+        assert main(["--db", db_url, "outbox", "status"]) == 0
+        assert main(["--db", db_url, "outbox", "status", "--format", "json"]) == 0
+        assert main(["--db", db_url, "outbox", "show", str(row.id)]) == 0
+        out = capsys.readouterr()
+        assert "depot:***@127.0.0.1" in out.out and "signature=***" in out.out
+        assert "HTTP 400 from http://depot:***@127.0.0.1" in out.out + out.err
+        everything = out.out + out.err + " ".join(r.getMessage() for r in caplog.records)
+        assert PASSWORD not in everything and TOKEN not in everything
+
+        monkeypatch.delenv("FLEET_DESK_ENDPOINT_URL")
+        assert main(["config", "set", "endpoint_url", url]) == 0
+        assert PASSWORD not in capsys.readouterr().out
+        assert stat.S_IMODE(Settings.path().stat().st_mode) == 0o600  # the URL in it carries a password
+        assert main(["config", "set", "endpoint_url", f"http://depot:{PASSWORD}@tracking.example.com/e"]) == 2
+        err = capsys.readouterr().err
+        assert "HTTPS is required" in err and "depot:***@tracking.example.com" in err and PASSWORD not in err
+        assert repr(Endpoint(url, TOKEN, SECRET)).count("***") == 2 and PASSWORD not in repr(Endpoint(url, None, ""))
+    finally:
+        Settings().save()
+        echo.close()
+
+
+def test_a_secrets_file_others_could_read_is_made_private(no_keyring, caplog):  # noqa: ANN001
+    path = config_dir() / "secrets.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    settings = Settings(allow_plaintext_secrets=True)
+    try:
+        path.write_text(json.dumps({"endpoint_token": "kept"}), encoding="utf-8")
+        os.chmod(path, 0o644)
+        where = store_secret("signing_secret", "abc", settings)
+        assert "readable only by you" in where and stat.S_IMODE(path.stat().st_mode) == 0o600  # and now true
+        assert json.loads(path.read_text(encoding="utf-8")) == {"endpoint_token": "kept", "signing_secret": "abc"}
+
+        os.chmod(path, 0o664)  # loosened by hand later: reading it tightens it again, and says so
+        with caplog.at_level(logging.WARNING, logger="fleet_desk"):
+            assert read_secret("endpoint_token", settings) == "kept"
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert any("now readable only by you" in r.getMessage() for r in caplog.records)
+    finally:
+        path.unlink(missing_ok=True)
