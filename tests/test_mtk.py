@@ -1,28 +1,106 @@
-"""MTK logger dumps: decoded point for point as GPSBabel does (its reference .gpx beside each dump)."""
+"""MTK logger dumps: decoded as GPSBabel does, on every field its GPX reports (time, position, elevation,
+speed, course, fix, satellites, dilutions): the recorded dumps against the .gpx beside each, and images of
+each layout GPSBabel reads (generic MTK, Holux M-241, Holux GR-245) against GPSBabel's decode of the same
+image (stored in tests/data/mtk, made by GPSBabel 1.8.0; checked again against the installed gpsbabel when
+there is one) and against the values its documented layout gives."""
 
 from __future__ import annotations
+
+import math
+import shutil
+import struct
+import subprocess
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import gpxpy
 import pytest
 
-from fleet_desk.gps.mtk import MtkFormatError, MtkStats, decode
+from fleet_desk.gps.fix import Fix
+from fleet_desk.gps.mtk import FIX_DGPS, FIX_NONE, FIX_PPS, FIX_SPS, MtkFormatError, MtkPoint, MtkStats, decode
 from tests.conftest import TESTDATA
+from tests.mtk_image import VARIANTS, memory_image, record_body, seal
 
 DUMPS = sorted((TESTDATA / "mtk-loggers").glob("*.bin"))
+IMAGES = Path(__file__).parent / "data" / "mtk"
+GPSBABEL_FORMAT = {"mtk": "mtk-bin", "m241": "m241-bin", "gr245": "m241-bin"}
+GPX_FIX = {FIX_NONE: "none", FIX_SPS: "3d", FIX_DGPS: "dgps", FIX_PPS: "pps"}  # anything else: no <fix>
+
+
+def gpx_points(path: Path) -> list:
+    with open(path, encoding="utf-8") as f:
+        return [p for t in gpxpy.parse(f).tracks for s in t.segments for p in s.points]
+
+
+def near(ours: float | None, theirs: float | None, decimals: int, float32: bool = False) -> bool:
+    """Equal as GPSBabel prints it: rounded to ``decimals`` places (after keeping it in a float32 if it does)."""
+    if ours is None or theirs is None:
+        return ours is None and theirs is None
+    return abs(ours - theirs) <= 0.5 * 10 ** -decimals + (1.2e-7 * abs(theirs) if float32 else 0) + 1e-12
+
+
+def assert_as_gpsbabel(ours: list[MtkPoint], theirs: list) -> None:
+    """Point for point, every field GPSBabel's GPX writes (ele %.3f; speed, course, DOPs float32 %.6f)."""
+    assert len(ours) == len(theirs) > 100
+    for i, (o, t) in enumerate(zip(ours, theirs, strict=True)):
+        where = f"point {i}: {o} vs {t.latitude} {t.longitude} {t.elevation} {t.speed}"
+        assert o.time_ms == round(t.time.timestamp() * 1000), where
+        assert near(o.lat, t.latitude, 9) and near(o.lon, t.longitude, 9), where
+        assert near(o.height_m, t.elevation, 3), where
+        assert near(None if o.speed_kmh is None else o.speed_kmh / 3.6, t.speed, 6, float32=True), where
+        assert near(o.heading_deg, t.course, 6, float32=True), where
+        assert GPX_FIX.get(o.valid) == t.type_of_gpx_fix, where
+        assert (o.sats_used or None) == t.satellites, where  # GPSBabel writes no <sat> for 0
+        assert near(o.hdop, t.horizontal_dilution, 6, True) and near(o.vdop, t.vertical_dilution, 6, True), where
+        assert near(o.pdop, t.position_dilution, 6, True), where
 
 
 @pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.name)
 def test_dump_decodes_to_gpsbabels_track_point_for_point(dump):  # noqa: ANN001
     stats = MtkStats()
     points = list(decode(dump.read_bytes(), stats=stats))
-    with open(dump.with_suffix(".gpx"), encoding="utf-8") as f:
-        reference = [p for t in gpxpy.parse(f).tracks for s in t.segments for p in s.points]
-    assert len(points) == len(reference) > 100
-    for ours, theirs in zip(points, reference, strict=True):
-        assert ours.time_ms == round(theirs.time.timestamp() * 1000)
-        assert abs(ours.lat - theirs.latitude) < 1e-9 and abs(ours.lon - theirs.longitude) < 1e-9
-        assert theirs.elevation is None or abs(ours.height_m - theirs.elevation) < 5e-4
-    assert stats.bad_checksums == 0 and stats.records == len(points)
+    assert_as_gpsbabel(points, gpx_points(dump.with_suffix(".gpx")))
+    assert stats.bad_checksums == stats.implausible == stats.malformed == 0 and stats.records == len(points)
+
+
+def courier_round() -> list[Fix]:
+    """On foot at walking pace, then in the van; heights from below sea level to a mountain pass."""
+    t0 = datetime(2025, 6, 2, 6, 0, 0, tzinfo=UTC)
+    fixes = []
+    for i in range(240):
+        speed = 1.4 + 0.05 * (i % 5) if i < 120 else 8.0 + 19.0 * abs(math.sin(i / 17))
+        alt = -25.0 + 11.3 * i if i % 40 else 0.0
+        fixes.append(Fix(time=t0 + timedelta(seconds=5 * i), lat=45.75 + 0.0004 * i * (-1) ** (i // 60),
+                         lon=4.83 - 0.0007 * i, speed_mps=0.0 if i % 30 == 0 else speed, alt_m=alt))
+    return fixes
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_each_layout_decodes_as_gpsbabel_decodes_it(variant: str, tmp_path: Path) -> None:
+    """The GR-245 case of issue 19: its records swap height and speed (speed in cm/s); read as an M-241 they
+    said 1e-42 m and 80 m/s at walking pace."""
+    image = memory_image(courier_round(), variant=variant)
+    stats = MtkStats()
+    points = list(decode(image, stats=stats))
+    assert stats.records == len(points) == 240 and stats.implausible == stats.bad_checksums == 0
+    # GPSBabel's documented layout: a Holux height keeps its float32's high three bytes; a GR-245 speed is
+    # cm/s made km/h in a float32; generic MTK stores float32 height and km/h.
+    for p, f in zip(points, courier_round(), strict=True):
+        height = struct.unpack("<f", struct.pack("<f", f.alt_m))[0]
+        kmh = struct.unpack("<f", struct.pack("<f", f.speed_mps * 3.6))[0]
+        if variant != "mtk":
+            height = struct.unpack("<f", b"\x00" + struct.pack("<f", f.alt_m)[1:])[0]
+        if variant == "gr245":
+            kmh = struct.unpack("<f", struct.pack("<f", round(f.speed_mps * 100) * 3.6 / 100))[0]
+        assert (p.time_ms, p.height_m, p.speed_kmh) == (int(f.time.timestamp()) * 1000, height, kmh)
+        assert abs(p.height_m - f.alt_m) < 0.1 and abs(p.speed_kmh / 3.6 - f.speed_mps) < 0.01
+    assert_as_gpsbabel(points, gpx_points(IMAGES / f"{variant}.gpx"))
+    if shutil.which("gpsbabel"):  # the installed GPSBabel decodes the same image the same way
+        (tmp_path / "image.bin").write_bytes(image)
+        subprocess.run(["gpsbabel", "-t", "-i", GPSBABEL_FORMAT[variant], "-f", str(tmp_path / "image.bin"),
+                        "-o", "gpx", "-F", str(tmp_path / "out.gpx")], check=True, capture_output=True)
+        assert_as_gpsbabel(points, gpx_points(tmp_path / "out.gpx"))
 
 
 def test_holux_variant_is_detected_and_garbage_is_refused():
@@ -64,18 +142,65 @@ def test_import_log_format_mtk_stores_the_track_once_through_the_store(tmp_path,
     assert "MTK logger dump" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.name)
-def test_records_decoded_in_runs_equal_records_decoded_one_by_one(dump, monkeypatch) -> None:  # noqa: ANN001
+def decoded_both_ways(memory: bytes, holux: bool | None = None) -> tuple[list[MtkPoint], MtkStats]:
+    """Decoded in numpy runs and record by record; asserts both give the same points and counts."""
     from fleet_desk.gps import mtk
 
+    fast_stats, slow_stats = MtkStats(), MtkStats()
+    fast = list(mtk.decode(memory, holux, stats=fast_stats))
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(mtk, "_record_dtype", lambda *layout: None)  # every record through `_record`
+        slow = list(mtk.decode(memory, holux, stats=slow_stats))
+    assert fast == slow and fast_stats == slow_stats
+    return fast, fast_stats
+
+
+@pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.name)
+def test_records_decoded_in_runs_equal_records_decoded_one_by_one(dump) -> None:  # noqa: ANN001
     data = dump.read_bytes()
     damaged = bytearray(data)
     damaged[0x400] ^= 0x55  # one record with a bad checksum inside a run
-    for memory in (data, bytes(damaged)):
-        fast_stats, slow_stats = mtk.MtkStats(), mtk.MtkStats()
-        fast = list(mtk.decode(memory, stats=fast_stats))
-        with monkeypatch.context() as m:
-            m.setattr(mtk, "_record_dtype", lambda layout: None)  # every record through `_record`
-            slow = list(mtk.decode(memory, stats=slow_stats))
-        assert fast == slow and fast_stats == slow_stats
-    assert fast_stats.bad_checksums == 1
+    decoded_both_ways(data)
+    assert decoded_both_ways(bytes(damaged))[1].bad_checksums == 1
+
+
+def impossible(good: list[Fix], variant: str) -> list[Fix]:
+    """Fixes no unit can have had, as issue 19 met them; each sealed with a right checksum."""
+    cases = [{"lat": -91.0}, {"lon": 181.0}, {"speed_mps": 300.0}, {"speed_mps": -50 / 3.6}, {"alt_m": 1e6},
+             {"alt_m": -9000.0}, {"time": datetime(2055, 1, 1, tzinfo=UTC)}]
+    if variant == "mtk":  # float fields: not-a-number and infinities too
+        cases += [{"speed_mps": 1e9}, {"speed_mps": math.inf}, {"alt_m": math.nan}, {"lat": math.nan},
+                  {"lon": -math.inf}]
+    return [replace(good[i % len(good)], **case) for i, case in enumerate(cases)]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_impossible_values_are_counted_and_never_become_points(variant: str) -> None:
+    good = courier_round()
+    bad = impossible(good, variant)
+    records = [seal(record_body(f, variant), variant) for f in good]
+    for i, f in enumerate(bad):  # among the good ones, inside runs
+        records.insert(7 * i + 3, seal(record_body(f, variant), variant))
+    image = memory_image([], variant=variant) + b"".join(records)
+    points, stats = decoded_both_ways(image)
+    assert stats.implausible == len(bad) and stats.records == len(good) + len(bad) and stats.bad_checksums == 0
+    assert [p.time_ms for p in points] == [int(f.time.timestamp()) * 1000 for f in good]
+
+
+def test_a_fault_in_the_decoder_skips_the_record_and_goes_on(monkeypatch, caplog) -> None:  # noqa: ANN001
+    """The one guard: whatever goes wrong inside a record's decoding is counted, said once, and the log goes on."""
+    from fleet_desk.gps import mtk
+
+    def fault(*args: object) -> None:
+        raise ValueError("a fault of the decoder's own")
+
+    image = memory_image(courier_round())
+    monkeypatch.setattr(mtk, "_columns", fault)
+    monkeypatch.setattr(mtk, "_read", fault)
+    stats = MtkStats()
+    assert list(decode(image, stats=stats)) == [] and stats.malformed == 240
+    said = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and r.name == "fleet_desk.gps.mtk"]
+    assert said == ["MTK log at byte 0x200: record not understood (ValueError(\"a fault of the decoder's own\")); "
+                    "skipped, decoding goes on"]
+    monkeypatch.undo()
+    assert len(list(decode(image))) == 240

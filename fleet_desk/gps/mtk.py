@@ -1,38 +1,58 @@
-"""The binary log of MediaTek-chipset GPS data loggers (i-Blue 747, Qstarz BT-Q1000, Holux M-241 and kin).
+"""The binary log of MediaTek-chipset GPS data loggers (i-Blue 747, Qstarz BT-Q1000, Holux M-241, GR-245 and kin).
 
 The logger's flash is a run of 64 KiB sectors. Each sector opens with a
 0x200-byte header (record count, the field bitmask in force, log policy and
 period/distance/speed settings); records follow. A record holds the fields
 the bitmask selects, in bit order, little-endian, then a checksum byte (the
 XOR of the record's bytes), preceded by ``*`` except on Holux units. 16-byte
-marker blocks (``AA``x7, kind, value, ``BB``x4) between records change the
+marker blocks (``AA``x6.., kind, value, ``BB``x4) between records change the
 bitmask or note a power-on; Holux units also write 16-byte ``HOLUX...``
-labels. ``FF FF FF FF`` ends a sector's data. Holux M-241 stores latitude and
-longitude as 4-byte floats and the height as a 3-byte float (its low byte
-dropped).
+labels. ``FF FF FF FF`` ends a sector's data.
+
+The field layouts are GPSBabel's (``mtk_logger.cc``), which this decoder matches on every field it reports:
+
+- generic MTK: latitude and longitude 8-byte doubles, height and speed (km/h) 4-byte floats;
+- Holux M-241 (``HOLUXGR241...`` labels): latitude and longitude 4-byte floats, the height a 3-byte float
+  (a float32 without its low byte), bit 31 of the bitmask a 'low precision' flag, not a field;
+- Holux GR-245 / GPSport 245 and M-1200 (from a ``HOLUXGR245`` or ``HOLUXM1200`` label on): as the M-241,
+  but the height and speed swap places: the HEIGHT bit holds the speed as a 4-byte integer in cm/s, the
+  SPEED bit the 3-byte height. Read as an M-241, such a log says 1e-42 m and 80 m/s at walking pace.
+
+Every record is checked before it becomes a point: its checksum, then the plausibility rules of
+`fleet_desk.gps.plausible` (position, time not in the future, speed, course, altitude, dilution). A record
+failing them is counted in `MtkStats`, never returned; nothing in the bytes makes decoding raise (only a
+file that is no MTK dump at all is refused, with `MtkFormatError`).
 
 Plain Python over the bytes; no I/O.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC as TZ_UTC
 from datetime import datetime
+from functools import lru_cache
 from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
 
+from fleet_desk.gps import plausible
 from fleet_desk.gps.fix import Fix
+
+log = logging.getLogger(__name__)
 
 SECTOR = 0x10000
 SECTOR_HEADER = 0x200
-MARKER_START, MARKER_END = b"\xaa" * 7, b"\xbb" * 4
+MARKER_START, MARKER_END = b"\xaa" * 6, b"\xbb" * 4  # GPSBabel's test: bytes 0-5 and 12-15
 HOLUX_LABEL = b"HOLUX"
+GR245_LABELS = (b"HOLUXGR245", b"HOLUXM1200")  # from here on height and speed are swapped
 HOLUX_LOW_PRECISION_BIT = 1 << 31
+_ERASED = b"\xff\xff\xff\xff"
 
 # Field bits of the log format, with their sizes (standard MTK) in bit order.
 UTC, VALID, LATITUDE, LONGITUDE, HEIGHT, SPEED, HEADING, DSTA, DAGE, PDOP, HDOP, VDOP, NSAT, SID, ELEVATION, \
@@ -45,6 +65,7 @@ PER_SATELLITE = (ELEVATION, AZIMUTH, SNR)  # stored with each SID entry
 FIX_NONE, FIX_SPS, FIX_DGPS, FIX_PPS, FIX_ESTIMATED = 0x01, 0x02, 0x04, 0x08, 0x40
 GOOD_FIXES = {FIX_SPS, FIX_DGPS, FIX_PPS}
 RCR_BUTTON = 0x08  # the driver pressed the logger's button here
+KMH_PER_MPS = 3.6
 
 
 class MtkFormatError(ValueError):
@@ -74,7 +95,7 @@ class MtkPoint(NamedTuple):
         if not self.has_fix:
             return None
         return Fix(time=datetime.fromtimestamp(self.time_ms / 1000, TZ_UTC), lat=self.lat, lon=self.lon,
-                   speed_mps=self.speed_kmh / 3.6 if self.speed_kmh is not None else None,
+                   speed_mps=self.speed_kmh / KMH_PER_MPS if self.speed_kmh is not None else None,
                    course_deg=self.heading_deg, alt_m=self.height_m,
                    fix_quality=2 if self.valid == FIX_DGPS else 1, mode=3 if self.height_m is not None else 2,
                    sats=self.sats_used, hdop=self.hdop, pdop=self.pdop)
@@ -85,31 +106,60 @@ class MtkStats:
     records: int = 0
     bad_checksums: int = 0
     torn_records: int = 0  # cut short by a power-off
-    no_position: int = 0  # a record without lat/lon (bitmask) or at 0,0 without a fix
+    no_position: int = 0  # a record without time or lat/lon (bitmask) or at 0,0 without a fix
+    implausible: int = 0  # checksum right, values impossible (see fleet_desk.gps.plausible): not a point
+    malformed: int = 0  # a record the decoder could not make sense of at all (skipped, logged)
     markers: int = 0
     sectors: int = 0
     settings: dict[str, float] = field(default_factory=dict)  # period_s, distance_m, speed_kmh
+
+
+class _Field(NamedTuple):
+    name: str  # what the bytes mean (on a GR-245 the HEIGHT bit's field is the speed)
+    size: int
+    kind: str  # how the bytes are read: u4 u2 f4 f8 f3 (float32 without its low byte) cms (int32 cm/s) nsat sid
+
+
+_STANDARD = {UTC: _Field("time", 4, "u4"), VALID: _Field("valid", 2, "u2"), LATITUDE: _Field("lat", 8, "f8"),
+             LONGITUDE: _Field("lon", 8, "f8"), HEIGHT: _Field("height", 4, "f4"), SPEED: _Field("speed", 4, "f4"),
+             HEADING: _Field("heading", 4, "f4"), DSTA: _Field("dsta", 2, "u2"), DAGE: _Field("dage", 4, "f4"),
+             PDOP: _Field("pdop", 2, "u2"), HDOP: _Field("hdop", 2, "u2"), VDOP: _Field("vdop", 2, "u2"),
+             NSAT: _Field("sats", 2, "nsat"), SID: _Field("sid", 4, "sid"), RCR: _Field("rcr", 2, "u2"),
+             MILLISECOND: _Field("ms", 2, "u2"), DISTANCE: _Field("distance", 8, "f8")}
+
+
+@lru_cache(maxsize=64)
+def _fields(bitmask: int, holux: bool, gr245: bool) -> tuple[_Field, ...]:
+    """The fields a record holds, in order, as GPSBabel reads them (bits 20-31 take no bytes)."""
+    out = []
+    for bit in range(20):
+        if not bitmask & (1 << bit) or bit in PER_SATELLITE:
+            continue
+        f = _STANDARD[bit]
+        if holux and bit in (LATITUDE, LONGITUDE):
+            f = f._replace(size=4, kind="f4")
+        elif gr245 and bit == HEIGHT:
+            f = _Field("speed", 4, "cms")
+        elif gr245 and bit == SPEED:
+            f = _Field("height", 3, "f3")
+        elif holux and bit == HEIGHT:
+            f = f._replace(size=3, kind="f3")
+        out.append(f)
+    return tuple(out)
 
 
 @dataclass
 class _Layout:
     bitmask: int
     holux: bool
+    gr245: bool = False  # a Holux GR-245 / M-1200 label was seen (implies holux)
 
-    def size(self, bit: int) -> int:
-        if self.holux and bit in (LATITUDE, LONGITUDE):
-            return 4
-        if self.holux and bit == HEIGHT:
-            return 3
-        return SIZES.get(bit, 0)
+    def fields(self) -> tuple[_Field, ...]:
+        return _fields(self.bitmask, self.holux, self.gr245)
 
     def fixed_length(self) -> int:
         """The record's length with no satellites listed (the shortest it can be), checksum included."""
-        n = 1 if self.holux else 2
-        for bit in range(32):
-            if self.bitmask & (1 << bit) and bit not in PER_SATELLITE:
-                n += self.size(bit)
-        return n
+        return (1 if self.holux else 2) + sum(f.size for f in self.fields())
 
 
 def looks_like_holux(data: bytes) -> bool:
@@ -164,7 +214,7 @@ class MtkStream:
             layout = self._layout or self._first_layout(probe)
         except MtkFormatError:
             return 0
-        for _ in _sector(self.data, start, end, _Layout(layout.bitmask, layout.holux), probe):
+        for _ in _sector(self.data, start, end, dataclasses.replace(layout), probe, _latest_ms()):
             pass
         return self.stats.records + probe.records
 
@@ -183,7 +233,7 @@ class MtkStream:
             self._ended = True  # an erased sector: the log ends before it
             return
         stats.sectors += 1
-        yield from _sector(data, start, end, self._layout, stats)
+        yield from _sector(data, start, end, self._layout, stats, _latest_ms())
 
     def _first_layout(self, stats: MtkStats) -> _Layout:
         data = self.data
@@ -196,80 +246,85 @@ class MtkStream:
         return layout
 
 
+def _latest_ms() -> int:
+    """The latest record time believed, in ms since the epoch (see `plausible.latest_time`)."""
+    return int(plausible.latest_time().timestamp() * 1000)
+
+
 def _sector_bitmask(data: bytes, start: int, holux: bool) -> int:
     mask = struct.unpack_from("<I", data, start + 2)[0]
     return mask & ~HOLUX_LOW_PRECISION_BIT if holux else mask
 
 
-def _sector(data: bytes, start: int, end: int, layout: _Layout, stats: MtkStats) -> Iterator[MtkPoint]:
+def _sector(data: bytes, start: int, end: int, layout: _Layout, stats: MtkStats,
+            latest_ms: int) -> Iterator[MtkPoint]:
     pos = start + SECTOR_HEADER
     while pos + 4 <= end:
-        head = data[pos:pos + 16]
-        if head[:4] == b"\xff\xff\xff\xff":
+        head = bytes(data[pos:pos + 16])
+        if head[:4] == _ERASED:
             return  # the rest of the sector is unwritten
-        if head[:7] == MARKER_START and head[12:16] == MARKER_END:
+        if head[:6] == MARKER_START and head[12:16] == MARKER_END:
             _marker(head, layout, stats)
             pos += 16
             continue
-        if head[:5] == HOLUX_LABEL:
+        if layout.holux and head[:5] == HOLUX_LABEL:
+            layout.gr245 = layout.gr245 or head[:10] in GR245_LABELS
             pos += 20 if data[pos + 16:pos + 20] == b"    " else 16
             continue
         if pos + layout.fixed_length() > end:
             return
-        points, after = _run(data, pos, end, layout, stats)
+        try:  # the one guard: whatever a record's bytes hold, it is counted and decoding goes on
+            points, after = _run(data, pos, end, layout, stats, latest_ms)
+            if after == pos:
+                try:
+                    point, length = _record(data, pos, layout, stats, latest_ms)
+                except (struct.error, IndexError):  # the bytes end inside this record (a download cut short)
+                    stats.torn_records += 1
+                    return
+        except Exception as exc:  # noqa: BLE001 - a record must never stop the log: counted, logged, skipped
+            stats.malformed += 1  # said once per log, then only counted: a garbage dump would flood the log
+            (log.warning if stats.malformed == 1 else log.debug)(
+                "MTK log at byte %#x: record not understood (%r); skipped, decoding goes on", pos, exc)
+            pos += layout.fixed_length()
+            continue
         if after != pos:  # a run of records decoded at once; look again at what stopped it
             yield from points
             pos = after
             continue
-        try:
-            point, length = _record(data, pos, layout, stats)
-        except struct.error:  # the bytes end inside this record (a download cut short)
-            stats.torn_records += 1
-            return
         pos += length
         if point is not None:
             yield point
 
 
-def _record_dtype(layout: _Layout) -> tuple[np.dtype, int] | None:
+_DTYPES = {"u4": "<u4", "u2": "<u2", "f4": "<f4", "f8": "<f8", "f3": ("u1", (3,)), "cms": "<i4",
+           "nsat": ("u1", (2,))}
+
+
+@lru_cache(maxsize=64)
+def _record_dtype(layout: tuple[_Field, ...], holux: bool) -> tuple[np.dtype, int] | None:
     """The numpy layout of one record and its body length, when records have a fixed length (no satellite list)."""
-    if layout.bitmask & (1 << SID):
+    if any(f.kind == "sid" for f in layout):
         return None
-    names, formats, offsets, off = [], [], [], 0
-    for bit in range(20):
-        if not layout.bitmask & (1 << bit) or bit in PER_SATELLITE:
-            continue
-        size = layout.size(bit)
-        if bit in (LATITUDE, LONGITUDE, DISTANCE):
-            fmt = "<f4" if size == 4 else "<f8"
-        elif bit == HEIGHT:
-            fmt = ("u1", (3,)) if size == 3 else "<f4"
-        elif bit in (SPEED, HEADING, DAGE):
-            fmt = "<f4"
-        elif bit == UTC:
-            fmt = "<u4"
-        elif bit == NSAT:
-            fmt = ("u1", (2,))
-        else:
-            fmt = "<u2"
-        names.append(f"f{bit}")
-        formats.append(fmt)
+    offsets, off = [], 0
+    for f in layout:
         offsets.append(off)
-        off += size
-    length = off + (1 if layout.holux else 2)
-    return np.dtype({"names": names, "formats": formats, "offsets": offsets, "itemsize": length}), off
+        off += f.size
+    length = off + (1 if holux else 2)
+    return np.dtype({"names": [f.name for f in layout], "formats": [_DTYPES[f.kind] for f in layout],
+                     "offsets": offsets, "itemsize": length}), off
 
 
-def _run(data: bytes, pos: int, end: int, layout: _Layout, stats: MtkStats) -> tuple[list[MtkPoint], int]:
+def _run(data: bytes, pos: int, end: int, layout: _Layout, stats: MtkStats,
+         latest_ms: int) -> tuple[list[MtkPoint], int]:
     """The fixed-length records from ``pos`` up to the next marker, label or flaw, decoded at once (the same
     results as `_record` one by one, many times faster); returns them and where the run stopped."""
-    shape = _record_dtype(layout)
+    shape = _record_dtype(layout.fields(), layout.holux)
     if shape is None:
         return [], pos
     dtype, body = shape
     length = dtype.itemsize
     stop = end
-    for needle in (MARKER_START, HOLUX_LABEL, b"\xff\xff\xff\xff"):
+    for needle in (MARKER_START, HOLUX_LABEL, _ERASED) if layout.holux else (MARKER_START, _ERASED):
         i = data.find(needle, pos, end)
         while i >= 0 and (i - pos) % length:  # only at a record boundary
             i = data.find(needle, i + 1, end)
@@ -287,45 +342,90 @@ def _run(data: bytes, pos: int, end: int, layout: _Layout, stats: MtkStats) -> t
     if n == 0:
         return [], pos
     rec = raw[:n].copy().view(dtype).reshape(n)
-    stats.records += n
-    fields = set(dtype.names)
-    if f"f{LATITUDE}" not in fields or f"f{LONGITUDE}" not in fields:
+    after = pos + n * length
+    names = set(dtype.names)
+    if not {"time", "lat", "lon"} <= names:
+        stats.records += n
         stats.no_position += n
-        return [], pos + n * length
-    lat, lon = rec[f"f{LATITUDE}"].astype(np.float64), rec[f"f{LONGITUDE}"].astype(np.float64)
-    keep = np.ones(n, dtype=bool)
-    if f"f{VALID}" in fields:  # a logger with no fix writes a bogus position; not a point
-        valid = rec[f"f{VALID}"]
-        keep = np.isin(valid, list(GOOD_FIXES)) | (lon >= 0.000001) | (lat >= 90.000001)
-        stats.no_position += int(n - np.count_nonzero(keep))
+        return [], after
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN bit patterns are judged below, not warned about
+        col = _columns(rec, names)
+        lat, lon, times = col["lat"], col["lon"], col["time"]
+        bogus = np.zeros(n, dtype=bool)
+        if "valid" in col:  # a logger with no fix writes a bogus position; not a point
+            bogus = ~np.isin(col["valid"], list(GOOD_FIXES)) & (lon < 0.000001) & (lat - 90.0 < 0.000001)
+        believable = _believable_rows(col, latest_ms)
+    keep = ~bogus & believable
+    kept = int(np.count_nonzero(keep))
+    stats.records += n
+    stats.no_position += int(np.count_nonzero(bogus))
+    stats.implausible += int(np.count_nonzero(~bogus & ~believable))
 
-    def column(bit: int, scale: float | None = None) -> Iterable:
-        name = f"f{bit}"
-        if name not in fields:
-            return repeat(None)
-        values = rec[name]
-        if bit == HEIGHT and values.ndim == 2:  # Holux: a float32 without its low byte
-            values = (values.astype(np.uint32) << _HEIGHT_SHIFTS).sum(axis=1, dtype=np.uint32).view(np.float32)
-        elif bit == NSAT:
-            values = values[:, 1]  # [0] in view, [1] used
-        elif bit == RCR:
-            values = (values & RCR_BUTTON) != 0
-        if scale:
-            values = values.astype(np.float64) / scale
-        elif values.dtype == np.float32:
-            values = values.astype(np.float64)
-        return values[keep].tolist()
+    def column(name: str) -> Iterable:
+        return col[name][keep].tolist() if name in col else repeat(None)
 
-    ms = rec[f"f{MILLISECOND}"].astype(np.int64) if f"f{MILLISECOND}" in fields else 0
-    times = rec[f"f{UTC}"].astype(np.int64) * 1000 + ms
-    points = list(map(MtkPoint, times[keep].tolist(), lat[keep].tolist(), lon[keep].tolist(), column(HEIGHT),
-                      column(SPEED), column(HEADING), column(VALID), column(NSAT), column(HDOP, 100),
-                      column(PDOP, 100), column(VDOP, 100),
-                      column(RCR) if f"f{RCR}" in fields else repeat(False, int(np.count_nonzero(keep)))))
-    return points, pos + n * length
+    points = list(map(MtkPoint, times[keep].tolist(), lat[keep].tolist(), lon[keep].tolist(), column("height"),
+                      column("speed"), column("heading"), column("valid"), column("sats"), column("hdop"),
+                      column("pdop"), column("vdop"),
+                      column("rcr") if "rcr" in col else repeat(False, kept)))
+    return points, after
 
 
 _HEIGHT_SHIFTS = np.array([8, 16, 24], dtype=np.uint32)
+
+
+def _columns(rec: np.ndarray, names: set[str]) -> dict[str, np.ndarray]:
+    """A run's fields as the values `_record` gives one by one (float64 for floats, the same roundings)."""
+    col: dict[str, np.ndarray] = {"lat": rec["lat"].astype(np.float64), "lon": rec["lon"].astype(np.float64)}
+    ms = rec["ms"].astype(np.int64) if "ms" in names else 0
+    col["time"] = rec["time"].astype(np.int64) * 1000 + ms
+    if "height" in names:
+        height = rec["height"]
+        if height.ndim == 2:  # Holux: a float32 without its low byte
+            height = (height.astype(np.uint32) << _HEIGHT_SHIFTS).sum(axis=1, dtype=np.uint32).view(np.float32)
+        col["height"] = height.astype(np.float64)
+    if "speed" in names:
+        speed = rec["speed"]
+        if speed.dtype.kind == "i":  # GR-245: cm/s, made km/h in a float32 as GPSBabel does
+            speed = (speed.astype(np.float64) * KMH_PER_MPS / 100).astype(np.float32)
+        col["speed"] = speed.astype(np.float64)
+    if "heading" in names:
+        col["heading"] = rec["heading"].astype(np.float64)
+    if "valid" in names:
+        col["valid"] = rec["valid"]
+    if "sats" in names:
+        col["sats"] = rec["sats"][:, 1]  # [0] in view, [1] used
+    for dop in ("hdop", "pdop", "vdop"):
+        if dop in names:
+            col[dop] = rec[dop].astype(np.float64) / 100
+    if "rcr" in names:
+        col["rcr"] = (rec["rcr"] & RCR_BUTTON) != 0
+    return col
+
+
+def _believable_rows(col: dict[str, np.ndarray], latest_ms: int) -> np.ndarray:
+    """`_believable` for a whole run at once (the same rules of `plausible`, as comparisons that NaN fails)."""
+    lat, lon = col["lat"], col["lon"]
+    ok = (-90.0 <= lat) & (lat <= 90.0) & (-180.0 <= lon) & (lon <= 180.0) & (col["time"] <= latest_ms)
+    if "speed" in col:
+        mps = col["speed"] / KMH_PER_MPS
+        ok &= (0.0 <= mps) & (mps <= plausible.MAX_SPEED_MPS)
+    if "heading" in col:
+        ok &= (0.0 <= col["heading"]) & (col["heading"] <= 360.0)
+    if "height" in col:
+        ok &= (plausible.MIN_ALT_M <= col["height"]) & (col["height"] <= plausible.MAX_ALT_M)
+    for dop in ("hdop", "pdop", "vdop"):
+        if dop in col:
+            ok &= (0.0 <= col[dop]) & (col[dop] <= 100.0)
+    return ok
+
+
+def _believable(p: MtkPoint, latest_ms: int) -> bool:
+    """The plausibility rules every decoder applies (`fleet_desk.gps.plausible`), for one point."""
+    return (plausible.position(p.lat, p.lon) and p.time_ms <= latest_ms
+            and plausible.speed(None if p.speed_kmh is None else p.speed_kmh / KMH_PER_MPS)
+            and plausible.course(p.heading_deg) and plausible.altitude(p.height_m)
+            and plausible.dilution(p.hdop) and plausible.dilution(p.pdop) and plausible.dilution(p.vdop))
 
 
 def _marker(block: bytes, layout: _Layout, stats: MtkStats) -> None:
@@ -337,41 +437,33 @@ def _marker(block: bytes, layout: _Layout, stats: MtkStats) -> None:
 
 
 _FLOAT = struct.Struct("<f")
-_DOUBLE = struct.Struct("<d")
-_U16 = struct.Struct("<H")
-_U32 = struct.Struct("<I")
+_READ = {"u4": struct.Struct("<I").unpack_from, "u2": struct.Struct("<H").unpack_from, "f4": _FLOAT.unpack_from,
+         "f8": struct.Struct("<d").unpack_from, "cms": struct.Struct("<i").unpack_from}
 
 
-def _record(data: bytes, pos: int, layout: _Layout, stats: MtkStats) -> tuple[MtkPoint | None, int]:
+def _read(data: bytes, i: int, f: _Field) -> float | int:
+    if f.kind == "f3":
+        return _FLOAT.unpack(b"\x00" + bytes(data[i:i + 3]))[0]
+    if f.kind == "nsat":
+        return data[i + 1]  # [0] in view, [1] used
+    value = _READ[f.kind](data, i)[0]
+    if f.kind == "cms":  # GR-245: cm/s, made km/h in a float32 as GPSBabel does
+        return _FLOAT.unpack(_FLOAT.pack(value * KMH_PER_MPS / 100))[0]
+    return value
+
+
+def _record(data: bytes, pos: int, layout: _Layout, stats: MtkStats, latest_ms: int) -> tuple[MtkPoint | None, int]:
     """One record at ``pos``: the point (None if unusable) and the record's length."""
-    mask, holux = layout.bitmask, layout.holux
-    values: dict[int, float | int] = {}
+    values: dict[str, float | int] = {}
     i = pos
-    for bit in range(20):
-        if not mask & (1 << bit) or bit in PER_SATELLITE:
-            continue
-        if bit == SID:
+    for f in layout.fields():
+        if f.kind == "sid":
             i = _skip_satellites(data, i, layout)
             continue
-        size = layout.size(bit)
-        if bit in (LATITUDE, LONGITUDE):
-            values[bit] = (_FLOAT if size == 4 else _DOUBLE).unpack_from(data, i)[0]
-        elif bit == HEIGHT:
-            values[bit] = _FLOAT.unpack_from(b"\x00" + data[i:i + 3])[0] if size == 3 else \
-                _FLOAT.unpack_from(data, i)[0]
-        elif bit in (SPEED, HEADING, DAGE):
-            values[bit] = _FLOAT.unpack_from(data, i)[0]
-        elif bit == UTC:
-            values[bit] = _U32.unpack_from(data, i)[0]
-        elif bit == NSAT:
-            values[bit] = data[i + 1]  # [0] in view, [1] used
-        elif bit == DISTANCE:
-            values[bit] = _DOUBLE.unpack_from(data, i)[0]
-        else:
-            values[bit] = _U16.unpack_from(data, i)[0]
-        i += size
+        values[f.name] = _read(data, i, f)
+        i += f.size
     body_end = i
-    if not holux:
+    if not layout.holux:
         if data[i:i + 1] != b"*":
             if data[i:i + 1] == b"\xff":  # the logger lost power before finishing the record
                 stats.torn_records += 1
@@ -386,30 +478,33 @@ def _record(data: bytes, pos: int, layout: _Layout, stats: MtkStats) -> tuple[Mt
     if i >= len(data) or data[i] != checksum:
         stats.bad_checksums += 1
         return None, length
-    if LATITUDE not in values or LONGITUDE not in values:
+    if "time" not in values or "lat" not in values or "lon" not in values:
         stats.no_position += 1
         return None, length
-    valid = values.get(VALID)
-    lat, lon = values[LATITUDE], values[LONGITUDE]
-    if valid is not None and valid not in GOOD_FIXES and lon < 0.000001 and lat < 90.000001:
+    valid = values.get("valid")
+    lat, lon = values["lat"], values["lon"]
+    if valid is not None and valid not in GOOD_FIXES and lon < 0.000001 and lat - 90.0 < 0.000001:
         stats.no_position += 1  # a logger with no fix writes a bogus position; not a point
         return None, length
 
-    def dop(bit: int) -> float | None:
-        return values[bit] / 100 if bit in values else None
+    def dop(name: str) -> float | None:
+        return values[name] / 100 if name in values else None
 
     point = MtkPoint(
-        time_ms=int(values.get(UTC, 0)) * 1000 + int(values.get(MILLISECOND, 0)),
-        lat=lat, lon=lon, height_m=values.get(HEIGHT), speed_kmh=values.get(SPEED),
-        heading_deg=values.get(HEADING), valid=valid, sats_used=values.get(NSAT),
-        hdop=dop(HDOP), pdop=dop(PDOP), vdop=dop(VDOP), button=bool(values.get(RCR, 0) & RCR_BUTTON))
+        time_ms=int(values["time"]) * 1000 + int(values.get("ms", 0)),
+        lat=lat, lon=lon, height_m=values.get("height"), speed_kmh=values.get("speed"),
+        heading_deg=values.get("heading"), valid=valid, sats_used=values.get("sats"),
+        hdop=dop("hdop"), pdop=dop("pdop"), vdop=dop("vdop"), button=bool(values.get("rcr", 0) & RCR_BUTTON))
+    if not _believable(point, latest_ms):
+        stats.implausible += 1
+        return None, length
     return point, length
 
 
 def _skip_satellites(data: bytes, i: int, layout: _Layout) -> int:
     """Past the SID block: one 4-byte entry if no satellite is listed, else one per satellite with its
     elevation, azimuth and SNR as the bitmask says."""
-    count = _U16.unpack_from(data, i + 2)[0]
+    count = struct.unpack_from("<H", data, i + 2)[0]
     if count == 0:
         return i + SIZES[SID]
     entry = SIZES[SID] + sum(SIZES[b] for b in PER_SATELLITE if layout.bitmask & (1 << b))
