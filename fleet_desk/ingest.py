@@ -300,6 +300,7 @@ class MtkImport:
         summary, stats = self.pipeline.summary, self.stream.stats
         summary.stats.fixes = stats.records
         summary.stats.framing.bad_checksum = stats.bad_checksums
+        summary.stats.implausible, summary.stats.malformed = stats.implausible, stats.malformed
         return summary
 
     def _add(self, points: list) -> None:

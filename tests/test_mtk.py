@@ -187,6 +187,20 @@ def test_impossible_values_are_counted_and_never_become_points(variant: str) -> 
     assert [p.time_ms for p in points] == [int(f.time.timestamp()) * 1000 for f in good]
 
 
+def test_an_import_says_how_many_records_were_implausible(tmp_path: Path) -> None:
+    from fleet_desk.ingest import import_mtk_dump
+    from fleet_desk.store import open_database
+
+    good = courier_round()
+    bad = impossible(good, "gr245")
+    dump = tmp_path / "gr245.bin"
+    dump.write_bytes(memory_image(good + bad, variant="gr245"))
+    engine = open_database(f"sqlite:///{tmp_path / 'depot.db'}")
+    said = dict(import_mtk_dump(engine, dump, "logger-1").report())
+    engine.dispose()
+    assert said["fixes stored"] == str(len(good)) and said["implausible"].startswith(f"{len(bad)}  (")
+
+
 def test_a_fault_in_the_decoder_skips_the_record_and_goes_on(monkeypatch, caplog) -> None:  # noqa: ANN001
     """The one guard: whatever goes wrong inside a record's decoding is counted, said once, and the log goes on."""
     from fleet_desk.gps import mtk
