@@ -119,7 +119,12 @@ class MtkLogger:
 
     def used_bytes(self) -> int:
         """How much of the flash holds log data (the next address the logger would write)."""
-        return int(self._query(8), 16)
+        answer = self._query(8).decode("ascii", "replace")
+        try:
+            return int(answer, 16)
+        except ValueError:
+            raise LoggerError(f"{self.port}: the logger said '{answer[:40]}' for the bytes in use, not a number; "
+                              "switch it off and on and dock it again") from None
 
     def stop_logging(self) -> None:
         self._command("PMTK182,5", b"182,5")
@@ -158,15 +163,18 @@ class MtkLogger:
             if body.startswith(b"PMTK001"):
                 self._check_ack(body, "read memory")
                 break
-            _, _, addr, hexdata = body.split(b",", 3)
-            try:
+            try:  # checksum-valid is not well-formed: a damaged answer is asked for again, never a crash
+                _, _, addr, hexdata = body.split(b",", 3)
                 pieces[int(addr, 16)] = bytes.fromhex(hexdata.decode("ascii"))
             except ValueError as exc:
-                raise LoggerError(f"{self.port}: damaged memory data at {addr.decode(errors='replace')}") from exc
-        data = b"".join(pieces[k] for k in sorted(pieces))
-        if not pieces or min(pieces) != offset or len(data) != size:
-            raise LoggerError(f"{self.port}: asked for {size} bytes at {offset:#x}, got {len(data)}")
-        return data
+                raise LoggerError(f"{self.port}: damaged memory data ({body[:30].decode(errors='replace')}...) "
+                                  f"reading {offset:#x}") from exc
+        starts = sorted(pieces)
+        ends = [k + len(pieces[k]) for k in starts]
+        if not starts or starts[0] != offset or ends[-1] != offset + size or starts[1:] != ends[:-1]:
+            raise LoggerError(f"{self.port}: asked for {size} bytes at {offset:#x}, got pieces that do not add up "
+                              "to them (gaps or overlaps)")
+        return b"".join(pieces[k] for k in starts)
 
     def _query(self, what: int) -> bytes:
         prefix = f"PMTK182,3,{what},".encode()
@@ -182,7 +190,8 @@ class MtkLogger:
         self._check_ack(self._next(time.monotonic() + timeout, (b"PMTK001," + ack_of + b",",)), command)
 
     def _check_ack(self, body: bytes, what: str) -> None:
-        flag = int(body.rsplit(b",", 1)[1] or b"-1")
+        said = body.rsplit(b",", 1)[1]
+        flag = int(said) if said.isdigit() else -1
         if flag != ACK_DONE:
             raise LoggerError(f"{self.port}: the logger answered {what!r} with "
                               f"{_ACK_MEANING.get(flag, f'flag {flag}')}")

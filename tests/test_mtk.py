@@ -17,8 +17,11 @@ from pathlib import Path
 import gpxpy
 import pytest
 
+from drivers.mtk import LoggerError, MtkLogger
 from fleet_desk.gps.fix import Fix
+from fleet_desk.gps.framing import sentence
 from fleet_desk.gps.mtk import FIX_DGPS, FIX_NONE, FIX_PPS, FIX_SPS, MtkFormatError, MtkPoint, MtkStats, decode
+from fleet_desk.logger_simulator import SimulatedMtkLogger
 from tests.conftest import TESTDATA
 from tests.mtk_image import VARIANTS, memory_image, record_body, seal
 
@@ -218,3 +221,41 @@ def test_a_fault_in_the_decoder_skips_the_record_and_goes_on(monkeypatch, caplog
                     "skipped, decoding goes on"]
     monkeypatch.undo()
     assert len(list(decode(image))) == 240
+
+
+class _HostileLogger(SimulatedMtkLogger):
+    """A logger on a pty whose answers have right checksums but are not what PMTK182 says (``fault``)."""
+
+    def __init__(self, fault: str):
+        super().__init__(memory_image(courier_round()), line_rate=False, live_nmea=False)
+        self.fault = fault
+
+    def _answer(self, command: str) -> None:
+        hex_of = bytes(self.memory[:0x800]).hex().upper()
+        if command == "PMTK182,2,8" and self.fault == "used":
+            self.send(sentence("PMTK182,3,8,ZZ1000") + sentence("PMTK001,182,2,3"))
+        elif command.startswith("PMTK182,7,") and self.fault != "used":
+            lines = {"no data": ["PMTK182,8,00000000", "PMTK001,182,7,3"],
+                     "overlap": [f"PMTK182,8,00000000,{hex_of}", f"PMTK182,8,00000400,{hex_of}", "PMTK001,182,7,3"],
+                     "ack": [f"PMTK182,8,00000000,{hex_of}", f"PMTK182,8,00000800,{hex_of}", "PMTK001,182,7,x"]}
+            self.send(b"".join(sentence(line) for line in lines[self.fault]))
+        else:
+            super()._answer(command)
+
+
+@pytest.mark.parametrize(("fault", "said"), [("used", "not a number"), ("no data", "damaged memory data"),
+                                             ("overlap", "do not add up"), ("ack", "flag -1")])
+def test_a_logger_answering_nonsense_is_a_logger_error_not_a_crash(fault: str, said: str) -> None:
+    """Checksum-valid but ill-formed answers: the driver's `LoggerError` (which the dock reports and retries),
+    never a ValueError out of the download, nor wrong bytes taken as memory."""
+    sim = _HostileLogger(fault).start()
+    try:
+        with MtkLogger(sim.path, baud=115200) as logger:
+            logger.open()
+            with pytest.raises(LoggerError, match=said):
+                if fault == "used":
+                    logger.used_bytes()
+                else:
+                    list(logger.read(0, 0x1000))
+    finally:
+        sim.close()
