@@ -90,6 +90,8 @@ def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN0
     from fleet_desk.ingest import NotNmeaError, import_log, import_mtk_dump
 
     engine = _engine(args)
+    from fleet_desk.store.database import DAMAGED_ADVICE
+
     storage_errors = _storage_errors()
     failures = 0
     for path in args.files:
@@ -102,8 +104,9 @@ def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN0
                                      tracker=tracker)
         except storage_errors as exc:  # the database, not the file: the files after it would fail the same
             progress.close()
-            _err(f"{_storage_message(exc, args)} (positions stored before stay stored; the same import run "
-                 "again goes on from there, storing nothing twice)")
+            said = _storage_message(exc, args)
+            _err(said if said.endswith(DAMAGED_ADVICE) else f"{said} (positions stored before stay stored; the "
+                 "same import run again goes on from there, storing nothing twice)")
             return EXIT_FAILED
         except (OSError, NotNmeaError, MtkFormatError) as exc:
             progress.close()

@@ -131,3 +131,32 @@ def test_reimport_updates_in_place_and_json_reads_the_same(capsys, tmp_path):  #
         assert stop.address == "22 rue B (back door)" and stop.window_start_ms == 1_795_167_000_000
         assert s.scalar(select(func.count()).select_from(OrderEvent)) == 3  # confirmed once each
     engine.dispose()
+
+
+def test_tracking_number_stored_for_another_order_names_line_and_column(capsys, tmp_path, db_url):  # noqa: ANN001
+    """A new order given a tracking number the depot already has for another: the row is named by line and
+    column, nothing is imported (or, with --skip-invalid, the other rows are); no IntegrityError reaches anyone."""
+    today = _write(tmp_path, GOOD)
+    assert _run(capsys, "--db", db_url, "manifest", "import", str(today), "--date", "2026-11-20")[0] == 0
+    tomorrow = [
+        "R5,Van 7,,1,O-8,TRK8,Anna,,,8 rue H,45.75,4.85,10:00,12:00,,",
+        "R5,Van 7,,2,O-9,TRK2,Zoé,,,9 rue I,45.76,4.86,10:00,12:00,,",  # line 3: TRK2 is O-2's
+        "R5,Van 7,,3,O-1,TRK1,Élodie,,,1 rue A,45.75,4.85,13:00,15:00,,",  # O-1 keeps its own: an update
+    ]
+    path = _write(tmp_path, tomorrow, "tomorrow.csv")
+    code, out, err = _run(capsys, "--db", db_url, "manifest", "import", str(path), "--date", "2026-11-21")
+    assert code == 1
+    assert "Traceback" not in err and "IntegrityError" not in err
+    assert f"{path}: line 3, tracking_number: TRK2 is already stored for order O-2" in err
+    assert "1 problem(s) in 1 row(s); nothing was imported" in err
+    engine = open_database(db_url)
+    with Session(engine) as s:
+        assert sorted(s.scalars(select(Stop.order_id))) == ["O-1", "O-2", "O-3"]
+    code, out, err = _run(capsys, "--db", db_url, "manifest", "import", str(path), "--date", "2026-11-21",
+                          "--skip-invalid")
+    assert code == 0, err
+    assert "skipped 1 invalid row(s): lines 3" in out
+    with Session(engine) as s:
+        numbers = dict(s.execute(select(Stop.order_id, Stop.tracking_number)).all())
+    assert numbers == {"O-1": "TRK1", "O-2": "TRK2", "O-3": "TRK3", "O-8": "TRK8"}
+    engine.dispose()

@@ -217,7 +217,7 @@ def _clear_half_made(conn: Connection, url: str) -> None:
     held = [t.name for t in ours if conn.execute(text(f"SELECT 1 FROM {t.name} LIMIT 1")).first() is not None]
     if held:
         raise DatabaseError(f"{_where(url)} has tables with data ({', '.join(held)}) but no record of its schema "
-                            "version, so it was not changed: restore from a backup or move it aside")
+                            f"version, so it was not changed: {DAMAGED_ADVICE}")
     log.warning("%s: %d empty table(s) left by a creation that did not finish; building it again",
                 _where(url), len(ours))
     for table in ours:
@@ -284,7 +284,7 @@ def upgrade_database(url: str) -> tuple[str | None, str | None]:
         try:
             damage = check_integrity(engine)
             if damage is not None:
-                raise DatabaseError(f"{_where(url)} is damaged ({damage}): restore from a backup or move it aside")
+                raise DatabaseError(f"{_where(url)} is damaged ({damage}): {DAMAGED_ADVICE}")
             return upgrade(engine)
         finally:
             engine.dispose()
@@ -320,6 +320,8 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
 _SQLITE_FULL, _SQLITE_READONLY, _SQLITE_CANTOPEN, _SQLITE_PERM = 13, 8, 14, 3
 _SQLITE_CORRUPT, _SQLITE_NOTADB, _SQLITE_IOERR, _SQLITE_BUSY, _SQLITE_LOCKED = 11, 26, 10, 5, 6
 _PG_DISK_FULL, _PG_READ_ONLY, _PG_NO_PRIVILEGE = "53100", "25006", "42501"
+#: Ends every message about a damaged database: nothing run again helps it.
+DAMAGED_ADVICE = "restore from a backup or move it aside"
 _READ_ONLY_ADVICE = "check the permissions of the file and its folder (or whether its disk is mounted read-only)"
 
 
@@ -344,9 +346,9 @@ def explain(exc: BaseException, url: str) -> str:
         if code in (_SQLITE_READONLY, _SQLITE_PERM):
             return f"{where} is read-only: {_READ_ONLY_ADVICE}"
         if code == _SQLITE_CORRUPT:
-            return f"{where} is damaged ({detail}): restore from a backup or move it aside"
+            return f"{where} is damaged ({detail}): {DAMAGED_ADVICE}"
         if code == _SQLITE_NOTADB:
-            return f"{where} is damaged or not a database ({detail}): restore from a backup or move it aside"
+            return f"{where} is damaged or not a database ({detail}): {DAMAGED_ADVICE}"
         if code == _SQLITE_CANTOPEN:
             path = sqlite_file(url)
             if path is not None and not path.exists() and path.parent.exists():
