@@ -285,6 +285,30 @@ def test_new_database_on_a_full_disk_is_not_left_half_made(tmp_path):  # noqa: A
         _assert_whole(url)
 
 
+@pytest.mark.parametrize("disk", ["tmpfs", "file size limit"])
+def test_export_to_a_full_disk_is_one_line_and_keeps_the_earlier_export(tmp_path, disk):  # noqa: ANN001
+    url = f"sqlite:///{tmp_path / 'depot.db'}"
+    assert _cli("--db", url, "import-log", str(TELIT), "--device", "telit").returncode == 0
+    with _small_disk(tmp_path / "disk", "64k") as mounted:
+        folder = mounted or tmp_path / "disk"
+        export = folder / "positions.gpx"
+        export.write_text("an earlier export\n")
+        if disk == "tmpfs" and mounted is not None:
+            (folder / "filler").write_bytes(b"\0" * (os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize))
+            full = _cli("--db", url, "export", "positions", "--format", "gpx", "-o", str(export))
+        else:  # room for the database's 32 KiB WAL index, not for the 36 KB GPX of its 187 positions
+            full = _cli("--db", url, "export", "positions", "--format", "gpx", "-o", str(export),
+                        preexec_fn=_limit_file_size(34_000))
+        line = _one_line(full.stderr)
+        assert full.returncode == 1
+        assert line.startswith(f"fleet-desk: {export}: ") and line.endswith("; nothing was written to it")
+        if disk == "tmpfs" and mounted is not None:
+            assert "the disk is full; free space on it, then export again" in line
+        assert export.read_text() == "an earlier export\n"
+        assert sorted(p.name for p in folder.iterdir()) == sorted(["positions.gpx"] + (["filler"] if
+                                                                  disk == "tmpfs" and mounted else []))
+
+
 # -- read-only files and folders ----------------------------------------------------------------------------
 
 @contextlib.contextmanager
