@@ -373,5 +373,5 @@ def explain(exc: BaseException, url: str) -> str:
             return f"{what}: the disk is full; free space on it, then run the command again"
         if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             return f"{what} is read-only: {_READ_ONLY_ADVICE}"
-        return f"{what}: {error.strerror or detail}"
-    return f"{where}: {detail}"
+        return f"cannot open database {where}: {what}: {error.strerror or detail}"
+    return f"cannot open database {where}: {detail}"
