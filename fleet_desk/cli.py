@@ -390,7 +390,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     import getpass
     from dataclasses import fields
 
-    from fleet_desk.push.endpoint import EndpointError, check_url, shown, store_secret
+    from fleet_desk.push.endpoint import EndpointError, check_url_to_save, shown, store_secret
     from fleet_desk.settings import Settings
 
     settings = Settings.load()
@@ -422,7 +422,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         else:
             value = type(current)(args.value)
         if args.key == "endpoint_url" and value:
-            value = check_url(value)
+            value = check_url_to_save(value)
     except (ValueError, EndpointError) as exc:
         _err(f"{args.key}: {exc}")
         return EXIT_USAGE

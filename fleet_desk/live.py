@@ -110,7 +110,8 @@ class LiveIngest:
             feed.unit.stop()
         self._stopping = True
         self._queue.put(None)
-        self._worker.join(10)
+        if self._worker.ident is not None:  # started (a read-only desk never starts it)
+            self._worker.join(10)
         with self._lock:
             feeds += self._retiring
             self._retiring = []

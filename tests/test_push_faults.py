@@ -207,9 +207,13 @@ def test_credentials_in_the_endpoint_url_are_masked_in_output_logs_and_the_datab
         assert PASSWORD not in everything and TOKEN not in everything
 
         monkeypatch.delenv("FLEET_DESK_ENDPOINT_URL")
-        assert main(["config", "set", "endpoint_url", url]) == 0
-        assert PASSWORD not in capsys.readouterr().out
-        assert stat.S_IMODE(Settings.path().stat().st_mode) == 0o600  # the URL in it carries a password
+        assert main(["config", "set", "endpoint_url", url]) == 2  # a password is not saved in plain settings
+        err = capsys.readouterr().err
+        assert "set-secret endpoint_token" in err and PASSWORD not in err
+        assert PASSWORD not in (Settings.path().read_text() if Settings.path().exists() else "")
+        assert main(["config", "set", "endpoint_url", url.replace(f":{PASSWORD}", "")]) == 0
+        assert TOKEN not in capsys.readouterr().out
+        assert stat.S_IMODE(Settings.path().stat().st_mode) == 0o600  # a token in its query string stays private
         assert main(["config", "set", "endpoint_url", f"http://depot:{PASSWORD}@tracking.example.com/e"]) == 2
         err = capsys.readouterr().err
         assert "HTTPS is required" in err and "depot:***@tracking.example.com" in err and PASSWORD not in err

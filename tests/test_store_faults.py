@@ -12,13 +12,11 @@ import contextlib
 import gc
 import os
 import random
-import resource
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from fleet_desk.store import DatabaseError, open_database
 from fleet_desk.store.database import HEAD, alembic_config, create_db_engine, current_revision, is_read_only
 from fleet_desk.store.models import Base, Position, Stop
 from tests.conftest import NMEA_LOGS, ROOT
+from tests.helpers.mounts import limit_file_size, mount, read_only, small_disk
 
 TELIT = next(p for p in NMEA_LOGS if p.name == "telit-he910.log")  # 187 fixes
 ALL_TABLES = set(Base.metadata.tables) | {"alembic_version"}
@@ -202,45 +201,12 @@ def _day_log(path: Path, seconds: int) -> Path:
     return path
 
 
-def _mount(*args: str | Path) -> bool:
-    return os.geteuid() == 0 and subprocess.run(["mount", *map(str, args)], capture_output=True).returncode == 0
-
-
-def _umount(path: Path) -> None:
-    """Unmount once the engines the command line left behind have closed their files (a failed test may still
-    hold one: then detached lazily, never left mounted)."""
-    gc.collect()
-    if subprocess.run(["umount", str(path)], capture_output=True).returncode != 0:
-        subprocess.run(["umount", "-l", str(path)], check=True)
-
-
-@contextlib.contextmanager
-def _small_disk(folder: Path, size: str) -> Iterator[Path | None]:
-    """A tmpfs of ``size`` mounted on ``folder`` (None: this machine does not let the tests mount one)."""
-    folder.mkdir()
-    if not _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", folder):
-        yield None
-        return
-    try:
-        yield folder
-    finally:
-        _umount(folder)
-
-
-def _limit_file_size(limit: int):  # noqa: ANN202
-    """For the child: writes beyond ``limit`` bytes fail (EFBIG) instead of killing it with SIGXFSZ."""
-    def limit_it() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-    return limit_it
-
-
 @pytest.mark.parametrize("disk", ["tmpfs", "file size limit"])
 def test_disk_full_during_import_is_one_line_and_loses_nothing(tmp_path, disk):  # noqa: ANN001
     """The disk fills in the middle of an import: one line naming the database and what to do, the batches
     stored before stay stored, and once there is room the same import goes on, storing each fix once."""
     log = _day_log(tmp_path / "day.log", 15_000)
-    with _small_disk(tmp_path / "disk", "1500k") as mounted:
+    with small_disk(tmp_path / "disk", "1500k") as mounted:
         folder = mounted or tmp_path / "disk"
         path = folder / "depot.db"
         url = f"sqlite:///{path}"
@@ -249,7 +215,7 @@ def test_disk_full_during_import_is_one_line_and_loses_nothing(tmp_path, disk): 
             full = _cli("--db", url, "import-log", str(log), "--device", "van")
         else:  # the stand-in: this process may write no more than the database's size and 1 MB more
             full = _cli("--db", url, "import-log", str(log), "--device", "van",
-                        preexec_fn=_limit_file_size(path.stat().st_size + 1_000_000))
+                        preexec_fn=limit_file_size(path.stat().st_size + 1_000_000))
         line = _one_line(full.stderr)
         assert full.returncode == 1
         assert line.startswith(f"fleet-desk: database {path}: ")
@@ -259,7 +225,7 @@ def test_disk_full_during_import_is_one_line_and_loses_nothing(tmp_path, disk): 
         stored = _count(url)
         assert 187 + 5000 <= stored < 187 + 15_000  # the telit log and the van's batches before the disk filled
         if mounted is not None:
-            assert _mount("-o", "remount,size=20m", folder)
+            assert mount("-o", "remount,size=20m", folder)
         again = _cli("--db", url, "import-log", str(log), "--device", "van")
         assert again.returncode == 0, again.stderr
         assert f"fixes stored        {187 + 15_000 - stored}" in again.stdout
@@ -269,7 +235,7 @@ def test_disk_full_during_import_is_one_line_and_loses_nothing(tmp_path, disk): 
 
 def test_new_database_on_a_full_disk_is_not_left_half_made(tmp_path):  # noqa: ANN001
     """Creation stopped by a full disk leaves nothing that stops the next one, once there is room."""
-    with _small_disk(tmp_path / "disk", "400k") as mounted:
+    with small_disk(tmp_path / "disk", "400k") as mounted:
         folder = mounted or tmp_path / "disk"
         url = f"sqlite:///{folder / 'depot.db'}"
         if mounted is not None:
@@ -277,7 +243,7 @@ def test_new_database_on_a_full_disk_is_not_left_half_made(tmp_path):  # noqa: A
                                                       - 60_000))
             full = _cli("--db", url, "db", "upgrade")
         else:
-            full = _cli("--db", url, "db", "upgrade", preexec_fn=_limit_file_size(60_000))
+            full = _cli("--db", url, "db", "upgrade", preexec_fn=limit_file_size(60_000))
         line = _one_line(full.stderr)
         assert full.returncode == 1 and str(folder / "depot.db") in line
         if mounted is not None:
@@ -291,7 +257,7 @@ def test_new_database_on_a_full_disk_is_not_left_half_made(tmp_path):  # noqa: A
 def test_export_to_a_full_disk_is_one_line_and_keeps_the_earlier_export(tmp_path, disk):  # noqa: ANN001
     url = f"sqlite:///{tmp_path / 'depot.db'}"
     assert _cli("--db", url, "import-log", str(TELIT), "--device", "telit").returncode == 0
-    with _small_disk(tmp_path / "disk", "64k") as mounted:
+    with small_disk(tmp_path / "disk", "64k") as mounted:
         folder = mounted or tmp_path / "disk"
         export = folder / "positions.gpx"
         export.write_text("an earlier export\n")
@@ -300,7 +266,7 @@ def test_export_to_a_full_disk_is_one_line_and_keeps_the_earlier_export(tmp_path
             full = _cli("--db", url, "export", "positions", "--format", "gpx", "-o", str(export))
         else:  # room for the database's 32 KiB WAL index, not for the 36 KB GPX of its 187 positions
             full = _cli("--db", url, "export", "positions", "--format", "gpx", "-o", str(export),
-                        preexec_fn=_limit_file_size(34_000))
+                        preexec_fn=limit_file_size(34_000))
         line = _one_line(full.stderr)
         assert full.returncode == 1
         assert line.startswith(f"fleet-desk: {export}: ") and line.endswith("; nothing was written to it")
@@ -312,28 +278,6 @@ def test_export_to_a_full_disk_is_one_line_and_keeps_the_earlier_export(tmp_path
 
 
 # -- read-only files and folders ----------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def _read_only(path: Path) -> Iterator[None]:
-    """``path`` (a file or a folder) read-only even to root: a read-only bind mount (chmod for other users)."""
-    if os.geteuid() != 0:
-        mode = path.stat().st_mode
-        path.chmod(mode & ~0o222)
-        try:
-            yield
-        finally:
-            path.chmod(mode)
-        return
-    assert _mount("--bind", path, path), "root here, but may not mount"
-    try:
-        assert _mount("-o", "remount,bind,ro", path)
-        with pytest.raises(OSError):  # really read-only, root or not
-            with open(path if path.is_file() else path / "probe", "ab"):
-                pass
-        yield
-    finally:
-        _umount(path)
-
 
 def _depot(url: str, capsys, tmp_path: Path) -> None:  # noqa: ANN001
     """A depot with positions and one order, closed cleanly (no WAL files left beside it)."""
@@ -354,7 +298,7 @@ def test_read_only_database_serves_lookup_and_export_and_refuses_writes_in_one_l
     url = f"sqlite:///{path}"
     _depot(url, capsys, tmp_path)
     before = path.read_bytes()
-    with _read_only(path if what == "file" else folder):
+    with read_only(path if what == "file" else folder):
         engine = open_database(url)  # what the app's read-only views open
         assert is_read_only(engine)
         with engine.connect() as conn:
@@ -384,7 +328,7 @@ def test_read_only_database_at_an_older_schema_is_refused_with_the_command_that_
     engine = create_db_engine(url)
     command.upgrade(alembic_config(engine), "0003")
     engine.dispose()
-    with _read_only(path):
+    with read_only(path):
         for args in (("lookup", "TRK1"), ("db", "upgrade")):
             code, _, err = _run(capsys, "--db", url, *args)
             line = _one_line(err)
@@ -397,7 +341,7 @@ def test_read_only_database_at_an_older_schema_is_refused_with_the_command_that_
 def test_new_database_in_a_read_only_folder_says_so(tmp_path, capsys):  # noqa: ANN001
     folder = tmp_path / "depot"
     folder.mkdir()
-    with _read_only(folder):
+    with read_only(folder):
         code, _, err = _run(capsys, "--db", f"sqlite:///{folder / 'new.db'}", "lookup", "TRK1")
     line = _one_line(err)
     assert code == 1

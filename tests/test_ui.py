@@ -26,6 +26,7 @@ from fleet_desk.ui.fleet_board import AGE, SPEED, STATE, FleetBoardModel
 from fleet_desk.ui.main_window import MainWindow
 from fleet_desk.ui.tasks import wait_for_background
 from tests.conftest import NMEA_LOGS, ROOT
+from tests.helpers.mounts import read_only
 
 CLOSED_PORT_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # nothing listens: every tile fails, as offline
 
@@ -255,6 +256,35 @@ def test_database_that_cannot_be_opened_is_explained(qtbot, tmp_path):  # noqa: 
     assert any("cannot open database" in t for t in window.message_bar.texts())
     assert not window.import_action.isEnabled()
     session.close()
+
+
+def test_a_read_only_database_is_shown_and_nothing_writes_to_it(qtbot, tmp_path):  # noqa: ANN001
+    """A depot database on a read-only share: the app shows what it holds and starts nothing that writes."""
+    import gc
+
+    from fleet_desk.ingest import import_log
+    from fleet_desk.store.database import is_read_only
+
+    folder = tmp_path / "share"
+    folder.mkdir()
+    url = f"sqlite:///{folder / 'depot.db'}"
+    engine = open_database(url)
+    import_log(engine, next(p for p in NMEA_LOGS if p.name == "telit-he910.log"), device="telit", vehicle="Van 7")
+    engine.dispose()
+    gc.collect()
+    with read_only(folder):
+        window, engine = open_window(qtbot, url)
+        try:
+            assert is_read_only(engine)
+            qtbot.waitUntil(lambda: window.board_model.rowCount() == 1, timeout=10000)
+            assert "read-only" in window.db_label.text()
+            assert any("is read-only" in t for t in window.message_bar.texts())
+            assert not window.import_action.isEnabled() and not window.dock_action.isEnabled()
+            assert window.lookup_action.isEnabled()
+            assert window.feed.live._worker.ident is None and window.outbox.thread._thread.ident is None
+        finally:
+            close_window(window, engine)
+            gc.collect()
 
 
 def test_import_log_dialog_flow_through_the_cli_code(qtbot, desk):  # noqa: ANN001

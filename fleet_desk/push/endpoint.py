@@ -117,6 +117,17 @@ def check_url(url: str) -> str:
     return url.strip()
 
 
+def check_url_to_save(url: str) -> str:
+    """`check_url`, and no password in it: what is saved goes to the plain settings file, and credentials live
+    in the OS keyring (a URL with one still works from ``FLEET_DESK_ENDPOINT_URL``)."""
+    url = check_url(url)
+    if urlsplit(url).password:
+        raise EndpointError(f"{shown(url)}: a password in the URL would be kept in the plain settings file; save "
+                            "the URL without it and the credential as the endpoint token (fleet-desk config "
+                            "set-secret endpoint_token), which is kept in the OS keyring")
+    return url
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True

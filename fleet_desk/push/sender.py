@@ -279,7 +279,8 @@ class SenderThread:
         self._stop.set()
         self._wake.set()
         # An answer still awaited is not waited for: its row stays pending and goes again, same key.
-        self._thread.join(1.0)
+        if self._thread.ident is not None:  # started (a read-only desk never starts it)
+            self._thread.join(1.0)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -37,11 +37,13 @@ class FleetFeed(QObject):
         self._statuses: dict[str, UnitStatus] = {}
         self._stopped = False
 
-    def start(self) -> None:
-        """Start watching the fleet and every unit assigned as live (read in the background)."""
-        self.live.start()
+    def start(self, read_only: bool = False) -> None:
+        """Start watching the fleet and every unit assigned as live (read in the background); on a database
+        that cannot be written, only watch what it holds."""
         self.watch.start()
-        run_in_background(lambda: live_units(self.engine), self._start_units)
+        if not read_only:
+            self.live.start()
+            run_in_background(lambda: live_units(self.engine), self._start_units)
 
     def _start_units(self, units: list[UnitAssignment]) -> None:
         for unit in units:

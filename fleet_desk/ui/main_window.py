@@ -168,6 +168,8 @@ class MainWindow(QMainWindow):
         tools.addAction("&Settings…", lambda: dialogs.edit_settings(self))
         self.database_actions += [self.import_action, self.manifest_action, export_action, self.units_action,
                                   self.lookup_action, self.outbox_action, self.dock_action]
+        #: What a read-only database still allows: looking, exporting, the outbox's history.
+        self.read_only_actions = [export_action, self.lookup_action, self.outbox_action]
         for action in self.database_actions:
             action.setEnabled(False)
 
@@ -188,30 +190,37 @@ class MainWindow(QMainWindow):
 
     def start(self, engine: Engine) -> None:
         """The database is open: start the outbox, the fleet feed (live units, fleet watch) and the clock."""
-        from fleet_desk.store.database import describe
+        from fleet_desk.store.database import describe, is_read_only
         from fleet_desk.ui.fleet_feed import FleetFeed
         from fleet_desk.ui.outbox_feed import OutboxFeed
 
         self.engine = engine
-        self.db_label.setText(f"Database: {describe(self.url)}")
+        read_only = is_read_only(engine)
+        self.db_label.setText(f"Database: {describe(self.url)}" + (" (read-only)" if read_only else ""))
         self.outbox = OutboxFeed(engine, self.settings, self.fixed_endpoint, self)
         self.outbox.statusChanged.connect(self._on_outbox)
-        self.outbox.start()
+        if read_only:
+            messages.warning(f"{describe(self.url)} is read-only: the map, board, routes and lookup show what it "
+                             "holds; live units, docking, imports and sending notices are off until it can be "
+                             "written (check its permissions, or start with --db on a copy)")
+        else:
+            self.outbox.start()
         self.outbox_button.setEnabled(True)
         self.feed = FleetFeed(engine, self)
         self.feed.fleetChanged.connect(self._on_fleet)
         self.feed.unitStatusChanged.connect(self._on_unit_status)
         self.feed.fixesStored.connect(lambda _n: self.outbox.poke())  # new fixes may have queued notices
-        self.feed.start()
+        self.feed.start(read_only)
         for action in self.database_actions:
-            action.setEnabled(True)
+            action.setEnabled(not read_only or action in self.read_only_actions)
         self._tick.start()
         self._on_tick()
         self._load_trails()
         self.routes.start(engine, lambda: self.rules.local_day(now_ms()))
         self.port_watch = PortWatcher(self, self.port_lister)
         self.port_watch.appeared.connect(self._on_unit_plugged)
-        self.port_watch.start()
+        if not read_only:  # a unit plugged in would be docked: that writes
+            self.port_watch.start()
 
     def add_panel(self, title: str, object_name: str, widget: QWidget) -> QDockWidget:
         """A panel made on first use (Customer lookup, Dock a unit): a dock tabbed with the board and routes."""

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from fleet_desk import messages
 from fleet_desk.clock import now_ms
-from fleet_desk.manifest import Manifest, ManifestError, read_manifest
+from fleet_desk.manifest import Manifest, ManifestError, check_stored, read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from fleet_desk.ui.tasks import run_in_background
 
@@ -91,4 +91,10 @@ def import_manifest(window, path: Path | None = None) -> None:  # noqa: ANN001
         reason = str(exc) if isinstance(exc, ManifestError) else f"{path}: {exc}"
         messages.error(f"{reason}; nothing was imported.")
 
-    run_in_background(lambda: read_manifest(path, day=today, tz=rules.timezone), checked, unreadable, owner=window)
+    def read_and_check() -> Manifest:
+        manifest = read_manifest(path, day=today, tz=rules.timezone)
+        with engine.connect() as conn:  # a tracking number stored for another order: a row problem, line and column
+            check_stored(manifest, conn)
+        return manifest
+
+    run_in_background(read_and_check, checked, unreadable, owner=window)

@@ -30,7 +30,7 @@ from fleet_desk.push.endpoint import (
     ENV,
     SECRETS,
     EndpointError,
-    check_url,
+    check_url_to_save,
     endpoint,
     keyring_available,
     read_secret,
@@ -212,7 +212,7 @@ class SettingsDialog(QDialog):
             return
         try:
             if new.endpoint_url:
-                check_url(new.endpoint_url)
+                check_url_to_save(new.endpoint_url)
             for key, field in self.secret_fields.items():
                 if field.text():
                     where = store_secret(key, field.text(), new)

@@ -1,0 +1,1 @@
+"""Fixtures' building blocks shared by test modules (never imported from one test module by another)."""
