@@ -30,13 +30,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 
 from fleet_desk.gps.fix import Fix  # noqa: E402
-from fleet_desk.ingest import import_log  # noqa: E402
-from fleet_desk.manifest import read_manifest  # noqa: E402
-from fleet_desk.sim_day import DayTrouble, render_day, rows_to_csv, simulate_day  # noqa: E402
+from fleet_desk.ingest.pipeline import import_log  # noqa: E402
+from fleet_desk.sim.day import DayTrouble, render_day, rows_to_csv, simulate_day  # noqa: E402
 from fleet_desk.store import PositionWriter, ensure_device, open_database  # noqa: E402
 from fleet_desk.store.models import EtaPrediction, OrderEvent, Stop  # noqa: E402
 from fleet_desk.store.positions import write_batches  # noqa: E402
 from fleet_desk.tracking import RouteTracker, TrackingRules  # noqa: E402
+from fleet_desk.tracking.manifest import read_manifest  # noqa: E402
 from fleet_desk.tracking.routes import store_manifest  # noqa: E402
 
 RULES = TrackingRules(timezone=UTC)

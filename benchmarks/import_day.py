@@ -32,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from drivers.framing import sentence  # noqa: E402
 from fleet_desk.gps import NmeaDecoder  # noqa: E402
-from fleet_desk.gps.framing import sentence  # noqa: E402
 
 PYNMEA2_LOOP = """
 import sys, pynmea2
@@ -98,7 +98,7 @@ def decode_only(path: Path, runs: int = 3) -> float:
 def sqlite_only(db: Path, tmp: Path) -> float:
     """Wall time of the sqlite3 driver alone re-inserting the rows an import stored, into a new database
     made by Fleet Desk (same schema, indexes, foreign keys and pragmas), in batches of the import's size."""
-    from fleet_desk.ingest import BATCH
+    from fleet_desk.ingest.pipeline import BATCH
     from fleet_desk.store import ensure_device, open_database
 
     fresh = tmp / "floor.db"

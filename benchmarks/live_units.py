@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fleet_desk.live import LiveIngest  # noqa: E402
+from fleet_desk.ingest.live import LiveIngest  # noqa: E402
 from fleet_desk.store import open_database  # noqa: E402
 
 

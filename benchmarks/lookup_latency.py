@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fleet_desk.lookup import lookup_orders  # noqa: E402
-from fleet_desk.lookup.keys import NAME, STREET, email_key, phone_key, words  # noqa: E402
 from fleet_desk.store import open_database  # noqa: E402
+from fleet_desk.store.search_index import NAME, STREET, email_key, phone_key, words  # noqa: E402
 from fleet_desk.tracking.rules import TrackingRules  # noqa: E402
 
 DAYS, ROUTES_PER_DAY, STOPS = 40, 360, 14  # 201,600 orders

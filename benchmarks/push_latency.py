@@ -28,15 +28,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FLEET_DESK_CONFIG_DIR", tempfile.mkdtemp(prefix="fleet-desk-bench-cfg-"))  # default rules
 
-from fleet_desk.demo_endpoint import DemoEndpoint  # noqa: E402
-from fleet_desk.gps.framing import sentence  # noqa: E402
-from fleet_desk.live import LiveIngest  # noqa: E402
-from fleet_desk.manifest import read_manifest  # noqa: E402
+from drivers.framing import sentence  # noqa: E402
+from fleet_desk.ingest.live import LiveIngest  # noqa: E402
 from fleet_desk.push.sender import OutboxSender, SenderThread  # noqa: E402
-from fleet_desk.sim_day import rows_to_csv, simulate_day  # noqa: E402
-from fleet_desk.simulator import DEPOT, PtyUnit  # noqa: E402
+from fleet_desk.sim.day import rows_to_csv, simulate_day  # noqa: E402
+from fleet_desk.sim.endpoint import DemoEndpoint  # noqa: E402
+from fleet_desk.sim.vans import DEPOT, PtyUnit  # noqa: E402
 from fleet_desk.store import open_database  # noqa: E402
 from fleet_desk.store.timeutil import parse_utc  # noqa: E402
+from fleet_desk.tracking.manifest import read_manifest  # noqa: E402
 from fleet_desk.tracking.routes import store_manifest  # noqa: E402
 from fleet_desk.tracking.rules import TrackingRules  # noqa: E402
 

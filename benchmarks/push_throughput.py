@@ -1,6 +1,6 @@
 """Drain 10,000 queued customer events to a tracking endpoint on 127.0.0.1.
 
-The receiver is the demo's endpoint (`fleet_desk.demo_endpoint`): a
+The receiver is the demo's endpoint (`fleet_desk.sim.endpoint`): a
 keep-alive HTTP/1.1 server that checks each event's signature (401 if it
 does not verify) and keeps each idempotency key once, the least a real
 endpoint does. The
@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from fleet_desk.demo_endpoint import DemoEndpoint  # noqa: E402
 from fleet_desk.push.outbox import outbox_status  # noqa: E402
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue  # noqa: E402
 from fleet_desk.push.sender import OutboxSender, headers  # noqa: E402
+from fleet_desk.sim.endpoint import DemoEndpoint  # noqa: E402
 from fleet_desk.store import open_database  # noqa: E402
 from fleet_desk.store.models import OutboxEvent  # noqa: E402
 

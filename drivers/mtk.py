@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import serial
 
 from drivers.base import byte_reader, open_port
-from fleet_desk.gps.framing import SentenceFramer, sentence
+from drivers.framing import SentenceFramer, sentence
 
 #: Generic MTK loggers talk at 115200 baud, the Holux M-241 at 38400; the rest are rarer.
 BAUD_RATES = (115200, 38400, 57600, 9600, 19200, 4800)

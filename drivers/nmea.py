@@ -17,8 +17,8 @@ from collections.abc import Callable
 import serial
 
 from drivers.base import BAUD_RATES, OnBytes, OnStatus, UnitState, UnitStatus, byte_reader, open_port
+from drivers.framing import SentenceFramer
 from drivers.hub import hub
-from fleet_desk.gps.framing import SentenceFramer
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import sys
 import gpxpy
 
 from fleet_desk.cli import main
-from fleet_desk.export import CSV_HEADER
+from fleet_desk.store.export import CSV_HEADER
 from tests.conftest import NMEA_LOGS, ROOT
 
 TELIT = next(p for p in NMEA_LOGS if p.name == "telit-he910.log")
@@ -80,7 +80,7 @@ def test_gpx_reads_back_with_gpxpy_and_geojson_is_valid(capsys, tmp_path):  # no
 
 def test_date_option_keeps_undated_gga_epochs(capsys, tmp_path):  # noqa: ANN001
     log = tmp_path / "gga.log"
-    from fleet_desk.gps.framing import sentence
+    from drivers.framing import sentence
 
     log.write_bytes(b"".join(sentence(f"GPGGA,1200{s:02d},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,")
                              for s in range(5)))

@@ -18,13 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from fleet_desk.export import export_positions
+from drivers.framing import sentence
 from fleet_desk.gps import NmeaDecoder, plausible
-from fleet_desk.gps.framing import sentence
-from fleet_desk.ingest import import_log
-from fleet_desk.live import LiveIngest
-from fleet_desk.simulator import PtyUnit, SimulatedUnit
+from fleet_desk.ingest.live import LiveIngest
+from fleet_desk.ingest.pipeline import import_log
+from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
 from fleet_desk.store import open_database
+from fleet_desk.store.export import export_positions
 from fleet_desk.store.models import Position, Vehicle
 
 POISON = b"GPRMC,123505.5e400,A,4807.038,N,01131.000,E,22.4,84.4,201126,,,A"

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from drivers.framing import sentence
 from fleet_desk.gps import NmeaDecoder, decoder
-from fleet_desk.gps.framing import sentence
-from fleet_desk.simulator import SimulatedUnit, render
+from fleet_desk.sim.vans import SimulatedUnit, render
 from tests.conftest import NMEA_LOGS
 
 DAY = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -211,7 +211,7 @@ def test_bulk_decoding_of_a_long_day_with_trouble(monkeypatch):  # noqa: ANN001
 def test_a_cycle_cut_short_is_counted_not_stored():
     """Unplugged after an epoch's RMC and before its GGA (the unit's cycle-ender): that epoch is counted as
     cut short; the import summary says so."""
-    from fleet_desk.ingest import IngestSummary
+    from fleet_desk.ingest.pipeline import IngestSummary
 
     data = b"".join(
         sentence(s)

@@ -19,18 +19,18 @@ from sqlalchemy.orm import Session
 from drivers.base import PortInfo
 from drivers.mtk import MtkLogger
 from fleet_desk.cli import main
-from fleet_desk.dock import DockError, dock_unit, recognise
-from fleet_desk.dock.cache import DownloadCache
 from fleet_desk.gps import NmeaDecoder
 from fleet_desk.gps.mtk import decode
-from fleet_desk.ingest import import_log
-from fleet_desk.logger_simulator import SimulatedMtkLogger, SimulatedNmeaLogger
-from fleet_desk.manifest import read_manifest
-from fleet_desk.sim_day import render_day, simulate_day
+from fleet_desk.ingest.dock import DockError, dock_unit, recognise
+from fleet_desk.ingest.dock.cache import DownloadCache
+from fleet_desk.ingest.pipeline import import_log
+from fleet_desk.sim.day import render_day, simulate_day
+from fleet_desk.sim.loggers import SimulatedMtkLogger, SimulatedNmeaLogger
 from fleet_desk.store import open_database
 from fleet_desk.store.models import OrderEvent, Position, Stop
 from fleet_desk.store.units import UnitAssignment
 from fleet_desk.tracking import RouteTracker, TrackingRules
+from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from tests.conftest import TESTDATA
 from tests.mtk_image import memory_image

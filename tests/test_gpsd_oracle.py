@@ -12,9 +12,9 @@ import io
 
 import pytest
 
-from fleet_desk.export import export_positions
-from fleet_desk.ingest import import_log
+from fleet_desk.ingest.pipeline import import_log
 from fleet_desk.store import open_database
+from fleet_desk.store.export import export_positions
 from tests.conftest import NMEA_LOGS
 from tests.gpsd_oracle import gpsd_fixes
 

@@ -17,11 +17,11 @@ from pathlib import Path
 import gpxpy
 import pytest
 
+from drivers.framing import sentence
 from drivers.mtk import LoggerError, MtkLogger
 from fleet_desk.gps.fix import Fix
-from fleet_desk.gps.framing import sentence
 from fleet_desk.gps.mtk import FIX_DGPS, FIX_NONE, FIX_PPS, FIX_SPS, MtkFormatError, MtkPoint, MtkStats, decode
-from fleet_desk.logger_simulator import SimulatedMtkLogger
+from fleet_desk.sim.loggers import SimulatedMtkLogger
 from tests.conftest import TESTDATA
 from tests.mtk_image import VARIANTS, memory_image, record_body, seal
 
@@ -191,7 +191,7 @@ def test_impossible_values_are_counted_and_never_become_points(variant: str) -> 
 
 
 def test_an_import_says_how_many_records_were_implausible(tmp_path: Path) -> None:
-    from fleet_desk.ingest import import_mtk_dump
+    from fleet_desk.ingest.pipeline import import_mtk_dump
     from fleet_desk.store import open_database
 
     good = courier_round()

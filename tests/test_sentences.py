@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from fleet_desk.gps.framing import SentenceFramer
+from drivers.framing import SentenceFramer
 from fleet_desk.gps.sentences import MalformedSentence, parse_fast, parse_pynmea2
 from tests.conftest import NMEA_LOGS
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from drivers.base import UnitState
 from drivers.nmea import NmeaUnit, detect_baud
-from fleet_desk.live import LiveIngest
-from fleet_desk.simulator import PtyUnit, SimulatedUnit
+from fleet_desk.ingest.live import LiveIngest
+from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
 from fleet_desk.store.models import Position
 
 

@@ -194,7 +194,7 @@ def test_half_made_database_holding_rows_is_refused_and_kept(tmp_path, capsys): 
 
 def _day_log(path: Path, seconds: int) -> Path:
     """A van's NMEA for ``seconds`` seconds: enough positions to fill a small disk."""
-    from fleet_desk.simulator import SimulatedUnit
+    from fleet_desk.sim.vans import SimulatedUnit
 
     unit, start = SimulatedUnit(0, seed=3), datetime(2026, 11, 20, 6, tzinfo=UTC)
     path.write_bytes(b"".join(unit.sentences(start + timedelta(seconds=s), float(s)) for s in range(seconds)))

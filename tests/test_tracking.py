@@ -17,14 +17,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fleet_desk.cli import main
-from fleet_desk.ingest import import_log
-from fleet_desk.manifest import read_manifest
-from fleet_desk.sim_day import DayTrouble, render_day, simulate_day
-from fleet_desk.simulator import offset
+from fleet_desk.ingest.pipeline import import_log
+from fleet_desk.sim.day import DayTrouble, render_day, simulate_day
+from fleet_desk.sim.vans import offset
 from fleet_desk.store import open_database
 from fleet_desk.store.models import EtaPrediction, OrderEvent, Stop
 from fleet_desk.tracking import RouteTracker, TrackingRules
 from fleet_desk.tracking.arrival import ArrivalDetector, StopZone
+from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import mark_stop, reassign_stop, reorder_route, store_manifest
 
 RULES = TrackingRules(timezone=UTC)

@@ -15,15 +15,15 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton
 from sqlalchemy import func, select
 
-from fleet_desk.fleet import FleetVehicle, VehicleState
+from fleet_desk.fleet.vehicles import FleetVehicle, VehicleState
 from fleet_desk.gps import Fix
 from fleet_desk.settings import Settings
 from fleet_desk.store import PositionWriter, ensure_device, open_database
 from fleet_desk.store.models import Position
 from fleet_desk.store.registry import ensure_driver
 from fleet_desk.store.units import unit_assignments
-from fleet_desk.ui.fleet_board import AGE, SPEED, STATE, FleetBoardModel
 from fleet_desk.ui.main_window import MainWindow
+from fleet_desk.ui.panels.fleet_board import AGE, SPEED, STATE, FleetBoardModel
 from fleet_desk.ui.tasks import wait_for_background
 from tests.conftest import NMEA_LOGS, ROOT
 from tests.helpers.mounts import read_only
@@ -176,7 +176,7 @@ def test_board_updates_only_changed_rows_and_filters(qtbot):  # noqa: ANN001
     model.apply([moved], [])
     assert changes == [(1, 1)]
 
-    from fleet_desk.ui.fleet_board import FleetBoard
+    from fleet_desk.ui.panels.fleet_board import FleetBoard
 
     board = FleetBoard(model)
     qtbot.addWidget(board)
@@ -191,8 +191,8 @@ def test_board_updates_only_changed_rows_and_filters(qtbot):  # noqa: ANN001
 
 def test_live_unit_attached_persists_and_restarts(qtbot, tmp_path):  # noqa: ANN001
     """Tools > GPS units: attach a pty unit, see it on the board, restart the app: it reads again."""
-    from fleet_desk.simulator import PtyUnit, SimulatedUnit
-    from fleet_desk.ui.units_dialog import gps_units
+    from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
+    from fleet_desk.ui.dialogs.units import gps_units
     from tests.test_serial import Feeder
 
     url = f"sqlite:///{tmp_path / 'depot.db'}"
@@ -231,7 +231,7 @@ def _count(engine) -> int:  # noqa: ANN001
 
 
 def test_unplugged_unit_is_named_in_the_message_bar(qtbot, desk):  # noqa: ANN001
-    from fleet_desk.simulator import PtyUnit, SimulatedUnit
+    from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
 
     window, _engine = desk
     pty = PtyUnit(SimulatedUnit(0), 4800)
@@ -262,7 +262,7 @@ def test_a_read_only_database_is_shown_and_nothing_writes_to_it(qtbot, tmp_path)
     """A depot database on a read-only share: the app shows what it holds and starts nothing that writes."""
     import gc
 
-    from fleet_desk.ingest import import_log
+    from fleet_desk.ingest.pipeline import import_log
     from fleet_desk.store.database import is_read_only
 
     folder = tmp_path / "share"
@@ -288,7 +288,7 @@ def test_a_read_only_database_is_shown_and_nothing_writes_to_it(qtbot, tmp_path)
 
 
 def test_import_log_dialog_flow_through_the_cli_code(qtbot, desk):  # noqa: ANN001
-    from fleet_desk.ui.import_log import ImportFlow
+    from fleet_desk.ui.dialogs.import_log import ImportFlow
 
     window, engine = desk
     log = next(p for p in NMEA_LOGS if p.name.startswith("ublox"))
@@ -304,8 +304,8 @@ def test_import_log_dialog_flow_through_the_cli_code(qtbot, desk):  # noqa: ANN0
 
 
 def test_import_cancel_keeps_what_was_read_and_bad_file_is_named(qtbot, desk, tmp_path):  # noqa: ANN001
-    from fleet_desk.simulator import SimulatedUnit, render
-    from fleet_desk.ui.import_log import ImportFlow
+    from fleet_desk.sim.vans import SimulatedUnit, render
+    from fleet_desk.ui.dialogs.import_log import ImportFlow
 
     window, engine = desk
     big = tmp_path / "day.nmea"
@@ -330,7 +330,7 @@ def test_import_cancel_keeps_what_was_read_and_bad_file_is_named(qtbot, desk, tm
 @pytest.mark.expected_errors
 def test_unexpected_exception_reaches_the_crash_dialog(qtbot, desk):  # noqa: ANN001
     from fleet_desk.logs import log_path, setup_logging
-    from fleet_desk.ui.crash import CrashHandler
+    from fleet_desk.ui.dialogs.crash import CrashHandler
 
     setup_logging()
     handler = CrashHandler(log_path())
@@ -351,7 +351,7 @@ def test_unexpected_exception_reaches_the_crash_dialog(qtbot, desk):  # noqa: AN
 def test_layout_and_settings_are_remembered(qtbot, tmp_path):  # noqa: ANN001
     from PySide6.QtWidgets import QDialogButtonBox
 
-    from fleet_desk.ui.dialogs import edit_settings
+    from fleet_desk.ui.menus import edit_settings
 
     url = f"sqlite:///{tmp_path / 'depot.db'}"
     window, engine = open_window(qtbot, url, remember=True)

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from drivers.base import PortInfo
-from fleet_desk.logger_simulator import SimulatedMtkLogger
-from fleet_desk.manifest import read_manifest
+from fleet_desk.sim.loggers import SimulatedMtkLogger
 from fleet_desk.store.models import Device, Stop
 from fleet_desk.tracking import TrackingRules
+from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from tests.test_dock import _day_in_a_logger
 from tests.test_ui import close_window, open_window

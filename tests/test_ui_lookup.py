@@ -10,11 +10,11 @@ from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
 from fleet_desk.cli import main
-from fleet_desk.ingest import import_log
-from fleet_desk.lookup.keys import fold
-from fleet_desk.manifest import read_manifest
-from fleet_desk.sim_day import DayTrouble, render_day, simulate_day
+from fleet_desk.ingest.pipeline import import_log
+from fleet_desk.sim.day import DayTrouble, render_day, simulate_day
 from fleet_desk.store.models import Route, Stop
+from fleet_desk.store.search_index import fold
+from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from tests.test_ui import close_window, js, open_window
 from tests.test_ui_routes import RULES, _day_so_far

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from fleet_desk.push.endpoint import Endpoint, read_secret
 from fleet_desk.settings import Settings, config_dir
-from fleet_desk.ui.dialogs import edit_settings, show_outbox
+from fleet_desk.ui.menus import edit_settings, show_outbox
 from tests.test_push import SECRET, _queue, receiver  # noqa: F401 - the receiver fixture
 from tests.test_ui import close_window, open_window
 

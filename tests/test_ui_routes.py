@@ -8,13 +8,13 @@ from PySide6.QtWidgets import QPushButton
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet_desk.ingest import import_log
-from fleet_desk.manifest import read_manifest
-from fleet_desk.sim_day import DayTrouble, render_day, simulate_day
+from fleet_desk.ingest.pipeline import import_log
+from fleet_desk.sim.day import DayTrouble, render_day, simulate_day
 from fleet_desk.store.models import OrderEvent, Stop
+from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from fleet_desk.tracking.rules import TrackingRules
-from fleet_desk.ui.routes_panel import RoutesPanel
+from fleet_desk.ui.panels.routes import RoutesPanel
 from tests.test_ui import close_window, js, open_window
 
 RULES = TrackingRules()  # this computer's timezone, as the window uses
@@ -79,7 +79,7 @@ def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbo
 
 
 def test_import_manifest_lists_bad_rows_and_imports_only_when_asked(qtbot, tmp_path):  # noqa: ANN001
-    from fleet_desk.ui.manifest_dialog import import_manifest
+    from fleet_desk.ui.dialogs.manifest import import_manifest
 
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:

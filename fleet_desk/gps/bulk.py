@@ -18,7 +18,7 @@ from datetime import date
 
 import numpy as np
 
-from fleet_desk.gps.framing import Bodies
+from drivers.framing import Bodies
 from fleet_desk.gps.sentences import GNSS_TALKERS
 
 KINDS = ("RMC", "GGA", "VTG", "GSA")

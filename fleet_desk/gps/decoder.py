@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from drivers.framing import Bodies, FramingStats, SentenceFramer
 from fleet_desk.gps import bulk, plausible
 from fleet_desk.gps.fix import KNOTS_TO_MPS, Fix
-from fleet_desk.gps.framing import Bodies, FramingStats, SentenceFramer
 from fleet_desk.gps.sentences import MalformedSentence, Sentence, parse_fast, parse_pynmea2
 
 log = logging.getLogger(__name__)

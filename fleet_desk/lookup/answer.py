@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
-from fleet_desk.fleet import STALE_AFTER_S
-from fleet_desk.lookup.keys import mask_email, mask_phone
+from fleet_desk.fleet.vehicles import STALE_AFTER_S
 from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, OutboxEvent, Route, Stop, Vehicle
+from fleet_desk.store.search_index import mask_email, mask_phone
 from fleet_desk.store.timeutil import iso_z
 from fleet_desk.tracking.geo import distance_m
 from fleet_desk.tracking.rules import TrackingRules, local_hhmm

@@ -13,7 +13,8 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine, and_, intersect, select
 
-from fleet_desk.lookup.keys import (
+from fleet_desk.store.models import LookupTerm, Route, Stop
+from fleet_desk.store.search_index import (
     NAME,
     STREET,
     email_key,
@@ -21,10 +22,9 @@ from fleet_desk.lookup.keys import (
     mask_email,
     mask_phone,
     phone_key,
-    region_of,
+    usual_region,
     words,
 )
-from fleet_desk.store.models import LookupTerm, Route, Stop
 
 EXACT, CONTACT, NAME_WORDS, NAME_PREFIX, STREET_WORDS, EMAIL_PREFIX = range(6)
 MIN_PREFIX = 2
@@ -71,12 +71,6 @@ def find_orders(engine: Engine, query: str, region: str | None = None, limit: in
                 mask_email(r.email), r.address, r.service_date, r.status) for r in rows]
     hits.sort(key=lambda h: (h.rank, -date.fromisoformat(h.service_date).toordinal(), h.customer_name, h.stop_id))
     return hits[:limit]
-
-
-def usual_region(conn: Connection) -> str | None:
-    """Where most customers' phones are, for reading a national number when no region is set (the setting
-    `phone_region`)."""
-    return region_of(conn.scalars(select(Stop.phone_key).where(Stop.phone_key.is_not(None)).limit(50)).all())
 
 
 def _candidates(conn: Connection, text: str, region: str | None, limit: int):  # noqa: ANN202

@@ -165,7 +165,7 @@ class Stop(Base):
     customer_name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
-    phone_key: Mapped[str | None] = mapped_column(String(20))  # E.164, for lookup (fleet_desk.lookup.keys)
+    phone_key: Mapped[str | None] = mapped_column(String(20))  # E.164, for lookup (fleet_desk.store.search_index)
     email_key: Mapped[str | None] = mapped_column(String(200))  # lower case, for lookup
     address: Mapped[str] = mapped_column(String(300))
     notes: Mapped[str | None] = mapped_column(String(500))

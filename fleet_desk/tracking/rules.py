@@ -30,7 +30,7 @@ class TrackingRules:
     depot: tuple[float, float] | None = None
     timezone: tzinfo | None = None  # None: this computer's
     phone_region: str | None = None  # customers' national phone numbers are of this region (e.g. FR); None: see
-    # fleet_desk.lookup.search.usual_region
+    # fleet_desk.store.search_index.usual_region
 
     def local_day(self, ms: int) -> str:
         """The depot's date (YYYY-MM-DD) at ``ms``: the service day routes belong to."""

@@ -91,14 +91,14 @@ def run_app(db: str | None, demo: bool = False, screenshot: Path | None = None, 
     from PySide6.QtWidgets import QApplication
 
     import resources
-    from fleet_desk.ui.map_view import FleetMapView  # noqa: F401 - QtWebEngine before the QApplication
+    from fleet_desk.ui.map.view import FleetMapView  # noqa: F401 - QtWebEngine before the QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Fleet Desk")
     app.setOrganizationName("Fleet Desk")
     app.setWindowIcon(QIcon(str(resources.APP_ICON)))
 
-    from fleet_desk.ui.crash import CrashHandler
+    from fleet_desk.ui.dialogs.crash import CrashHandler
 
     crash = CrashHandler(log_file)
     crash.install()
@@ -145,7 +145,7 @@ class AppSession:
         settings = Settings.load()
         note = ""
         if self.demo_wanted:
-            from fleet_desk.demo import DemoFleet
+            from fleet_desk.sim.demo import DemoFleet
 
             self.demo = DemoFleet(self.vehicles)
             url = self.demo.url

@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 
 from drivers.base import UnitState, UnitStatus
 from fleet_desk import messages
-from fleet_desk.fleet_watch import FleetWatch
-from fleet_desk.live import LiveIngest
+from fleet_desk.fleet.watch import FleetWatch
+from fleet_desk.ingest.live import LiveIngest
 from fleet_desk.store import DeviceRef
 from fleet_desk.store.units import UnitAssignment, assign_unit, live_units, set_live
 from fleet_desk.ui.tasks import run_in_background

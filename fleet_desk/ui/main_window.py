@@ -1,7 +1,7 @@
 """The main window: the map in the centre, the fleet board docked beside it.
 
 It wires the core's signals to the views and owns no business rule: state
-thresholds live in `fleet_desk.fleet`, ingestion in `fleet_desk.live`.
+thresholds live in `fleet_desk.fleet.vehicles`, ingestion in `fleet_desk.ingest.live`.
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QTo
 
 from fleet_desk import __version__, messages
 from fleet_desk.clock import now_ms
-from fleet_desk.fleet import FleetVehicle
+from fleet_desk.fleet.vehicles import FleetVehicle
 from fleet_desk.logs import log_path
 from fleet_desk.settings import Settings, config_dir
-from fleet_desk.simulator import DEPOT
+from fleet_desk.sim.vans import DEPOT
 from fleet_desk.tracking.rules import TrackingRules
-from fleet_desk.ui.fleet_board import FleetBoard, FleetBoardModel
-from fleet_desk.ui.map_view import FleetMapView
+from fleet_desk.ui.map.view import FleetMapView
 from fleet_desk.ui.message_bar import MessageBar
+from fleet_desk.ui.panels.fleet_board import FleetBoard, FleetBoardModel
+from fleet_desk.ui.panels.routes import RoutesPanel
 from fleet_desk.ui.port_watch import PortWatcher
-from fleet_desk.ui.routes_panel import RoutesPanel
 from fleet_desk.ui.tasks import run_in_background
 
 if TYPE_CHECKING:  # the database and live-ingestion modules load after the window shows
@@ -47,7 +47,7 @@ class _Dialogs:
     """The dialogs module, imported on first use (it pulls in the database layer)."""
 
     def __getattr__(self, name: str):  # noqa: ANN204
-        from fleet_desk.ui import dialogs
+        from fleet_desk.ui import menus as dialogs
 
         return getattr(dialogs, name)
 
@@ -276,7 +276,7 @@ class MainWindow(QMainWindow):
         self.board.select_vehicle(route.vehicle_id)
         since = route.departed_ms or route.planned_start_ms
         if since is not None:
-            from fleet_desk.fleet_watch import vehicle_track
+            from fleet_desk.fleet.watch import vehicle_track
 
             engine, vehicle_id = self.engine, route.vehicle_id
             run_in_background(lambda: vehicle_track(engine, vehicle_id, since), self.map.show_track)
@@ -301,7 +301,7 @@ class MainWindow(QMainWindow):
         since = now_ms() - self.settings.trail_minutes * 60_000
         engine = self.engine
         if engine is not None and self.map.is_ready:
-            from fleet_desk.fleet_watch import recent_trails
+            from fleet_desk.fleet.watch import recent_trails
 
             run_in_background(lambda: recent_trails(engine, since), self.map.load_trails)
 

@@ -7,7 +7,7 @@ from functools import cache
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
-from fleet_desk.fleet import VehicleState
+from fleet_desk.fleet.vehicles import VehicleState
 
 STATE_COLORS: dict[VehicleState, str] = {
     VehicleState.MOVING: "#2e7d32",

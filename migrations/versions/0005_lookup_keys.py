@@ -37,8 +37,8 @@ def upgrade() -> None:
 
 def _index_existing_stops() -> None:
     """Orders stored before this version get their keys (with the user's phone region)."""
-    from fleet_desk.lookup.keys import email_key, index_terms, locale_region, phone_key, region_of
     from fleet_desk.settings import Settings
+    from fleet_desk.store.search_index import email_key, index_terms, locale_region, phone_key, region_of
 
     conn = op.get_bind()
     stops = sa.table('stops', sa.column('id'), sa.column('customer_name'), sa.column('address'),

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from fleet_desk.gps.framing import sentence
+from drivers.framing import sentence
 from fleet_desk.tracking import geo
 
 DEPOT = (45.7485, 4.8467)  # a depot on the edge of a city

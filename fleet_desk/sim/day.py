@@ -15,7 +15,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from fleet_desk.simulator import DEPOT, SimulatedUnit, distance_m, offset
+from fleet_desk.sim.vans import DEPOT, SimulatedUnit, distance_m, offset
 
 FIRST_NAMES = ["Élodie", "Anna", "Karim", "Jonas", "Sofia", "Luc", "Chloé", "Mehdi", "Nina", "Hugo", "Inès", "Tomás",
                "Zoé", "Léa", "Bruno", "Maëlle", "Oskar", "Aïcha", "Paul", "Marta"]

@@ -87,7 +87,7 @@ class Progress:
 def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN001
     """Import (or, with a replay ``tracker``, replay) each file; a bad file does not stop the others."""
     from fleet_desk.gps.mtk import MtkFormatError
-    from fleet_desk.ingest import NotNmeaError, import_log, import_mtk_dump
+    from fleet_desk.ingest.pipeline import NotNmeaError, import_log, import_mtk_dump
 
     engine = _engine(args)
     from fleet_desk.store.database import DAMAGED_ADVICE
@@ -121,8 +121,8 @@ def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN0
 
 
 def cmd_dock(args: argparse.Namespace) -> int:
-    from fleet_desk.dock import DockError, dock_unit
-    from fleet_desk.dock.recognise import which_unit
+    from fleet_desk.ingest.dock import DockError, dock_unit
+    from fleet_desk.ingest.dock.recognise import which_unit
     from fleet_desk.store.timeutil import iso_z
 
     engine = _engine(args)
@@ -187,7 +187,7 @@ class DockBar:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
-    from fleet_desk.live import LiveIngest
+    from fleet_desk.ingest.live import LiveIngest
 
     engine = _engine(args)
     stored = [0]
@@ -230,7 +230,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from fleet_desk import export
+    from fleet_desk.store import export
 
     engine = _engine(args)
     fmt = args.format or ("jsonl" if args.what == "events" and args.output and args.output.endswith(".jsonl")
@@ -259,8 +259,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_manifest_import(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
-    from fleet_desk.manifest import ManifestError, check_stored, read_manifest
     from fleet_desk.settings import Settings
+    from fleet_desk.tracking.manifest import ManifestError, check_stored, read_manifest
     from fleet_desk.tracking.routes import store_manifest
     from fleet_desk.tracking.rules import TrackingRules
 
@@ -483,7 +483,7 @@ def cmd_ports(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from fleet_desk.simulator import PtyUnit, SimulatedUnit, Trouble, run
+    from fleet_desk.sim.vans import PtyUnit, SimulatedUnit, Trouble, run
 
     if args.logger:
         return _simulate_logger(args)
@@ -520,7 +520,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def _simulate_logger(args: argparse.Namespace) -> int:
     """A data logger on a pseudo-terminal, to try docking by hand."""
-    from fleet_desk.logger_simulator import SimulatedMtkLogger, SimulatedNmeaLogger
+    from fleet_desk.sim.loggers import SimulatedMtkLogger, SimulatedNmeaLogger
 
     if not args.memory:
         _err("--logger needs --memory FILE (an MTK dump for mtk, an NMEA log for nmea)")
@@ -559,8 +559,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Headless demo: simulated vans on pseudo-terminals, read live, fixes printed."""
     import tempfile
 
-    from fleet_desk.live import LiveIngest
-    from fleet_desk.simulator import PtyUnit, SimulatedUnit, run
+    from fleet_desk.ingest.live import LiveIngest
+    from fleet_desk.sim.vans import PtyUnit, SimulatedUnit, run
     from fleet_desk.store import open_database
 
     tmp = tempfile.TemporaryDirectory(prefix="fleet-desk-demo-")
@@ -736,6 +736,3 @@ def main(argv: list[str] | None = None) -> int:
         _err(str(exc))
         return EXIT_USAGE
 
-
-if __name__ == "__main__":
-    sys.exit(main())

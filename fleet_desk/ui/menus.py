@@ -14,17 +14,17 @@ from PySide6.QtWidgets import (
 )
 
 from fleet_desk import messages
-from fleet_desk.export import FORMATS
-from fleet_desk.export import export_positions as write_export
+from fleet_desk.store.export import FORMATS
+from fleet_desk.store.export import export_positions as write_export
 from fleet_desk.store.units import unit_assignments
-from fleet_desk.ui.dock_view import show_dock
-from fleet_desk.ui.import_log import import_logs
-from fleet_desk.ui.lookup_view import show_lookup
-from fleet_desk.ui.manifest_dialog import import_manifest
-from fleet_desk.ui.outbox_monitor import show_outbox
-from fleet_desk.ui.settings_dialog import edit_settings
+from fleet_desk.ui.dialogs.import_log import import_logs
+from fleet_desk.ui.dialogs.manifest import import_manifest
+from fleet_desk.ui.dialogs.settings import edit_settings
+from fleet_desk.ui.dialogs.units import gps_units
+from fleet_desk.ui.panels.dock import show_dock
+from fleet_desk.ui.panels.lookup import show_lookup
+from fleet_desk.ui.panels.outbox import show_outbox
 from fleet_desk.ui.tasks import run_in_background
-from fleet_desk.ui.units_dialog import gps_units
 
 __all__ = ["edit_settings", "export_positions", "gps_units", "import_logs", "import_manifest", "show_dock",
            "show_lookup", "show_outbox"]

@@ -3,7 +3,7 @@
 Ports are watched (`PortWatcher`); a known unit that appears is named with
 its vehicle and offered for download (or downloaded at once when the
 setting says so); an unknown one gets the short register dialog. The
-download is `fleet_desk.dock.dock_unit`, the same as ``fleet-desk dock``,
+download is `fleet_desk.ingest.dock.dock_unit`, the same as ``fleet-desk dock``,
 run off the GUI thread with a progress bar (bytes, records, time left) and
 Cancel; the summary says what came in and which stops it filled in.
 """
@@ -30,11 +30,11 @@ from sqlalchemy import Engine
 
 from drivers.base import PortInfo
 from fleet_desk import messages
-from fleet_desk.dock import DockError, DockProgress, DockSummary, dock_unit
-from fleet_desk.dock.recognise import which_unit
+from fleet_desk.ingest.dock import DockError, DockProgress, DockSummary, dock_unit
+from fleet_desk.ingest.dock.recognise import which_unit
 from fleet_desk.store.timeutil import from_ms
 from fleet_desk.store.units import UnitAssignment, register_dock_unit, unit_assignments
-from fleet_desk.ui.register_unit import RegisterUnitDialog
+from fleet_desk.ui.dialogs.register_unit import RegisterUnitDialog
 from fleet_desk.ui.tasks import run_in_background
 
 FAMILIES = (("Ask the unit", None), ("MTK data logger (Holux, Qstarz, i-Blue…)", "mtk"),

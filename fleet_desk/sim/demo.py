@@ -16,9 +16,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fleet_desk.demo_endpoint import DemoEndpoint
-from fleet_desk.sim_day import DayTrouble, SimulatedDay, render_day, rows_to_csv, simulate_day
-from fleet_desk.simulator import DEPOT, PtyUnit, run
+from fleet_desk.sim.day import DayTrouble, SimulatedDay, render_day, rows_to_csv, simulate_day
+from fleet_desk.sim.endpoint import DemoEndpoint
+from fleet_desk.sim.vans import DEPOT, PtyUnit, run
 
 DEMO_BAUD = 4800
 STOPS = 14
@@ -63,11 +63,11 @@ class DemoFleet:
 
     def prepare(self) -> None:
         """The database with the day's manifest, each van's morning so far, and live unit assignments."""
-        from fleet_desk.ingest import import_log
-        from fleet_desk.manifest import read_manifest
+        from fleet_desk.ingest.pipeline import import_log
         from fleet_desk.settings import Settings
         from fleet_desk.store import open_database
         from fleet_desk.store.units import assign_unit
+        from fleet_desk.tracking.manifest import read_manifest
         from fleet_desk.tracking.routes import store_manifest
         from fleet_desk.tracking.rules import TrackingRules
 

@@ -20,11 +20,11 @@ from drivers.base import BAUD_RATES
 from drivers.mtk import READ_SIZE, LoggerError, MtkLogger
 from drivers.nmea import open_at_unit_baud, read_playback
 from fleet_desk.clock import now_ms
-from fleet_desk.dock.cache import DownloadCache
-from fleet_desk.dock.summary import DockSummary, TrackDistance, stops_visited
 from fleet_desk.gps import NmeaDecoder
 from fleet_desk.gps.mtk import MtkFormatError
-from fleet_desk.ingest import FixPipeline, MtkImport, reconcile_stored
+from fleet_desk.ingest.dock.cache import DownloadCache
+from fleet_desk.ingest.dock.summary import DockSummary, TrackDistance, stops_visited
+from fleet_desk.ingest.pipeline import FixPipeline, MtkImport, reconcile_stored
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
 from fleet_desk.store.units import mark_docked, unit_assignments
 

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from fleet_desk.gps.fix import Fix
-from fleet_desk.ingest import IngestSummary
+from fleet_desk.ingest.pipeline import IngestSummary
 from fleet_desk.store.models import OrderEvent, Route, Stop
 from fleet_desk.store.timeutil import iso_z
 from fleet_desk.tracking.geo import distance_m

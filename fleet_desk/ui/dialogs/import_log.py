@@ -1,6 +1,6 @@
 """File > Import log: pick files, name the unit, watch the progress, read the summary.
 
-The import itself is `fleet_desk.ingest.import_log`, the same function the
+The import itself is `fleet_desk.ingest.pipeline.import_log`, the same function the
 CLI runs, in a worker thread; cancelling keeps everything already read.
 """
 
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy import Engine
 
-from fleet_desk.ingest import IngestSummary, NotNmeaError, import_log
+from fleet_desk.ingest.pipeline import IngestSummary, NotNmeaError, import_log
 from fleet_desk.store.units import unit_assignments
 from fleet_desk.ui.tasks import run_in_background
 

@@ -19,7 +19,7 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
-from fleet_desk.fleet import FleetVehicle, VehicleState
+from fleet_desk.fleet.vehicles import FleetVehicle, VehicleState
 from fleet_desk.settings import Settings
 from fleet_desk.ui.style import STOP_COLORS, state_colors_by_name
 
@@ -111,7 +111,7 @@ class FleetMapView(QWebEngineView):
 
     def load_page(self) -> None:
         """Build and load the page (at start, and when tile settings change)."""
-        from fleet_desk.ui.map_page import base_url, build_map_page
+        from fleet_desk.ui.map.page import base_url, build_map_page
 
         self.is_ready = False
         self._flush_timer.stop()

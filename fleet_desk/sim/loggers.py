@@ -16,8 +16,8 @@ import select
 import threading
 import time
 
-from fleet_desk.gps.framing import SentenceFramer, sentence
-from fleet_desk.simulator import PtyPort, garble
+from drivers.framing import SentenceFramer, sentence
+from fleet_desk.sim.vans import PtyPort, garble
 
 ANSWER_LINE = 0x800  # bytes of memory per $PMTK182,8 line, as MTK firmware sends them
 LIVE_EVERY_S = 1.0

@@ -22,7 +22,7 @@ from drivers.base import UnitStatus
 from drivers.nmea import NmeaUnit
 from fleet_desk.clock import now_ms
 from fleet_desk.gps import Fix, NmeaDecoder
-from fleet_desk.ingest import FixPipeline, RateMeter
+from fleet_desk.ingest.pipeline import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
 from fleet_desk.tracking.tracker import tracker_for
 

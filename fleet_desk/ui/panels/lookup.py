@@ -32,11 +32,11 @@ from PySide6.QtWidgets import (
 )
 
 from fleet_desk.clock import now_ms
-from fleet_desk.fleet import FleetVehicle, vehicle_state
+from fleet_desk.fleet.vehicles import FleetVehicle, vehicle_state
 from fleet_desk.lookup import lookup_orders
 from fleet_desk.lookup.answer import EVENT_WORDS, NOTICE_STATUS, OrderAnswer, age_words, answer_for
 from fleet_desk.lookup.search import Hit
-from fleet_desk.ui.map_view import FleetMapView
+from fleet_desk.ui.map.view import FleetMapView
 from fleet_desk.ui.tasks import run_in_background
 
 DEBOUNCE_MS = 150

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from fleet_desk.fleet import FleetVehicle
+from fleet_desk.fleet.vehicles import FleetVehicle
 from fleet_desk.store.models import Device, Driver, LatestPosition, Position, Vehicle
 
 log = logging.getLogger(__name__)

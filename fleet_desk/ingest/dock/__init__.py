@@ -5,8 +5,8 @@ reconciles its track and returns a `DockSummary`. No Qt: the Dock view and
 ``fleet-desk dock`` both call these.
 """
 
-from fleet_desk.dock.recognise import recognise
-from fleet_desk.dock.session import DockError, DockProgress, dock_unit
-from fleet_desk.dock.summary import DockSummary
+from fleet_desk.ingest.dock.recognise import recognise
+from fleet_desk.ingest.dock.session import DockError, DockProgress, dock_unit
+from fleet_desk.ingest.dock.summary import DockSummary
 
 __all__ = ["DockError", "DockProgress", "DockSummary", "dock_unit", "recognise"]

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from fleet_desk import messages
 from fleet_desk.clock import now_ms
-from fleet_desk.manifest import Manifest, ManifestError, check_stored, read_manifest
+from fleet_desk.tracking.manifest import Manifest, ManifestError, check_stored, read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from fleet_desk.ui.tasks import run_in_background
 

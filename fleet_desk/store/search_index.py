@@ -14,9 +14,9 @@ import unicodedata
 from collections import Counter
 
 import phonenumbers
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete, insert, select
 
-from fleet_desk.store.models import LookupTerm
+from fleet_desk.store.models import LookupTerm, Stop
 
 NAME, STREET = 1, 2
 TERM_MAX = 60
@@ -91,3 +91,9 @@ def mask_email(email: str | None) -> str:
         return email or ""
     user, domain = email.split("@", 1)
     return f"{user[:1]}{'•' * max(1, len(user) - 1)}@{domain}"
+
+
+def usual_region(conn: Connection) -> str | None:
+    """Where most customers' phones are, for reading a national number when no region is set (the setting
+    `phone_region`)."""
+    return region_of(conn.scalars(select(Stop.phone_key).where(Stop.phone_key.is_not(None)).limit(50)).all())

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QTableV
 
 from drivers.base import UnitState, UnitStatus
 from fleet_desk.clock import now_ms
-from fleet_desk.fleet import FleetVehicle, VehicleState, vehicle_state
+from fleet_desk.fleet.vehicles import FleetVehicle, VehicleState, vehicle_state
 from fleet_desk.ui.style import STATE_COLORS, state_icon
 
 COLUMNS = ("Vehicle", "Driver", "Unit", "State", "Speed", "Last fix", "Position")

@@ -1,7 +1,7 @@
 """The fleet as a dispatcher sees it: every vehicle, its unit, state and position.
 
 The states and their thresholds live here, once, for the board, the map and
-the CLI; `fleet_desk.fleet_watch` reads the rows from the store.
+the CLI; `fleet_desk.fleet.watch` reads the rows from the store.
 """
 
 from __future__ import annotations
