@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FLEET_DESK_CONFIG_DIR", tempfile.mkdtemp(prefix="dock-bench-cfg-"))
 os.environ.setdefault("FLEET_DESK_CACHE_DIR", tempfile.mkdtemp(prefix="dock-bench-cache-"))
 
-from tests.mtk_image import memory_image  # noqa: E402
+from tests.helpers.mtk_image import memory_image  # noqa: E402
 
 from fleet_desk.gps.fix import Fix  # noqa: E402
 from fleet_desk.ingest.dock import dock_unit  # noqa: E402

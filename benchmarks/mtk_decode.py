@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from fleet_desk.gps.fix import Fix  # noqa: E402
-from tests.mtk_image import memory_image  # noqa: E402
+from tests.helpers.mtk_image import memory_image  # noqa: E402
 
 OURS = """
 import sys

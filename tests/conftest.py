@@ -6,7 +6,6 @@ import logging
 import os
 import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -19,9 +18,6 @@ os.environ["FLEET_DESK_CONFIG_DIR"] = os.path.join(_HOME, "config")
 os.environ["FLEET_DESK_LOG_DIR"] = os.path.join(_HOME, "log")
 os.environ["FLEET_DESK_CACHE_DIR"] = os.path.join(_HOME, "cache")
 
-ROOT = Path(__file__).resolve().parents[1]
-TESTDATA = ROOT.parent / "shared" / "testdata"
-NMEA_LOGS = sorted((TESTDATA / "nmea-receivers").glob("*.log"))
 PG_URL = os.environ.get("FLEET_DESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -75,3 +71,14 @@ def no_keyring():  # noqa: ANN201
     keyring.set_keyring(fail.Keyring())
     yield
     keyring.set_keyring(before)
+
+
+@pytest.fixture
+def receiver():  # noqa: ANN201
+    """A real tracking endpoint on 127.0.0.1 that checks every request and misbehaves on request."""
+    from tests.helpers.outbox import ENDPOINT_TOKEN, SECRET
+    from tests.helpers.receiver import Receiver
+
+    r = Receiver(SECRET, token=ENDPOINT_TOKEN)
+    yield r
+    r.close()

@@ -11,14 +11,14 @@ import csv
 import io
 import json
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fleet_desk.cli import main
 from fleet_desk.ingest.pipeline import import_log
-from fleet_desk.sim.day import DayTrouble, render_day, simulate_day
+from fleet_desk.sim.day import DayTrouble
 from fleet_desk.sim.vans import offset
 from fleet_desk.store import open_database
 from fleet_desk.store.models import EtaPrediction, OrderEvent, Stop
@@ -26,10 +26,10 @@ from fleet_desk.tracking import RouteTracker, TrackingRules
 from fleet_desk.tracking.arrival import ArrivalDetector, StopZone
 from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import mark_stop, reassign_stop, reorder_route, store_manifest
+from tests.helpers.days import day_with_trouble
 
 RULES = TrackingRules(timezone=UTC)
 HOME = (45.75, 4.85)
-START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 def _feed(detector: ArrivalDetector, track: list[tuple[float, float, float]], zones: list[StopZone],
@@ -84,18 +84,6 @@ def test_a_dropout_during_the_stop_still_counts():
     assert 28 <= visits[0][2] <= 31
 
 
-def _day(tmp_path, index: int, trouble: DayTrouble, stops: int = 8, window_h: float = 2.0):  # noqa: ANN001, ANN202
-    day = simulate_day(index, START, stops=stops, seed=3, trouble=trouble)
-    for row in day.rows:  # tighter windows make trouble visible
-        ws = datetime.fromisoformat(row["window_start"])
-        row["window_end"] = (ws + timedelta(hours=window_h)).isoformat()
-    manifest = tmp_path / f"manifest{index}.csv"
-    manifest.write_text(day.manifest_csv(), encoding="utf-8")
-    log = tmp_path / f"van{index}.nmea"
-    log.write_bytes(render_day(day, 5 * 3600))
-    return day, manifest, log
-
-
 def _replay(engine, day, manifest, log):  # noqa: ANN001, ANN202
     store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
     tracker = RouteTracker(RULES, clock=None)
@@ -103,7 +91,7 @@ def _replay(engine, day, manifest, log):  # noqa: ANN001, ANN202
 
 
 def test_replayed_day_arrivals_etas_and_milestones(tmp_path, db_url):  # noqa: ANN001
-    day, manifest, log = _day(tmp_path, 0, DayTrouble(long_stops={2: 1500}, noise_m=3.0))
+    day, manifest, log = day_with_trouble(tmp_path, 0, DayTrouble(long_stops={2: 1500}, noise_m=3.0))
     engine = open_database(db_url)
     _replay(engine, day, manifest, log)
     with Session(engine) as s:
@@ -132,7 +120,7 @@ def test_replayed_day_arrivals_etas_and_milestones(tmp_path, db_url):  # noqa: A
 
 
 def test_late_departure_is_flagged_before_the_window_closes_with_its_reason(tmp_path):  # noqa: ANN001
-    day, manifest, log = _day(tmp_path, 1, DayTrouble(late_departure_s=3600), window_h=1.0)
+    day, manifest, log = day_with_trouble(tmp_path, 1, DayTrouble(late_departure_s=3600), window_h=1.0)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     _replay(engine, day, manifest, log)
     with Session(engine) as s:
@@ -148,7 +136,7 @@ def test_late_departure_is_flagged_before_the_window_closes_with_its_reason(tmp_
 
 
 def test_an_old_day_imported_tells_no_customer_and_exports_read_back(capsys, tmp_path):  # noqa: ANN001
-    day, manifest, log = _day(tmp_path, 2, DayTrouble())
+    day, manifest, log = day_with_trouble(tmp_path, 2, DayTrouble())
     db = f"sqlite:///{tmp_path / 'd.db'}"
     assert main(["--db", db, "manifest", "import", str(manifest)]) == 0
     assert main(["--db", db, "import-log", str(log), "--device", "unit-3", "--vehicle", day.vehicle]) == 0
@@ -170,8 +158,8 @@ def test_an_old_day_imported_tells_no_customer_and_exports_read_back(capsys, tmp
 
 
 def test_dispatcher_marks_reorders_and_reassigns(tmp_path):  # noqa: ANN001
-    _, manifest, _ = _day(tmp_path, 3, DayTrouble(), stops=3)
-    _, manifest2, _ = _day(tmp_path, 4, DayTrouble(), stops=2)
+    _, manifest, _ = day_with_trouble(tmp_path, 3, DayTrouble(), stops=3)
+    _, manifest2, _ = day_with_trouble(tmp_path, 4, DayTrouble(), stops=2)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
     store_manifest(engine, read_manifest(manifest2, tz=UTC), RULES)
@@ -200,7 +188,7 @@ def test_a_batch_whose_transaction_fails_is_tracked_again_when_resent(tmp_path):
     from fleet_desk.gps import NmeaDecoder
     from fleet_desk.store import PositionWriter, ensure_device
 
-    day, manifest, log = _day(tmp_path, 5, DayTrouble(), stops=3)
+    day, manifest, log = day_with_trouble(tmp_path, 5, DayTrouble(), stops=3)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
     fixes = NmeaDecoder().feed(log.read_bytes())
@@ -232,7 +220,7 @@ def test_a_silent_unit_ages_its_etas_then_is_flagged_not_extrapolated(tmp_path):
     from fleet_desk.store import PositionWriter, ensure_device
     from fleet_desk.store.models import Route
 
-    day, manifest, log = _day(tmp_path, 6, DayTrouble(), stops=6, window_h=1.0)
+    day, manifest, log = day_with_trouble(tmp_path, 6, DayTrouble(), stops=6, window_h=1.0)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
     fixes = NmeaDecoder().feed(log.read_bytes())[:1500]  # 25 minutes, then the unit falls silent
@@ -267,7 +255,7 @@ def test_a_silent_unit_ages_its_etas_then_is_flagged_not_extrapolated(tmp_path):
 
 
 def test_replay_command_tells_customers_as_it_would_have_live(capsys, tmp_path):  # noqa: ANN001
-    day, manifest, log = _day(tmp_path, 7, DayTrouble(), stops=4)
+    day, manifest, log = day_with_trouble(tmp_path, 7, DayTrouble(), stops=4)
     db = f"sqlite:///{tmp_path / 'd.db'}"
     assert main(["--db", db, "manifest", "import", str(manifest)]) == 0
     assert main(["--db", db, "replay", str(log), "--device", "unit-8", "--vehicle", day.vehicle]) == 0

@@ -27,8 +27,8 @@ from fleet_desk.cli import main
 from fleet_desk.store import DatabaseError, open_database
 from fleet_desk.store.database import HEAD, alembic_config, create_db_engine, current_revision, is_read_only
 from fleet_desk.store.models import Base, Position, Stop
-from tests.conftest import NMEA_LOGS, ROOT
 from tests.helpers.mounts import limit_file_size, mount, read_only, small_disk
+from tests.helpers.paths import NMEA_LOGS, ROOT
 
 TELIT = next(p for p in NMEA_LOGS if p.name == "telit-he910.log")  # 187 fixes
 ALL_TABLES = set(Base.metadata.tables) | {"alembic_version"}

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton
 from sqlalchemy import func, select
@@ -22,21 +22,10 @@ from fleet_desk.store import PositionWriter, ensure_device, open_database
 from fleet_desk.store.models import Position
 from fleet_desk.store.registry import ensure_driver
 from fleet_desk.store.units import unit_assignments
-from fleet_desk.ui.main_window import MainWindow
 from fleet_desk.ui.panels.fleet_board import AGE, SPEED, STATE, FleetBoardModel
-from fleet_desk.ui.tasks import wait_for_background
-from tests.conftest import NMEA_LOGS, ROOT
+from tests.helpers.desk import close_window, js, open_window
 from tests.helpers.mounts import read_only
-
-CLOSED_PORT_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # nothing listens: every tile fails, as offline
-
-
-def js(qtbot, window: MainWindow, expression: str, timeout: int = 10000):  # noqa: ANN001, ANN201
-    """Evaluate JS on the map page and return its result."""
-    box: dict = {}
-    window.map.evaluate(f"JSON.stringify({expression})", lambda result: box.setdefault("r", result))
-    qtbot.waitUntil(lambda: "r" in box, timeout=timeout)
-    return None if box["r"] in (None, "") else json.loads(box["r"])
+from tests.helpers.paths import NMEA_LOGS, ROOT
 
 
 def store_fix(engine, device: str, vehicle: str, lat: float, lon: float, speed: float,  # noqa: ANN001
@@ -47,34 +36,6 @@ def store_fix(engine, device: str, vehicle: str, lat: float, lon: float, speed: 
         [Fix(when, lat, lon, speed, 90.0, 170.0, 1, 3, 9, 0.9, 1.5)]
     )
     return ref.vehicle_id
-
-
-def open_window(qtbot, url: str, settings: Settings | None = None, remember: bool = False,  # noqa: ANN001, ANN201
-                fixed_endpoint=None, port_lister=None):  # noqa: ANN001
-    engine = open_database(url)
-    window = MainWindow(url, settings or Settings(tile_url=CLOSED_PORT_TILES, tile_attribution="test tiles"),
-                        remember_layout=remember, fixed_endpoint=fixed_endpoint)
-    window.port_lister = port_lister
-    window.show()
-    qtbot.waitUntil(lambda: window.map.is_ready, timeout=30000)
-    window.start(engine)
-    return window, engine
-
-
-def close_window(window: MainWindow, engine) -> None:  # noqa: ANN001
-    """Close and delete the window (its web page must go before the app's web profile)."""
-    window.close()
-    wait_for_background()
-    window.deleteLater()
-    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    engine.dispose()
-
-
-@pytest.fixture
-def desk(qtbot, tmp_path):  # noqa: ANN001, ANN201
-    window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
-    yield window, engine
-    close_window(window, engine)
 
 
 def test_qt_signals_do_not_leak_references():
@@ -193,7 +154,7 @@ def test_live_unit_attached_persists_and_restarts(qtbot, tmp_path):  # noqa: ANN
     """Tools > GPS units: attach a pty unit, see it on the board, restart the app: it reads again."""
     from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
     from fleet_desk.ui.dialogs.units import gps_units
-    from tests.test_serial import Feeder
+    from tests.helpers.ptys import Feeder
 
     url = f"sqlite:///{tmp_path / 'depot.db'}"
     pty = PtyUnit(SimulatedUnit(0, seed=3), 9600)

@@ -1,7 +1,7 @@
 """MTK logger dumps: decoded as GPSBabel does, on every field its GPX reports (time, position, elevation,
 speed, course, fix, satellites, dilutions): the recorded dumps against the .gpx beside each, and images of
 each layout GPSBabel reads (generic MTK, Holux M-241, Holux GR-245) against GPSBabel's decode of the same
-image (stored in tests/data/mtk, made by GPSBabel 1.8.0; checked again against the installed gpsbabel when
+image (stored in data/mtk beside this file, made by GPSBabel 1.8.0; checked again against the installed gpsbabel when
 there is one) and against the values its documented layout gives."""
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from drivers.mtk import LoggerError, MtkLogger
 from fleet_desk.gps.fix import Fix
 from fleet_desk.gps.mtk import FIX_DGPS, FIX_NONE, FIX_PPS, FIX_SPS, MtkFormatError, MtkPoint, MtkStats, decode
 from fleet_desk.sim.loggers import SimulatedMtkLogger
-from tests.conftest import TESTDATA
-from tests.mtk_image import VARIANTS, memory_image, record_body, seal
+from tests.helpers.mtk_checks import decoded_both_ways
+from tests.helpers.mtk_image import VARIANTS, memory_image, record_body, seal
+from tests.helpers.paths import TESTDATA
 
 DUMPS = sorted((TESTDATA / "mtk-loggers").glob("*.bin"))
 IMAGES = Path(__file__).parent / "data" / "mtk"
@@ -143,19 +144,6 @@ def test_import_log_format_mtk_stores_the_track_once_through_the_store(tmp_path,
     nmea = TESTDATA / "nmea-receivers" / "bt451.log"
     assert main(["--db", url, "import-log", str(nmea), "--format", "mtk", "--device", "logger-1"]) == 1
     assert "MTK logger dump" in capsys.readouterr().err
-
-
-def decoded_both_ways(memory: bytes, holux: bool | None = None) -> tuple[list[MtkPoint], MtkStats]:
-    """Decoded in numpy runs and record by record; asserts both give the same points and counts."""
-    from fleet_desk.gps import mtk
-
-    fast_stats, slow_stats = MtkStats(), MtkStats()
-    fast = list(mtk.decode(memory, holux, stats=fast_stats))
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(mtk, "_record_dtype", lambda *layout: None)  # every record through `_record`
-        slow = list(mtk.decode(memory, holux, stats=slow_stats))
-    assert fast == slow and fast_stats == slow_stats
-    return fast, fast_stats
 
 
 @pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.name)

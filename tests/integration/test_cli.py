@@ -14,7 +14,7 @@ import gpxpy
 
 from fleet_desk.cli import main
 from fleet_desk.store.export import CSV_HEADER
-from tests.conftest import NMEA_LOGS, ROOT
+from tests.helpers.paths import NMEA_LOGS, ROOT
 
 TELIT = next(p for p in NMEA_LOGS if p.name == "telit-he910.log")
 

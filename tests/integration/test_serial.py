@@ -2,52 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import os
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from drivers.base import UnitState
+from drivers.framing import sentence
 from drivers.nmea import NmeaUnit, detect_baud
 from fleet_desk.ingest.live import LiveIngest
 from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
-from fleet_desk.store.models import Position
-
-
-def _wait(cond, timeout: float = 15.0) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
-class Feeder:
-    """Writes a simulated unit's epochs to a pty, faster than real time."""
-
-    def __init__(self, pty: PtyUnit, start: datetime, rate_hz: float = 20.0):
-        self.pty, self.start, self.rate = pty, start, rate_hz
-        self.sent = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.pty.write(self.pty.unit.sentences(self.start + timedelta(seconds=self.sent), float(self.sent)))
-            self.sent += 1
-            self._stop.wait(1 / self.rate)
-
-    def __enter__(self):  # noqa: ANN204
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):  # noqa: ANN002, ANN204
-        self._stop.set()
-        self._thread.join(2)
+from fleet_desk.store.models import Position, Vehicle
+from tests.helpers.nmea_faults import POISON
+from tests.helpers.ptys import Feeder
+from tests.helpers.waiting import wait_until
 
 
 def _count(engine) -> int:  # noqa: ANN001
@@ -63,8 +34,8 @@ def test_listen_stores_fixes_from_a_pty(engine):  # noqa: ANN001
     try:
         with Feeder(pty, datetime.now(UTC).replace(microsecond=0)):
             ref = live.add_unit(pty.path, "unit-a", "Van 1", baud=4800)
-            _wait(lambda: _count(engine) >= 20)
-            _wait(lambda: live.units()[0][1].status.state == UnitState.FIX)
+            wait_until(lambda: _count(engine) >= 20)
+            wait_until(lambda: live.units()[0][1].status.state == UnitState.FIX)
     finally:
         live.stop()
         pty.close()
@@ -85,16 +56,16 @@ def test_unplug_and_replug_loses_and_doubles_nothing(engine, tmp_path):  # noqa:
     try:
         with Feeder(first, start) as feed:
             live.add_unit(str(link), "unit-b", baud=4800)
-            _wait(lambda: _count(engine) >= 10)
+            wait_until(lambda: _count(engine) >= 10)
         sent_before = feed.sent
         first.close()  # unplugged
-        _wait(lambda: UnitState.DISCONNECTED in states)
+        wait_until(lambda: UnitState.DISCONNECTED in states)
         second = PtyUnit(unit)
         os.unlink(link)
         os.symlink(second.path, link)
         with Feeder(second, start + timedelta(seconds=sent_before)) as feed2:
             feed2.sent = sent_before
-            _wait(lambda: _count(engine) >= sent_before + 10)
+            wait_until(lambda: _count(engine) >= sent_before + 10)
     finally:
         live.stop()
         second.close()
@@ -124,7 +95,7 @@ def test_unit_status_reports_no_data_for_a_silent_port():
     nmea.NO_DATA_SECONDS = 0.3
     try:
         unit.start()
-        _wait(lambda: any(s.state == UnitState.NO_DATA and "no data" in s.message for s in states), 5)
+        wait_until(lambda: any(s.state == UnitState.NO_DATA and "no data" in s.message for s in states), 5)
     finally:
         unit.stop()
         nmea.NO_DATA_SECONDS = old
@@ -138,7 +109,7 @@ def test_pyserial_urls_are_accepted(url):  # noqa: ANN001
     unit = NmeaUnit(url, got.append, baud=4800)
     unit.start()
     try:
-        _wait(lambda: unit.status.state in (UnitState.NO_DATA, UnitState.NO_FIX), 5)
+        wait_until(lambda: unit.status.state in (UnitState.NO_DATA, UnitState.NO_FIX), 5)
     finally:
         unit.stop()
     assert got and got[0] == b"\n"
@@ -151,10 +122,10 @@ def test_removing_a_unit_stores_what_it_already_sent(engine):  # noqa: ANN001
     try:
         with Feeder(pty, datetime.now(UTC).replace(microsecond=0)):
             live.add_unit(pty.path, "unit-r", baud=4800)
-            _wait(lambda: _count(engine) >= 5)
+            wait_until(lambda: _count(engine) >= 5)
         live.remove_unit(pty.path)
         assert live.units() == []
-        _wait(lambda: _count(engine) >= 5)
+        wait_until(lambda: _count(engine) >= 5)
     finally:
         live.stop()
         pty.close()
@@ -175,10 +146,58 @@ def test_units_read_when_the_process_has_over_1024_open_files():
         unit = NmeaUnit(pty.path, received.append, baud=4800)
         unit.start()
         with Feeder(pty, datetime(2026, 11, 20, 8, tzinfo=UTC)):
-            _wait(lambda: b"$GPRMC" in b"".join(received))
+            wait_until(lambda: b"$GPRMC" in b"".join(received))
         assert unit.status.state is not UnitState.DISCONNECTED, unit.status.message
         unit.stop()
         pty.close()
     finally:
         for fd in filler:
             os.close(fd)
+
+
+# -- one unit's poison (issue 19) must not stop the others --------------------------------------------------
+
+
+def _positions_by_unit(engine) -> dict[str, int]:  # noqa: ANN001
+    with engine.connect() as conn:
+        rows = conn.execute(select(Vehicle.name, func.count()).join(Position, Position.vehicle_id == Vehicle.id)
+                            .group_by(Vehicle.name)).all()
+    return dict(rows)
+
+
+def test_a_unit_sending_the_poison_sentence_stops_no_unit(engine):  # noqa: ANN001
+    """Three live units on real pseudo-terminals; one of them sends the sentence that used to kill the one
+    ingest thread. Every fix of the other two and the poisoned unit's later fixes are stored."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    units = [SimulatedUnit(i) for i in range(3)]
+    ptys = [PtyUnit(u) for u in units]
+    errors: list[str] = []
+    live = LiveIngest(engine, on_error=errors.append)
+    live.start()
+    epochs = 40
+    sent = threading.Event()
+    try:
+        for i, pty in enumerate(ptys):
+            live.add_unit(pty.path, f"unit-{i}", f"Van {i}", baud=4800)
+        for s in range(epochs):
+            for i, (unit, pty) in enumerate(zip(units, ptys, strict=True)):
+                data = unit.sentences(start + timedelta(seconds=s), float(s))
+                if i == 1 and s in (10, 20):
+                    data = sentence(POISON.decode()) + data
+                pty.write(data)
+            threading.Event().wait(0.02)
+        sent.set()
+        deadline = datetime.now(UTC) + timedelta(seconds=20)
+        while datetime.now(UTC) < deadline and sum(_positions_by_unit(engine).values()) < 3 * (epochs - 1):
+            threading.Event().wait(0.1)
+    finally:
+        live.stop()
+        for pty in ptys:
+            pty.close()
+    stored = _positions_by_unit(engine)
+    # The last epoch of each unit may wait for the next to close its cycle; every other one is stored.
+    assert all(stored.get(f"Van {i}", 0) >= epochs - 1 for i in range(3)), stored
+    assert live._worker.is_alive() is False  # stopped by us, not by the poison
+    with engine.connect() as conn:
+        lat = conn.scalars(select(Position.lat)).all()
+    assert all(math.isfinite(v) and -90 <= v <= 90 for v in lat)

@@ -15,8 +15,8 @@ import pytest
 from fleet_desk.ingest.pipeline import import_log
 from fleet_desk.store import open_database
 from fleet_desk.store.export import export_positions
-from tests.conftest import NMEA_LOGS
-from tests.gpsd_oracle import gpsd_fixes
+from tests.helpers.gpsd_oracle import gpsd_fixes
+from tests.helpers.paths import NMEA_LOGS
 
 TOLERANCE_DEG = 1e-7
 

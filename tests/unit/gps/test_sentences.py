@@ -8,7 +8,7 @@ import pytest
 
 from drivers.framing import SentenceFramer
 from fleet_desk.gps.sentences import MalformedSentence, parse_fast, parse_pynmea2
-from tests.conftest import NMEA_LOGS
+from tests.helpers.paths import NMEA_LOGS
 
 
 def _same(a, b) -> bool:  # noqa: ANN001

@@ -1,23 +1,21 @@
-"""Customer lookup: the Customer lookup dock offscreen and `fleet-desk lookup`, on simulated days replayed up to now."""
+"""Customer lookup: the Customer lookup panel offscreen, on simulated days replayed up to now."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
-from fleet_desk.cli import main
 from fleet_desk.ingest.pipeline import import_log
 from fleet_desk.sim.day import DayTrouble, render_day, simulate_day
-from fleet_desk.store.models import Route, Stop
+from fleet_desk.store.models import Stop
 from fleet_desk.store.search_index import fold
 from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
-from tests.test_ui import close_window, js, open_window
-from tests.test_ui_routes import RULES, _day_so_far
+from tests.helpers.days import LOCAL_RULES, day_so_far, first_open_stop
+from tests.helpers.desk import close_window, js, open_window
 
 
 def _silent_van(engine, tmp_path, index: int, minutes: int, silent_for: int) -> None:  # noqa: ANN001
@@ -25,16 +23,10 @@ def _silent_van(engine, tmp_path, index: int, minutes: int, silent_for: int) -> 
     day = simulate_day(index, datetime.now(UTC) - timedelta(minutes=minutes), stops=8, seed=2, window_minutes=60)
     manifest = tmp_path / f"m{index}.csv"
     manifest.write_text(day.manifest_csv(), encoding="utf-8")
-    store_manifest(engine, read_manifest(manifest, tz=RULES.timezone), RULES)
+    store_manifest(engine, read_manifest(manifest, tz=LOCAL_RULES.timezone), LOCAL_RULES)
     log = tmp_path / f"van{index}.nmea"
     log.write_bytes(render_day(day, (minutes - silent_for) * 60))
     import_log(engine, log, f"unit-{index}", day.vehicle)
-
-
-def _first_open_stop(engine, route_key: str):  # noqa: ANN001, ANN202
-    with engine.connect() as conn:
-        return conn.execute(select(Stop).join(Route).where(Route.route_key == route_key,
-                                                          Stop.status == "pending").order_by(Stop.sequence)).first()
 
 
 def _search(qtbot, view, text: str) -> None:  # noqa: ANN001
@@ -47,15 +39,15 @@ def _search(qtbot, view, text: str) -> None:  # noqa: ANN001
 def test_lookup_window_answers_by_tracking_number_phone_and_name_with_map_delay_and_stale_fix(qtbot, tmp_path):  # noqa: ANN001
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
-        _day_so_far(engine, tmp_path, 0, DayTrouble(), 40)
-        _day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # still at the depot, late
+        day_so_far(engine, tmp_path, 0, DayTrouble(), 40)
+        day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # still at the depot, late
         _silent_van(engine, tmp_path, 2, 45, 12)
         qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # Ctrl+L from the main window
         view = window._lookup
         qtbot.waitUntil(lambda: view.isVisible() and view.map.is_ready, timeout=30000)
 
         # A tracking number, typed in lower case: the card's words and the map.
-        stop = _first_open_stop(engine, "R01")
+        stop = first_open_stop(engine, "R01")
         _search(qtbot, view, stop.tracking_number.lower())
         qtbot.waitUntil(lambda: view.answer is not None and view.answer.order_id == stop.order_id, timeout=10000)
         words = view.answer.words
@@ -96,13 +88,13 @@ def test_lookup_window_answers_by_tracking_number_phone_and_name_with_map_delay_
                         timeout=10000)
 
         # A delayed order says by how much and why.
-        late = _first_open_stop(engine, "R02")
+        late = first_open_stop(engine, "R02")
         _search(qtbot, view, late.tracking_number)
         qtbot.waitUntil(lambda: view.answer is not None and view.answer.order_id == late.order_id, timeout=10000)
         assert "Running about" in view.answer.words and "late departure from the depot" in view.answer.words
 
         # A van silent for 12 minutes is not shown as live.
-        silent = _first_open_stop(engine, "R03")
+        silent = first_open_stop(engine, "R03")
         _search(qtbot, view, silent.order_id)
         qtbot.waitUntil(lambda: view.answer is not None and view.answer.order_id == silent.order_id, timeout=10000)
         assert "Van 3 was last seen 12 min ago" in view.answer.words and "not live" in view.answer.words
@@ -120,27 +112,3 @@ def test_lookup_window_answers_by_tracking_number_phone_and_name_with_map_delay_
         assert view.search.text() == "" and view.results.count() == 0 and view.answer is None
     finally:
         close_window(window, engine)
-
-
-def test_lookup_command_line_text_and_json(tmp_path, capsys):  # noqa: ANN001
-    from fleet_desk.store import open_database
-
-    url = f"sqlite:///{tmp_path / 'depot.db'}"
-    engine = open_database(url)
-    _day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)
-    stop = _first_open_stop(engine, "R02")
-    engine.dispose()
-    assert main(["--db", url, "lookup", stop.tracking_number]) == 0
-    out = capsys.readouterr().out
-    assert "Not yet out for delivery" in out or "Out for delivery" in out
-    assert "late departure from the depot" in out and stop.phone not in out
-    assert main(["--db", url, "lookup", "0" + stop.phone.replace(" ", "")[3:], "--format", "json"]) == 0
-    matches = json.loads(capsys.readouterr().out)
-    first = matches[0]
-    assert first["order_id"] == stop.order_id and first["delay"]["reason"].startswith("late departure")
-    assert set(first) >= {"order_id", "tracking_number", "customer_name", "status", "stops_before", "eta", "window",
-                          "delay", "vehicle", "timeline"}
-    assert first["vehicle"]["label"] == "Van 2" and first["vehicle"]["fix_age_s"] < 60
-    assert first["timeline"][0]["type"] in ("confirmed", "delayed")
-    assert main(["--db", url, "lookup", "nobody-by-this-name"]) == 1
-    assert "no order matches" in capsys.readouterr().err

@@ -1,33 +1,28 @@
 """Nothing a unit sends can stop decoding or get an absurd fix stored (issue 19, items 1 and 3).
 
 The sentences named in the issue, a hypothesis fuzz of checksum-valid sentences through both the
-sentence-by-sentence and the bulk decoder, an import that holds the poison sentence, and three live units
-on real pseudo-terminals with one of them sending it.
+sentence-by-sentence and the bulk decoder, and an import that holds the poison sentence (three live units on
+real pseudo-terminals, one of them sending it: tests/integration/test_serial.py).
 """
 
 from __future__ import annotations
 
 import io
 import json
-import math
-import threading
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
 from drivers.framing import sentence
 from fleet_desk.gps import NmeaDecoder, plausible
-from fleet_desk.ingest.live import LiveIngest
 from fleet_desk.ingest.pipeline import import_log
-from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
+from fleet_desk.sim.vans import SimulatedUnit
 from fleet_desk.store import open_database
 from fleet_desk.store.export import export_positions
-from fleet_desk.store.models import Position, Vehicle
+from tests.helpers.nmea_faults import POISON
 
-POISON = b"GPRMC,123505.5e400,A,4807.038,N,01131.000,E,22.4,84.4,201126,,,A"
 #: What the issue found stored, as an epoch's RMC or GGA (``{hms}``/``{dmy}``: the epoch's own time and date):
 #: each must now be refused (counted as malformed or implausible) without losing the epochs around it.
 ABSURD = [
@@ -216,52 +211,3 @@ def test_random_bytes_between_sentences_never_raise(noise):  # noqa: ANN001
     fixes, _ = _decode(_day(start, 10) + noise + _day(start + timedelta(seconds=10), 10), 61)
     _assert_believable(fixes)
     assert len(fixes) >= 15  # the noise can eat at most the epochs it lands in
-
-
-# --------------------------------------------------------------------------
-# Live: one unit's poison must not stop the others
-
-
-def _positions_by_unit(engine) -> dict[str, int]:  # noqa: ANN001
-    with engine.connect() as conn:
-        rows = conn.execute(select(Vehicle.name, func.count()).join(Position, Position.vehicle_id == Vehicle.id)
-                            .group_by(Vehicle.name)).all()
-    return dict(rows)
-
-
-def test_a_unit_sending_the_poison_sentence_stops_no_unit(engine):  # noqa: ANN001
-    """Three live units on real pseudo-terminals; one of them sends the sentence that used to kill the one
-    ingest thread. Every fix of the other two and the poisoned unit's later fixes are stored."""
-    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    units = [SimulatedUnit(i) for i in range(3)]
-    ptys = [PtyUnit(u) for u in units]
-    errors: list[str] = []
-    live = LiveIngest(engine, on_error=errors.append)
-    live.start()
-    epochs = 40
-    sent = threading.Event()
-    try:
-        for i, pty in enumerate(ptys):
-            live.add_unit(pty.path, f"unit-{i}", f"Van {i}", baud=4800)
-        for s in range(epochs):
-            for i, (unit, pty) in enumerate(zip(units, ptys, strict=True)):
-                data = unit.sentences(start + timedelta(seconds=s), float(s))
-                if i == 1 and s in (10, 20):
-                    data = sentence(POISON.decode()) + data
-                pty.write(data)
-            threading.Event().wait(0.02)
-        sent.set()
-        deadline = datetime.now(UTC) + timedelta(seconds=20)
-        while datetime.now(UTC) < deadline and sum(_positions_by_unit(engine).values()) < 3 * (epochs - 1):
-            threading.Event().wait(0.1)
-    finally:
-        live.stop()
-        for pty in ptys:
-            pty.close()
-    stored = _positions_by_unit(engine)
-    # The last epoch of each unit may wait for the next to close its cycle; every other one is stored.
-    assert all(stored.get(f"Van {i}", 0) >= epochs - 1 for i in range(3)), stored
-    assert live._worker.is_alive() is False  # stopped by us, not by the poison
-    with engine.connect() as conn:
-        lat = conn.scalars(select(Position.lat)).all()
-    assert all(math.isfinite(v) and -90 <= v <= 90 for v in lat)

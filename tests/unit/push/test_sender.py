@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import stat
-import subprocess
-import sys
 import time
 
 import pytest
@@ -17,34 +13,14 @@ from sqlalchemy.orm import Session
 from fleet_desk.cli import main
 from fleet_desk.push.endpoint import Endpoint, EndpointError, check_url, endpoint, store_secret
 from fleet_desk.push.outbox import outbox_status, retry_dead
-from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.push.sender import OutboxSender
 from fleet_desk.settings import Settings, config_dir
+from fleet_desk.sim.day import DayTrouble
 from fleet_desk.store import open_database
 from fleet_desk.store.models import OrderEvent, OutboxEvent
-from tests.conftest import ROOT
-from tests.receiver import VALIDATOR, Receiver
-from tests.test_tracking import DayTrouble, _day
-
-SECRET = "s3cret-for-tests"
-
-
-@pytest.fixture
-def receiver():  # noqa: ANN201
-    r = Receiver(SECRET, token="t0ken")
-    yield r
-    r.close()
-
-
-def _queue(engine, orders: int, per_order: int, kind: str = "out_for_delivery") -> None:  # noqa: ANN001
-    notices = [Notice(kind=kind, occurred_ms=1_795_000_000_000 + i, stop_id=None, order_id=f"O-{o}",
-                      tracking_number=f"T-{o}", window=(1_795_000_000_000, 1_795_003_600_000),
-                      eta=(1_795_001_000_000, 1_795_000_900_000, 1_795_001_200_000), stops_before=2,
-                      vehicle=(1, "Van 1"), position=(45.75, 4.85, 1_795_000_000_000),
-                      customer=("Élodie Martin", "+33 4 12 34 56 78", "e@example.com"))
-               for i in range(per_order) for o in range(orders)]
-    with engine.begin() as conn:
-        enqueue(conn, notices, PayloadPolicy(), 1_795_000_000_000)
+from tests.helpers.days import day_with_trouble
+from tests.helpers.outbox import SECRET, queue_notices
+from tests.helpers.receiver import VALIDATOR, Receiver
 
 
 def _sender(engine, receiver: Receiver, **kw) -> OutboxSender:  # noqa: ANN001
@@ -59,7 +35,7 @@ def _drain(sender: OutboxSender, seconds: float = 20) -> None:
 
 
 def test_replay_enqueue_writes_schema_valid_notices_in_order_without_customer_contact(tmp_path):  # noqa: ANN001
-    day, manifest, log = _day(tmp_path, 0, DayTrouble(late_departure_s=3600), stops=4, window_h=1.0)
+    day, manifest, log = day_with_trouble(tmp_path, 0, DayTrouble(late_departure_s=3600), stops=4, window_h=1.0)
     db = f"sqlite:///{tmp_path / 'd.db'}"
     assert main(["--db", db, "manifest", "import", str(manifest)]) == 0
     assert main(["--db", db, "replay", str(log), "--device", "u", "--vehicle", day.vehicle]) == 0
@@ -92,7 +68,7 @@ def test_replay_enqueue_writes_schema_valid_notices_in_order_without_customer_co
 
 
 def test_every_event_arrives_once_in_order_through_faults(engine, receiver):  # noqa: ANN001
-    _queue(engine, orders=5, per_order=4)
+    queue_notices(engine, orders=5, per_order=4)
     receiver.faults = ["500", "429:0.2", "drop", "slow:1.5", "503", "ok", "500", "drop"]
     sender = _sender(engine, receiver)
     _drain(sender)
@@ -108,7 +84,7 @@ def test_every_event_arrives_once_in_order_through_faults(engine, receiver):  # 
 
 
 def test_a_refused_event_is_a_dead_letter_with_the_answer_kept_and_can_be_retried(engine, receiver):  # noqa: ANN001
-    _queue(engine, orders=1, per_order=1)
+    queue_notices(engine, orders=1, per_order=1)
     receiver.faults = ["400"]
     sender = _sender(engine, receiver)
     _drain(sender)
@@ -122,7 +98,7 @@ def test_a_refused_event_is_a_dead_letter_with_the_answer_kept_and_can_be_retrie
 
 
 def test_a_superseded_eta_update_is_not_sent_and_a_refused_connection_waits(engine, receiver):  # noqa: ANN001
-    _queue(engine, orders=1, per_order=3, kind="eta_updated")
+    queue_notices(engine, orders=1, per_order=3, kind="eta_updated")
     down = OutboxSender(engine, Endpoint("http://127.0.0.1:9/events", None, SECRET), timeout=(0.5, 0.5),
                         backoff_base_s=0.05)
     result = down.send_due()
@@ -131,28 +107,6 @@ def test_a_superseded_eta_update_is_not_sent_and_a_refused_connection_waits(engi
     time.sleep(0.1)
     _drain(_sender(engine, receiver))
     assert [d["sequence"] for d in receiver.accepted] == [3]
-
-
-def test_killed_mid_send_and_restarted_delivers_everything_once(db_url, engine, receiver):  # noqa: ANN001
-    db = db_url
-    _queue(engine, orders=10, per_order=3)
-    receiver.faults = ["slow:0.3"] * 30
-    env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,
-               FLEET_DESK_ENDPOINT_TOKEN="t0ken")
-    cmd = [sys.executable, str(ROOT / "main.py"), "--db", db, "outbox", "send", "--until-empty", "--timeout", "60"]
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while len(receiver.accepted) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
-    first.wait(10)
-    assert 0 < len(receiver.accepted) < 30
-    receiver.faults = []
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert len(receiver.accepted) == 30 and receiver.problems == []
-    assert {d["event_id"] for d in receiver.accepted} == set(receiver.keys)
-    assert main(["--db", db, "outbox", "status", "--format", "json"]) == 0
 
 
 def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, capsys, no_keyring):  # noqa: ANN001
@@ -180,7 +134,7 @@ def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, cap
 def test_ping_is_signed_and_status_reports(db_url, engine, receiver, capsys):  # noqa: ANN001
     code, _ = _sender(engine, receiver).ping()
     assert code == 200 and receiver.accepted[0]["type"] == "ping" and receiver.problems == []
-    _queue(engine, orders=2, per_order=1)
+    queue_notices(engine, orders=2, per_order=1)
     assert main(["--db", db_url, "outbox", "status", "--format", "json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["pending"] == 2 and status["sent"] == 0 and status["oldest_pending_age_s"] > 0

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QMessageBox
 from fleet_desk.push.endpoint import Endpoint, read_secret
 from fleet_desk.settings import Settings, config_dir
 from fleet_desk.ui.menus import edit_settings, show_outbox
-from tests.test_push import SECRET, _queue, receiver  # noqa: F401 - the receiver fixture
-from tests.test_ui import close_window, open_window
+from tests.helpers.desk import close_window, open_window
+from tests.helpers.outbox import SECRET, queue_notices
 
 
 def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_and_payloads(qtbot, tmp_path,  # noqa: ANN001
@@ -21,7 +21,7 @@ def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}",
                                  fixed_endpoint=Endpoint(receiver.url, "t0ken", SECRET))
     try:
-        _queue(engine, orders=3, per_order=2)
+        queue_notices(engine, orders=3, per_order=2)
         window.outbox.poke()
         qtbot.waitUntil(lambda: window.outbox.status.get("sent") == 5 and window.outbox.status.get("dead") == 1,
                         timeout=20000)
@@ -51,7 +51,7 @@ def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_
 
         # Paused: new events wait, and go when sending resumes.
         monitor.pause_button.click()
-        _queue(engine, orders=1, per_order=1, kind="delivered")
+        queue_notices(engine, orders=1, per_order=1, kind="delivered")
         window.outbox.poke()
         qtbot.waitUntil(lambda: window.outbox_button.text() == "Outbox: 1 waiting (paused)", timeout=10000)
         assert len(receiver.accepted) == 6

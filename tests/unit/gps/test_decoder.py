@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from drivers.framing import sentence
 from fleet_desk.gps import NmeaDecoder, decoder
 from fleet_desk.sim.vans import SimulatedUnit, render
-from tests.conftest import NMEA_LOGS
+from tests.helpers.paths import NMEA_LOGS
 
 DAY = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 

@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from PySide6.QtWidgets import QPushButton
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fleet_desk.ingest.pipeline import import_log
-from fleet_desk.sim.day import DayTrouble, render_day, simulate_day
+from fleet_desk.sim.day import DayTrouble, simulate_day
 from fleet_desk.store.models import OrderEvent, Stop
-from fleet_desk.tracking.manifest import read_manifest
-from fleet_desk.tracking.routes import store_manifest
-from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.ui.panels.routes import RoutesPanel
-from tests.test_ui import close_window, js, open_window
-
-RULES = TrackingRules()  # this computer's timezone, as the window uses
-
-
-def _day_so_far(engine, tmp_path, index: int, trouble: DayTrouble, minutes: int) -> None:  # noqa: ANN001
-    """A route that started ``minutes`` ago, its van's fixes up to now stored through the pipeline."""
-    start = datetime.now(UTC) - timedelta(minutes=minutes)
-    day = simulate_day(index, start, stops=8, seed=2, trouble=trouble, window_minutes=60)
-    manifest = tmp_path / f"m{index}.csv"
-    manifest.write_text(day.manifest_csv(), encoding="utf-8")
-    store_manifest(engine, read_manifest(manifest, tz=RULES.timezone), RULES)
-    log = tmp_path / f"van{index}.nmea"
-    log.write_bytes(render_day(day, minutes * 60))
-    import_log(engine, log, f"unit-{index}", day.vehicle)
+from tests.helpers.days import day_so_far
+from tests.helpers.desk import close_window, js, open_window
 
 
 def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbot, tmp_path):  # noqa: ANN001
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
-        _day_so_far(engine, tmp_path, 0, DayTrouble(), 40)
-        _day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # still at the depot, 50 min late
+        day_so_far(engine, tmp_path, 0, DayTrouble(), 40)
+        day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # still at the depot, 50 min late
         panel: RoutesPanel = window.routes
         panel.refresh()
         qtbot.waitUntil(lambda: len(panel.current_routes) == 2, timeout=10000)

@@ -30,8 +30,8 @@ from fleet_desk.gps.mtk import (
     MtkStream,
     _fields,
 )
-from tests.mtk_image import BITMASK, VARIANTS, memory_image, seal
-from tests.test_mtk import decoded_both_ways
+from tests.helpers.mtk_checks import decoded_both_ways
+from tests.helpers.mtk_image import BITMASK, VARIANTS, memory_image, seal
 
 FUZZ = settings(max_examples=300, deadline=None)
 NOW_S = int(datetime.now(UTC).timestamp())

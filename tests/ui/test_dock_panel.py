@@ -14,14 +14,14 @@ from fleet_desk.store.models import Device, Stop
 from fleet_desk.tracking import TrackingRules
 from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
-from tests.test_dock import _day_in_a_logger
-from tests.test_ui import close_window, open_window
+from tests.helpers.days import day_in_a_logger
+from tests.helpers.desk import close_window, open_window
 
 RULES = TrackingRules(timezone=UTC)
 
 
 def test_plugging_in_an_unknown_logger_registers_it_then_downloads_and_fills_in_the_stops(qtbot, tmp_path):  # noqa: ANN001
-    day, manifest, fixes, memory = _day_in_a_logger(tmp_path, 6)
+    day, manifest, fixes, memory = day_in_a_logger(tmp_path, 6)
     sim = SimulatedMtkLogger(memory, baud=38400, model="M-241", line_rate=False).start()
     plugged: list[PortInfo] = []
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}", port_lister=lambda: list(plugged))

@@ -8,7 +8,7 @@ function the Dock view and ``fleet-desk dock`` call.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import gpxpy
@@ -19,12 +19,11 @@ from sqlalchemy.orm import Session
 from drivers.base import PortInfo
 from drivers.mtk import MtkLogger
 from fleet_desk.cli import main
-from fleet_desk.gps import NmeaDecoder
 from fleet_desk.gps.mtk import decode
 from fleet_desk.ingest.dock import DockError, dock_unit, recognise
 from fleet_desk.ingest.dock.cache import DownloadCache
 from fleet_desk.ingest.pipeline import import_log
-from fleet_desk.sim.day import render_day, simulate_day
+from fleet_desk.sim.day import render_day
 from fleet_desk.sim.loggers import SimulatedMtkLogger, SimulatedNmeaLogger
 from fleet_desk.store import open_database
 from fleet_desk.store.models import OrderEvent, Position, Stop
@@ -32,12 +31,11 @@ from fleet_desk.store.units import UnitAssignment
 from fleet_desk.tracking import RouteTracker, TrackingRules
 from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
-from tests.conftest import TESTDATA
-from tests.mtk_image import memory_image
+from tests.helpers.days import day_in_a_logger
+from tests.helpers.paths import TESTDATA
 
 DUMPS = sorted((TESTDATA / "mtk-loggers").glob("*.bin"))
 RULES = TrackingRules(timezone=UTC)
-START = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -75,15 +73,6 @@ def test_download_over_a_pty_matches_the_dump_and_gpsbabels_track(dump: Path, lo
         assert abs(ours.lat - ref.latitude) < 1e-6 and abs(ours.lon - ref.longitude) < 1e-6
 
 
-def _day_in_a_logger(tmp_path: Path, index: int = 1):  # noqa: ANN202
-    """A simulated delivery day: its manifest file and the logger memory holding its track."""
-    day = simulate_day(index, START, stops=6, seed=5)
-    manifest = tmp_path / "manifest.csv"
-    manifest.write_text(day.manifest_csv(), encoding="utf-8")
-    fixes = NmeaDecoder().feed(render_day(day, 4 * 3600))
-    return day, manifest, fixes, memory_image(fixes, size=len(memory_image(fixes)) + 0x10000)
-
-
 def _stops(engine) -> list[Stop]:  # noqa: ANN001
     with Session(engine) as s:
         return list(s.scalars(select(Stop).order_by(Stop.sequence)))
@@ -95,7 +84,7 @@ def _positions(engine) -> int:  # noqa: ANN001
 
 
 def test_a_docked_day_fills_in_every_stop_and_tells_no_customer_old_news(tmp_path, db_url, logger_sim) -> None:  # noqa: ANN001
-    day, manifest, fixes, memory = _day_in_a_logger(tmp_path)
+    day, manifest, fixes, memory = day_in_a_logger(tmp_path)
     engine = open_database(db_url)
     store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
     sim = logger_sim(memory)
@@ -122,7 +111,7 @@ def test_a_docked_day_fills_in_every_stop_and_tells_no_customer_old_news(tmp_pat
 
 
 def test_dock_after_live_tracking_fills_in_only_what_live_missed(tmp_path, logger_sim) -> None:  # noqa: ANN001
-    day, manifest, fixes, memory = _day_in_a_logger(tmp_path, 2)
+    day, manifest, fixes, memory = day_in_a_logger(tmp_path, 2)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
     # Live tracking heard the van until just after its second delivery, then the unit lost its link.
@@ -143,7 +132,7 @@ def test_dock_after_live_tracking_fills_in_only_what_live_missed(tmp_path, logge
 
 
 def test_cancel_keeps_what_was_read_and_docking_again_resumes_without_duplicates(tmp_path, logger_sim) -> None:  # noqa: ANN001
-    _day, _manifest, fixes, memory = _day_in_a_logger(tmp_path, 3)
+    _day, _manifest, fixes, memory = day_in_a_logger(tmp_path, 3)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     sim = logger_sim(memory)
     used, halfway = sim.used, len(memory) // 2
@@ -162,7 +151,7 @@ def test_cancel_keeps_what_was_read_and_docking_again_resumes_without_duplicates
 
 @pytest.mark.expected_errors
 def test_unplugged_mid_download_keeps_the_sectors_read_and_erases_nothing(tmp_path, logger_sim) -> None:  # noqa: ANN001
-    _day, _manifest, fixes, memory = _day_in_a_logger(tmp_path, 4)
+    _day, _manifest, fixes, memory = day_in_a_logger(tmp_path, 4)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     sim = logger_sim(memory, unplug_after=200_000)
     summary = dock_unit(engine, sim.path, "logger-4", family="mtk", erase=True)
@@ -232,7 +221,7 @@ def test_cli_dock_registers_then_recognises_the_unit_by_asking_it(tmp_path, logg
 
 
 def test_import_log_of_an_mtk_dump_reconciles_like_a_dock(tmp_path) -> None:  # noqa: ANN001
-    day, manifest, fixes, memory = _day_in_a_logger(tmp_path, 5)
+    day, manifest, fixes, memory = day_in_a_logger(tmp_path, 5)
     dump = tmp_path / "day.bin"
     dump.write_bytes(memory)
     db = f"sqlite:///{tmp_path / 'd.db'}"

@@ -15,12 +15,12 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import jsonschema
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "resources" / "schemas" /
-                     "tracking-event.schema.json").read_text(encoding="utf-8"))
+from tests.helpers.paths import ROOT
+
+SCHEMA = json.loads((ROOT / "resources" / "schemas" / "tracking-event.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
 
 

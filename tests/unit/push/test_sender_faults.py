@@ -1,16 +1,14 @@
-"""Push under faults, on both backends: a sender killed mid-round, endpoints that redirect, fail or are down,
-credentials in the endpoint URL, and a secrets file that others could read."""
+"""Push under faults, on both backends: endpoints that redirect, fail or are down,
+credentials in the endpoint URL, and a secrets file that others could read (a sender killed mid-round:
+tests/integration/test_sender_killed.py)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import signal
 import socket
 import stat
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,8 +23,7 @@ from fleet_desk.push.outbox import outbox_status
 from fleet_desk.push.sender import OutboxSender, check_connection
 from fleet_desk.settings import Settings, config_dir
 from fleet_desk.store.models import OutboxEvent
-from tests.conftest import ROOT
-from tests.test_push import SECRET, _queue, receiver  # noqa: F401 - the receiver fixture
+from tests.helpers.outbox import SECRET, queue_notices
 
 PASSWORD, TOKEN = "hunter2-pw", "tok-4711-secret"
 
@@ -81,36 +78,6 @@ def _everything_stored(engine) -> str:  # noqa: ANN001
     return json.dumps([list(r) for r in _rows(engine)], default=str)
 
 
-# -- 4. a sender killed mid-round ------------------------------------------------------------------------------
-
-def test_a_sender_killed_mid_round_sends_again_at_most_the_one_in_flight(db_url, engine, receiver):  # noqa: ANN001, F811
-    _queue(engine, orders=30, per_order=1)  # all 30 due in one round
-    receiver.faults = ["slow:0.2"] * 30
-    env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,
-               FLEET_DESK_ENDPOINT_TOKEN="t0ken")
-    cmd = [sys.executable, str(ROOT / "main.py"), "--db", db_url, "outbox", "send"]
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while len(receiver.keys) < 6 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    first.send_signal(signal.SIGKILL)
-    assert first.wait(10) == -signal.SIGKILL
-    time.sleep(0.5)  # the request in flight is answered into a closed socket
-    answered = set(receiver.keys)
-    assert 6 <= len(answered) < 30
-    stored = {r.event_id for r in _rows(engine) if r.status == "sent"}
-    assert stored <= answered and len(answered - stored) <= 1  # every answer but the one in flight is stored
-    in_flight = answered - stored
-
-    receiver.faults = []
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert len(receiver.accepted) == 30 and receiver.problems == []  # Idempotency-Key is the event id
-    again = {key for key, n in receiver.keys.items() if n > 1}
-    assert again == in_flight  # at most one sent again, with the same key
-    assert {r.status for r in _rows(engine)} == {"sent"}
-
-
 # -- 5. redirects ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
@@ -119,7 +86,7 @@ def test_a_redirect_is_not_followed_and_the_event_is_a_dead_letter_saying_where(
     location = elsewhere.url.replace("http://", f"http://spy:{PASSWORD}@") + f"/catch?token={TOKEN}"
     moved = Recorder(code, {"Location": location})
     try:
-        _queue(engine, orders=2, per_order=1)
+        queue_notices(engine, orders=2, per_order=1)
         sender = OutboxSender(engine, Endpoint(moved.url + "/events", "t0ken", SECRET), timeout=(1.0, 1.0))
         result = sender.send_due()
         assert (result.dead, result.sent, result.retrying) == (2, 0, 0)
@@ -141,12 +108,12 @@ def test_a_redirect_is_not_followed_and_the_event_is_a_dead_letter_saying_where(
 # -- 500, 429, down: one line naming the endpoint (masked), kept for a retry -----------------------------------
 
 @pytest.mark.parametrize("fault", ["500", "429:30", "down", "drop", "timeout"])
-def test_a_failing_endpoint_is_said_in_one_line_and_the_event_waits(db_url, engine, receiver, fault):  # noqa: ANN001, F811
+def test_a_failing_endpoint_is_said_in_one_line_and_the_event_waits(db_url, engine, receiver, fault):  # noqa: ANN001
     port = _free_port() if fault == "down" else receiver.url.split(":")[2].split("/")[0]
     url = f"http://depot:{PASSWORD}@127.0.0.1:{port}/events?site=lyon&token={TOKEN}"
     shown = f"http://depot:***@127.0.0.1:{port}/events?site=lyon&token=***"
     receiver.faults = {"timeout": ["slow:1.5"], "down": []}.get(fault, [fault])
-    _queue(engine, orders=1, per_order=1)
+    queue_notices(engine, orders=1, per_order=1)
     before = now_ms()
     result = OutboxSender(engine, Endpoint(url, None, SECRET), timeout=(1.0, 0.5)).send_due()
     assert result.retrying == 1 and outbox_status(engine)["pending"] == 1  # kept, not lost
@@ -165,10 +132,10 @@ def test_a_failing_endpoint_is_said_in_one_line_and_the_event_waits(db_url, engi
     time.sleep(1.1 if fault == "timeout" else 0)  # let the slow answer go before the receiver closes
 
 
-def test_a_long_endpoint_url_still_stores_its_error(db_url, engine, receiver):  # noqa: ANN001, F811
+def test_a_long_endpoint_url_still_stores_its_error(db_url, engine, receiver):  # noqa: ANN001
     """The stored error is cut to its column (PostgreSQL refuses a longer one and the round would fail)."""
     receiver.faults = ["500"]
-    _queue(engine, orders=1, per_order=1)
+    queue_notices(engine, orders=1, per_order=1)
     url = receiver.url + "?" + "&".join(f"depot{i}=lyon-part-dieu" for i in range(30))
     assert len(url) > 500
     result = OutboxSender(engine, Endpoint(url, None, SECRET), timeout=(1.0, 1.0)).send_due()
@@ -186,7 +153,7 @@ def test_credentials_in_the_endpoint_url_are_masked_in_output_logs_and_the_datab
         url = f"{echo.url.replace('http://', f'http://depot:{PASSWORD}@')}/events?signature={TOKEN}&site=lyon"
         monkeypatch.setenv("FLEET_DESK_ENDPOINT_URL", url)
         monkeypatch.setenv("FLEET_DESK_SIGNING_SECRET", SECRET)
-        _queue(engine, orders=1, per_order=1)
+        queue_notices(engine, orders=1, per_order=1)
         assert main(["--db", db_url, "outbox", "send"]) == 0
         assert echo.requests[0][1] == f"/events?signature={TOKEN}&site=lyon"  # it did go to the real URL
         assert main(["--db", db_url, "outbox", "ping"]) == 1

@@ -1,0 +1,50 @@
+"""The desktop app under test: a main window opened on a database, its map page asked, and closed cleanly."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, QEvent
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine
+
+from fleet_desk.push.endpoint import Endpoint
+from fleet_desk.settings import Settings
+from fleet_desk.store import open_database
+from fleet_desk.ui.main_window import MainWindow
+from fleet_desk.ui.tasks import wait_for_background
+
+CLOSED_PORT_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # nothing listens: every tile fails, as offline
+
+
+def js(qtbot: QtBot, window: MainWindow, expression: str, timeout: int = 10000) -> Any:  # noqa: ANN401
+    """Evaluate JS on the map page and return its result."""
+    box: dict = {}
+    window.map.evaluate(f"JSON.stringify({expression})", lambda result: box.setdefault("r", result))
+    qtbot.waitUntil(lambda: "r" in box, timeout=timeout)
+    return None if box["r"] in (None, "") else json.loads(box["r"])
+
+
+def open_window(qtbot: QtBot, url: str, settings: Settings | None = None, remember: bool = False,
+                fixed_endpoint: Endpoint | None = None,
+                port_lister: Callable | None = None) -> tuple[MainWindow, Engine]:
+    """The main window on ``url``, shown, its map page loaded and its database started (offline tiles)."""
+    engine = open_database(url)
+    window = MainWindow(url, settings or Settings(tile_url=CLOSED_PORT_TILES, tile_attribution="test tiles"),
+                        remember_layout=remember, fixed_endpoint=fixed_endpoint)
+    window.port_lister = port_lister
+    window.show()
+    qtbot.waitUntil(lambda: window.map.is_ready, timeout=30000)
+    window.start(engine)
+    return window, engine
+
+
+def close_window(window: MainWindow, engine: Engine) -> None:
+    """Close and delete the window (its web page must go before the app's web profile)."""
+    window.close()
+    wait_for_background()
+    window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    engine.dispose()
