@@ -14,9 +14,11 @@ midnight) is left to the sentence-by-sentence decoder.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import numpy.typing as npt
 
 from drivers.framing import Bodies
 from fleet_desk.gps.sentences import GNSS_TALKERS
@@ -272,12 +274,34 @@ def _last_in_cycle(mask: np.ndarray, at: np.ndarray, cycle_start: np.ndarray) ->
     return np.where(last >= cycle_start, last, -1)
 
 
+@dataclass(slots=True)
 class Cycles:
     """The complete cycles of a run, each with the report the sentence-by-sentence decoder would make.
 
     Built only when the unit's cycle stays as learned over the whole run (the sentence before each change of
     time is one of ``enders``); otherwise `steady` returns None and the run is decoded sentence by sentence.
+    The arrays hold one element per reported cycle.
     """
+
+    #: Cycles cut short before their ender (not reported).
+    incomplete: int
+    #: The report's time of day (ms since midnight) and date (`date.toordinal`, 0: not known).
+    tod: npt.NDArray[np.int64]
+    day: npt.NDArray[np.int64]
+    valid: npt.NDArray[np.bool_]
+    simulated: npt.NDArray[np.bool_]
+    quality: npt.NDArray[np.int64]
+    #: Degrees, NaN where the report is not valid.
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
+    #: The rest of the fix by `Columns` name (speed_kn, course, alt, hdop, pdop, sats, gsa_mode): (values, said).
+    extra: dict[str, tuple[np.ndarray, npt.NDArray[np.bool_]]]
+    #: Sentences of each of `KINDS` in the run.
+    kinds: npt.NDArray[np.intp]
+    #: Where the run leaves the unit: its last timed sentence's type, its time of day, the date it has said.
+    last_kind: str
+    instant: int
+    last_date: date | None
 
     @classmethod
     def steady(cls, cols: Columns, lo: int, hi: int, enders: set[int], day: date | None,
@@ -347,27 +371,28 @@ class Cycles:
         chosen = np.where(best_valid >= 0, best_valid, chosen)
         reported = chosen >= 0
         pick = chosen[reported]
-        out = cls()
-        out.incomplete = int(np.count_nonzero(~reported))
         rows_picked = reports[pick]
-        out.tod = tod[rows_picked]
-        out.day = day_of[rows_picked]
-        out.valid = valid[pick]
-        out.simulated = sim[pick]
-        out.quality = q[pick]
-        out.lat = np.where(valid[pick], lat[np.maximum(where[pick], 0)], np.nan)
-        out.lon = np.where(valid[pick], lon[np.maximum(where[pick], 0)], np.nan)
         # The rest of the fix is what the whole cycle said.
         cyc_end = ends[reported]
         cyc_start = starts[reported]
-        out.extra = {}
+        extra = {}
         for name in ("speed_kn", "course", "alt", "hdop", "pdop", "sats", "gsa_mode"):
             col = getattr(cols, name)[lo:hi]
             said = ~np.isnan(col) if col.dtype.kind == "f" else col >= 0
             at = _last_in_cycle(said, cyc_end, cyc_start)
-            out.extra[name] = (col[np.maximum(at, 0)], at >= 0)
-        out.kinds = np.bincount(kind, minlength=len(KINDS))
-        out.last_kind = KINDS[int(kind[rows[-1]])]
-        out.instant = int(times[-1])
-        out.date = date.fromordinal(int(day_of[-1])) if day_of[-1] else None
-        return out
+            extra[name] = (col[np.maximum(at, 0)], at >= 0)
+        return cls(
+            incomplete=int(np.count_nonzero(~reported)),
+            tod=tod[rows_picked],
+            day=day_of[rows_picked],
+            valid=valid[pick],
+            simulated=sim[pick],
+            quality=q[pick],
+            lat=np.where(valid[pick], lat[np.maximum(where[pick], 0)], np.nan),
+            lon=np.where(valid[pick], lon[np.maximum(where[pick], 0)], np.nan),
+            extra=extra,
+            kinds=np.bincount(kind, minlength=len(KINDS)),
+            last_kind=KINDS[int(kind[rows[-1]])],
+            instant=int(times[-1]),
+            last_date=date.fromordinal(int(day_of[-1])) if day_of[-1] else None,
+        )

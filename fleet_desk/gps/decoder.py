@@ -95,7 +95,7 @@ def _utc(epoch_ms: np.ndarray) -> list[datetime]:
     return times
 
 
-def _or_none(values: np.ndarray, said: np.ndarray) -> list:
+def _or_none(values: np.ndarray, said: np.ndarray) -> list[float | None]:
     """A column as Python values, None where the unit did not say it."""
     out = values.astype(object)
     out[~said] = None
@@ -148,10 +148,26 @@ class _Cycle:
         "tod", "day", "lat", "lon", "valid", "simulated", "quality", "speed_kn", "course", "alt", "sats", "hdop",
         "pdop", "gsa_mode", "said_position", "reported",
     )
+    tod: int | None
+    day: date | None
+    lat: float | None
+    lon: float | None
+    valid: bool
+    simulated: bool
+    quality: int
+    speed_kn: float | None
+    course: float | None
+    alt: float | None
+    sats: int | None
+    hdop: float | None
+    pdop: float | None
+    gsa_mode: int | None
+    said_position: bool
+    reported: bool
 
     def __init__(self) -> None:
-        self.tod: int | None = None
-        self.day: date | None = None
+        self.tod = None
+        self.day = None
         self.lat = self.lon = self.speed_kn = self.course = None
         self.alt = self.hdop = self.pdop = None
         self.sats = self.gsa_mode = None
@@ -314,7 +330,7 @@ class NmeaDecoder:
                 self.stats.by_kind[k] += count
         self._instant = self._last_tod = cycles.instant
         self._last_timed = cycles.last_kind
-        self._date = cycles.date
+        self._date = cycles.last_date
         return done + hi
 
     def _emit_cycles(self, cycles: bulk.Cycles) -> None:
@@ -455,7 +471,7 @@ class NmeaDecoder:
         cycle.tod = tod
         cycle.day = self._date
 
-    def _position(self, cycle: _Cycle, s) -> None:  # noqa: ANN001
+    def _position(self, cycle: _Cycle, s: Sentence) -> None:
         cycle.said_position = True
         if s.valid and s.lat is not None and s.lon is not None:
             cycle.lat, cycle.lon = s.lat, s.lon
@@ -515,7 +531,7 @@ class NmeaDecoder:
         the two to the same fixes and counts on every recorded log."""
         stats = self.stats
         stats.epochs += 1
-        if not valid:
+        if not valid or lat is None or lon is None:  # a valid report always has its position (`_report`)
             stats.invalid += 1
             stats.simulated += simulated
             return

@@ -37,7 +37,7 @@ from datetime import UTC as TZ_UTC
 from datetime import datetime
 from functools import lru_cache
 from itertools import repeat
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 import numpy as np
 
@@ -53,6 +53,8 @@ HOLUX_LABEL = b"HOLUX"
 GR245_LABELS = (b"HOLUXGR245", b"HOLUXM1200")  # from here on height and speed are swapped
 HOLUX_LOW_PRECISION_BIT = 1 << 31
 _ERASED = b"\xff\xff\xff\xff"
+#: The logger's memory as read: a dump file's bytes, or the bytearray a download grows (`MtkStream.data`).
+Memory: TypeAlias = bytes | bytearray
 
 # Field bits of the log format, with their sizes (standard MTK) in bit order.
 UTC, VALID, LATITUDE, LONGITUDE, HEIGHT, SPEED, HEADING, DSTA, DAGE, PDOP, HDOP, VDOP, NSAT, SID, ELEVATION, \
@@ -162,7 +164,7 @@ class _Layout:
         return (1 if self.holux else 2) + sum(f.size for f in self.fields())
 
 
-def looks_like_holux(data: bytes) -> bool:
+def looks_like_holux(data: Memory) -> bool:
     """Holux units label their log; a generic MTK logger does not."""
     return data.find(HOLUX_LABEL, 0, SECTOR) >= 0
 
@@ -178,7 +180,7 @@ class MtkStream:
     """Decodes a log as it downloads: feed the memory's bytes in order; a sector's points come out once the
     sector is complete (the points of an unfinished last one at `finish`)."""
 
-    def __init__(self, holux: bool | None = None, stats: MtkStats | None = None):
+    def __init__(self, holux: bool | None = None, stats: MtkStats | None = None) -> None:
         self.holux = holux
         self.stats = stats if stats is not None else MtkStats()
         self.data = bytearray()
@@ -251,12 +253,12 @@ def _latest_ms() -> int:
     return int(plausible.latest_time().timestamp() * 1000)
 
 
-def _sector_bitmask(data: bytes, start: int, holux: bool) -> int:
+def _sector_bitmask(data: Memory, start: int, holux: bool) -> int:
     mask = struct.unpack_from("<I", data, start + 2)[0]
     return mask & ~HOLUX_LOW_PRECISION_BIT if holux else mask
 
 
-def _sector(data: bytes, start: int, end: int, layout: _Layout, stats: MtkStats,
+def _sector(data: Memory, start: int, end: int, layout: _Layout, stats: MtkStats,
             latest_ms: int) -> Iterator[MtkPoint]:
     pos = start + SECTOR_HEADER
     while pos + 4 <= end:
@@ -314,11 +316,12 @@ def _record_dtype(layout: tuple[_Field, ...], holux: bool) -> tuple[np.dtype, in
                      "offsets": offsets, "itemsize": length}), off
 
 
-def _run(data: bytes, pos: int, end: int, layout: _Layout, stats: MtkStats,
+def _run(data: Memory, pos: int, end: int, layout: _Layout, stats: MtkStats,
          latest_ms: int) -> tuple[list[MtkPoint], int]:
     """The fixed-length records from ``pos`` up to the next marker, label or flaw, decoded at once (the same
     results as `_record` one by one, many times faster); returns them and where the run stopped."""
-    shape = _record_dtype(layout.fields(), layout.holux)
+    fields = layout.fields()
+    shape = _record_dtype(fields, layout.holux)
     if shape is None:
         return [], pos
     dtype, body = shape
@@ -343,7 +346,7 @@ def _run(data: bytes, pos: int, end: int, layout: _Layout, stats: MtkStats,
         return [], pos
     rec = raw[:n].copy().view(dtype).reshape(n)
     after = pos + n * length
-    names = set(dtype.names)
+    names = {f.name for f in fields}  # the record dtype's names
     if not {"time", "lat", "lon"} <= names:
         stats.records += n
         stats.no_position += n
@@ -441,7 +444,7 @@ _READ = {"u4": struct.Struct("<I").unpack_from, "u2": struct.Struct("<H").unpack
          "f8": struct.Struct("<d").unpack_from, "cms": struct.Struct("<i").unpack_from}
 
 
-def _read(data: bytes, i: int, f: _Field) -> float | int:
+def _read(data: Memory, i: int, f: _Field) -> float | int:
     if f.kind == "f3":
         return _FLOAT.unpack(b"\x00" + bytes(data[i:i + 3]))[0]
     if f.kind == "nsat":
@@ -452,7 +455,7 @@ def _read(data: bytes, i: int, f: _Field) -> float | int:
     return value
 
 
-def _record(data: bytes, pos: int, layout: _Layout, stats: MtkStats, latest_ms: int) -> tuple[MtkPoint | None, int]:
+def _record(data: Memory, pos: int, layout: _Layout, stats: MtkStats, latest_ms: int) -> tuple[MtkPoint | None, int]:
     """One record at ``pos``: the point (None if unusable) and the record's length."""
     values: dict[str, float | int] = {}
     i = pos
@@ -481,7 +484,11 @@ def _record(data: bytes, pos: int, layout: _Layout, stats: MtkStats, latest_ms: 
     if "time" not in values or "lat" not in values or "lon" not in values:
         stats.no_position += 1
         return None, length
-    valid = values.get("valid")
+
+    def whole(name: str) -> int | None:  # a field `_read` gives as an int (u2, nsat)
+        return int(values[name]) if name in values else None
+
+    valid = whole("valid")
     lat, lon = values["lat"], values["lon"]
     if valid is not None and valid not in GOOD_FIXES and lon < 0.000001 and lat - 90.0 < 0.000001:
         stats.no_position += 1  # a logger with no fix writes a bogus position; not a point
@@ -493,15 +500,15 @@ def _record(data: bytes, pos: int, layout: _Layout, stats: MtkStats, latest_ms: 
     point = MtkPoint(
         time_ms=int(values["time"]) * 1000 + int(values.get("ms", 0)),
         lat=lat, lon=lon, height_m=values.get("height"), speed_kmh=values.get("speed"),
-        heading_deg=values.get("heading"), valid=valid, sats_used=values.get("sats"),
-        hdop=dop("hdop"), pdop=dop("pdop"), vdop=dop("vdop"), button=bool(values.get("rcr", 0) & RCR_BUTTON))
+        heading_deg=values.get("heading"), valid=valid, sats_used=whole("sats"),
+        hdop=dop("hdop"), pdop=dop("pdop"), vdop=dop("vdop"), button=bool((whole("rcr") or 0) & RCR_BUTTON))
     if not _believable(point, latest_ms):
         stats.implausible += 1
         return None, length
     return point, length
 
 
-def _skip_satellites(data: bytes, i: int, layout: _Layout) -> int:
+def _skip_satellites(data: Memory, i: int, layout: _Layout) -> int:
     """Past the SID block: one 4-byte entry if no satellite is listed, else one per satellite with its
     elevation, azimuth and SNR as the bitmask says."""
     count = struct.unpack_from("<H", data, i + 2)[0]

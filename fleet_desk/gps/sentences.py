@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from datetime import time as dt_time
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -238,8 +239,10 @@ def _vtg(f: list[bytes]) -> Sentence:
     else:  # NMEA 1.x: course true, course magnetic, knots, km/h
         course, knots, kmh = f[1], f[3], f[4]
     speed = _float(knots)
-    if speed is None and kmh:
-        speed = _float(kmh) / 1.852
+    if speed is None:
+        kmh_speed = _float(kmh)  # km/h read only when the knots are not said
+        if kmh_speed is not None:
+            speed = kmh_speed / 1.852
     return Sentence("VTG", course=_float(course), speed_kn=speed)
 
 
@@ -323,17 +326,18 @@ def parse_fast(body: bytes) -> Sentence | None:
 # Reference path through pynmea2
 
 
-def _ms(t: object) -> int | None:
+def _ms(t: dt_time | None) -> int | None:
     if t is None:
         return None
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 1000 + round(t.microsecond / 1000)
 
 
-def _pf(v: object) -> float | None:
+# pynmea2's fields are the sentence's text, or what the field's converter made of it (float, int), or None.
+def _pf(v: str | float | None) -> float | None:
     return float(v) if v not in (None, "") else None
 
 
-def _pi(v: object) -> int | None:
+def _pi(v: str | int | None) -> int | None:
     return int(v) if v not in (None, "") else None
 
 
