@@ -46,7 +46,8 @@ class PortHub:
         self._wakeup_r, self._wakeup_w = os.pipe()
         os.set_blocking(self._wakeup_r, False)
         self._selector.register(self._wakeup_r, selectors.EVENT_READ, None)
-        self._pending: list[tuple[str, Watch]] = []
+        #: Changes for the hub's thread to make: ("add" or "remove", the watch, set once it is removed).
+        self._pending: list[tuple[str, Watch, threading.Event | None]] = []
         self._thread: threading.Thread | None = None
 
     def watch(self, fd: int, on_data: OnData, on_lost: OnLost, on_idle: OnIdle, idle_after_s: float) -> Watch:
@@ -63,7 +64,7 @@ class PortHub:
 
     def _change(self, action: str, w: Watch, done: threading.Event | None = None) -> None:
         with self._lock:
-            self._pending.append((action, w) if done is None else (action, w, done))  # type: ignore[arg-type]
+            self._pending.append((action, w, done))
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="serial-hub", daemon=True)
                 self._thread.start()
@@ -72,8 +73,7 @@ class PortHub:
     def _apply_changes(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, []
-        for item in pending:
-            action, w = item[0], item[1]
+        for action, w, done in pending:
             if action == "add":
                 self._selector.register(w.fd, selectors.EVENT_READ, w)
             else:
@@ -81,8 +81,8 @@ class PortHub:
                     self._selector.unregister(w.fd)
                 except (KeyError, ValueError):
                     pass  # already dropped after an error
-                if len(item) > 2:
-                    item[2].set()
+                if done is not None:
+                    done.set()
 
     def _run(self) -> None:
         next_idle_check = time.monotonic() + IDLE_CHECK_S

@@ -62,7 +62,7 @@ class MtkLogger:
 
     family = "mtk"
 
-    def __init__(self, port: str, baud: int | None = None):
+    def __init__(self, port: str, baud: int | None = None) -> None:
         self.port = port
         self.baud = baud
         self._serial: serial.SerialBase | None = None
@@ -211,6 +211,9 @@ class MtkLogger:
 
     def _next(self, deadline: float, prefixes: tuple[bytes, ...]) -> bytes:
         """The next sentence starting with one of ``prefixes`` (the logger's live NMEA in between is skipped)."""
+        read = self._read
+        if read is None:
+            raise LoggerError(f"{self.port}: not connected")
         while True:
             while self._answers:
                 body = self._answers.pop(0)
@@ -220,7 +223,7 @@ class MtkLogger:
                 raise LoggerError(f"{self.port}: no answer from the logger (waited for "
                                   f"{prefixes[0].decode().rstrip(',')})")
             try:
-                data = self._read()
+                data = read()
             except (serial.SerialException, OSError) as exc:
                 raise LoggerError(f"{self.port}: unit unplugged during the download ({exc})") from exc
             if data:

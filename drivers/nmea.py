@@ -87,7 +87,9 @@ class NmeaUnit:
 
     family = "nmea"
 
-    def __init__(self, port: str, on_bytes: OnBytes, on_status: OnStatus | None = None, baud: int | None = None):
+    def __init__(
+        self, port: str, on_bytes: OnBytes, on_status: OnStatus | None = None, baud: int | None = None
+    ) -> None:
         self.port = port
         self.baud = baud
         self._on_bytes = on_bytes
