@@ -20,15 +20,20 @@ import logging
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy.pool import ConnectionPoolEntry
 
 import migrations
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +86,7 @@ def _where(url: str) -> str:
     return f"database {path}" if path is not None else f"database {describe(url)}"
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -90,7 +95,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
     cursor.close()
 
 
-def _read_only_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+def _read_only_pragmas(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -107,7 +112,7 @@ def _cannot_write(path: Path) -> bool:
     return not os.access(path.parent, os.W_OK) and not Path(f"{path}-shm").exists()
 
 
-def _read_only_connect(path: Path):  # noqa: ANN202 - a DB-API connection factory
+def _read_only_connect(path: Path) -> Callable[[], sqlite3.Connection]:
     """SQLite's own read-only mode; ``immutable`` when the folder cannot hold the WAL index SQLite would make
     (then nothing else can write either), unless a WAL file holds changes it would miss."""
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
@@ -158,7 +163,7 @@ def migration_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": 10})
 
     @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record) -> None:  # noqa: ANN001
+    def _connect(dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -172,8 +177,8 @@ def migration_engine(url: str) -> Engine:
     return engine
 
 
-def alembic_config(engine: Engine | None = None, connection: Connection | None = None):  # noqa: ANN201
-    """Alembic's configuration (alembic.config.Config, imported when needed) for ``engine`` or ``connection``."""
+def alembic_config(engine: Engine | None = None, connection: Connection | None = None) -> Config:
+    """Alembic's configuration (imported when needed) for ``engine`` or ``connection``."""
     from alembic.config import Config
 
     config = Config()

@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import csv
 import errno
+import itertools
 import json
 import os
 import sys
 from collections.abc import Iterator
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeAlias
 
 import gpxpy.gpx
 from sqlalchemy import Engine, select
@@ -21,6 +23,9 @@ from fleet_desk.store.timeutil import from_ms, iso_z, to_ms
 
 CSV_HEADER = ["device", "time_utc", "lat", "lon", "speed_mps", "course_deg", "alt_m", "hdop", "sats", "fix_quality"]
 FORMATS = ("csv", "gpx", "geojson")
+#: A stored position as exported: unit, fix time (ms), lat, lon, speed, course, altitude, hdop, satellites, quality.
+PositionRow: TypeAlias = tuple[str, int, float, float, float | None, float | None, float | None, float | None,
+                               int | None, int]
 
 
 class OutputError(Exception):
@@ -39,17 +44,18 @@ def output_file(name: str | None) -> Iterator[TextIO]:
         yield sys.stdout
         return
     target = Path(name)
-    tmp: Path | None = target.with_name(f".{target.name}.{os.getpid()}.part")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.part")
+    renamed = False
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # the mode a plain open would give
         with open(fd, "w", encoding="utf-8", newline="") as out:
             yield out
         os.replace(tmp, target)
-        tmp = None
+        renamed = True
     except OSError as exc:
         raise OutputError(_write_problem(exc, name)) from None
     finally:
-        if tmp is not None:
+        if not renamed:
             tmp.unlink(missing_ok=True)
 
 
@@ -63,7 +69,8 @@ def _write_problem(exc: OSError, name: str) -> str:
     return f"{name}: {what}; nothing was written to it"
 
 
-def _rows(engine: Engine, device: str | None, since: datetime | None, until: datetime | None) -> Iterator:
+def _rows(engine: Engine, device: str | None, since: datetime | None,
+          until: datetime | None) -> Iterator[PositionRow]:
     stmt = (
         select(Device.name, Position.fix_time_ms, Position.lat, Position.lon, Position.speed_mps,
                Position.course_deg, Position.alt_m, Position.hdop, Position.sats, Position.fix_quality)
@@ -97,7 +104,7 @@ def export_positions(engine: Engine, out: TextIO, fmt: str, device: str | None =
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def _csv(rows: Iterator, out: TextIO) -> int:
+def _csv(rows: Iterator[PositionRow], out: TextIO) -> int:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     n = 0
@@ -107,28 +114,27 @@ def _csv(rows: Iterator, out: TextIO) -> int:
     return n
 
 
-def _gpx(rows: Iterator, out: TextIO) -> int:
+def _gpx(rows: Iterator[PositionRow], out: TextIO) -> int:
     gpx = gpxpy.gpx.GPX()
     gpx.creator = "Fleet Desk"
-    track = segment = None
     n = 0
-    for name, ms, lat, lon, speed, course, alt, hdop, sats, _quality in rows:
-        if track is None or track.name != name:
-            track = gpxpy.gpx.GPXTrack(name=name)
-            segment = gpxpy.gpx.GPXTrackSegment()
-            track.segments.append(segment)
-            gpx.tracks.append(track)
-        point = gpxpy.gpx.GPXTrackPoint(lat, lon, elevation=alt, time=from_ms(ms), speed=speed)
-        point.horizontal_dilution = hdop
-        point.satellites = sats
-        point.course = course
-        segment.points.append(point)
-        n += 1
+    for name, unit_rows in itertools.groupby(rows, key=itemgetter(0)):  # one track per unit (rows by unit)
+        track = gpxpy.gpx.GPXTrack(name=name)
+        segment = gpxpy.gpx.GPXTrackSegment()
+        track.segments.append(segment)
+        gpx.tracks.append(track)
+        for _, ms, lat, lon, speed, course, alt, hdop, sats, _quality in unit_rows:
+            point = gpxpy.gpx.GPXTrackPoint(lat, lon, elevation=alt, time=from_ms(ms), speed=speed)
+            point.horizontal_dilution = hdop
+            point.satellites = sats
+            point.course = course  # type: ignore[assignment]  # gpxpy sets it to None unannotated, so types it None
+            segment.points.append(point)
+            n += 1
     out.write(gpx.to_xml(version="1.1"))
     return n
 
 
-def _geojson(rows: Iterator, out: TextIO) -> int:
+def _geojson(rows: Iterator[PositionRow], out: TextIO) -> int:
     out.write('{"type":"FeatureCollection","features":[')
     n = 0
     for name, ms, lat, lon, speed, course, alt, hdop, sats, quality in rows:

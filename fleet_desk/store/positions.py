@@ -12,13 +12,17 @@ import functools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
 
-from sqlalchemy import Connection, Engine, bindparam, or_, update
+from sqlalchemy import Connection, Engine, Update, bindparam, or_, update
 
 from fleet_desk.gps.fix import Fix
 from fleet_desk.store.models import Device, LatestPosition, Position
 from fleet_desk.store.registry import DeviceRef
 from fleet_desk.store.timeutil import to_ms
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 SOURCES = ("live", "dock", "import")
 
@@ -46,6 +50,9 @@ _LATEST_AT = [_POSITION_COLUMNS.index(k) for k in _LATEST_COLUMNS]
 _TIME_AT = _POSITION_COLUMNS.index("fix_time_ms")
 _VEHICLE_AT = _POSITION_COLUMNS.index("vehicle_id")
 _fix_time = operator.itemgetter(_TIME_AT)
+#: One fix as a row of `_POSITION_COLUMNS`.
+StoredRow: TypeAlias = tuple[int, int | None, int, float, float, float | None, float | None, float | None, float | None,
+                             int | None, int, str]
 
 
 @functools.cache
@@ -63,19 +70,24 @@ def _insert_positions(paramstyle: str) -> str:
 
 
 @functools.cache
-def _statements(dialect: str) -> tuple:
-    """The batch's bookkeeping statements, built once per backend (building them costs more than running them)."""
+def _statements(dialect: str) -> tuple[Update, postgresql.Insert | sqlite.Insert]:
+    """The batch's bookkeeping statements, built once per backend (building them costs more than running them):
+    the units' last fix times, and the vehicles' latest positions (an upsert, in the backend's own form)."""
+    latest: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":  # imported only here: the PostgreSQL dialects pull in asyncio
-        from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        latest = postgresql_insert(LatestPosition)
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        latest = sqlite_insert(LatestPosition)
     last_fix = (
         update(Device)
         .where(Device.id == bindparam("device"))
         .where(or_(Device.last_fix_ms.is_(None), Device.last_fix_ms < bindparam("newest")))
         .values(last_fix_ms=bindparam("newest"))
     )
-    latest = insert(LatestPosition)
     latest = latest.on_conflict_do_update(
         index_elements=["vehicle_id"],
         set_={k: latest.excluded[k] for k in _LATEST_COLUMNS if k != "vehicle_id"},
@@ -87,7 +99,7 @@ def _statements(dialect: str) -> tuple:
 class PositionWriter:
     """Stores batches of one unit's fixes."""
 
-    def __init__(self, engine: Engine, device: DeviceRef, source: str, hooks: Sequence[BatchHook] = ()):
+    def __init__(self, engine: Engine, device: DeviceRef, source: str, hooks: Sequence[BatchHook] = ()) -> None:
         if source not in SOURCES:
             raise ValueError(f"unknown position source {source!r}")
         self.engine = engine
@@ -117,7 +129,7 @@ class PositionWriter:
         """Store a batch inside the caller's transaction."""
         return write_batches(conn, [(self, fixes)])[0]
 
-    def rows(self, fixes: Sequence[Fix]) -> list[tuple]:
+    def rows(self, fixes: Sequence[Fix]) -> list[StoredRow]:
         """The fixes as rows of `_POSITION_COLUMNS`."""
         device, vehicle, source = self.device.id, self.device.vehicle_id, self.source
         return [
@@ -139,7 +151,7 @@ def write_batches(conn: Connection, batches: Sequence[tuple[PositionWriter, Sequ
     insert = _insert_positions(conn.dialect.paramstyle)
     cursor = conn.connection.cursor()  # the DBAPI cursor, inside this connection's transaction
     stored_by_writer: list[int] = []
-    newest: dict[int, tuple] = {}  # each unit's newest row
+    newest: dict[int, StoredRow] = {}  # each unit's newest row
     try:
         for writer, fixes in batches:
             rows = writer.rows(fixes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +22,12 @@ class DeviceRef:
     vehicle_name: str | None
 
 
-def get_or_create(session: Session, model: type, name: str, **defaults: object):  # noqa: ANN202
+#: The rows known by a unique name.
+Named = TypeVar("Named", Device, Vehicle, Driver)
+
+
+def get_or_create(session: Session, model: type[Named], name: str, **defaults: object) -> Named:
+    """The ``model`` row called ``name``, created (with ``defaults``) if there is none."""
     row = session.scalar(select(model).where(model.name == name))
     if row is not None:
         return row
@@ -29,8 +35,8 @@ def get_or_create(session: Session, model: type, name: str, **defaults: object):
         with session.begin_nested():
             row = model(name=name, **defaults)
             session.add(row)
-    except IntegrityError:  # another workstation created it just now
-        row = session.scalar(select(model).where(model.name == name))
+    except IntegrityError:  # another workstation created it just now (the name is unique): it is there
+        row = session.scalars(select(model).where(model.name == name)).one()
     return row
 
 

@@ -12,6 +12,7 @@ import locale
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 
 import phonenumbers
 from sqlalchemy import Connection, delete, insert, select
@@ -53,9 +54,10 @@ def phone_key(text: str | None, region: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def region_of(keys: list[str]) -> str | None:
+def region_of(keys: Iterable[str]) -> str | None:
     """The region most of these E.164 numbers belong to."""
-    codes = Counter(phonenumbers.parse(k).country_code for k in keys)
+    numbers = (phonenumbers.parse(k) for k in keys)
+    codes = Counter(n.country_code for n in numbers if n.country_code is not None)  # parse always sets it
     if not codes:
         return None
     region = phonenumbers.region_code_for_country_code(codes.most_common(1)[0][0])
@@ -96,4 +98,5 @@ def mask_email(email: str | None) -> str:
 def usual_region(conn: Connection) -> str | None:
     """Where most customers' phones are, for reading a national number when no region is set (the setting
     `phone_region`)."""
-    return region_of(conn.scalars(select(Stop.phone_key).where(Stop.phone_key.is_not(None)).limit(50)).all())
+    keys = conn.scalars(select(Stop.phone_key).where(Stop.phone_key.is_not(None)).limit(50)).all()
+    return region_of(key for key in keys if key is not None)  # the query leaves NULLs out; said for the type

@@ -65,7 +65,7 @@ def assign_unit(
     """Attach ``device`` to ``port`` (and ``vehicle``); ``live`` starts it now and at every start-up."""
     ref = ensure_device(engine, device, vehicle, port=port)
     with Session(engine) as session, session.begin():
-        row = session.get(Device, ref.id)
+        row = session.get_one(Device, ref.id)
         row.baud = baud
         row.live = live
         if usb_serial:
@@ -90,7 +90,7 @@ def register_dock_unit(engine: Engine, device: str, family: str, vehicle: str | 
     """A unit docked at the depot (not read live): its family and what identifies it when it is plugged in."""
     ref = ensure_device(engine, device, vehicle, family=family)
     with Session(engine) as session, session.begin():
-        row = session.get(Device, ref.id)
+        row = session.get_one(Device, ref.id)
         row.family = family
         row.usb_serial = usb_serial or row.usb_serial
         row.usb_vid_pid = usb_vid_pid or row.usb_vid_pid
@@ -101,7 +101,7 @@ def register_dock_unit(engine: Engine, device: str, family: str, vehicle: str | 
 def mark_docked(engine: Engine, device_id: int, when_ms: int, family: str, identity: str | None = None) -> None:
     """The unit was docked now: its family as found, and what it said it is."""
     with Session(engine) as session, session.begin():
-        row = session.get(Device, device_id)
+        row = session.get_one(Device, device_id)
         row.last_docked_ms = when_ms
         row.family = family
         if identity:
