@@ -364,7 +364,7 @@ def _run(data: Memory, pos: int, end: int, layout: _Layout, stats: MtkStats,
     stats.no_position += int(np.count_nonzero(bogus))
     stats.implausible += int(np.count_nonzero(~bogus & ~believable))
 
-    def column(name: str) -> Iterable:
+    def column(name: str) -> Iterable[float | None]:
         return col[name][keep].tolist() if name in col else repeat(None)
 
     points = list(map(MtkPoint, times[keep].tolist(), lat[keep].tolist(), lon[keep].tolist(), column("height"),
