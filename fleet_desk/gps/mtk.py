@@ -484,11 +484,8 @@ def _record(data: Memory, pos: int, layout: _Layout, stats: MtkStats, latest_ms:
     if "time" not in values or "lat" not in values or "lon" not in values:
         stats.no_position += 1
         return None, length
-
-    def whole(name: str) -> int | None:  # a field `_read` gives as an int (u2, nsat)
-        return int(values[name]) if name in values else None
-
-    valid = whole("valid")
+    said_valid, sats = values.get("valid"), values.get("sats")  # `_read` gives them as ints; int() says so
+    valid = None if said_valid is None else int(said_valid)
     lat, lon = values["lat"], values["lon"]
     if valid is not None and valid not in GOOD_FIXES and lon < 0.000001 and lat - 90.0 < 0.000001:
         stats.no_position += 1  # a logger with no fix writes a bogus position; not a point
@@ -500,8 +497,8 @@ def _record(data: Memory, pos: int, layout: _Layout, stats: MtkStats, latest_ms:
     point = MtkPoint(
         time_ms=int(values["time"]) * 1000 + int(values.get("ms", 0)),
         lat=lat, lon=lon, height_m=values.get("height"), speed_kmh=values.get("speed"),
-        heading_deg=values.get("heading"), valid=valid, sats_used=whole("sats"),
-        hdop=dop("hdop"), pdop=dop("pdop"), vdop=dop("vdop"), button=bool((whole("rcr") or 0) & RCR_BUTTON))
+        heading_deg=values.get("heading"), valid=valid, sats_used=None if sats is None else int(sats),
+        hdop=dop("hdop"), pdop=dop("pdop"), vdop=dop("vdop"), button=bool(int(values.get("rcr", 0)) & RCR_BUTTON))
     if not _believable(point, latest_ms):
         stats.implausible += 1
         return None, length
