@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 _DAY_MS = 86_400_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_EPOCH_ORDINAL = _EPOCH.date().toordinal()
 #: Chunks with at least this many sentences are tried in bulk (`fleet_desk.gps.bulk`).
 _BULK_MIN = 2000
 #: Sentences decoded one by one at a stream's start, while the unit's cycle is learned.
@@ -225,6 +224,7 @@ class NmeaDecoder:
     ) -> None:
         self.stats = DecodeStats()
         self.label = label
+        self._prefix = f"{label}: " if label else ""
         self._latest_now = latest
         self._latest = latest()
         self._framer = SentenceFramer(accept_missing_checksum)
@@ -248,7 +248,7 @@ class NmeaDecoder:
         self._released: tuple[date | None, int | None] | None = None
         self._out: list[Fix] = []
         #: Midnight UTC of each date the unit has said (after any week-number rollover correction).
-        self._midnights: dict[date, datetime] = {}
+        self._midnights: dict[date, datetime | None] = {}
 
     def feed(self, chunk: bytes) -> list[Fix]:
         """Decode a chunk; returns the fixes of the instants it completed. Never raises for what the bytes say."""
@@ -348,17 +348,18 @@ class NmeaDecoder:
             return
         ordinals, at = np.unique(cycles.day[rows], return_inverse=True)
         days = [date.fromordinal(d) for d in ordinals.tolist()]
-        midnight_ms = np.array([_epoch_ms(self._midnight(d)) for d in days], dtype=np.int64)
-        corrected = np.array([self._midnight(d).date() != d for d in days])
-        epoch_ms = midnight_ms[at.reshape(-1)] + cycles.tod[rows]
+        midnights = [self._midnight(d) for d in days]
+        known = np.array([m is not None for m in midnights])  # a date no rollover makes believable: not
+        midnight_ms = np.array([_epoch_ms(m) if m is not None else 0 for m in midnights], dtype=np.int64)
+        corrected = np.array([m is not None and m.date() != d for m, d in zip(midnights, days, strict=True)])
+        at = at.reshape(-1)
+        epoch_ms = midnight_ms[at] + cycles.tod[rows]
         extra = {k: (v[rows], said[rows]) for k, (v, said) in cycles.extra.items()}
-        # The future is judged by the date the unit said: a week-number rollover correction moves it on
-        # by 1024 weeks on purpose (as gpsd does), which may lie past today for an old recorded log.
-        said_ms = (ordinals[at.reshape(-1)] - _EPOCH_ORDINAL) * _DAY_MS + cycles.tod[rows]
-        believed = _plausible_columns(said_ms, cycles.lat[rows], cycles.lon[rows], extra, _epoch_ms(self._latest))
+        believed = known[at] & _plausible_columns(epoch_ms, cycles.lat[rows], cycles.lon[rows], extra,
+                                                  _epoch_ms(self._latest))
         if not believed.all():
             stats.implausible += int(np.count_nonzero(~believed))
-            rows, at, epoch_ms = rows[believed], at.reshape(-1)[believed], epoch_ms[believed]
+            rows, at, epoch_ms = rows[believed], at[believed], epoch_ms[believed]
             extra = {k: (v[believed], said[believed]) for k, (v, said) in extra.items()}
             if not len(rows):
                 return
@@ -386,7 +387,7 @@ class NmeaDecoder:
         except Exception as exc:  # noqa: BLE001 - counted and logged; every later sentence still decoded
             self.stats.malformed += 1
             self.stats.unexpected += 1
-            log.warning("%scould not decode %r (%s: %s); skipped", f"{self.label}: " if self.label else "",
+            log.warning("%scould not decode %r (%s: %s); skipped", self._prefix,
                         body[:200], type(exc).__name__, exc)
 
     def _sentence(self, body: bytes) -> None:
@@ -511,14 +512,28 @@ class NmeaDecoder:
         self._fix(r.day, r.tod, r.lat, r.lon, r.valid, r.simulated, r.quality, c.speed_kn, c.course, c.alt, c.sats,
                   c.hdop, c.pdop, c.gsa_mode)
 
-    def _midnight(self, day: date) -> datetime:
-        """Midnight UTC of a date the unit said, after any week-number rollover correction."""
+    def _midnight(self, day: date) -> datetime | None:
+        """Midnight UTC of a date the unit said, after any week-number rollover correction; None when the
+        date cannot be believed.
+
+        A date before ``not_before`` is moved on by exactly one rollover (1024 weeks) when that lands it
+        between ``not_before`` and the latest time believed. When one rollover would overshoot into the
+        future, the unit's own date stands (an old log, or a clock a little behind); when it still leaves
+        the date too old, the date is garbage (a unit saying 1999 in a 2026 stream) and no fix is made."""
         midnight = self._midnights.get(day)
-        if midnight is None:
-            corrected = day
-            while self._not_before is not None and corrected < self._not_before:
-                corrected += GPS_ROLLOVER
-            midnight = self._midnights[day] = datetime(corrected.year, corrected.month, corrected.day, tzinfo=UTC)
+        if midnight is None and day not in self._midnights:
+            corrected: date | None = day
+            if self._not_before is not None and day < self._not_before:
+                rolled = day + GPS_ROLLOVER
+                if rolled > self._latest.date():
+                    corrected = day
+                elif rolled >= self._not_before:
+                    corrected = rolled
+                else:
+                    corrected = None
+            midnight = None if corrected is None else datetime(corrected.year, corrected.month, corrected.day,
+                                                               tzinfo=UTC)
+            self._midnights[day] = midnight
         return midnight
 
     def _fix(self, day: date | None, tod: int | None, lat: float | None, lon: float | None, valid: bool,
@@ -539,13 +554,16 @@ class NmeaDecoder:
             stats.undated += 1
             return
         midnight = self._midnight(day)
+        if midnight is None:
+            stats.implausible += 1
+            log.debug("%sfix dated %s not stored: too old for a week-number rollover", self._prefix, day)
+            return
         when = midnight + timedelta(milliseconds=tod)
         speed = speed_kn * KNOTS_TO_MPS if speed_kn is not None else None
-        said = when - (midnight.date() - day)  # judged by the date the unit said, as in `_emit_cycles`
-        why = plausible.why_implausible(said, lat, lon, speed, course, alt, hdop, pdop, self._latest)
+        why = plausible.why_implausible(when, lat, lon, speed, course, alt, hdop, pdop, self._latest)
         if why is not None:
             stats.implausible += 1
-            log.debug("%sfix at %s not stored: %s", f"{self.label}: " if self.label else "", when.isoformat(), why)
+            log.debug("%sfix at %s not stored: %s", self._prefix, when.isoformat(), why)
             return
         if midnight.date() != day:
             stats.rollover_corrected += 1

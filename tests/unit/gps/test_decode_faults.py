@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.framing import sentence
+from fleet_desk.depot import Depot
 from fleet_desk.gps import NmeaDecoder, plausible
 from fleet_desk.ingest.pipeline import import_log
+from fleet_desk.settings import Settings
 from fleet_desk.sim.vans import SimulatedUnit
 from fleet_desk.store import open_database
 from fleet_desk.store.export import export_positions
@@ -137,8 +139,9 @@ def test_an_import_with_the_poison_sentence_stores_every_other_fix_and_a_rerun_s
     log.write_bytes(_day(start, 300) + sentence(POISON.decode()) + _day(start + timedelta(seconds=300), 300))
     engine = open_database(f"sqlite:///{tmp_path / 'depot.db'}")
     try:
-        first = import_log(engine, log, device="unit-p")
-        again = import_log(engine, log, device="unit-p")
+        tracker = Depot(engine, Settings()).tracker
+        first = import_log(engine, tracker, log, device="unit-p")
+        again = import_log(engine, tracker, log, device="unit-p")
         out = io.StringIO()
         export_positions(engine, out, "geojson")
     finally:
@@ -211,3 +214,22 @@ def test_random_bytes_between_sentences_never_raise(noise):  # noqa: ANN001
     fixes, _ = _decode(_day(start, 10) + noise + _day(start + timedelta(seconds=10), 10), 61)
     _assert_believable(fixes)
     assert len(fixes) >= 15  # the noise can eat at most the epochs it lands in
+
+
+def test_a_date_no_single_rollover_makes_believable_is_refused_and_none_is_moved_into_the_future():
+    """A unit saying 1999 in a stream of 2026 (with the log's header date): one rollover makes it 2019, still
+    too old, so it is refused, never moved on twice to 2039. A date one rollover would push past today
+    (an old log, a clock a little behind) stands as the unit said it."""
+    start = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    epochs = _day(start, 40)
+    decoder = NmeaDecoder(not_before=date(2026, 11, 20))
+    fixes = decoder.feed(_with(epochs, 10, "GPRMC,{hms},A,4807.038,N,01131.000,E,22.4,84.4,201199,,,A",
+                               start + timedelta(seconds=10))) + decoder.finish()
+    assert all(f.time.year == 2026 for f in fixes) and len(fixes) >= 39
+    assert decoder.stats.implausible >= 1 and decoder.stats.rollover_corrected == 0
+
+    thirteen_months_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(days=395)
+    live = NmeaDecoder(not_before=(datetime.now(UTC) - timedelta(days=365)).date())
+    old = live.feed(_day(thirteen_months_ago, 20)) + live.finish()
+    assert len(old) == 20 and old[0].time == thirteen_months_ago and live.stats.rollover_corrected == 0
+    assert max(f.time for f in old) < datetime.now(UTC)
