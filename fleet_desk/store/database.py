@@ -136,6 +136,9 @@ def create_db_engine(url: str, read_only: bool = False) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    if not url.startswith("postgresql"):
+        raise DatabaseError(f"{describe(url)}: Fleet Desk keeps its data in SQLite (sqlite:///FILE) or PostgreSQL "
+                            "(postgresql+psycopg://USER@HOST/DB); give --db one of those")
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
 
@@ -378,5 +381,5 @@ def explain(exc: BaseException, url: str) -> str:
             return f"{what}: the disk is full; free space on it, then run the command again"
         if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
             return f"{what} is read-only: {_READ_ONLY_ADVICE}"
-        return f"cannot open database {where}: {what}: {error.strerror or detail}"
-    return f"cannot open database {where}: {detail}"
+        return f"cannot open {where}: {what}: {error.strerror or detail}"
+    return f"cannot open {where}: {detail}"

@@ -56,7 +56,8 @@ def output_file(name: str | None) -> Iterator[TextIO]:
         raise OutputError(_write_problem(exc, name)) from None
     finally:
         if not renamed:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a folder that refused the part file refuses its removal too
+                tmp.unlink(missing_ok=True)
 
 
 def _write_problem(exc: OSError, name: str) -> str:

@@ -1,0 +1,47 @@
+"""What a fresh-eyes trial of the command line still met as tracebacks: each is now one line.
+
+The command line runs in its own process, as a user runs it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.helpers.mounts import read_only
+from tests.helpers.paths import NMEA_LOGS, ROOT
+
+TELIT = next(p for p in NMEA_LOGS if p.name == "telit-he910.log")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "fleet_desk.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def _one_line(err: str) -> str:
+    assert "Traceback" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+def test_an_export_into_a_read_only_folder_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'depot.db'}"
+    assert _cli("--db", url, "import-log", str(TELIT), "--device", "telit").returncode == 0
+    folder = tmp_path / "share"
+    folder.mkdir()
+    with read_only(folder):
+        done = _cli("--db", url, "export", "positions", "-o", str(folder / "out.csv"))
+        line = _one_line(done.stderr)
+        assert done.returncode == 1
+        assert line.startswith(f"fleet-desk: {folder / 'out.csv'}: cannot be written there")
+        assert list(folder.iterdir()) == []
+
+
+def test_a_database_url_of_another_kind_is_one_line(tmp_path: Path) -> None:
+    done = _cli("--db", "mysql://someone@127.0.0.1/depot", "lookup", "ORD-1")
+    line = _one_line(done.stderr)
+    assert done.returncode == 1
+    assert "SQLite (sqlite:///FILE) or PostgreSQL" in line and "mysql" in line
