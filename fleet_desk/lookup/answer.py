@@ -21,7 +21,7 @@ from fleet_desk.store.search_index import mask_email, mask_phone
 from fleet_desk.store.timeutil import iso_z
 from fleet_desk.tracking.geo import distance_m
 from fleet_desk.tracking.rules import TrackingRules, local_hhmm
-from fleet_desk.tracking.tracker import OPEN
+from fleet_desk.tracking.state import OPEN
 
 NEAR_M = 400.0  # a route stop closer than this names where the van is
 EVENT_WORDS = {

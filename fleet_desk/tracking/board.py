@@ -12,7 +12,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
 from fleet_desk.store.models import Driver, Route, Stop, Vehicle
-from fleet_desk.tracking.tracker import OPEN, in_play
+from fleet_desk.tracking.state import OPEN
+from fleet_desk.tracking.state_sql import in_play
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,16 @@ behind its plan.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from fleet_desk.tracking.rules import TrackingRules
-
-if TYPE_CHECKING:
-    from fleet_desk.tracking.tracker import _StopState
+from fleet_desk.tracking.state import StopState
 
 SIGNIFICANT_S = 5 * 60  # a cause must cost at least this much to be named
 
 
-def delay_reason(planned_start_ms: int | None, departed_ms: int | None, now_ms: int, stops: Sequence[_StopState],
-                 late_stop: _StopState, speed_mps: float, rules: TrackingRules) -> str:
+def delay_reason(planned_start_ms: int | None, departed_ms: int | None, now_ms: int, stops: Sequence[StopState],
+                 late_stop: StopState, speed_mps: float, rules: TrackingRules) -> str:
+    """The biggest cause of ``late_stop``'s delay, in words; ``stops``: the route's, in sequence."""
     causes: list[tuple[float, str]] = []
     if planned_start_ms is not None:
         left = departed_ms if departed_ms is not None else now_ms
@@ -30,14 +28,14 @@ def delay_reason(planned_start_ms: int | None, departed_ms: int | None, now_ms: 
             causes.append((late_start, f"late departure from the depot, {round(late_start / 60)} min after "
                                        f"the planned start{still}"))
     for stop in stops:
-        v = stop.values
-        if stop.sequence >= late_stop.sequence or v["arrived_ms"] is None:
+        arrived = stop.arrived_ms
+        if stop.sequence >= late_stop.sequence or arrived is None:
             continue
-        end = v["departed_ms"] if v["departed_ms"] is not None else now_ms
-        extra = (end - v["arrived_ms"]) / 1000 - stop.plan.service_s
+        end = stop.departed_ms if stop.departed_ms is not None else now_ms
+        extra = (end - arrived) / 1000 - stop.plan.service_s
         if extra > 0:
             causes.append((extra, f"a long stop earlier on the route (stop {stop.sequence}: "
-                                  f"{round((end - v['arrived_ms']) / 60000)} min instead of "
+                                  f"{round((end - arrived) / 60000)} min instead of "
                                   f"{round(stop.plan.service_s / 60)})"))
     if speed_mps < rules.default_speed_mps * 0.85:
         # Minutes lost so far are unknown here; weigh it by how much slower the rest of the day will be.

@@ -18,24 +18,24 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, Engine
 
 from fleet_desk.clock import now_ms
 from fleet_desk.gps.fix import Fix
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.settings import Settings
-from fleet_desk.store.models import EtaPrediction, OrderEvent, Route, Stop, Vehicle
 from fleet_desk.store.registry import DeviceRef
 from fleet_desk.store.timeutil import to_ms
-from fleet_desk.tracking.arrival import ArrivalDetector, StopZone, Visit
+from fleet_desk.tracking.arrival import ArrivalDetector, Visit
 from fleet_desk.tracking.delay import delay_reason
-from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, StopPlan, predict
+from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, predict
 from fleet_desk.tracking.geo import distance_m
 from fleet_desk.tracking.notices import CUSTOMER_FACING, ONCE, arriving_soon_due, eta_notice_due, is_news
 from fleet_desk.tracking.rules import SILENT_S, STALE_S, TrackingRules, local_hhmm
+from fleet_desk.tracking.state import OPEN, RouteState, StopState, VehicleTrack
+from fleet_desk.tracking.state_sql import insert_events, insert_predictions, load_route, write_route
 
 log = logging.getLogger(__name__)
 
@@ -45,68 +45,6 @@ ETA_CHANGE_MS = 60_000  # an ETA (or its window) moving less than this is not a 
 ETA_CHANGE_SHARE = 0.02  # nor less than this share of the time ahead (hours ahead, a minute is noise)
 ETA_EVERY_MS = 30_000  # ETAs are predicted at least this often (fix time), and whenever the vehicle moved
 ETA_MOVED_M = 25.0
-OPEN = ("pending", "arrived")
-ROUTE_MAX_H = 14  # no route is still under way this long after its planned start
-
-_STOP_COLUMNS = ("status", "arrived_ms", "departed_ms", "eta_ms", "eta_earliest_ms", "eta_latest_ms", "eta_at_ms",
-                 "late", "delay_minutes", "delay_reason", "told_eta_ms", "told_at_ms")
-
-
-@dataclass
-class _StopState:
-    id: int
-    sequence: int
-    plan: StopPlan
-    radius_m: float
-    planned_ms: int | None
-    values: dict  # the _STOP_COLUMNS as stored
-    told: set[str]  # once-only customer-facing milestones already recorded
-    order: dict  # order id, tracking number and customer, for notices
-    dirty: bool = False
-    route: _RouteState | None = field(default=None, repr=False)  # the route it belongs to
-
-    def set(self, **values: object) -> None:
-        for key, value in values.items():
-            if self.values[key] != value:
-                self.values[key] = value
-                self.dirty = True
-
-    @property
-    def status(self) -> str:
-        return self.values["status"]
-
-
-@dataclass
-class _RouteState:
-    id: int
-    service_date: str
-    planned_start_ms: int | None
-    departed_ms: int | None
-    status: str
-    stops: list[_StopState]
-    silent_since_ms: int | None = None
-    vehicle: str = ""
-    dirty: bool = False
-    _zones: list[StopZone] | None = None
-
-    def zones(self) -> list[StopZone]:
-        """The stops a vehicle can still arrive at or leave (cached until a visit changes a status)."""
-        if self._zones is None:
-            self._zones = [StopZone(s.id, s.plan.lat, s.plan.lon, s.radius_m) for s in self.stops if s.status in OPEN]
-        return self._zones
-
-
-@dataclass
-class _VehicleTrack:
-    detector: ArrivalDetector
-    learner: SpeedLearner
-    route: _RouteState | None = None
-    day_start: tuple[float, float] | None = None  # where the vehicle was first seen on its route's day
-    last_fix: tuple[int, float, float] | None = None
-    day: str | None = None  # the service day `route` was looked up for
-    checked_at: float = float("-inf")  # when (monotonic)
-    last_eta_ms: int = 0  # fix time of the last prediction
-    last_eta_at: tuple[float, float] = (0.0, 0.0)  # and where the vehicle was
 
 
 class RouteTracker:
@@ -124,11 +62,12 @@ class RouteTracker:
         self.clock = clock
         self.policy = policy
         self.from_track = from_track
-        self._vehicles: dict[int, _VehicleTrack] = {}
+        self._vehicles: dict[int, VehicleTrack] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def live(cls, rules: TrackingRules, policy: PayloadPolicy | None = None) -> RouteTracker:
+        """Now is the clock: an old fix tells no customer anything."""
         return cls(rules, now_ms, policy)
 
     def configure(self, rules: TrackingRules, policy: PayloadPolicy | None) -> None:
@@ -181,10 +120,10 @@ class RouteTracker:
                 n += 1
                 batch = _Batch(self, conn, vehicle_id, track, "live")
                 if age_s < SILENT_S:
-                    batch._update_etas(route, now_ms)
+                    batch.update_etas(route, now_ms)
                 else:
-                    batch._silent(route, now_ms)
-                batch._write()
+                    batch.silent(route, now_ms)
+                batch.write()
         return n
 
     def __call__(self, conn: Connection, device: DeviceRef, fixes: Sequence[Fix], source: str) -> None:
@@ -193,32 +132,32 @@ class RouteTracker:
         with self._lock:
             track = self._vehicles.get(device.vehicle_id)
             if track is None:
-                track = self._vehicles[device.vehicle_id] = _VehicleTrack(
+                track = self._vehicles[device.vehicle_id] = VehicleTrack(
                     ArrivalDetector(self.rules), SpeedLearner(self.rules))
             _Batch(self, conn, device.vehicle_id, track, source).run(sorted(fixes, key=lambda f: f.time))
 
 
 class _Batch:
-    """One batch of one vehicle's fixes, with the rows it will write."""
+    """One batch of one vehicle's fixes through the rules, with the rows it will write."""
 
-    def __init__(self, tracker: RouteTracker, conn: Connection, vehicle_id: int, track: _VehicleTrack,
+    def __init__(self, tracker: RouteTracker, conn: Connection, vehicle_id: int, track: VehicleTrack,
                  source: str):
         self.tracker, self.rules, self.conn = tracker, tracker.rules, conn
         self.vehicle_id, self.track = vehicle_id, track
         self.source = "replay" if tracker.clock is None else ("tracking" if source == "live" else source)
-        self.events: list[dict] = []
-        self.history: list[dict] = []
+        self.events: list[dict[str, Any]] = []
+        self.history: list[dict[str, Any]] = []
         self.notices: list[Notice] = []
         self.now = 0
 
     def run(self, fixes: list[Fix]) -> None:
         track = self.track
-        last_route: _RouteState | None = None
+        last_route: RouteState | None = None
         for fix in fixes:
             t = to_ms(fix.time)
             route = self._route_for(t)
             if route is not last_route and last_route is not None:
-                self._update_etas(last_route)
+                self.update_etas(last_route)
             last_route = route
             if track.day_start is None:
                 track.day_start = (fix.lat, fix.lon)
@@ -235,24 +174,24 @@ class _Batch:
             # Speed is learned from driving between stops: not at a stop, not waiting at the depot.
             track.learner.feed(t, fix.lat, fix.lon, bool(track.detector.at_stop) or route.departed_ms is None)
             if t - track.last_eta_ms >= ETA_EVERY_MS:
-                self._update_etas(route)
+                self.update_etas(route)
         if last_route is not None and track.last_fix is not None:
             _, lat, lon = track.last_fix
             if distance_m(lat, lon, *track.last_eta_at) >= ETA_MOVED_M:  # only routes whose vehicle moved
-                self._update_etas(last_route)
-        self._write()
+                self.update_etas(last_route)
+        self.write()
 
     # -- routes -------------------------------------------------------------------------------------------
 
-    def _route_for(self, t: int) -> _RouteState | None:
+    def _route_for(self, t: int) -> RouteState | None:
         track, rules = self.track, self.rules
         day = rules.local_day(t)
         if track.day == day and time.monotonic() - track.checked_at < RELOAD_S:
             return track.route  # (None too: a vehicle with no route today is not looked up on every fix)
         old = track.route
         if old is not None:
-            self._write_route(old)  # what this batch changed, before the route is read again
-        new = self._load(day, t)
+            write_route(self.conn, old, track.learner.speed_mps)  # what this batch changed, before re-reading
+        new = load_route(self.conn, self.vehicle_id, day, t, rules.stop_radius_m)
         if old is not None and (new is None or new.id != old.id):  # another route: start afresh
             track.day_start = None
             track.detector = ArrivalDetector(rules)
@@ -261,41 +200,7 @@ class _Batch:
         track.route, track.day, track.checked_at = new, day, time.monotonic()
         return new
 
-    def _load(self, day: str, t: int) -> _RouteState | None:
-        """The vehicle's route in play: today's, or yesterday's still under way past midnight; the one
-        already on the road first."""
-        conn = self.conn
-        row = conn.execute(
-            select(Route.id, Route.service_date, Route.planned_start_ms, Route.departed_ms, Route.status,
-                   Route.silent_since_ms, Vehicle.name).join(Vehicle, Vehicle.id == Route.vehicle_id)
-            .where(Route.vehicle_id == self.vehicle_id, in_play(day, t))
-            .order_by((Route.status == "done"), Route.departed_ms.is_(None), Route.planned_start_ms, Route.id)
-            .limit(1)
-        ).first()
-        if row is None:
-            return None
-        told: dict[int, set[str]] = {}
-        for stop_id, kind in conn.execute(
-            select(OrderEvent.stop_id, OrderEvent.type).join(Stop, Stop.id == OrderEvent.stop_id)
-            .where(Stop.route_id == row.id, OrderEvent.type.in_(CUSTOMER_FACING | {"arrived"})).distinct()
-        ):
-            told.setdefault(stop_id, set()).add(kind)
-        stops = []
-        for s in conn.execute(select(Stop).where(Stop.route_id == row.id).order_by(Stop.sequence)).mappings():
-            stops.append(_StopState(
-                s["id"], s["sequence"],
-                StopPlan(s["id"], s["lat"], s["lon"], s["window_start_ms"], s["window_end_ms"], s["service_s"]),
-                s["radius_m"] or self.rules.stop_radius_m, s["planned_ms"],
-                {k: s[k] for k in _STOP_COLUMNS}, told.get(s["id"], set()),
-                {k: s[k] for k in ("order_id", "tracking_number", "customer_name", "phone", "email")},
-            ))
-        route = _RouteState(row.id, row.service_date, row.planned_start_ms, row.departed_ms, row.status, stops,
-                            row.silent_since_ms, row.name)
-        for stop in stops:
-            stop.route = route
-        return route
-
-    def _sync_detector(self, route: _RouteState) -> None:
+    def _sync_detector(self, route: RouteState) -> None:
         """Stops a dispatcher closed or that another station saw arrive: keep the detector in step."""
         detector = self.track.detector
         for s in route.stops:
@@ -305,7 +210,7 @@ class _Batch:
             elif s.id in detector.at_stop:
                 detector.forget(s.id)
 
-    def _check_departure(self, route: _RouteState, t: int, fix: Fix, now: int) -> None:
+    def _check_departure(self, route: RouteState, t: int, fix: Fix, now: int) -> None:
         if route.departed_ms is not None:
             return
         depot = self.rules.depot or self.track.day_start
@@ -316,16 +221,16 @@ class _Batch:
             if stop.status == "pending":
                 self._event(stop, t, "out_for_delivery", None, now, t)
 
-    def _apply_visit(self, route: _RouteState, visit: Visit, now: int) -> None:
+    def _apply_visit(self, route: RouteState, visit: Visit, now: int) -> None:
         stop = next((s for s in route.stops if s.id == visit.stop_id), None)
         if stop is None:
             return
-        route._zones = None
+        route.visited()
         if visit.kind == "arrived" and stop.status == "pending":
-            stop.set(status="arrived", arrived_ms=visit.time_ms)
+            stop.arrive(visit.time_ms)
             self._event(stop, visit.time_ms, "arrived", None, now, visit.time_ms)
         elif visit.kind == "departed" and stop.status == "arrived":
-            stop.set(status="delivered", departed_ms=visit.time_ms, late=False)
+            stop.deliver(visit.time_ms)
             self._event(stop, visit.time_ms, "delivered", None, now, visit.time_ms)
         if route.departed_ms is None and visit.kind == "arrived":  # no depot departure seen (started elsewhere)
             route.departed_ms, route.status, route.dirty = visit.time_ms, "active", True
@@ -334,7 +239,7 @@ class _Batch:
 
     # -- ETAs and delays ----------------------------------------------------------------------------------
 
-    def _update_etas(self, route: _RouteState, now: int | None = None) -> None:
+    def update_etas(self, route: RouteState, now: int | None = None) -> None:
         """Predict from the last fix; ``now`` (a sweep) when the fix is stale: the van left from there at the
         latest now, and the window widens by the fix's age."""
         track, rules = self.track, self.rules
@@ -348,8 +253,8 @@ class _Batch:
         else:
             stale_s = max(0.0, (now - t) / 1000)
         open_stops = [s for s in route.stops if s.status in OPEN]
-        busy_s = max((s.plan.service_s - (t - s.values["arrived_ms"]) / 1000
-                      for s in open_stops if s.status == "arrived"), default=0.0)
+        busy_s = max((s.plan.service_s - (t - s.arrived_ms) / 1000
+                      for s in open_stops if s.status == "arrived" and s.arrived_ms is not None), default=0.0)
         pending = [s for s in open_stops if s.status == "pending"]
         start = t + stale_s * 1000
         if route.departed_ms is None and route.planned_start_ms is not None:
@@ -360,63 +265,64 @@ class _Batch:
         for before, (stop, eta) in enumerate(zip(pending, etas, strict=True)):
             stops_before = before + len(open_stops) - len(pending)
             changed = self._record_eta(stop, eta, t)
-            self._judge_lateness(route, stop, eta, t, now, news)
+            self._judge_lateness(route, stop, eta.expected_ms, t, now, news)
             if route.departed_ms is None:
                 continue
-            v = stop.values
             # What the customer is told moves with the stored prediction, not with every wobble.
-            if changed and news and eta_notice_due(v["told_eta_ms"], v["told_at_ms"], eta.expected_ms, now, rules):
+            if changed and news and eta_notice_due(stop.told_eta_ms, stop.told_at_ms, eta.expected_ms, now, rules):
                 self._event(stop, t, "eta_updated", local_hhmm(eta.expected_ms, rules.timezone), now, t)
-                stop.set(told_eta_ms=eta.expected_ms, told_at_ms=now)
+                stop.tell_eta(eta.expected_ms, now)
             if "arriving_soon" not in stop.told and arriving_soon_due(stops_before, eta.expected_ms, t, rules):
                 self._event(stop, t, "arriving_soon", _stops_text(stops_before), now, t)
 
-    def _silent(self, route: _RouteState, now: int) -> None:
+    def silent(self, route: RouteState, now: int) -> None:
+        """The unit has said nothing for a while: flag the route, hold its ETAs, judge lateness by the clock."""
+        if self.track.last_fix is None:
+            return
         t = self.track.last_fix[0]
         if route.silent_since_ms is None:
             route.silent_since_ms, route.dirty = t, True
         for stop in route.stops:
-            v = stop.values
-            if stop.status == "pending" and v["eta_ms"] is not None:
-                held = EtaWindow(stop.id, max(v["eta_ms"], now), v["eta_earliest_ms"], v["eta_latest_ms"])
-                self._judge_lateness(route, stop, held, now, now, True)
+            if stop.status == "pending" and stop.eta_ms is not None:  # held where it was, unless time ran out
+                self._judge_lateness(route, stop, max(stop.eta_ms, now), now, now, True)
 
-    def _record_eta(self, stop: _StopState, eta: EtaWindow, t: int) -> bool:
+    def _record_eta(self, stop: StopState, eta: EtaWindow, t: int) -> bool:
         """Store a new prediction if it moved materially; returns whether it did."""
-        v = stop.values
         step = max(ETA_CHANGE_MS, ETA_CHANGE_SHARE * (eta.expected_ms - t))
-        if (v["eta_ms"] is not None and abs(eta.expected_ms - v["eta_ms"]) < step
-                and abs(eta.latest_ms - v["eta_latest_ms"]) < step
-                and abs(eta.earliest_ms - v["eta_earliest_ms"]) < step):
+        expected, earliest, latest = stop.eta_ms, stop.eta_earliest_ms, stop.eta_latest_ms
+        if (expected is not None and earliest is not None and latest is not None
+                and abs(eta.expected_ms - expected) < step and abs(eta.latest_ms - latest) < step
+                and abs(eta.earliest_ms - earliest) < step):
             return False
-        stop.set(eta_ms=eta.expected_ms, eta_earliest_ms=eta.earliest_ms, eta_latest_ms=eta.latest_ms, eta_at_ms=t)
+        stop.predict(eta, t)
         self.history.append({"stop_id": stop.id, "predicted_at_ms": t, "eta_ms": eta.expected_ms,
                              "earliest_ms": eta.earliest_ms, "latest_ms": eta.latest_ms})
         return True
 
-    def _judge_lateness(self, route: _RouteState, stop: _StopState, eta: EtaWindow, t: int, now: int,
+    def _judge_lateness(self, route: RouteState, stop: StopState, expected_ms: int, t: int, now: int,
                         news: bool) -> None:
-        late_s = (eta.expected_ms - stop.plan.window_end_ms) / 1000
-        was_late = stop.values["late"]
+        """Late (by more than the threshold), or back on time, against the stop's window end."""
+        late_s = (expected_ms - stop.plan.window_end_ms) / 1000
+        was_late = stop.late
         if late_s > self.rules.late_threshold_s:
             minutes = max(1, round(late_s / 60))
             if was_late:
-                reason = stop.values["delay_reason"]
+                reason = stop.delay_reason
             elif route.silent_since_ms is not None:
                 reason = f"GPS unit silent since {local_hhmm(route.silent_since_ms, self.rules.timezone)}"
             else:
                 reason = delay_reason(route.planned_start_ms, route.departed_ms, t, route.stops, stop,
                                       self.track.learner.speed_mps, self.rules)
-            stop.set(late=True, delay_minutes=minutes, delay_reason=reason)
+            stop.run_late(minutes, reason)
             if not was_late:
                 self._event(stop, t, "delayed", f"about {minutes} min late: {reason}", now, t, news)
         elif was_late and late_s < self.rules.late_threshold_s / 2:  # hysteresis: one episode, not a flicker
-            stop.set(late=False, delay_minutes=None, delay_reason=None)
+            stop.back_on_time()
             self._event(stop, t, "back_on_time", None, now, t)
 
     # -- writing ------------------------------------------------------------------------------------------
 
-    def _event(self, stop: _StopState, time_ms: int, kind: str, detail: str | None, now: int, fix_ms: int,
+    def _event(self, stop: StopState, time_ms: int, kind: str, detail: str | None, now: int, fix_ms: int,
                news: bool | None = None) -> None:
         if kind in stop.told and (kind in ONCE or kind == "arrived"):
             return
@@ -428,60 +334,36 @@ class _Batch:
             self.notices.append(self._notice(stop, kind, time_ms))
         self.now = now
 
-    def _notice(self, stop: _StopState, kind: str, time_ms: int) -> Notice:
-        v, o, route = stop.values, stop.order, stop.route
-        open_before = sum(1 for s in route.stops if s.status in OPEN and s.sequence < stop.sequence)
+    def _notice(self, stop: StopState, kind: str, time_ms: int) -> Notice:
+        o, route = stop.order, stop.route
+        open_before = (sum(1 for s in route.stops if s.status in OPEN and s.sequence < stop.sequence)
+                       if route is not None else 0)
         fix = self.track.last_fix
+        is_open = stop.status in OPEN
         return Notice(
-            kind=kind, occurred_ms=time_ms, stop_id=stop.id, order_id=o["order_id"],
-            tracking_number=o["tracking_number"], window=(stop.plan.window_start_ms, stop.plan.window_end_ms),
-            eta=(v["eta_ms"], v["eta_earliest_ms"], v["eta_latest_ms"]) if v["eta_ms"] and stop.status in OPEN
+            kind=kind, occurred_ms=time_ms, stop_id=stop.id, order_id=o.order_id,
+            tracking_number=o.tracking_number, window=(stop.plan.window_start_ms, stop.plan.window_end_ms),
+            eta=(stop.eta_ms, stop.eta_earliest_ms, stop.eta_latest_ms)
+            if stop.eta_ms and is_open and stop.eta_earliest_ms is not None and stop.eta_latest_ms is not None
             else None,
-            delay=(v["delay_minutes"], v["delay_reason"]) if v["late"] else None,
-            stops_before=open_before if stop.status in OPEN else None,
-            vehicle=(self.vehicle_id, route.vehicle), position=(fix[1], fix[2], fix[0]) if fix else None,
-            customer=(o["customer_name"], o["phone"], o["email"]),
+            delay=(stop.delay_minutes, stop.delay_reason)
+            if stop.late and stop.delay_minutes is not None and stop.delay_reason is not None else None,
+            stops_before=open_before if is_open else None,
+            vehicle=(self.vehicle_id, route.vehicle if route is not None else ""),
+            position=(fix[1], fix[2], fix[0]) if fix else None,
+            customer=(o.customer_name, o.phone, o.email),
         )
 
-    def _write(self) -> None:
+    def write(self) -> None:
         conn, route = self.conn, self.track.route
         if self.events:
-            conn.execute(_INSERT_EVENT, self.events)
-        if self.notices:  # the outbox rows commit with the changes they describe, or not at all
+            insert_events(conn, self.events)
+        if self.notices and self.tracker.policy is not None:  # the outbox rows commit with what they describe
             enqueue(conn, self.notices, self.tracker.policy, self.now)
         if self.history:
-            conn.execute(_INSERT_ETA, self.history)
+            insert_predictions(conn, self.history)
         if route is not None:
-            self._write_route(route)
-
-    def _write_route(self, route: _RouteState) -> None:
-        conn = self.conn
-        changed = [s for s in route.stops if s.dirty]
-        if changed:
-            conn.execute(_UPDATE_STOP, [{"sid": s.id, **s.values} for s in changed])
-            for s in changed:
-                s.dirty = False
-        if route.dirty:
-            conn.execute(_UPDATE_ROUTE, {"rid": route.id, "departed_ms": route.departed_ms, "status": route.status,
-                                         "learned_speed_mps": round(self.track.learner.speed_mps, 2),
-                                         "silent_since_ms": route.silent_since_ms})
-            route.dirty = False
-
-
-# Built once: building a statement costs more than running it.
-_INSERT_EVENT = insert(OrderEvent)
-_INSERT_ETA = insert(EtaPrediction)
-_UPDATE_STOP = update(Stop).where(Stop.id == bindparam("sid")).values({k: bindparam(k) for k in _STOP_COLUMNS})
-_UPDATE_ROUTE = update(Route).where(Route.id == bindparam("rid")).values(
-    {k: bindparam(k) for k in ("departed_ms", "status", "learned_speed_mps", "silent_since_ms")})
-
-
-def in_play(day: str, now_ms: int) -> ColumnElement[bool]:
-    """Routes that count on ``day``: its own, and the day before's not yet done within ROUTE_MAX_H of their
-    planned start (a late shift running past midnight; not one left unfinished for good)."""
-    yesterday = (date.fromisoformat(day) - timedelta(days=1)).isoformat()
-    recent = or_(Route.planned_start_ms.is_(None), Route.planned_start_ms > now_ms - ROUTE_MAX_H * 3_600_000)
-    return or_(Route.service_date == day, and_(Route.service_date == yesterday, Route.status != "done", recent))
+            write_route(conn, route, self.track.learner.speed_mps)
 
 
 _trackers: dict[str, RouteTracker] = {}
