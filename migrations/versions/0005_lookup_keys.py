@@ -5,6 +5,12 @@ Revises: 0004
 Create Date: 2026-11-23
 """
 
+import locale
+import re
+import unicodedata
+from collections import Counter
+
+import phonenumbers
 import sqlalchemy as sa
 from alembic import op
 
@@ -36,21 +42,74 @@ def upgrade() -> None:
 
 
 def _index_existing_stops() -> None:
-    """Orders stored before this version get their keys (with the user's phone region)."""
-    from fleet_desk.settings import Settings
-    from fleet_desk.store.search_index import email_key, index_terms, locale_region, phone_key, region_of
-
+    """Orders stored before this version get their keys. National phone numbers are read with the region of the
+    stored international ones, else this computer's locale: a migration reads no user settings (a setting
+    `phone_region` applies to the orders stored from then on)."""
     conn = op.get_bind()
     stops = sa.table('stops', sa.column('id'), sa.column('customer_name'), sa.column('address'),
                      sa.column('phone'), sa.column('email'), sa.column('phone_key'), sa.column('email_key'))
     rows = conn.execute(sa.select(stops.c.id, stops.c.customer_name, stops.c.address, stops.c.phone,
                                   stops.c.email)).all()
-    international = [k for k in (phone_key(r.phone, None) for r in rows[:200]) if k]
-    region = Settings.load().phone_region.upper() or region_of(international) or locale_region()
+    international = [k for k in (_phone_key(r.phone, None) for r in rows[:200]) if k]
+    region = _region_of(international) or _locale_region()
     for row in rows:
         conn.execute(stops.update().where(stops.c.id == row.id).values(
-            phone_key=phone_key(row.phone, region), email_key=email_key(row.email)))
-        index_terms(conn, row.id, row.customer_name, row.address)
+            phone_key=_phone_key(row.phone, region), email_key=_email_key(row.email)))
+        _index_terms(conn, row.id, row.customer_name, row.address)
+
+
+# What the keys were at this revision, frozen here: a migration never imports the app, whose code moves on.
+_NAME, _STREET = 1, 2
+_TERM_MAX = 60
+_WORD = re.compile(r"[0-9a-z]+")
+_TERMS = sa.table('lookup_terms', sa.column('term'), sa.column('stop_id'), sa.column('field'))
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _words(text: str) -> list[str]:
+    return list(dict.fromkeys(w[:_TERM_MAX] for w in _WORD.findall(_fold(text))))
+
+
+def _locale_region() -> str | None:
+    name = locale.getlocale()[0] or ""
+    return name.split("_")[1][:2].upper() if "_" in name else None
+
+
+def _phone_key(text: str | None, region: str | None) -> str | None:
+    if not text or sum(ch.isdigit() for ch in text) < 6:
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _region_of(keys: list[str]) -> str | None:
+    codes = Counter(phonenumbers.parse(k).country_code for k in keys)
+    if not codes:
+        return None
+    region = phonenumbers.region_code_for_country_code(codes.most_common(1)[0][0])
+    return None if region == "ZZ" else region
+
+
+def _email_key(text: str | None) -> str | None:
+    text = (text or "").strip().lower()
+    return text if "@" in text else None
+
+
+def _index_terms(conn: sa.Connection, stop_id: int, customer_name: str, address: str) -> None:
+    conn.execute(_TERMS.delete().where(_TERMS.c.stop_id == stop_id))
+    rows = [{"term": w, "stop_id": stop_id, "field": _NAME} for w in _words(customer_name)]
+    rows += [{"term": w, "stop_id": stop_id, "field": _STREET} for w in _words(address) if not w.isdigit()]
+    if rows:
+        conn.execute(_TERMS.insert(), rows)
 
 
 def downgrade() -> None:

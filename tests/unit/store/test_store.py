@@ -109,6 +109,48 @@ def test_older_database_is_upgraded_on_open(db_url):  # noqa: ANN001
     engine.dispose()
 
 
+def test_orders_stored_before_the_lookup_keys_get_them_from_their_own_numbers_not_the_settings(db_url: str) -> None:
+    """Migration 0005 keys the orders already stored: national numbers read with the region of the stored
+    international ones, whatever the user's settings say (a migration reads none), names and streets as words."""
+    from alembic import command
+
+    from fleet_desk.settings import Settings
+
+    old = create_db_engine(db_url)
+    command.upgrade(alembic_config(old), "0004")
+    with old.begin() as conn:
+        conn.execute(text("INSERT INTO vehicles (id, name) VALUES (1, 'Van 1')"))
+        conn.execute(text("INSERT INTO routes (id, route_key, service_date, vehicle_id, status) "
+                          "VALUES (1, 'R01', '2026-11-20', 1, 'planned')"))
+        for i, (phone, email, name, address) in enumerate([
+                ("+33 4 72 00 00 01", "Anna@Example.com", "Anna Keller", "3 rue Créqui, Lyon"),
+                ("+33 4 72 00 00 02", None, "Karim Benali", "10 cours Lafayette, Lyon"),
+                ("04 72 00 00 03", "nobody", "Élodie Martin", "12 rue de la République, Lyon")], start=1):
+            conn.execute(text(
+                "INSERT INTO stops (id, route_id, sequence, order_id, tracking_number, customer_name, phone, email, "
+                "address, lat, lon, window_start_ms, window_end_ms, service_s, status) VALUES (:i, 1, :i, :o, :t, "
+                ":name, :phone, :email, :address, 45.75, 4.85, 0, 1, 240, 'pending')"),
+                {"i": i, "o": f"O-{i}", "t": f"T-{i}", "name": name, "phone": phone, "email": email,
+                 "address": address})
+    old.dispose()
+    before = Settings.path().read_bytes() if Settings.path().exists() else None
+    Settings(phone_region="DE").save()  # the user's setting: not the migration's to read
+    try:
+        engine = open_database(db_url)
+    finally:
+        if before is None:
+            Settings.path().unlink()
+        else:
+            Settings.path().write_bytes(before)
+    with engine.connect() as conn:
+        keys = conn.execute(text("SELECT phone_key, email_key FROM stops ORDER BY id")).all()
+        words = set(conn.execute(text("SELECT term FROM lookup_terms WHERE stop_id = 3")).scalars())
+    engine.dispose()
+    assert [tuple(k) for k in keys] == [("+33472000001", "anna@example.com"), ("+33472000002", None),
+                                        ("+33472000003", None)]
+    assert words == {"elodie", "martin", "rue", "de", "la", "republique", "lyon"}
+
+
 def test_migrations_build_the_schema_the_models_describe(db_url):  # noqa: ANN001
     """Every migration from the first, compared with the models by Alembic's autogenerate (types and server
     defaults included), leaves nothing to change: a model changed without a migration fails here."""
