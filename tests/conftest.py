@@ -46,10 +46,6 @@ def engine(db_url):  # noqa: ANN001, ANN201
     eng.dispose()
 
 
-def pytest_configure(config):  # noqa: ANN001, ANN201
-    config.addinivalue_line("markers", "expected_errors: the test provokes error logs on purpose")
-
-
 @pytest.fixture(autouse=True)
 def _no_unexpected_error_logs(request, caplog):  # noqa: ANN001, ANN202
     """An error logged by Fleet Desk during a test fails it, unless the test expects errors."""
