@@ -25,12 +25,13 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FLEET_DESK_CONFIG_DIR", tempfile.mkdtemp(prefix="dock-bench-cfg-"))
 os.environ.setdefault("FLEET_DESK_CACHE_DIR", tempfile.mkdtemp(prefix="dock-bench-cache-"))
 
-from tests.helpers.mtk_image import memory_image  # noqa: E402
-
+from fleet_desk.depot import Depot  # noqa: E402
 from fleet_desk.gps.fix import Fix  # noqa: E402
 from fleet_desk.ingest.dock import dock_unit  # noqa: E402
+from fleet_desk.settings import Settings  # noqa: E402
 from fleet_desk.sim.loggers import SimulatedMtkLogger  # noqa: E402
 from fleet_desk.store import open_database  # noqa: E402
+from tests.helpers.mtk_image import memory_image  # noqa: E402
 
 
 def memory(size: int) -> bytes:
@@ -47,7 +48,8 @@ def dock(data: bytes, baud: int, line_rate: bool) -> tuple[int, float, int]:
     engine = open_database(f"sqlite:///{tmp}/d.db")
     try:
         t = time.perf_counter()
-        summary = dock_unit(engine, sim.path, f"logger-{baud}-{line_rate}", family="mtk", baud=baud)
+        tracker = Depot(engine, Settings.load()).tracker  # the default rules (see above)
+        summary = dock_unit(engine, tracker, sim.path, f"logger-{baud}-{line_rate}", family="mtk", baud=baud)
         elapsed = time.perf_counter() - t
     finally:
         sim.close()

@@ -76,10 +76,10 @@ def accuracy(vans: int, stops: int) -> None:
                 truth[row["order_id"]] = arrival
             manifest = Path(tmp) / f"m{i}.csv"
             manifest.write_text(day.manifest_csv(), encoding="utf-8")
-            store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
+            store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
             log = Path(tmp) / f"van{i}.nmea"
             log.write_bytes(render_day(day, 6 * 3600))
-            import_log(engine, log, f"unit-{i + 1:02d}", day.vehicle, tracker=tracker)
+            import_log(engine, tracker, log, f"unit-{i + 1:02d}", day.vehicle)
         elapsed = time.perf_counter() - started
 
         with engine.connect() as conn:
@@ -136,9 +136,9 @@ def update_cost(routes: int, stops: int) -> None:
             units.append(day.unit)
         manifest = Path(tmp) / "m.csv"
         manifest.write_text(rows_to_csv(rows), encoding="utf-8")
-        store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
-        refs = [ensure_device(engine, f"unit-{r + 1:03d}", f"Van {r + 1}") for r in range(routes)]
         tracker = RouteTracker(RULES, clock=None)
+        store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
+        refs = [ensure_device(engine, f"unit-{r + 1:03d}", f"Van {r + 1}") for r in range(routes)]
 
         def fix(unit, second: int) -> Fix:  # noqa: ANN001 - where the van is on its simulated day
             lat, lon, speed, course = unit.state_at(second)

@@ -55,6 +55,7 @@ def main() -> None:  # noqa: PLR0915
     from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: F401 - before the QApplication
     from PySide6.QtWidgets import QApplication
 
+    from fleet_desk.depot import Depot
     from fleet_desk.settings import Settings
     from fleet_desk.store import open_database
     from fleet_desk.store.units import assign_unit
@@ -75,7 +76,7 @@ def main() -> None:  # noqa: PLR0915
     app = QApplication(sys.argv[:1])
     window = MainWindow(url, Settings(tile_url=""), "benchmark", remember_layout=False)
     window.show()
-    window.start(engine)
+    window.start(Depot(engine, window.settings))
 
     lateness: list[float] = []
     samples: list[dict] = []

@@ -20,8 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from fleet_desk.depot import Depot  # noqa: E402
 from fleet_desk.ingest.live import LiveIngest  # noqa: E402
-from fleet_desk.store import open_database  # noqa: E402
+from fleet_desk.settings import Settings  # noqa: E402
 
 
 def cpu() -> float:
@@ -38,9 +39,9 @@ def main() -> None:
                            stdout=subprocess.PIPE, text=True)
     paths = [sim.stdout.readline().split("\t")[1].strip() for _ in range(args.units)]
     with tempfile.TemporaryDirectory() as tmp:
-        engine = open_database(f"sqlite:///{tmp}/live.db")
+        depot = Depot.open(f"sqlite:///{tmp}/live.db", Settings.load())
         stored = [0]
-        live = LiveIngest(engine, on_fixes=lambda d, f: stored.__setitem__(0, stored[0] + len(f)))
+        live = LiveIngest(depot.engine, depot.tracker, on_fixes=lambda d, f: stored.__setitem__(0, stored[0] + len(f)))
         live.start()
         for i, path in enumerate(paths):
             live.add_unit(path, f"unit-{i}", f"Van {i}", baud=4800)
@@ -49,7 +50,7 @@ def main() -> None:
         time.sleep(args.seconds)
         c1, w1, s1 = cpu(), time.monotonic(), stored[0]
         live.stop()
-        engine.dispose()
+        depot.close()
     sim.terminate()
     sim.wait(5)
     share = (c1 - c0) / (w1 - w0)

@@ -29,16 +29,16 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FLEET_DESK_CONFIG_DIR", tempfile.mkdtemp(prefix="fleet-desk-bench-cfg-"))  # default rules
 
 from drivers.framing import sentence  # noqa: E402
+from fleet_desk.depot import Depot  # noqa: E402
 from fleet_desk.ingest.live import LiveIngest  # noqa: E402
 from fleet_desk.push.sender import OutboxSender, SenderThread  # noqa: E402
+from fleet_desk.settings import Settings  # noqa: E402
 from fleet_desk.sim.day import rows_to_csv, simulate_day  # noqa: E402
 from fleet_desk.sim.endpoint import DemoEndpoint  # noqa: E402
 from fleet_desk.sim.vans import DEPOT, PtyUnit  # noqa: E402
-from fleet_desk.store import open_database  # noqa: E402
 from fleet_desk.store.timeutil import parse_utc  # noqa: E402
 from fleet_desk.tracking.manifest import read_manifest  # noqa: E402
 from fleet_desk.tracking.routes import store_manifest  # noqa: E402
-from fleet_desk.tracking.rules import TrackingRules  # noqa: E402
 
 SPEED_MPS = 15.0
 
@@ -63,16 +63,17 @@ def main() -> int:
     receiver = DemoEndpoint()
     receiver.start()
     tmp = tempfile.TemporaryDirectory()
-    engine = open_database(f"sqlite:///{tmp.name}/latency.db")
+    depot = Depot.open(f"sqlite:///{tmp.name}/latency.db", Settings.load())  # the default rules (see above)
+    engine = depot.engine
     now = datetime.now(UTC)
     days = [simulate_day(i, now, stops=5, window_minutes=60) for i in range(args.vans)]
     manifest = Path(tmp.name) / "manifest.csv"
     manifest.write_text(rows_to_csv([row for day in days for row in day.rows]), encoding="utf-8")
-    store_manifest(engine, read_manifest(manifest, tz=TrackingRules().timezone), TrackingRules())
+    store_manifest(engine, depot.tracker, read_manifest(manifest, tz=depot.rules.timezone), depot.rules)
 
     sender = OutboxSender(engine, receiver.endpoint)
     thread = SenderThread(sender)
-    ingest = LiveIngest(engine, on_fixes=lambda _d, _f: thread.poke())
+    ingest = LiveIngest(engine, depot.tracker, on_fixes=lambda _d, _f: thread.poke())
     ptys = [PtyUnit(None, None) for _ in days]
     ingest.start()
     thread.start()

@@ -8,8 +8,15 @@ import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fleet_desk import __version__
+
+if TYPE_CHECKING:  # each command imports what it runs, so `--help` stays quick
+    from sqlalchemy import Engine
+
+    from fleet_desk.depot import Depot
+    from fleet_desk.tracking.tracker import RouteTracker
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -36,9 +43,19 @@ def _parse_time(text: str) -> datetime:
 
 
 def _engine(args: argparse.Namespace):  # noqa: ANN202
+    """The database alone, for commands that only read or export it."""
     from fleet_desk.store import open_database
 
     return open_database(args.db)
+
+
+def _depot(args: argparse.Namespace) -> Depot:
+    """The command's one `Depot` (the database, the user's settings read once, the live tracker), for commands
+    that store fixes, change routes or follow the tracking rules."""
+    from fleet_desk.depot import Depot
+    from fleet_desk.settings import Settings
+
+    return Depot.open(args.db, Settings.load())
 
 
 def _storage_errors() -> tuple[type[BaseException], ...]:
@@ -84,12 +101,15 @@ class Progress:
             self.stream.write("\n")
 
 
-def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN001
-    """Import (or, with a replay ``tracker``, replay) each file; a bad file does not stop the others."""
+def cmd_import_log(args: argparse.Namespace) -> int:
+    depot = _depot(args)
+    return _import_files(args, depot.engine, depot.tracker)
+
+
+def _import_files(args: argparse.Namespace, engine: Engine, tracker: RouteTracker) -> int:
+    """Import (or, with a replaying ``tracker``, replay) each file; a bad file does not stop the others."""
     from fleet_desk.gps.mtk import MtkFormatError
     from fleet_desk.ingest.pipeline import NotNmeaError, import_log, import_mtk_dump
-
-    engine = _engine(args)
     from fleet_desk.store.database import DAMAGED_ADVICE
 
     storage_errors = _storage_errors()
@@ -98,10 +118,10 @@ def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN0
         progress = Progress(Path(path).name)
         try:
             if getattr(args, "format", "nmea") == "mtk":
-                summary = import_mtk_dump(engine, Path(path), args.device, args.vehicle)
+                summary = import_mtk_dump(engine, tracker, Path(path), args.device, args.vehicle)
             else:
-                summary = import_log(engine, Path(path), args.device, args.vehicle, args.date, progress=progress,
-                                     tracker=tracker)
+                summary = import_log(engine, tracker, Path(path), args.device, args.vehicle, args.date,
+                                     progress=progress)
         except storage_errors as exc:  # the database, not the file: the files after it would fail the same
             progress.close()
             said = _storage_message(exc, args)
@@ -114,7 +134,7 @@ def cmd_import_log(args: argparse.Namespace, tracker=None) -> int:  # noqa: ANN0
             failures += 1
             continue
         progress.close()
-        print(f"{path}:" + (" replayed" if tracker is not None else ""))
+        print(f"{path}:" + (" replayed" if tracker.replaying else ""))
         for label, value in summary.report():
             print(f"  {label:<19} {value}")
     return EXIT_FAILED if failures else 0
@@ -125,7 +145,8 @@ def cmd_dock(args: argparse.Namespace) -> int:
     from fleet_desk.ingest.dock.recognise import which_unit
     from fleet_desk.store.timeutil import iso_z
 
-    engine = _engine(args)
+    depot = _depot(args)
+    engine = depot.engine
     device, vehicle, family, baud = args.device, args.vehicle, args.family, args.baud
     if device is None:
         unit, identity = which_unit(engine, args.port)
@@ -138,7 +159,8 @@ def cmd_dock(args: argparse.Namespace) -> int:
         print(f"{args.port}: {device}" + (f", {unit.vehicle}" if unit.vehicle else ""), file=sys.stderr)
     bar = DockBar()
     try:
-        summary = dock_unit(engine, args.port, device, family, vehicle, args.erase, baud, progress=bar)
+        summary = dock_unit(engine, depot.tracker, args.port, device, family, vehicle, args.erase, baud,
+                            progress=bar)
     except DockError as exc:
         bar.close()
         _err(str(exc))
@@ -189,7 +211,7 @@ class DockBar:
 def cmd_listen(args: argparse.Namespace) -> int:
     from fleet_desk.ingest.live import LiveIngest
 
-    engine = _engine(args)
+    depot = _depot(args)
     stored = [0]
     last_fix: list = [None]
     errors: list[str] = []
@@ -198,7 +220,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         stored[0] += len(fixes)
         last_fix[0] = fixes[-1]
 
-    live = LiveIngest(engine, on_fixes=on_fixes, on_error=errors.append)
+    live = LiveIngest(depot.engine, depot.tracker, on_fixes=on_fixes, on_error=errors.append)
     live.start()
     live.add_unit(args.port, args.device, args.vehicle, args.baud)
     print(f"listening on {args.port} as {args.device}; Ctrl-C to stop", file=sys.stderr)
@@ -259,18 +281,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_manifest_import(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import IntegrityError
 
-    from fleet_desk.settings import Settings
     from fleet_desk.tracking.manifest import ManifestError, check_stored, read_manifest
     from fleet_desk.tracking.routes import store_manifest
-    from fleet_desk.tracking.rules import TrackingRules
 
-    rules = TrackingRules.from_settings(Settings.load())
+    depot = _depot(args)
     try:
-        manifest = read_manifest(Path(args.file), day=args.date, tz=rules.timezone)
+        manifest = read_manifest(Path(args.file), day=args.date, tz=depot.rules.timezone)
     except ManifestError as exc:
         _err(f"{exc}; nothing was imported")
         return EXIT_FAILED
-    engine = _engine(args)
+    engine = depot.engine
     with engine.connect() as conn:
         check_stored(manifest, conn)
     for problem in manifest.problems:
@@ -280,7 +300,7 @@ def cmd_manifest_import(args: argparse.Namespace) -> int:
              "(fix the file, or --skip-invalid to import the valid rows)")
         return EXIT_FAILED
     try:
-        result = store_manifest(engine, manifest, rules)
+        result = store_manifest(engine, depot.tracker, manifest, depot.rules)
     except IntegrityError as exc:  # a row changed by another program since the check above
         _err(f"{args.file}: a row conflicts with what is stored ({str(exc.orig).splitlines()[0]}); nothing was "
              "imported: run the import again to see which line")
@@ -293,27 +313,10 @@ def cmd_manifest_import(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from fleet_desk.push.payload import PayloadPolicy
-    from fleet_desk.settings import Settings
-    from fleet_desk.tracking import RouteTracker, TrackingRules
-
     # Positions are stored as imported; tracking runs with "now" = each fix's time. Old days reach no
     # customer: nothing is queued for the endpoint unless --enqueue (to test an integration end to end).
-    settings = Settings.load()
-    policy = PayloadPolicy.from_settings(settings) if args.enqueue else None
-    return cmd_import_log(args, RouteTracker(TrackingRules.from_settings(settings), clock=None, policy=policy))
-
-
-def _sender(args: argparse.Namespace):  # noqa: ANN202
-    from fleet_desk.push.endpoint import endpoint
-    from fleet_desk.push.sender import OutboxSender
-    from fleet_desk.settings import Settings
-
-    target = endpoint(Settings.load())
-    if target is None:
-        raise ValueError("no endpoint URL is set: `fleet-desk config set endpoint_url https://...` "
-                         "(or FLEET_DESK_ENDPOINT_URL)")
-    return OutboxSender(_engine(args), target)
+    depot = _depot(args)
+    return _import_files(args, depot.engine, depot.replay_tracker(args.enqueue))
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
@@ -341,7 +344,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             _err("outbox show needs the event's ID (see `fleet-desk outbox status`)")
             return EXIT_USAGE
         return _outbox_show(args)
-    sender = _sender(args)
+    sender = _depot(args).sender()
     if args.action == "ping":
         from fleet_desk.push.sender import check_connection
 
@@ -437,11 +440,10 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
     from fleet_desk.lookup import lookup_orders
     from fleet_desk.lookup.answer import as_json, as_text
-    from fleet_desk.settings import Settings
-    from fleet_desk.tracking.rules import TrackingRules
 
-    rules = TrackingRules.from_settings(Settings.load())
-    hits, answers = lookup_orders(_engine(args), args.query, rules, cards=10 if args.format == "json" else 1)
+    depot = _depot(args)
+    rules = depot.rules
+    hits, answers = lookup_orders(depot.engine, args.query, rules, cards=10 if args.format == "json" else 1)
     if args.format == "json":
         print(json.dumps([as_json(a) for a in answers], ensure_ascii=False, indent=2))
         return 0 if answers else EXIT_FAILED
@@ -461,7 +463,8 @@ def cmd_stop(args: argparse.Namespace) -> int:
     from fleet_desk.tracking.routes import StopNotFound, mark_stop
 
     try:
-        mark_stop(_engine(args), args.order_id, args.outcome, args.reason)
+        depot = _depot(args)
+        mark_stop(depot.engine, depot.tracker, depot.policy, args.order_id, args.outcome, args.reason)
     except StopNotFound as exc:
         _err(str(exc))
         return EXIT_FAILED
@@ -559,12 +562,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Headless demo: simulated vans on pseudo-terminals, read live, fixes printed."""
     import tempfile
 
+    from fleet_desk.depot import Depot
     from fleet_desk.ingest.live import LiveIngest
+    from fleet_desk.settings import Settings
     from fleet_desk.sim.vans import PtyUnit, SimulatedUnit, run
-    from fleet_desk.store import open_database
 
     tmp = tempfile.TemporaryDirectory(prefix="fleet-desk-demo-")
-    engine = open_database(f"sqlite:///{tmp.name}/demo.db")
+    depot = Depot.open(f"sqlite:///{tmp.name}/demo.db", Settings.load())
     ptys = [PtyUnit(SimulatedUnit(i, seed=1)) for i in range(args.vehicles)]
     stop = threading.Event()
     feeder = threading.Thread(target=run, args=(ptys,), kwargs={"stop": stop}, daemon=True)
@@ -576,7 +580,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"{f.time:%H:%M:%S}Z  {device.vehicle_name:<8} {f.lat:10.6f} {f.lon:10.6f}  {speed}  "
               f"sats {f.sats}", flush=True)
 
-    live = LiveIngest(engine, on_fixes=on_fixes, on_error=_err)
+    live = LiveIngest(depot.engine, depot.tracker, on_fixes=on_fixes, on_error=_err)
     live.start()
     for i, p in enumerate(ptys):
         live.add_unit(p.path, f"unit-{i + 1:02d}", f"Van {i + 1}", baud=4800)
@@ -591,7 +595,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         feeder.join(2)
         for p in ptys:
             p.close()
-        engine.dispose()
+        depot.close()
         tmp.cleanup()
     return 0
 

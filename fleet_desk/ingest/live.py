@@ -24,7 +24,7 @@ from fleet_desk.clock import now_ms
 from fleet_desk.gps import Fix, NmeaDecoder
 from fleet_desk.ingest.pipeline import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
-from fleet_desk.tracking.tracker import tracker_for
+from fleet_desk.tracking.tracker import RouteTracker
 
 FLUSH_SECONDS = 0.25  # a fix is stored (and its customer events queued) within this of arriving
 QUIET_SECONDS = 0.1  # a unit silent this long has finished saying its epoch
@@ -54,9 +54,11 @@ SWEEP_SECONDS = 30.0
 class LiveIngest:
     """Runs live units until `stop`; errors never stop the other units."""
 
-    def __init__(self, engine: Engine, on_fixes: OnFixes | None = None, on_status: OnUnitStatus | None = None,
-                 on_error: Callable[[str], None] | None = None):
+    def __init__(self, engine: Engine, tracker: RouteTracker, on_fixes: OnFixes | None = None,
+                 on_status: OnUnitStatus | None = None, on_error: Callable[[str], None] | None = None):
+        """``tracker``: the desk's live tracker; every unit's fixes go through it as they are stored."""
         self.engine = engine
+        self.tracker = tracker
         self.on_fixes = on_fixes
         self.on_status = on_status
         self.on_error = on_error or (lambda message: None)
@@ -73,7 +75,7 @@ class LiveIngest:
     def add_unit(self, port: str, device: str, vehicle: str | None = None, baud: int | None = None) -> DeviceRef:
         ref = ensure_device(self.engine, device, vehicle, port=port)
         not_before = (datetime.now(UTC) - timedelta(days=ROLLOVER_GUARD_DAYS)).date()
-        writer = PositionWriter(self.engine, ref, "live", [tracker_for(self.engine)])
+        writer = PositionWriter(self.engine, ref, "live", [self.tracker])
         pipeline = FixPipeline(writer, NmeaDecoder(not_before=not_before, label=ref.name), None)
 
         def on_bytes(data: bytes, key: str = port) -> None:
@@ -182,7 +184,7 @@ class LiveIngest:
         """Routes whose unit went quiet get their ETAs aged and, after a while, a GPS-silent flag."""
         try:
             with self.engine.begin() as conn:
-                tracker_for(self.engine).sweep(conn, now_ms())
+                self.tracker.sweep(conn, now_ms())
         except Exception as exc:  # noqa: BLE001 - the database is busy or down; the next sweep retries
             self.on_error(f"checking silent units failed, will retry: {exc}")
 

@@ -208,6 +208,7 @@ def read_chunks(path: Path, progress: Callable[[int, int], None] | None = None) 
 
 def import_log(
     engine: Engine,
+    tracker: RouteTracker,
     path: Path,
     device: str,
     vehicle: str | None = None,
@@ -215,7 +216,6 @@ def import_log(
     source: str = "import",
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
-    tracker: RouteTracker | None = None,
 ) -> IngestSummary:
     """Import one NMEA log (plain or gzip) for one unit.
 
@@ -223,11 +223,12 @@ def import_log(
     When ``cancelled()`` turns true, reading stops, what was decoded so far
     is stored, and the summary says ``cancelled``.
     Raises `FileNotFoundError`/`OSError` for unreadable files and
-    `NotNmeaError` when the file holds no NMEA at all. With a ``tracker``
-    (a replay) every batch goes through it; without, the stored track is
-    reconciled with the day's stops afterwards, as a docked unit's is
-    (`fleet_desk.tracking.reconcile`: "now" is the clock, so old fixes tell
-    no customer anything).
+    `NotNmeaError` when the file holds no NMEA at all. A replaying
+    ``tracker`` (no clock: now is each fix's time) takes every batch as it
+    is stored; the live one reconciles the stored track with the day's stops
+    afterwards, as a docked unit's is (`fleet_desk.tracking.reconcile`:
+    "now" is the clock, so old fixes tell no customer anything), and
+    carries on from it.
     """
     path = Path(path)
     if not path.is_file():
@@ -236,15 +237,16 @@ def import_log(
         head = f.read(4096)
     ref = ensure_device(engine, device, vehicle)
     decoder = NmeaDecoder(date_hint=day, not_before=header_date(head), label=str(path))
-    pipeline = FixPipeline(PositionWriter(engine, ref, source, [tracker] if tracker else []), decoder)
+    replay = tracker.replaying
+    pipeline = FixPipeline(PositionWriter(engine, ref, source, [tracker] if replay else []), decoder)
     for chunk in read_chunks(path, progress):
         pipeline.feed(chunk)
         if cancelled is not None and cancelled():
             pipeline.summary.cancelled = True
             break
     pipeline.finish()
-    if tracker is None:
-        reconcile_stored(engine, ref, pipeline.summary, source)
+    if not replay:
+        reconcile_stored(engine, tracker, ref, pipeline.summary, source)
     framing = decoder.stats.framing
     if framing.sentences == 0 and not pipeline.summary.cancelled:
         raise NotNmeaError(
@@ -309,20 +311,20 @@ class MtkImport:
         self.pipeline.add(fixes)
 
 
-def import_mtk_dump(engine: Engine, path: Path, device: str, vehicle: str | None = None,
+def import_mtk_dump(engine: Engine, tracker: RouteTracker, path: Path, device: str, vehicle: str | None = None,
                     source: str = "import") -> IngestSummary:
     """Import an MTK logger's binary dump saved by other software, as a dock would: stored, then the track
-    reconciled with the day's stops (no customer told old news)."""
+    reconciled with the day's stops (no customer told old news) and ``tracker`` (the live one) carrying on."""
     data = Path(path).read_bytes()
     ref = ensure_device(engine, device, vehicle)
     mtk_import = MtkImport(engine, ref, source)
     mtk_import.feed(data)
     summary = mtk_import.finish()
-    reconcile_stored(engine, ref, summary, source)
+    reconcile_stored(engine, tracker, ref, summary, source)
     return summary
 
 
-def reconcile_stored(engine: Engine, ref: DeviceRef, summary: IngestSummary, source: str) -> None:
-    """A stored track (imported or docked) against the day's stops."""
-    if summary.first_ms is not None:
-        reconcile_track(engine, ref, summary.first_ms, summary.last_ms, source)
+def reconcile_stored(engine: Engine, live: RouteTracker, ref: DeviceRef, summary: IngestSummary, source: str) -> None:
+    """A stored track (imported or docked) against the day's stops; ``live`` carries on from it."""
+    if summary.first_ms is not None and summary.last_ms is not None:
+        reconcile_track(engine, live, ref, summary.first_ms, summary.last_ms, source)

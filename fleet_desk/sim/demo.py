@@ -15,10 +15,14 @@ import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fleet_desk.sim.day import DayTrouble, SimulatedDay, render_day, rows_to_csv, simulate_day
 from fleet_desk.sim.endpoint import DemoEndpoint
 from fleet_desk.sim.vans import DEPOT, PtyUnit, run
+
+if TYPE_CHECKING:
+    from fleet_desk.depot import Depot
 
 DEMO_BAUD = 4800
 STOPS = 14
@@ -61,30 +65,24 @@ class DemoFleet:
                                         name="demo-simulator", daemon=True)
         self.tracking = DemoEndpoint()  # its customer notices go here, never to a real endpoint
 
-    def prepare(self) -> None:
-        """The database with the day's manifest, each van's morning so far, and live unit assignments."""
+    def prepare(self, depot: Depot) -> None:
+        """``depot`` (opened on `url`) given the day's manifest, each van's morning so far, and live unit
+        assignments; its live tracker carries on from the mornings."""
         from fleet_desk.ingest.pipeline import import_log
-        from fleet_desk.settings import Settings
-        from fleet_desk.store import open_database
         from fleet_desk.store.units import assign_unit
         from fleet_desk.tracking.manifest import read_manifest
         from fleet_desk.tracking.routes import store_manifest
-        from fleet_desk.tracking.rules import TrackingRules
 
-        engine = open_database(self.url)
-        try:
-            manifest = self.directory / "manifest.csv"
-            manifest.write_text(rows_to_csv([row for day in self.days for row in day.rows]), encoding="utf-8")
-            rules = TrackingRules.from_settings(Settings.load())
-            store_manifest(engine, read_manifest(manifest, tz=rules.timezone), rules)
-            for i, (day, elapsed, pty) in enumerate(zip(self.days, self.elapsed_s, self.ptys, strict=True)):
-                unit = f"unit-{i + 1:02d}"
-                log = self.directory / f"{unit}-so-far.nmea"
-                log.write_bytes(render_day(day, elapsed, clock_offset_s=elapsed))
-                import_log(engine, log, unit, day.vehicle, source="dock")
-                assign_unit(engine, unit, pty.path, day.vehicle, baud=DEMO_BAUD, live=True)
-        finally:
-            engine.dispose()
+        engine, rules = depot.engine, depot.rules
+        manifest = self.directory / "manifest.csv"
+        manifest.write_text(rows_to_csv([row for day in self.days for row in day.rows]), encoding="utf-8")
+        store_manifest(engine, depot.tracker, read_manifest(manifest, tz=rules.timezone), rules)
+        for i, (day, elapsed, pty) in enumerate(zip(self.days, self.elapsed_s, self.ptys, strict=True)):
+            unit = f"unit-{i + 1:02d}"
+            log = self.directory / f"{unit}-so-far.nmea"
+            log.write_bytes(render_day(day, elapsed, clock_offset_s=elapsed))
+            import_log(engine, depot.tracker, log, unit, day.vehicle, source="dock")
+            assign_unit(engine, unit, pty.path, day.vehicle, baud=DEMO_BAUD, live=True)
 
     def start(self) -> None:
         self.tracking.start()

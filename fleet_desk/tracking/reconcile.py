@@ -20,17 +20,18 @@ from fleet_desk.gps.fix import Fix
 from fleet_desk.store.models import Position
 from fleet_desk.store.registry import DeviceRef
 from fleet_desk.store.timeutil import from_ms
-from fleet_desk.tracking.tracker import RouteTracker, tracker_for
+from fleet_desk.tracking.tracker import RouteTracker
 
 BATCH = 5000
 
 
-def reconcile_track(engine: Engine, device: DeviceRef, first_ms: int, last_ms: int, source: str = "dock") -> int:
-    """Run the vehicle's stored track from ``first_ms`` to ``last_ms`` through a tracker; returns the fixes
-    looked at. A unit with no vehicle has no stops to reconcile."""
+def reconcile_track(engine: Engine, live: RouteTracker, device: DeviceRef, first_ms: int, last_ms: int,
+                    source: str = "dock") -> int:
+    """Run the vehicle's stored track from ``first_ms`` to ``last_ms`` through a tracker made like ``live``
+    (the desk's live tracker: its rules, clock and payload policy), which then carries on from it; returns
+    the fixes looked at. A unit with no vehicle has no stops to reconcile."""
     if device.vehicle_id is None or first_ms > last_ms:
         return 0
-    live = tracker_for(engine)
     tracker = RouteTracker(live.rules, live.clock, live.policy, from_track=True)
     n = 0
     with engine.begin() as conn:

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
-from fleet_desk.settings import Settings
 from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, Route, Stop, Vehicle
 from fleet_desk.store.registry import get_or_create
 from fleet_desk.store.search_index import email_key, index_terms, locale_region, phone_key, region_of, usual_region
@@ -23,6 +22,7 @@ from fleet_desk.store.timeutil import to_ms
 from fleet_desk.tracking.eta import StopPlan, predict
 from fleet_desk.tracking.manifest import Manifest, ManifestStop
 from fleet_desk.tracking.rules import TrackingRules
+from fleet_desk.tracking.tracker import RouteTracker
 
 
 @dataclass
@@ -38,23 +38,23 @@ class ManifestResult:
 
 
 @contextmanager
-def _editing(engine: Engine) -> Iterator[Session]:
-    """One transaction changing routes; once committed, the live tracker re-reads them with the next fix."""
-    from fleet_desk.tracking.tracker import tracker_for
-
+def _editing(engine: Engine, tracker: RouteTracker) -> Iterator[Session]:
+    """One transaction changing routes; once committed, ``tracker`` (the live one) re-reads them with the next
+    fix."""
     with Session(engine) as session, session.begin():
         yield session
-    tracker_for(engine).invalidate()
+    tracker.invalidate()
 
 
-def store_manifest(engine: Engine, manifest: Manifest, rules: TrackingRules) -> ManifestResult:
-    """Store the manifest's valid stops in one transaction; a stop already known by its order id is updated."""
+def store_manifest(engine: Engine, tracker: RouteTracker, manifest: Manifest, rules: TrackingRules) -> ManifestResult:
+    """Store the manifest's valid stops in one transaction; a stop already known by its order id is updated.
+    ``tracker``: the live tracker, told to re-read the routes."""
     by_route: dict[str, list[ManifestStop]] = defaultdict(list)
     for stop in manifest.stops:
         by_route[stop.route_id].append(stop)
     result = ManifestResult()
     stamp = now_ms()
-    with _editing(engine) as session:
+    with _editing(engine, tracker) as session:
         region = rules.phone_region or _manifest_region(manifest) or usual_region(session.connection()) \
             or locale_region()
         for route_key, stops in by_route.items():
@@ -141,14 +141,16 @@ def _stop(session: Session, order_id: str) -> Stop:
     return stop
 
 
-def mark_stop(engine: Engine, order_id: str, outcome: str, reason: str | None = None) -> None:
-    """A dispatcher's word on a stop: delivered, or failed with a reason (a delivery exception)."""
+def mark_stop(engine: Engine, tracker: RouteTracker, policy: PayloadPolicy, order_id: str, outcome: str,
+              reason: str | None = None) -> None:
+    """A dispatcher's word on a stop: delivered, or failed with a reason (a delivery exception), told to the
+    customer with ``policy``."""
     if outcome not in ("delivered", "failed"):
         raise ValueError(f"a stop is marked delivered or failed, not {outcome!r}")
     if outcome == "failed" and not (reason or "").strip():
         raise ValueError("a failed delivery needs a reason")
     stamp = now_ms()
-    with _editing(engine) as session:
+    with _editing(engine, tracker) as session:
         stop = _stop(session, order_id)
         if stop.status == outcome and (outcome == "delivered" or stop.failure_reason == (reason or "").strip()):
             return  # said already: the customer is not told twice
@@ -170,13 +172,13 @@ def mark_stop(engine: Engine, order_id: str, outcome: str, reason: str | None = 
             position=(latest.lat, latest.lon, latest.fix_time_ms) if latest else None,
             exception_reason=stop.failure_reason, customer=(stop.customer_name, stop.phone, stop.email),
         )
-        enqueue(session.connection(), [notice], PayloadPolicy.from_settings(Settings.load()), stamp)
+        enqueue(session.connection(), [notice], policy, stamp)
 
 
-def reorder_route(engine: Engine, route_id: int, order_ids: list[str]) -> None:
+def reorder_route(engine: Engine, tracker: RouteTracker, route_id: int, order_ids: list[str]) -> None:
     """New stop sequence for a route: ``order_ids`` in the order they will now be served."""
     stamp = now_ms()
-    with _editing(engine) as session:
+    with _editing(engine, tracker) as session:
         stops = {s.order_id: s for s in session.scalars(select(Stop).where(Stop.route_id == route_id))}
         if set(order_ids) != set(stops):
             raise ValueError("the new order must list every stop of the route exactly once")
@@ -189,10 +191,10 @@ def reorder_route(engine: Engine, route_id: int, order_ids: list[str]) -> None:
                 stop.sequence = sequence
 
 
-def reassign_stop(engine: Engine, order_id: str, route_id: int) -> None:
+def reassign_stop(engine: Engine, tracker: RouteTracker, order_id: str, route_id: int) -> None:
     """Move a stop to another route (another vehicle), at the end of its sequence."""
     stamp = now_ms()
-    with _editing(engine) as session:
+    with _editing(engine, tracker) as session:
         stop = _stop(session, order_id)
         route = session.get(Route, route_id)
         if route is None:

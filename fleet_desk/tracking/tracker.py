@@ -20,12 +20,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from fleet_desk.clock import now_ms
 from fleet_desk.gps.fix import Fix
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
-from fleet_desk.settings import Settings
 from fleet_desk.store.registry import DeviceRef
 from fleet_desk.store.timeutil import to_ms
 from fleet_desk.tracking.arrival import ArrivalDetector, Visit
@@ -48,7 +47,12 @@ ETA_MOVED_M = 25.0
 
 
 class RouteTracker:
-    """Position-writer hook; one per process (it holds each vehicle's arrival state)."""
+    """Position-writer hook holding each vehicle's arrival state.
+
+    The desk's live one is made once, by the `fleet_desk.depot.Depot`, and handed to everything that stores
+    fixes or changes routes for it (live units, imports, docks, the routes editor), so they all carry on
+    the same vehicles' state. A replay or a reconciliation makes its own.
+    """
 
     def __init__(self, rules: TrackingRules, clock: Callable[[], int] | None = None,
                  policy: PayloadPolicy | None = None, from_track: bool = False):
@@ -69,6 +73,11 @@ class RouteTracker:
     def live(cls, rules: TrackingRules, policy: PayloadPolicy | None = None) -> RouteTracker:
         """Now is the clock: an old fix tells no customer anything."""
         return cls(rules, now_ms, policy)
+
+    @property
+    def replaying(self) -> bool:
+        """Now is each fix's time (no clock): fixes go through the tracker as they are stored, as if live."""
+        return self.clock is None
 
     def configure(self, rules: TrackingRules, policy: PayloadPolicy | None) -> None:
         """New settings: from the next fix on (a live tracker's policy only; a replay's stays None)."""
@@ -364,34 +373,6 @@ class _Batch:
             insert_predictions(conn, self.history)
         if route is not None:
             write_route(conn, route, self.track.learner.speed_mps)
-
-
-_trackers: dict[str, RouteTracker] = {}
-_trackers_lock = threading.Lock()
-
-
-def tracker_for(engine: Engine) -> RouteTracker:
-    """The process's live tracker for ``engine``'s database (the clock is now), with the user's settings.
-
-    One per database, not per engine: an import on a short-lived engine and the
-    app's live ingestion continue the same vehicles' arrival state.
-    """
-    key = engine.url.render_as_string(hide_password=False)
-    with _trackers_lock:
-        tracker = _trackers.get(key)
-        if tracker is None:
-            settings = Settings.load()
-            tracker = _trackers[key] = RouteTracker.live(TrackingRules.from_settings(settings),
-                                                         PayloadPolicy.from_settings(settings))
-        return tracker
-
-
-def configure_trackers(settings: Settings) -> None:
-    """The user changed the settings: every live tracker of this process follows."""
-    with _trackers_lock:
-        trackers = list(_trackers.values())
-    for tracker in trackers:
-        tracker.configure(TrackingRules.from_settings(settings), PayloadPolicy.from_settings(settings))
 
 
 def _stops_text(n: int) -> str:

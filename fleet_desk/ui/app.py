@@ -13,6 +13,11 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the database layer loads after the window shows
+    from fleet_desk.depot import Depot
+    from fleet_desk.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +139,7 @@ class AppSession:
         self.remember_layout = remember_layout  # a screenshot run uses the default layout and leaves it alone
         self.demo = None
         self.window = None
-        self.engine = None
+        self.depot: Depot | None = None  # the core's front door, once the database is open
         self.startup = Startup()
 
     def open(self):  # noqa: ANN201
@@ -161,7 +166,7 @@ class AppSession:
         window.fleetShown.connect(lambda: self._mark("first_vehicles_s"))
         window.show()
         self._mark("window_shown_s")
-        self._open_database(url)
+        self._open_database(url, settings)
         return window
 
     def _mark(self, what: str) -> None:
@@ -169,23 +174,30 @@ class AppSession:
             setattr(self.startup, what, process_age_s())
             log.info(self.startup.text())
 
-    def _open_database(self, url: str) -> None:
+    def _open_database(self, url: str, settings: Settings) -> None:
+        """Build the one `Depot` (the database opened; the demo's day stored through its tracker), then start the
+        window on it."""
         from fleet_desk.ui.tasks import run_in_background
 
         demo = self.demo
 
-        def open_it():  # noqa: ANN202
-            from fleet_desk.store import open_database
+        def open_it() -> Depot:
+            from fleet_desk.depot import Depot
 
+            depot = Depot.open(url, settings)
             if demo is not None:
-                demo.prepare()
+                try:
+                    demo.prepare(depot)
+                except BaseException:
+                    depot.close()
+                    raise
                 demo.start()
-            return open_database(url)
+            return depot
 
-        def opened(engine) -> None:  # noqa: ANN001
-            self.engine = engine
+        def opened(depot: Depot) -> None:
+            self.depot = depot
             if self.window is not None:
-                self.window.start(engine)
+                self.window.start(depot)
 
         def failed(exc: Exception) -> None:
             if self.window is not None:
@@ -205,8 +217,8 @@ class AppSession:
             self.window.deleteLater()
             QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
             self.window = None
-        if self.engine is not None:
-            self.engine.dispose()
+        if self.depot is not None:
+            self.depot.close()
         if self.demo is not None:
             self.demo.stop()
 

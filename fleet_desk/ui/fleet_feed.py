@@ -18,6 +18,7 @@ from fleet_desk.fleet.watch import FleetWatch
 from fleet_desk.ingest.live import LiveIngest
 from fleet_desk.store import DeviceRef
 from fleet_desk.store.units import UnitAssignment, assign_unit, live_units, set_live
+from fleet_desk.tracking.tracker import RouteTracker
 from fleet_desk.ui.tasks import run_in_background
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,12 @@ class FleetFeed(QObject):
     fixesStored = Signal(int)
     unitsChanged = Signal()  # a unit was attached, started or stopped
 
-    def __init__(self, engine: Engine, parent: QObject | None = None):
+    def __init__(self, engine: Engine, tracker: RouteTracker, parent: QObject | None = None):
+        """``tracker``: the depot's live tracker, which the live units' fixes go through."""
         super().__init__(parent)
         self.engine = engine
-        self.live = LiveIngest(engine, on_fixes=self._on_fixes, on_status=self._on_status, on_error=messages.warning)
+        self.live = LiveIngest(engine, tracker, on_fixes=self._on_fixes, on_status=self._on_status,
+                               on_error=messages.warning)
         self.watch = FleetWatch(engine, on_change=self.fleetChanged.emit, on_error=messages.error)
         self._statuses: dict[str, UnitStatus] = {}
         self._stopped = False

@@ -30,6 +30,7 @@ from fleet_desk.ui.tasks import run_in_background
 if TYPE_CHECKING:  # the database and live-ingestion modules load after the window shows
     from sqlalchemy import Engine
 
+    from fleet_desk.depot import Depot
     from fleet_desk.push.endpoint import Endpoint
     from fleet_desk.ui.fleet_feed import FleetFeed
     from fleet_desk.ui.outbox_feed import OutboxFeed
@@ -60,7 +61,8 @@ class MainWindow(QMainWindow):
                  remember_layout: bool = True, fixed_endpoint: Endpoint | None = None):
         """``fixed_endpoint``: send customer notices there, whatever the settings say (the demo's own)."""
         super().__init__()
-        self.engine: Engine | None = None  # set by `start` once the database is open
+        self.depot: Depot | None = None  # set by `start` once the database is open
+        self.engine: Engine | None = None  # the depot's
         self.feed: FleetFeed | None = None
         self.outbox: OutboxFeed | None = None
         self.port_watch: PortWatcher | None = None  # set by `start`
@@ -188,13 +190,18 @@ class MainWindow(QMainWindow):
         self.routes.routeSelected.connect(self._on_route_selected)
         self.routes.stopActivated.connect(self.map.center_on)
 
-    def start(self, engine: Engine) -> None:
-        """The database is open: start the outbox, the fleet feed (live units, fleet watch) and the clock."""
+    def start(self, depot: Depot) -> None:
+        """The database is open: start the outbox, the fleet feed (live units, fleet watch) and the clock, all on
+        ``depot`` (made once by the app; its live tracker is the one every import, dock and route change of
+        this window goes through)."""
         from fleet_desk.store.database import describe, is_read_only
         from fleet_desk.ui.fleet_feed import FleetFeed
         from fleet_desk.ui.outbox_feed import OutboxFeed
 
-        self.engine = engine
+        if depot.settings is not self.settings:  # changed in the window while the database was opening
+            depot.configure(self.settings)
+        self.depot = depot
+        self.engine = engine = depot.engine
         read_only = is_read_only(engine)
         self.db_label.setText(f"Database: {describe(self.url)}" + (" (read-only)" if read_only else ""))
         self.outbox = OutboxFeed(engine, self.settings, self.fixed_endpoint, self)
@@ -206,7 +213,7 @@ class MainWindow(QMainWindow):
         else:
             self.outbox.start()
         self.outbox_button.setEnabled(True)
-        self.feed = FleetFeed(engine, self)
+        self.feed = FleetFeed(engine, depot.tracker, self)
         self.feed.fleetChanged.connect(self._on_fleet)
         self.feed.unitStatusChanged.connect(self._on_unit_status)
         self.feed.fixesStored.connect(lambda _n: self.outbox.poke())  # new fixes may have queued notices
@@ -216,7 +223,7 @@ class MainWindow(QMainWindow):
         self._tick.start()
         self._on_tick()
         self._load_trails()
-        self.routes.start(engine, lambda: self.rules.local_day(now_ms()))
+        self.routes.start(depot, lambda: self.rules.local_day(now_ms()))
         self.port_watch = PortWatcher(self, self.port_lister)
         self.port_watch.appeared.connect(self._on_unit_plugged)
         if not read_only:  # a unit plugged in would be docked: that writes
@@ -334,9 +341,8 @@ class MainWindow(QMainWindow):
         if tiles_changed:
             self.map.load_page()  # once, on request: the page itself changes; calls below wait for it
         self.map.set_trail_minutes(settings.trail_minutes)
-        from fleet_desk.tracking.tracker import configure_trackers
-
-        configure_trackers(settings)
+        if self.depot is not None:  # the live tracker follows from its next fix (before: `start` does it)
+            self.depot.configure(settings)
         if self.outbox is not None:
             self.outbox.configure(settings)
 

@@ -18,6 +18,7 @@ from fleet_desk.store.models import Route, Stop
 from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from fleet_desk.tracking.rules import TrackingRules
+from fleet_desk.tracking.tracker import RouteTracker
 from tests.helpers.mtk_image import memory_image
 
 #: A fixed morning, so days replayed from it are the same on every run.
@@ -40,16 +41,18 @@ def day_with_trouble(tmp_path: Path, index: int, trouble: DayTrouble, stops: int
     return day, manifest, log
 
 
-def day_so_far(engine: Engine, tmp_path: Path, index: int, trouble: DayTrouble, minutes: int) -> None:
-    """A route that started ``minutes`` ago, its van's fixes up to now stored through the pipeline."""
+def day_so_far(engine: Engine, tracker: RouteTracker, tmp_path: Path, index: int, trouble: DayTrouble,
+               minutes: int) -> None:
+    """A route that started ``minutes`` ago, its van's fixes up to now stored through the pipeline; ``tracker``
+    (the desk's live one) carries on from them."""
     start = datetime.now(UTC) - timedelta(minutes=minutes)
     day = simulate_day(index, start, stops=8, seed=2, trouble=trouble, window_minutes=60)
     manifest = tmp_path / f"m{index}.csv"
     manifest.write_text(day.manifest_csv(), encoding="utf-8")
-    store_manifest(engine, read_manifest(manifest, tz=LOCAL_RULES.timezone), LOCAL_RULES)
+    store_manifest(engine, tracker, read_manifest(manifest, tz=LOCAL_RULES.timezone), LOCAL_RULES)
     log = tmp_path / f"van{index}.nmea"
     log.write_bytes(render_day(day, minutes * 60))
-    import_log(engine, log, f"unit-{index}", day.vehicle)
+    import_log(engine, tracker, log, f"unit-{index}", day.vehicle)
 
 
 def day_in_a_logger(tmp_path: Path, index: int = 1) -> tuple[SimulatedDay, Path, list[Fix], bytes]:

@@ -10,6 +10,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
+from fleet_desk.depot import Depot
 from fleet_desk.push.endpoint import Endpoint
 from fleet_desk.settings import Settings
 from fleet_desk.store import open_database
@@ -30,14 +31,16 @@ def js(qtbot: QtBot, window: MainWindow, expression: str, timeout: int = 10000) 
 def open_window(qtbot: QtBot, url: str, settings: Settings | None = None, remember: bool = False,
                 fixed_endpoint: Endpoint | None = None,
                 port_lister: Callable | None = None) -> tuple[MainWindow, Engine]:
-    """The main window on ``url``, shown, its map page loaded and its database started (offline tiles)."""
+    """The main window on ``url``, shown, its map page loaded and started on a `Depot` made as the app makes
+    it (offline tiles). Stores a test makes while the window is open go through ``window.depot.tracker``, as
+    the app's imports and docks do."""
     engine = open_database(url)
     window = MainWindow(url, settings or Settings(tile_url=CLOSED_PORT_TILES, tile_attribution="test tiles"),
                         remember_layout=remember, fixed_endpoint=fixed_endpoint)
     window.port_lister = port_lister
     window.show()
     qtbot.waitUntil(lambda: window.map.is_ready, timeout=30000)
-    window.start(engine)
+    window.start(Depot(engine, window.settings))
     return window, engine
 
 

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 from drivers.base import PortInfo
 from drivers.mtk import MtkLogger
 from fleet_desk.cli import main
+from fleet_desk.depot import Depot
 from fleet_desk.gps.mtk import decode
 from fleet_desk.ingest.dock import DockError, dock_unit, recognise
 from fleet_desk.ingest.dock.cache import DownloadCache
 from fleet_desk.ingest.pipeline import import_log
+from fleet_desk.settings import Settings
 from fleet_desk.sim.day import render_day
 from fleet_desk.sim.loggers import SimulatedMtkLogger, SimulatedNmeaLogger
 from fleet_desk.store import open_database
@@ -86,11 +88,12 @@ def _positions(engine) -> int:  # noqa: ANN001
 def test_a_docked_day_fills_in_every_stop_and_tells_no_customer_old_news(tmp_path, db_url, logger_sim) -> None:  # noqa: ANN001
     day, manifest, fixes, memory = day_in_a_logger(tmp_path)
     engine = open_database(db_url)
-    store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
+    tracker = Depot(engine, Settings()).tracker
+    store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
     sim = logger_sim(memory)
     used = sim.used
     seen = []
-    summary = dock_unit(engine, sim.path, "logger-1", vehicle=day.vehicle, erase=True, progress=seen.append)
+    summary = dock_unit(engine, tracker, sim.path, "logger-1", vehicle=day.vehicle, erase=True, progress=seen.append)
     assert summary.complete and summary.family == "mtk" and summary.erased and sim.erased
     assert summary.ingest.result.stored == len(fixes) == _positions(engine)
     stops = _stops(engine)
@@ -113,16 +116,17 @@ def test_a_docked_day_fills_in_every_stop_and_tells_no_customer_old_news(tmp_pat
 def test_dock_after_live_tracking_fills_in_only_what_live_missed(tmp_path, logger_sim) -> None:  # noqa: ANN001
     day, manifest, fixes, memory = day_in_a_logger(tmp_path, 2)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
-    store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
+    tracker = Depot(engine, Settings()).tracker
+    store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
     # Live tracking heard the van until just after its second delivery, then the unit lost its link.
     cut = next(i for i, f in enumerate(fixes) if f.time > day.arrivals[1]) + 400
     live_log = tmp_path / "live.nmea"
     live_log.write_bytes(render_day(day, int((fixes[cut].time - fixes[0].time).total_seconds())))
-    import_log(engine, live_log, "live-unit", day.vehicle, source="live", tracker=RouteTracker(RULES, clock=None))
+    import_log(engine, RouteTracker(RULES, clock=None), live_log, "live-unit", day.vehicle, source="live")
     before = {s.id: (s.status, s.arrived_ms, s.departed_ms) for s in _stops(engine)}
     assert [s for s, _, _ in before.values()] == ["delivered"] * 2 + ["pending"] * 4
 
-    summary = dock_unit(engine, logger_sim(memory).path, "logger-2", family="mtk", vehicle=day.vehicle)
+    summary = dock_unit(engine, tracker, logger_sim(memory).path, "logger-2", family="mtk", vehicle=day.vehicle)
     stops = _stops(engine)
     assert [s.status for s in stops] == ["delivered"] * 6
     for s in stops[:2]:  # what live tracking recorded stays as it was
@@ -134,14 +138,15 @@ def test_dock_after_live_tracking_fills_in_only_what_live_missed(tmp_path, logge
 def test_cancel_keeps_what_was_read_and_docking_again_resumes_without_duplicates(tmp_path, logger_sim) -> None:  # noqa: ANN001
     _day, _manifest, fixes, memory = day_in_a_logger(tmp_path, 3)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
+    tracker = Depot(engine, Settings()).tracker
     sim = logger_sim(memory)
     used, halfway = sim.used, len(memory) // 2
-    first = dock_unit(engine, sim.path, "logger-3", family="mtk", erase=True,
+    first = dock_unit(engine, tracker, sim.path, "logger-3", family="mtk", erase=True,
                       cancelled=lambda: sim.memory_bytes_sent > halfway)
     assert first.cancelled and not first.erased and not sim.erased and "nothing was erased" in first.note
     kept = _positions(engine)
     assert 0 < kept < len(fixes) and kept == first.ingest.result.stored
-    second = dock_unit(engine, sim.path, "logger-3", erase=True)  # family remembered from the first dock
+    second = dock_unit(engine, tracker, sim.path, "logger-3", erase=True)  # family remembered from the first dock
     assert second.resumed_from >= halfway - 0x2000 and second.resumed_from + second.bytes_read == used
     assert second.complete and second.erased and sim.erased
     assert _positions(engine) == len(fixes) and second.ingest.result.stored == len(fixes) - kept
@@ -154,7 +159,7 @@ def test_unplugged_mid_download_keeps_the_sectors_read_and_erases_nothing(tmp_pa
     _day, _manifest, fixes, memory = day_in_a_logger(tmp_path, 4)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     sim = logger_sim(memory, unplug_after=200_000)
-    summary = dock_unit(engine, sim.path, "logger-4", family="mtk", erase=True)
+    summary = dock_unit(engine, Depot(engine, Settings()).tracker, sim.path, "logger-4", family="mtk", erase=True)
     assert summary.problem and "unplugged" in summary.problem and sim.path in summary.problem
     assert not summary.erased and not summary.complete
     stored = _positions(engine)
@@ -168,7 +173,7 @@ def test_no_logger_answering_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
     silent = SimulatedNmeaLogger(b"", baud=4800).start()
     try:
         with pytest.raises(DockError, match="no MTK logger answered"):
-            dock_unit(engine, silent.path, "logger-5", family="mtk")
+            dock_unit(engine, Depot(engine, Settings()).tracker, silent.path, "logger-5", family="mtk")
     finally:
         silent.close()
     assert _positions(engine) == 0
@@ -180,11 +185,11 @@ def test_an_nmea_logger_playing_back_stores_what_an_import_of_its_log_stores(tmp
     sim = SimulatedNmeaLogger(log.read_bytes(), baud=4800, line_rate=False).start()
     try:
         engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
-        summary = dock_unit(engine, sim.path, "nmea-logger", family="nmea")
+        summary = dock_unit(engine, Depot(engine, Settings()).tracker, sim.path, "nmea-logger", family="nmea")
     finally:
         sim.close()
     reference = open_database(f"sqlite:///{tmp_path / 'ref.db'}")
-    expected = import_log(reference, log, "nmea-logger").result.stored
+    expected = import_log(reference, Depot(reference, Settings()).tracker, log, "nmea-logger").result.stored
     assert expected > 0 and summary.ingest.result.stored == expected == _positions(engine)
     assert summary.family == "nmea" and summary.complete
     engine.dispose()

@@ -6,14 +6,17 @@ import math
 import os
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from drivers.base import UnitState
 from drivers.framing import sentence
 from drivers.nmea import NmeaUnit, detect_baud
+from fleet_desk.depot import Depot
 from fleet_desk.ingest.live import LiveIngest
+from fleet_desk.settings import Settings
 from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
 from fleet_desk.store.models import Position, Vehicle
 from tests.helpers.nmea_faults import POISON
@@ -26,10 +29,15 @@ def _count(engine) -> int:  # noqa: ANN001
         return conn.scalar(select(func.count()).select_from(Position))
 
 
+def _live(engine: Engine, **callbacks: Any) -> LiveIngest:
+    """Live ingestion as a command builds it: on a `Depot` (the default settings), through its live tracker."""
+    return LiveIngest(engine, Depot(engine, Settings()).tracker, **callbacks)
+
+
 def test_listen_stores_fixes_from_a_pty(engine):  # noqa: ANN001
     pty = PtyUnit(SimulatedUnit(0))
     seen: list = []
-    live = LiveIngest(engine, on_fixes=lambda d, f: seen.extend(f))
+    live = _live(engine, on_fixes=lambda d, f: seen.extend(f))
     live.start()
     try:
         with Feeder(pty, datetime.now(UTC).replace(microsecond=0)):
@@ -51,7 +59,7 @@ def test_unplug_and_replug_loses_and_doubles_nothing(engine, tmp_path):  # noqa:
     first = PtyUnit(unit)
     os.symlink(first.path, link)
     states: list[UnitState] = []
-    live = LiveIngest(engine, on_status=lambda d, s: states.append(s.state))
+    live = _live(engine, on_status=lambda d, s: states.append(s.state))
     live.start()
     try:
         with Feeder(first, start) as feed:
@@ -117,7 +125,7 @@ def test_pyserial_urls_are_accepted(url):  # noqa: ANN001
 
 def test_removing_a_unit_stores_what_it_already_sent(engine):  # noqa: ANN001
     pty = PtyUnit(SimulatedUnit(4))
-    live = LiveIngest(engine)
+    live = _live(engine)
     live.start()
     try:
         with Feeder(pty, datetime.now(UTC).replace(microsecond=0)):
@@ -172,7 +180,7 @@ def test_a_unit_sending_the_poison_sentence_stops_no_unit(engine):  # noqa: ANN0
     units = [SimulatedUnit(i) for i in range(3)]
     ptys = [PtyUnit(u) for u in units]
     errors: list[str] = []
-    live = LiveIngest(engine, on_error=errors.append)
+    live = _live(engine, on_error=errors.append)
     live.start()
     epochs = 40
     sent = threading.Event()

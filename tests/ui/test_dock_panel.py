@@ -26,7 +26,7 @@ def test_plugging_in_an_unknown_logger_registers_it_then_downloads_and_fills_in_
     plugged: list[PortInfo] = []
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}", port_lister=lambda: list(plugged))
     try:
-        store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
+        store_manifest(engine, window.depot.tracker, read_manifest(manifest, tz=UTC), RULES)
         port = PortInfo(sim.path, "GPS logger", "0E8D:3329", "HX-0001", "Holux")
         plugged.append(port)  # the driver plugs the unit in
         qtbot.waitUntil(lambda: getattr(getattr(window, "_dock_view", None), "register_dialog", None) is not None,

@@ -18,15 +18,15 @@ from tests.helpers.days import LOCAL_RULES, day_so_far, first_open_stop
 from tests.helpers.desk import close_window, js, open_window
 
 
-def _silent_van(engine, tmp_path, index: int, minutes: int, silent_for: int) -> None:  # noqa: ANN001
+def _silent_van(engine, tracker, tmp_path, index: int, minutes: int, silent_for: int) -> None:  # noqa: ANN001
     """A route started ``minutes`` ago whose unit stopped reporting ``silent_for`` minutes ago."""
     day = simulate_day(index, datetime.now(UTC) - timedelta(minutes=minutes), stops=8, seed=2, window_minutes=60)
     manifest = tmp_path / f"m{index}.csv"
     manifest.write_text(day.manifest_csv(), encoding="utf-8")
-    store_manifest(engine, read_manifest(manifest, tz=LOCAL_RULES.timezone), LOCAL_RULES)
+    store_manifest(engine, tracker, read_manifest(manifest, tz=LOCAL_RULES.timezone), LOCAL_RULES)
     log = tmp_path / f"van{index}.nmea"
     log.write_bytes(render_day(day, (minutes - silent_for) * 60))
-    import_log(engine, log, f"unit-{index}", day.vehicle)
+    import_log(engine, tracker, log, f"unit-{index}", day.vehicle)
 
 
 def _search(qtbot, view, text: str) -> None:  # noqa: ANN001
@@ -39,9 +39,10 @@ def _search(qtbot, view, text: str) -> None:  # noqa: ANN001
 def test_lookup_window_answers_by_tracking_number_phone_and_name_with_map_delay_and_stale_fix(qtbot, tmp_path):  # noqa: ANN001
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
-        day_so_far(engine, tmp_path, 0, DayTrouble(), 40)
-        day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # still at the depot, late
-        _silent_van(engine, tmp_path, 2, 45, 12)
+        tracker = window.depot.tracker
+        day_so_far(engine, tracker, tmp_path, 0, DayTrouble(), 40)
+        day_so_far(engine, tracker, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # still at the depot, late
+        _silent_van(engine, tracker, tmp_path, 2, 45, 12)
         qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # Ctrl+L from the main window
         view = window._lookup
         qtbot.waitUntil(lambda: view.isVisible() and view.map.is_ready, timeout=30000)

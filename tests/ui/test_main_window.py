@@ -223,6 +223,7 @@ def test_a_read_only_database_is_shown_and_nothing_writes_to_it(qtbot, tmp_path)
     """A depot database on a read-only share: the app shows what it holds and starts nothing that writes."""
     import gc
 
+    from fleet_desk.depot import Depot
     from fleet_desk.ingest.pipeline import import_log
     from fleet_desk.store.database import is_read_only
 
@@ -230,7 +231,8 @@ def test_a_read_only_database_is_shown_and_nothing_writes_to_it(qtbot, tmp_path)
     folder.mkdir()
     url = f"sqlite:///{folder / 'depot.db'}"
     engine = open_database(url)
-    import_log(engine, next(p for p in NMEA_LOGS if p.name == "telit-he910.log"), device="telit", vehicle="Van 7")
+    import_log(engine, Depot(engine, Settings()).tracker, next(p for p in NMEA_LOGS if p.name == "telit-he910.log"),
+               device="telit", vehicle="Van 7")
     engine.dispose()
     gc.collect()
     with read_only(folder):

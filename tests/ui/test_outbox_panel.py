@@ -108,6 +108,7 @@ def test_settings_endpoint_tab_refuses_plain_http_keeps_secrets_out_of_settings_
         # The running app follows: the outbox now sends there.
         qtbot.waitUntil(lambda: window.outbox.endpoint_url == receiver.url, timeout=5000)
         assert window.rules.late_threshold_s == 8 * 60
+        assert window.depot.tracker.rules.late_threshold_s == 8 * 60  # live tracking follows from its next fix
         secrets_file.unlink()
     finally:
         close_window(window, engine)

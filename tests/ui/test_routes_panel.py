@@ -18,8 +18,8 @@ from tests.helpers.desk import close_window, js, open_window
 def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbot, tmp_path):  # noqa: ANN001
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
-        day_so_far(engine, tmp_path, 0, DayTrouble(), 40)
-        day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # still at the depot, 50 min late
+        day_so_far(engine, window.depot.tracker, tmp_path, 0, DayTrouble(), 40)
+        day_so_far(engine, window.depot.tracker, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # 50 min late
         panel: RoutesPanel = window.routes
         panel.refresh()
         qtbot.waitUntil(lambda: len(panel.current_routes) == 2, timeout=10000)

@@ -27,6 +27,7 @@ from fleet_desk.ingest.dock.summary import DockSummary, TrackDistance, stops_vis
 from fleet_desk.ingest.pipeline import FixPipeline, MtkImport, reconcile_stored
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
 from fleet_desk.store.units import mark_docked, unit_assignments
+from fleet_desk.tracking.tracker import RouteTracker
 
 FAMILIES = ("mtk", "nmea")
 REPORT_EVERY_S = 0.2
@@ -54,11 +55,12 @@ class DockProgress:
 Progress = Callable[[DockProgress], None]
 
 
-def dock_unit(engine: Engine, port: str, device: str, family: str | None = None, vehicle: str | None = None,
-              erase: bool = False, baud: int | None = None, progress: Progress | None = None,
-              cancelled: Callable[[], bool] | None = None) -> DockSummary:
+def dock_unit(engine: Engine, tracker: RouteTracker, port: str, device: str, family: str | None = None,
+              vehicle: str | None = None, erase: bool = False, baud: int | None = None,
+              progress: Progress | None = None, cancelled: Callable[[], bool] | None = None) -> DockSummary:
     """Dock the unit called ``device`` on ``port``. ``family`` None: the unit's registered family, else asked
-    (an MTK logger answers PMTK605; anything else is taken as an NMEA logger)."""
+    (an MTK logger answers PMTK605; anything else is taken as an NMEA logger). ``tracker``: the live one,
+    which carries on from the reconciled track."""
     progress = progress or (lambda p: None)
     cancelled = cancelled or (lambda: False)
     progress(DockProgress("connecting"))
@@ -82,9 +84,9 @@ def dock_unit(engine: Engine, port: str, device: str, family: str | None = None,
     if logger is not None:
         summary.identity = identity.text
         with logger:
-            _download_mtk(engine, logger, ref, summary, erase, progress, cancelled)
+            _download_mtk(engine, tracker, logger, ref, summary, erase, progress, cancelled)
     else:
-        _download_nmea(engine, port, baud, ref, summary, progress, cancelled)
+        _download_nmea(engine, tracker, port, baud, ref, summary, progress, cancelled)
         if erase:
             summary.note = "kept (an NMEA logger is cleared on the unit itself)"
     summary.stops = stops_visited(engine, ref.vehicle_id, summary.ingest.first_ms, summary.ingest.last_ms)
@@ -92,8 +94,8 @@ def dock_unit(engine: Engine, port: str, device: str, family: str | None = None,
     return summary
 
 
-def _download_mtk(engine: Engine, logger: MtkLogger, ref: DeviceRef, summary: DockSummary, erase: bool,
-                  progress: Progress, cancelled: Callable[[], bool]) -> None:
+def _download_mtk(engine: Engine, tracker: RouteTracker, logger: MtkLogger, ref: DeviceRef, summary: DockSummary,
+                  erase: bool, progress: Progress, cancelled: Callable[[], bool]) -> None:
     try:
         used = logger.used_bytes()
         logger.stop_logging()  # the memory must not move while it is read
@@ -132,7 +134,7 @@ def _download_mtk(engine: Engine, logger: MtkLogger, ref: DeviceRef, summary: Do
         summary.records = mtk_import.stream.stats.records
         summary.no_fix = summary.ingest.stats.invalid
         summary.distance_m = distance.metres
-        _reconcile(engine, ref, summary, progress)
+        _reconcile(engine, tracker, ref, summary, progress)
         if erase:
             if summary.complete:
                 progress(DockProgress("erasing"))
@@ -156,8 +158,8 @@ def _resume_point(logger: MtkLogger, cached: bytes, used: int) -> int:
     return len(cached) if cached.startswith(head) else 0
 
 
-def _download_nmea(engine: Engine, port: str, baud: int | None, ref: DeviceRef, summary: DockSummary,
-                   progress: Progress, cancelled: Callable[[], bool]) -> None:
+def _download_nmea(engine: Engine, tracker: RouteTracker, port: str, baud: int | None, ref: DeviceRef,
+                   summary: DockSummary, progress: Progress, cancelled: Callable[[], bool]) -> None:
     """An NMEA logger plays its stored log back once the port is open; it is over when the unit falls quiet."""
     distance = TrackDistance()
     pipeline = FixPipeline(PositionWriter(engine, ref, "dock"), NmeaDecoder(label=ref.name), seen=distance.add)
@@ -190,10 +192,11 @@ def _download_nmea(engine: Engine, port: str, baud: int | None, ref: DeviceRef, 
     summary.records = pipeline.summary.stats.fixes
     summary.no_fix = pipeline.summary.stats.invalid
     summary.distance_m = distance.metres
-    _reconcile(engine, ref, summary, progress)
+    _reconcile(engine, tracker, ref, summary, progress)
 
 
-def _reconcile(engine: Engine, ref: DeviceRef, summary: DockSummary, progress: Progress) -> None:
+def _reconcile(engine: Engine, tracker: RouteTracker, ref: DeviceRef, summary: DockSummary,
+               progress: Progress) -> None:
     if summary.ingest.first_ms is not None:
         progress(DockProgress("reconciling"))
-    reconcile_stored(engine, ref, summary.ingest, "dock")
+    reconcile_stored(engine, tracker, ref, summary.ingest, "dock")

@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from fleet_desk.ingest.pipeline import IngestSummary, NotNmeaError, import_log
 from fleet_desk.store.units import unit_assignments
+from fleet_desk.tracking.tracker import RouteTracker
 from fleet_desk.ui.tasks import run_in_background
 
 LOG_FILTER = "NMEA logs (*.nmea *.log *.txt *.gz);;All files (*)"
@@ -46,9 +47,12 @@ class ImportJob(QObject):
     progress = Signal(int, int, str)  # per mille done, file number, file name
     finished = Signal(list)  # FileOutcome per file
 
-    def __init__(self, engine: Engine, paths: list[Path], device: str, vehicle: str | None, day: date | None):
+    def __init__(self, engine: Engine, tracker: RouteTracker, paths: list[Path], device: str, vehicle: str | None,
+                 day: date | None):
+        """``tracker``: the depot's live tracker, which carries on from each imported track."""
         super().__init__()
-        self.engine, self.paths, self.device, self.vehicle, self.day = engine, paths, device, vehicle, day
+        self.engine, self.tracker = engine, tracker
+        self.paths, self.device, self.vehicle, self.day = paths, device, vehicle, day
         self.cancel_event = threading.Event()
 
     def start(self) -> None:
@@ -67,7 +71,7 @@ class ImportJob(QObject):
                 self.progress.emit(int(1000 * done / total) if total else 1000, number, name)
 
             try:
-                summary = import_log(self.engine, path, self.device, self.vehicle, self.day,
+                summary = import_log(self.engine, self.tracker, path, self.device, self.vehicle, self.day,
                                      progress=progress, cancelled=self.cancel_event.is_set)
             except (OSError, NotNmeaError) as exc:
                 outcomes.append(FileOutcome(path, None, f"{exc}; nothing more was imported from it"))
@@ -152,7 +156,7 @@ class ImportFlow(QObject):
         self.summary_box: QMessageBox | None = None
 
     def begin(self, device: str, vehicle: str | None, day: date | None) -> None:
-        self.job = ImportJob(self.window.engine, self.paths, device, vehicle, day)
+        self.job = ImportJob(self.window.engine, self.window.depot.tracker, self.paths, device, vehicle, day)
         self.progress = QProgressDialog("Importing…", "Cancel", 0, 1000, self.window)
         self.progress.setWindowTitle("Import log")
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)

@@ -65,7 +65,7 @@ def import_manifest(window, path: Path | None = None) -> None:  # noqa: ANN001
         if not name:
             return
         path = Path(name)
-    rules, engine = window.rules, window.engine
+    rules, engine, tracker = window.rules, window.engine, window.depot.tracker
     today = date.fromisoformat(rules.local_day(now_ms()))
 
     def store(manifest: Manifest) -> None:
@@ -74,7 +74,7 @@ def import_manifest(window, path: Path | None = None) -> None:  # noqa: ANN001
             messages.info(f"Manifest {path.name}: {result.report()}{skipped}")
             window.routes.refresh()
 
-        run_in_background(lambda: store_manifest(engine, manifest, rules), done,
+        run_in_background(lambda: store_manifest(engine, tracker, manifest, rules), done,
                           lambda exc: messages.error(f"Manifest {path.name} was not imported: {exc}"), owner=window)
 
     def checked(manifest: Manifest) -> None:

@@ -34,6 +34,7 @@ from fleet_desk.ingest.dock import DockError, DockProgress, DockSummary, dock_un
 from fleet_desk.ingest.dock.recognise import which_unit
 from fleet_desk.store.timeutil import from_ms
 from fleet_desk.store.units import UnitAssignment, register_dock_unit, unit_assignments
+from fleet_desk.tracking.tracker import RouteTracker
 from fleet_desk.ui.dialogs.register_unit import RegisterUnitDialog
 from fleet_desk.ui.tasks import run_in_background
 
@@ -51,9 +52,11 @@ class DockJob(QObject):
     finished = Signal(object)  # DockSummary
     failed = Signal(str)
 
-    def __init__(self, engine: Engine, port: str, device: str, family: str | None, vehicle: str | None,
-                 erase: bool, baud: int | None = None):
+    def __init__(self, engine: Engine, tracker: RouteTracker, port: str, device: str, family: str | None,
+                 vehicle: str | None, erase: bool, baud: int | None = None):
+        """``tracker``: the depot's live tracker, which carries on from the docked track."""
         super().__init__()
+        self.tracker = tracker
         self.engine, self.port, self.device, self.family, self.vehicle, self.erase, self.baud = (
             engine, port, device, family, vehicle, erase, baud)
         self._cancel = threading.Event()
@@ -65,8 +68,8 @@ class DockJob(QObject):
         self._cancel.set()
 
     def _run(self) -> DockSummary:
-        return dock_unit(self.engine, self.port, self.device, self.family, self.vehicle, self.erase, self.baud,
-                         progress=self.progress.emit, cancelled=self._cancel.is_set)
+        return dock_unit(self.engine, self.tracker, self.port, self.device, self.family, self.vehicle, self.erase,
+                         self.baud, progress=self.progress.emit, cancelled=self._cancel.is_set)
 
     def _failed(self, exc: Exception) -> None:
         if isinstance(exc, DockError):
@@ -248,7 +251,7 @@ class DockView(QWidget):
             return
         if self.busy:
             return
-        self.job = DockJob(self.window.engine, port, device, self.family.currentData(),
+        self.job = DockJob(self.window.engine, self.window.depot.tracker, port, device, self.family.currentData(),
                            self.vehicle.currentText().strip() or None, self.erase.isChecked(), self.bauds.get(port))
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)

@@ -35,6 +35,7 @@ from fleet_desk.ui.tasks import run_in_background
 if TYPE_CHECKING:  # the database layer loads after the window shows
     from sqlalchemy import Engine
 
+    from fleet_desk.depot import Depot
     from fleet_desk.tracking.board import RouteView, StopView
 
 REFRESH_MS = 2000
@@ -212,6 +213,7 @@ class RoutesPanel(QWidget):
 
     def __init__(self, tz: tzinfo | None, parent: QWidget | None = None):
         super().__init__(parent)
+        self.depot: Depot | None = None
         self.engine: Engine | None = None
         self.clock = _Clock(tz)
         self.routes_model = RoutesModel(self.clock, self)
@@ -238,9 +240,10 @@ class RoutesPanel(QWidget):
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
 
-    def start(self, engine: Engine, day: Callable[[], str]) -> None:
-        """Show the routes of ``day()`` (the depot's date now) from ``engine``, refreshed every 2 s."""
-        self.engine, self._day = engine, day
+    def start(self, depot: Depot, day: Callable[[], str]) -> None:
+        """Show the routes of ``day()`` (the depot's date now) from ``depot``'s database, refreshed every 2 s;
+        a dispatcher's changes go through ``depot``'s live tracker."""
+        self.depot, self.engine, self._day = depot, depot.engine, day
         self._timer.start()
         self.refresh()
 
@@ -341,8 +344,8 @@ class RoutesPanel(QWidget):
     def mark(self, stop: StopView, outcome: str, reason: str | None = None) -> None:
         from fleet_desk.tracking.routes import mark_stop
 
-        engine = self.engine
-        self._change(lambda: mark_stop(engine, stop.order_id, outcome, reason),
+        depot = self.depot
+        self._change(lambda: mark_stop(depot.engine, depot.tracker, depot.policy, stop.order_id, outcome, reason),
                      f"Order {stop.order_id} marked {outcome}" + (f": {reason}" if reason else ""))
 
     def move(self, route: RouteView, stop: StopView, step: int) -> None:
@@ -352,14 +355,15 @@ class RoutesPanel(QWidget):
         i = order.index(stop.order_id)
         j = i + step
         order[i], order[j] = order[j], order[i]
-        engine = self.engine
-        self._change(lambda: reorder_route(engine, route.id, order), f"Route {route.key} resequenced")
+        depot = self.depot
+        self._change(lambda: reorder_route(depot.engine, depot.tracker, route.id, order),
+                     f"Route {route.key} resequenced")
 
     def reassign(self, stop: StopView, route: RouteView) -> None:
         from fleet_desk.tracking.routes import reassign_stop
 
-        engine = self.engine
-        self._change(lambda: reassign_stop(engine, stop.order_id, route.id),
+        depot = self.depot
+        self._change(lambda: reassign_stop(depot.engine, depot.tracker, stop.order_id, route.id),
                      f"Order {stop.order_id} handed to route {route.key} ({route.vehicle})")
 
     def _change(self, fn: Callable[[], None], done_text: str) -> None:

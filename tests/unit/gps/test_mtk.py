@@ -179,7 +179,9 @@ def test_impossible_values_are_counted_and_never_become_points(variant: str) -> 
 
 
 def test_an_import_says_how_many_records_were_implausible(tmp_path: Path) -> None:
+    from fleet_desk.depot import Depot
     from fleet_desk.ingest.pipeline import import_mtk_dump
+    from fleet_desk.settings import Settings
     from fleet_desk.store import open_database
 
     good = courier_round()
@@ -187,7 +189,7 @@ def test_an_import_says_how_many_records_were_implausible(tmp_path: Path) -> Non
     dump = tmp_path / "gr245.bin"
     dump.write_bytes(memory_image(good + bad, variant="gr245"))
     engine = open_database(f"sqlite:///{tmp_path / 'depot.db'}")
-    said = dict(import_mtk_dump(engine, dump, "logger-1").report())
+    said = dict(import_mtk_dump(engine, Depot(engine, Settings()).tracker, dump, "logger-1").report())
     engine.dispose()
     assert said["fixes stored"] == str(len(good)) and said["implausible"].startswith(f"{len(bad)}  (")
 

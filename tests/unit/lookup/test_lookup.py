@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from fleet_desk.cli import main
+from fleet_desk.depot import Depot
+from fleet_desk.settings import Settings
 from fleet_desk.sim.day import DayTrouble
 from fleet_desk.store import open_database
 from tests.helpers.days import day_so_far, first_open_stop
@@ -13,7 +15,7 @@ from tests.helpers.days import day_so_far, first_open_stop
 def test_lookup_command_line_text_and_json(tmp_path, capsys):  # noqa: ANN001
     url = f"sqlite:///{tmp_path / 'depot.db'}"
     engine = open_database(url)
-    day_so_far(engine, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)
+    day_so_far(engine, Depot(engine, Settings()).tracker, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)
     stop = first_open_stop(engine, "R02")
     engine.dispose()
     assert main(["--db", url, "lookup", stop.tracking_number]) == 0

@@ -17,7 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fleet_desk.cli import main
+from fleet_desk.depot import Depot
 from fleet_desk.ingest.pipeline import import_log
+from fleet_desk.settings import Settings
 from fleet_desk.sim.day import DayTrouble
 from fleet_desk.sim.vans import offset
 from fleet_desk.store import open_database
@@ -85,9 +87,9 @@ def test_a_dropout_during_the_stop_still_counts():
 
 
 def _replay(engine, day, manifest, log):  # noqa: ANN001, ANN202
-    store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
     tracker = RouteTracker(RULES, clock=None)
-    import_log(engine, log, f"unit-{day.vehicle[-1]}", day.vehicle, tracker=tracker)
+    store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
+    import_log(engine, tracker, log, f"unit-{day.vehicle[-1]}", day.vehicle)
 
 
 def test_replayed_day_arrivals_etas_and_milestones(tmp_path, db_url):  # noqa: ANN001
@@ -161,14 +163,16 @@ def test_dispatcher_marks_reorders_and_reassigns(tmp_path):  # noqa: ANN001
     _, manifest, _ = day_with_trouble(tmp_path, 3, DayTrouble(), stops=3)
     _, manifest2, _ = day_with_trouble(tmp_path, 4, DayTrouble(), stops=2)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
-    store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
-    store_manifest(engine, read_manifest(manifest2, tz=UTC), RULES)
-    mark_stop(engine, "ORD-04001", "failed", "customer not at home")
-    mark_stop(engine, "ORD-04001", "failed", "customer not at home")  # a double click tells nobody twice
+    depot = Depot(engine, Settings())
+    tracker, policy = depot.tracker, depot.policy
+    store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
+    store_manifest(engine, tracker, read_manifest(manifest2, tz=UTC), RULES)
+    mark_stop(engine, tracker, policy, "ORD-04001", "failed", "customer not at home")
+    mark_stop(engine, tracker, policy, "ORD-04001", "failed", "customer not at home")  # double click: told once
     route_id = engine.connect().execute(select(Stop.route_id).where(Stop.order_id == "ORD-04002")).scalar()
-    reorder_route(engine, route_id, ["ORD-04003", "ORD-04002", "ORD-04001"])
+    reorder_route(engine, tracker, route_id, ["ORD-04003", "ORD-04002", "ORD-04001"])
     other = engine.connect().execute(select(Stop.route_id).where(Stop.order_id == "ORD-05001")).scalar()
-    reassign_stop(engine, "ORD-04002", other)
+    reassign_stop(engine, tracker, "ORD-04002", other)
     with Session(engine) as s:
         failed = s.scalar(select(Stop).where(Stop.order_id == "ORD-04001"))
         assert failed.status == "failed" and failed.failure_reason == "customer not at home"
@@ -190,9 +194,9 @@ def test_a_batch_whose_transaction_fails_is_tracked_again_when_resent(tmp_path):
 
     day, manifest, log = day_with_trouble(tmp_path, 5, DayTrouble(), stops=3)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
-    store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
-    fixes = NmeaDecoder().feed(log.read_bytes())
     tracker = RouteTracker(RULES, clock=None)
+    store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
+    fixes = NmeaDecoder().feed(log.read_bytes())
     failures = iter([True])
 
     def database_trouble(*_args: object) -> None:  # after the tracker ran, the transaction fails once
@@ -222,11 +226,11 @@ def test_a_silent_unit_ages_its_etas_then_is_flagged_not_extrapolated(tmp_path):
 
     day, manifest, log = day_with_trouble(tmp_path, 6, DayTrouble(), stops=6, window_h=1.0)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
-    store_manifest(engine, read_manifest(manifest, tz=UTC), RULES)
     fixes = NmeaDecoder().feed(log.read_bytes())[:1500]  # 25 minutes, then the unit falls silent
     last_ms = int(fixes[-1].time.timestamp() * 1000)
     clock = [last_ms]
     tracker = RouteTracker(RULES, clock=lambda: clock[0])
+    store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
     PositionWriter(engine, ensure_device(engine, "unit-7", day.vehicle), "live", [tracker]).write(fixes)
 
     def stops() -> dict[int, Stop]:
