@@ -10,6 +10,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.helpers.postgres import PG_URL
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
 # Settings, window layout and the log file of the app under test stay out of the user's home.
@@ -17,9 +19,6 @@ _HOME = tempfile.mkdtemp(prefix="fleet-desk-tests-")
 os.environ["FLEET_DESK_CONFIG_DIR"] = os.path.join(_HOME, "config")
 os.environ["FLEET_DESK_LOG_DIR"] = os.path.join(_HOME, "log")
 os.environ["FLEET_DESK_CACHE_DIR"] = os.path.join(_HOME, "cache")
-
-PG_URL = os.environ.get("FLEET_DESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):  # noqa: ANN001, ANN201
@@ -44,6 +43,21 @@ def engine(db_url):  # noqa: ANN001, ANN201
     eng = open_database(db_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _nothing_left_running(request):  # noqa: ANN001, ANN202
+    """A test that leaves a thread, an active QTimer, a Qt pool task or an open port, pipe or socket fails,
+    naming what it left (tests/helpers/leaks.py says what is not counted, and why)."""
+    from tests.helpers.leaks import Snapshot, tracking_timers
+
+    before = Snapshot.take()
+    with tracking_timers() as timers:
+        yield
+        left = before.left_behind(timers)
+        timers.stop_all()
+    if left:
+        pytest.fail(f"{request.node.nodeid} left behind:\n  " + "\n  ".join(left), pytrace=False)
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jsonschema
 
 from tests.helpers.paths import ROOT
+from tests.helpers.waiting import wait_until
 
 SCHEMA = json.loads((ROOT / "resources" / "schemas" / "tracking-event.schema.json").read_text(encoding="utf-8"))
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
@@ -31,6 +32,7 @@ class Receiver:
         self.accepted: list[dict] = []  # first delivery of each event, in arrival order
         self.keys: dict[str, int] = {}  # idempotency key -> times seen
         self.problems: list[str] = []  # bad signatures, schema errors, missing headers
+        self.in_flight = 0  # requests being answered now (a slow one goes on after its client gave up)
         self.lock = threading.Lock()
         receiver = self
 
@@ -39,6 +41,15 @@ class Receiver:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
+                with receiver.lock:
+                    receiver.in_flight += 1
+                try:
+                    self._answer_post()
+                finally:
+                    with receiver.lock:
+                        receiver.in_flight -= 1
+
+            def _answer_post(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
                     fault = receiver.faults.pop(0) if receiver.faults else "ok"
@@ -67,7 +78,7 @@ class Receiver:
                 self.wfile.write(text)
 
         class Server(ThreadingHTTPServer):
-            daemon_threads = True
+            block_on_close = True  # server_close waits for the requests being answered
 
             def handle_error(self, request, client_address) -> None:  # noqa: ANN001
                 pass  # a client that gave up (timeout) and closed: expected here
@@ -96,6 +107,12 @@ class Receiver:
             if self.keys[key] == 1:
                 self.accepted.append(doc)
 
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Until every request received has been answered (or its answer failed)."""
+        wait_until(lambda: self.in_flight == 0, timeout)
+
     def close(self) -> None:
+        """Stop serving; a request still being answered is answered first (its thread ends with it)."""
         self.server.shutdown()
         self.server.server_close()
+        self.thread.join(5)

@@ -29,7 +29,7 @@ def test_killed_mid_send_and_restarted_delivers_everything_once(db_url, engine, 
     env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,
                FLEET_DESK_ENDPOINT_TOKEN="t0ken")
     cmd = [sys.executable, str(ROOT / "main.py"), "--db", db, "outbox", "send", "--until-empty", "--timeout", "60"]
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while len(receiver.accepted) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -50,7 +50,7 @@ def test_a_sender_killed_mid_round_sends_again_at_most_the_one_in_flight(db_url,
     env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,
                FLEET_DESK_ENDPOINT_TOKEN="t0ken")
     cmd = [sys.executable, str(ROOT / "main.py"), "--db", db_url, "outbox", "send"]
-    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while len(receiver.keys) < 6 and time.monotonic() < deadline:
         time.sleep(0.01)

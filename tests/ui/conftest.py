@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from tests.helpers.desk import close_window, open_window
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _web_engine_started(qapp, request, tmp_path_factory):  # noqa: ANN001, ANN202
+    """One window opened and closed before the first UI test, so what Qt and QtWebEngine open once per
+    process (their resource files, the helper processes' sockets and pipes, the MIME database) is open
+    before that test's leak check looks, and is not counted against it."""
+    window, engine = open_window(QtBot(request), f"sqlite:///{tmp_path_factory.mktemp('warm-up') / 'depot.db'}")
+    close_window(window, engine)
 
 
 @pytest.fixture
