@@ -6,6 +6,7 @@ import logging
 import os
 import tempfile
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -46,7 +47,7 @@ def engine(db_url):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(autouse=True)
-def _nothing_left_running(request):  # noqa: ANN001, ANN202
+def _nothing_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test that leaves a thread, an active QTimer, a Qt pool task or an open port, pipe or socket fails,
     naming what it left (tests/helpers/leaks.py says what is not counted, and why)."""
     from tests.helpers.leaks import Snapshot, tracking_timers

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,7 +33,7 @@ class Receiver:
         self.accepted: list[dict] = []  # first delivery of each event, in arrival order
         self.keys: dict[str, int] = {}  # idempotency key -> times seen
         self.problems: list[str] = []  # bad signatures, schema errors, missing headers
-        self.in_flight = 0  # requests being answered now (a slow one goes on after its client gave up)
+        self.in_flight = 0  # requests accepted and not yet answered (a slow one goes on after its client gave up)
         self.lock = threading.Lock()
         receiver = self
 
@@ -41,15 +42,6 @@ class Receiver:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802
-                with receiver.lock:
-                    receiver.in_flight += 1
-                try:
-                    self._answer_post()
-                finally:
-                    with receiver.lock:
-                        receiver.in_flight -= 1
-
-            def _answer_post(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
                     fault = receiver.faults.pop(0) if receiver.faults else "ok"
@@ -79,6 +71,18 @@ class Receiver:
 
         class Server(ThreadingHTTPServer):
             block_on_close = True  # server_close waits for the requests being answered
+
+            def process_request(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+                with receiver.lock:  # counted from the accept, before its thread reads it
+                    receiver.in_flight += 1
+                super().process_request(request, client_address)
+
+            def process_request_thread(self, request: socket.socket, client_address: tuple[str, int]) -> None:
+                try:
+                    super().process_request_thread(request, client_address)
+                finally:
+                    with receiver.lock:
+                        receiver.in_flight -= 1
 
             def handle_error(self, request, client_address) -> None:  # noqa: ANN001
                 pass  # a client that gave up (timeout) and closed: expected here

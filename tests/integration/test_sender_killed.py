@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from sqlalchemy import select
 
@@ -15,6 +14,7 @@ from fleet_desk.cli import main
 from fleet_desk.store.models import OutboxEvent
 from tests.helpers.outbox import SECRET, queue_notices
 from tests.helpers.paths import ROOT
+from tests.helpers.waiting import wait_until
 
 
 def _rows(engine) -> list:  # noqa: ANN001
@@ -30,9 +30,7 @@ def test_killed_mid_send_and_restarted_delivers_everything_once(db_url, engine, 
                FLEET_DESK_ENDPOINT_TOKEN="t0ken")
     cmd = [sys.executable, str(ROOT / "main.py"), "--db", db, "outbox", "send", "--until-empty", "--timeout", "60"]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while len(receiver.accepted) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: len(receiver.accepted) >= 3, timeout=30)
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     assert 0 < len(receiver.accepted) < 30
@@ -51,12 +49,10 @@ def test_a_sender_killed_mid_round_sends_again_at_most_the_one_in_flight(db_url,
                FLEET_DESK_ENDPOINT_TOKEN="t0ken")
     cmd = [sys.executable, str(ROOT / "main.py"), "--db", db_url, "outbox", "send"]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while len(receiver.keys) < 6 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(receiver.keys) >= 6, timeout=60)
     first.send_signal(signal.SIGKILL)
     assert first.wait(10) == -signal.SIGKILL
-    time.sleep(0.5)  # the request in flight is answered into a closed socket
+    receiver.wait_idle()  # the request in flight is answered into a closed socket
     answered = set(receiver.keys)
     assert 6 <= len(answered) < 30
     stored = {r.event_id for r in _rows(engine) if r.status == "sent"}

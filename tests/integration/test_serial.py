@@ -195,9 +195,8 @@ def test_a_unit_sending_the_poison_sentence_stops_no_unit(engine):  # noqa: ANN0
                 pty.write(data)
             threading.Event().wait(0.02)
         sent.set()
-        deadline = datetime.now(UTC) + timedelta(seconds=20)
-        while datetime.now(UTC) < deadline and sum(_positions_by_unit(engine).values()) < 3 * (epochs - 1):
-            threading.Event().wait(0.1)
+        wait_until(lambda: sum(_positions_by_unit(engine).values()) >= 3 * (epochs - 1), timeout=20,
+                   state=lambda: _positions_by_unit(engine))
     finally:
         live.stop()
         for pty in ptys:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from tests.helpers.desk import close_window, open_window
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _web_engine_started(qapp, request, tmp_path_factory):  # noqa: ANN001, ANN202
+def _web_engine_started(qapp: QApplication, request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> None:
     """One window opened and closed before the first UI test, so what Qt and QtWebEngine open once per
     process (their resource files, the helper processes' sockets and pipes, the MIME database) is open
     before that test's leak check looks, and is not counted against it."""

@@ -54,8 +54,8 @@ def test_plugging_in_an_unknown_logger_registers_it_then_downloads_and_fills_in_
         window.grab().save(str(tmp_path / "dock.png"))
 
         # Unplugged and plugged in again: recognised by its serial number, downloaded at once when asked to.
-        plugged.clear()
-        qtbot.wait(1500)
+        with qtbot.waitSignal(window.port_watch.gone, timeout=5000):  # the watcher noticed it was pulled out
+            plugged.clear()
         view.auto.setChecked(True)
         first = view.summary
         sim.commands.clear()
