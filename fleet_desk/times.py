@@ -1,0 +1,72 @@
+"""Times as the store keeps them and as people at the depot read them: the one place that converts.
+
+Inside, a time is integer milliseconds since the epoch, UTC (what the store
+keeps), or an aware UTC datetime. At the edges, what people read is the
+depot's local time: ``tz`` is the depot's zone, `TrackingRules.timezone`
+(setting ``depot_timezone``), never whatever zone this machine happens to be
+in. Only when that setting is left empty does ``tz`` come as None, and the
+computer's own zone stands in for the depot's, as the setting documents.
+A leaf: the standard library only, so every layer may use it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, tzinfo
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_ms(when: datetime) -> int:
+    """Aware datetime to integer milliseconds since the epoch."""
+    delta = when - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def from_ms(ms: int) -> datetime:
+    """Milliseconds since the epoch to an aware UTC datetime."""
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+def parse_utc(text: str) -> datetime:
+    """ISO 8601 from the command line or a payload; a time with no offset is taken as UTC."""
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def iso_z(ms: int) -> str:
+    """``2026-11-20T09:00:00Z``, with milliseconds only when the time has them (files, payloads, JSON)."""
+    when = from_ms(ms)
+    text = when.strftime("%Y-%m-%dT%H:%M:%S")
+    if ms % 1000:
+        text += f".{ms % 1000:03d}"
+    return text + "Z"
+
+
+def at_depot(ms: int, tz: tzinfo | None) -> datetime:
+    """The depot's wall-clock time at ``ms`` (``tz`` None: the computer's zone, the setting being empty)."""
+    return from_ms(ms).astimezone(tz)
+
+
+def hhmm(ms: int | None, tz: tzinfo | None) -> str:
+    """ "14:20" at the depot; empty for no time."""
+    return "" if ms is None else at_depot(ms, tz).strftime("%H:%M")
+
+
+def hhmmss(ms: int | None, tz: tzinfo | None) -> str:
+    """ "14:20:05" at the depot; empty for no time."""
+    return "" if ms is None else at_depot(ms, tz).strftime("%H:%M:%S")
+
+
+def day_hhmm(ms: int | None, tz: tzinfo | None) -> str:
+    """ "20 Nov 14:20" at the depot: a time on a timeline that may span days; empty for no time."""
+    return "" if ms is None else at_depot(ms, tz).strftime("%d %b %H:%M")
+
+
+def weekday(ms: int, tz: tzinfo | None) -> str:
+    """ "Fri 20 Nov": the depot's day at ``ms``, as said to a customer."""
+    return at_depot(ms, tz).strftime("%a %d %b")
+
+
+def local_day(ms: int, tz: tzinfo | None) -> str:
+    """The depot's date at ``ms`` as ``YYYY-MM-DD``: the service day routes belong to."""
+    return at_depot(ms, tz).date().isoformat()
