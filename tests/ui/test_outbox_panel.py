@@ -5,20 +5,25 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from PySide6.QtWidgets import QMessageBox
 
+from fleet_desk import times
 from fleet_desk.push.endpoint import Endpoint, read_secret
 from fleet_desk.settings import Settings, config_dir
 from fleet_desk.ui.menus import edit_settings, show_outbox
-from tests.helpers.desk import close_window, open_window
+from tests.helpers.desk import CLOSED_PORT_TILES, close_window, open_window
 from tests.helpers.outbox import SECRET, queue_notices
 
 
 def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_and_payloads(qtbot, tmp_path,  # noqa: ANN001
                                                                                              receiver):  # noqa: F811
     receiver.faults = ["400", "500"]  # the first event is refused for good, the second must be retried
+    depot_zone = ZoneInfo("Pacific/Kiritimati")  # UTC+14: not this machine's
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}",
+                                 Settings(tile_url=CLOSED_PORT_TILES, depot_timezone="Pacific/Kiritimati"),
                                  fixed_endpoint=Endpoint(receiver.url, "t0ken", SECRET))
     try:
         queue_notices(engine, orders=3, per_order=2)
@@ -35,6 +40,9 @@ def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_
         assert "1</b> refused" in monitor.counts.text() and "HTTP 400" in monitor.error.text()
         dead = next(i for i, row in enumerate(monitor.model.rows) if row.status == "dead")
         assert monitor.model.index(dead, 4).data() == "refused"
+        queued = monitor.model.rows[dead].created_ms  # shown at the depot, not in this machine's zone
+        assert monitor.model.index(dead, 1).data() == times.hhmmss(queued, depot_zone)
+        assert monitor.model.index(dead, 1).data() != datetime.fromtimestamp(queued / 1000).strftime("%H:%M:%S")
         monitor.table.selectRow(dead)
         qtbot.waitUntil(lambda: "HTTP 400" in monitor.payload.toPlainText(), timeout=10000)
         shown = monitor.payload.toPlainText()

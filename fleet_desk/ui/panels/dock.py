@@ -29,10 +29,9 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Engine
 
 from drivers.base import PortInfo
-from fleet_desk import messages
+from fleet_desk import messages, times
 from fleet_desk.ingest.dock import DockError, DockProgress, DockSummary, dock_unit
 from fleet_desk.ingest.dock.recognise import which_unit
-from fleet_desk.store.timeutil import from_ms
 from fleet_desk.store.units import UnitAssignment, register_dock_unit, unit_assignments
 from fleet_desk.tracking.tracker import RouteTracker
 from fleet_desk.ui.dialogs.register_unit import RegisterUnitDialog
@@ -337,8 +336,8 @@ class DockView(QWidget):
         parts = [f"<table cellspacing=3>{rows}</table>"]
         if summary.stops:
             items = "".join(
-                f"<tr><td>{s.service_date}</td><td>#{s.sequence}</td><td>{_local(s.arrived_ms, tz)}"
-                f"{' – ' + _local(s.departed_ms, tz) if s.departed_ms else ''}</td>"
+                f"<tr><td>{s.service_date}</td><td>#{s.sequence}</td><td>{times.hhmm(s.arrived_ms, tz)}"
+                f"{' – ' + times.hhmm(s.departed_ms, tz) if s.departed_ms else ''}</td>"
                 f"<td>{html.escape(s.address)}</td><td>{'<b>filled in</b>' if s.filled_in else 'already known'}</td>"
                 "</tr>" for s in summary.stops)
             parts.append(f"<p><b>Stops the track shows were visited</b></p><table cellspacing=3>{items}</table>")
@@ -347,10 +346,6 @@ class DockView(QWidget):
     def _save_setting(self, name: str, value: bool) -> None:
         setattr(self.window.settings, name, value)
         self.window.settings.save()
-
-
-def _local(ms: int, tz) -> str:  # noqa: ANN001
-    return from_ms(ms).astimezone(tz).strftime("%H:%M")
 
 
 def _duration(seconds: float) -> str:

@@ -14,7 +14,7 @@ nothing here changes a route or a stop. Phones and e-mails are masked.
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
+from datetime import tzinfo
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fleet_desk import times
 from fleet_desk.clock import now_ms
 from fleet_desk.fleet.vehicles import FleetVehicle, vehicle_state
 from fleet_desk.lookup import lookup_orders
@@ -225,13 +226,11 @@ class LookupView(QWidget):
             QGuiApplication.clipboard().setText(self.answer.words)
 
 
-def card_html(a: OrderAnswer, tz) -> str:  # noqa: ANN001
-    """The answer card as HTML: the words to say first, then the facts behind them."""
+def card_html(a: OrderAnswer, tz: tzinfo | None) -> str:
+    """The answer card as HTML: the words to say first, then the facts behind them (times at the depot)."""
 
     def clock(ms: int | None) -> str:
-        if ms is None:
-            return ""
-        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz).strftime("%d %b %H:%M")
+        return times.day_hhmm(ms, tz)
 
     e = html.escape
     behind = a.delay is not None or (a.eta is not None and a.eta[2] > a.window[1])
@@ -243,7 +242,7 @@ def card_html(a: OrderAnswer, tz) -> str:  # noqa: ANN001
     route = (f"Route {e(a.route_key)} ({e(a.service_date)}), {e(a.vehicle_label)}"
              + (f", driver {e(a.driver)}" if a.driver else "")
              + f": {a.stops_done} of {a.stops_total} stops done; this is stop {a.sequence}.")
-    parts.append(f"<p>{route}<br>Promised window {clock(a.window[0])[-5:]} to {clock(a.window[1])[-5:]}.")
+    parts.append(f"<p>{route}<br>Promised window {times.hhmm(a.window[0], tz)} to {times.hhmm(a.window[1], tz)}.")
     if a.vehicle is not None:
         if a.vehicle.stale:
             parts.append(f"<br><span style='color:#c62828'>Last seen {e(age_words(a.vehicle.fix_age_s))} ago "

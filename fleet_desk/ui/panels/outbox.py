@@ -8,7 +8,8 @@ pause and a signed test event. Reads run in the background.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Callable
+from datetime import tzinfo
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fleet_desk import times
 from fleet_desk.push.outbox import STATUSES, OutboxRow, outbox_event, outbox_rows
 from fleet_desk.push.sender import check_connection
 from fleet_desk.ui.tasks import run_in_background
@@ -38,13 +40,12 @@ SHOWN = 500
 Index = QModelIndex | QPersistentModelIndex
 
 
-def _clock(ms: int | None) -> str:
-    return datetime.fromtimestamp(ms / 1000).strftime("%H:%M:%S") if ms else ""
-
-
 class OutboxModel(QAbstractTableModel):
-    def __init__(self, parent: QWidget | None = None):
+    """The outbox's newest events; times at the depot (``zone()``: its time zone now)."""
+
+    def __init__(self, zone: Callable[[], tzinfo | None], parent: QWidget | None = None):
         super().__init__(parent)
+        self.zone = zone
         self.rows: list[OutboxRow] = []
 
     def set_rows(self, rows: list[OutboxRow]) -> None:
@@ -67,20 +68,22 @@ class OutboxModel(QAbstractTableModel):
         row = self.rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.id, _clock(row.created_ms), row.order_id, row.type, STATUS_WORDS.get(row.status, row.status),
-                    row.attempts, self._answer(row))[column]
+            return (row.id, self._clock(row.created_ms), row.order_id, row.type,
+                    STATUS_WORDS.get(row.status, row.status), row.attempts, self._answer(row))[column]
         if role == Qt.ItemDataRole.ForegroundRole and column == 4:
             return QColor(STATUS_COLORS.get(row.status, "#000000"))
         if role == Qt.ItemDataRole.ToolTipRole and column == 6:
             return row.last_error
         return None
 
-    @staticmethod
-    def _answer(row: OutboxRow) -> str:
+    def _clock(self, ms: int | None) -> str:
+        return times.hhmmss(ms, self.zone())
+
+    def _answer(self, row: OutboxRow) -> str:
         if row.status == "sent":
-            return f"accepted at {_clock(row.sent_ms)}"
+            return f"accepted at {self._clock(row.sent_ms)}"
         if row.status == "pending" and row.last_error:
-            return f"next try {_clock(row.next_attempt_ms)} — {row.last_error}"
+            return f"next try {self._clock(row.next_attempt_ms)} — {row.last_error}"
         return row.last_error or ""
 
 
@@ -125,7 +128,7 @@ class OutboxMonitor(QDialog):
         buttons.addWidget(QLabel("Show:", self))
         buttons.addWidget(self.filter)
 
-        self.model = OutboxModel(self)
+        self.model = OutboxModel(lambda: window.rules.timezone, self)
         self.table = QTableView(self)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)

@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fleet_desk import messages
+from fleet_desk import messages, times
 from fleet_desk.clock import now_ms
-from fleet_desk.tracking.rules import local_hhmm
 from fleet_desk.ui.style import BADGE_COLORS
 from fleet_desk.ui.tasks import run_in_background
 
@@ -51,7 +50,7 @@ class _Clock:
         self.tz = tz
 
     def hhmm(self, ms: int | None) -> str:
-        return local_hhmm(ms, self.tz)
+        return times.hhmm(ms, self.tz)
 
 
 class _RowsModel(QAbstractTableModel):
