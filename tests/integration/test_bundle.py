@@ -1,33 +1,28 @@
 """The PyInstaller bundle: built from installer.spec, it runs the demo and takes its screenshot.
 
-Marked slow (about a minute to build); it runs with the rest of the suite,
-`pytest -m "not slow"` leaves it out while iterating.
+Marked slow (about a minute to build, in the background while the rest of the suite runs: see
+tests/integration/conftest.py); `pytest -m "not slow"` leaves it out while iterating.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.helpers.paths import ROOT
+from tests.helpers.bundle import BundleBuild
 
 
 @pytest.mark.slow
-def test_bundle_builds_and_runs_the_demo(tmp_path):  # noqa: ANN001
-    dist = tmp_path / "dist"
-    build = subprocess.run(
-        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN", "--distpath", str(dist),
-         "--workpath", str(tmp_path / "build"), str(ROOT / "installer.spec")],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )
-    assert build.returncode == 0, build.stderr[-3000:]
-    app = dist / "fleet-desk" / "fleet-desk"
+def test_bundle_builds_and_runs_the_demo(bundle_build: BundleBuild, tmp_path: Path) -> None:
+    code, said = bundle_build.finish(timeout=900)
+    assert code == 0, said[-3000:]
+    app = bundle_build.app
     assert app.is_file()
-    bundled = dist / "fleet-desk" / "_internal"
+    bundled = app.parent / "_internal"
     assert (bundled / "resources" / "map" / "fleet_map.js").is_file()
     assert (bundled / "resources" / "icons" / "fleet-desk.svg").is_file()
     assert list((bundled / "migrations" / "versions").glob("0001_*.py"))
