@@ -1,0 +1,21 @@
+"""``db upgrade``: the database's schema brought to this version's (Alembic's migrations)."""
+
+from __future__ import annotations
+
+import argparse
+
+from fleet_desk.cli.options import Commands
+
+
+def add_db(commands: Commands) -> None:
+    p = commands.add("db", cmd_db_upgrade, help="database maintenance")
+    p.add_argument("action", choices=["upgrade"])
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from fleet_desk.store.database import describe, resolve_url, upgrade_database
+
+    url = resolve_url(args.db)
+    before, after = upgrade_database(url)
+    print(f"{describe(url)}: schema {before or 'empty'} -> {after}")
+    return 0

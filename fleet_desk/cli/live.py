@@ -1,0 +1,69 @@
+"""``listen``: one live unit read into the store until Ctrl-C, with its status on one line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from fleet_desk.cli.opening import open_depot
+from fleet_desk.cli.options import Commands
+from fleet_desk.cli.terminal import err
+
+if TYPE_CHECKING:
+    from fleet_desk.gps import Fix
+    from fleet_desk.store import DeviceRef
+
+
+def add_listen(commands: Commands) -> None:
+    p = commands.add("listen", cmd_listen, help="ingest a live unit until Ctrl-C")
+    p.add_argument("port", metavar="PORT", help="device path or pyserial URL (socket://host:port, rfc2217://...)")
+    p.add_argument("--device", required=True, metavar="NAME")
+    p.add_argument("--vehicle", metavar="NAME")
+    p.add_argument("--baud", type=int, help="skip baud rate detection")
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from fleet_desk.ingest.live import LiveIngest
+
+    depot = open_depot(args)
+    stored = 0
+    last_fix: Fix | None = None
+    errors: list[str] = []
+
+    def on_fixes(_device: DeviceRef, fixes: list[Fix]) -> None:
+        nonlocal stored, last_fix
+        stored += len(fixes)
+        last_fix = fixes[-1]
+
+    live = LiveIngest(depot.engine, depot.tracker, on_fixes=on_fixes, on_error=errors.append)
+    live.start()
+    live.add_unit(args.port, args.device, args.vehicle, args.baud)
+    print(f"listening on {args.port} as {args.device}; Ctrl-C to stop", file=sys.stderr)
+    deadline = time.monotonic() + args.duration if args.duration else None
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(1.0)
+            for _ref, unit, rate in live.units():
+                st = unit.status
+                fix = last_fix
+                where = f"{fix.lat:.6f},{fix.lon:.6f} @ {fix.time:%H:%M:%S}Z" if fix else "-"
+                line = (f"{st.state.value:<12} baud {st.baud or '?':>6}  {rate:4.1f} fix/s  "
+                        f"stored {stored:>7}  last {where}  {st.message}")
+                if sys.stdout.isatty():
+                    sys.stdout.write("\r" + line[:150].ljust(150))
+                    sys.stdout.flush()
+                else:
+                    print(line, flush=True)
+            while errors:
+                err(errors.pop(0))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        live.stop()
+        if sys.stdout.isatty():
+            print()
+    print(f"stopped; {stored} fixes stored", file=sys.stderr)
+    return 0

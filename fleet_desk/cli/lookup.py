@@ -1,0 +1,60 @@
+"""``lookup`` and ``stop``: an agent's question about an order, and a dispatcher's word on a stop."""
+
+from __future__ import annotations
+
+import argparse
+
+from fleet_desk.cli.opening import open_depot
+from fleet_desk.cli.options import Commands
+from fleet_desk.cli.terminal import EXIT_FAILED, err
+
+
+def add_stop(commands: Commands) -> None:
+    p = commands.add("stop", cmd_stop, help="a dispatcher's word on a stop")
+    p.add_argument("order_id", metavar="ORDER_ID")
+    p.add_argument("outcome", choices=["delivered", "failed"])
+    p.add_argument("--reason", help="why it failed (required for failed)")
+
+
+def add_lookup(commands: Commands) -> None:
+    p = commands.add("lookup", cmd_lookup,
+                     help="where is an order: by tracking number, order id, phone, e-mail, name or street")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    import json
+
+    from fleet_desk.lookup import lookup_orders
+    from fleet_desk.lookup.answer import as_json, as_text
+
+    depot = open_depot(args)
+    rules = depot.rules
+    hits, answers = lookup_orders(depot.engine, args.query, rules, cards=10 if args.format == "json" else 1)
+    if args.format == "json":
+        print(json.dumps([as_json(a) for a in answers], ensure_ascii=False, indent=2))
+        return 0 if answers else EXIT_FAILED
+    if not answers:
+        err(f"no order matches {args.query!r} (tracking number, order id, phone, e-mail, name or street)")
+        return EXIT_FAILED
+    print(as_text(answers[0], rules))
+    if len(hits) > 1:
+        print(f"\nOther matches ({len(hits) - 1}):")
+        for hit in hits[1:]:
+            print(f"  {hit.tracking_number}  {hit.customer_name}  {hit.phone}  {hit.address}  "
+                  f"{hit.service_date}  {hit.status}")
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from fleet_desk.tracking.routes import StopNotFound, mark_stop
+
+    try:
+        depot = open_depot(args)
+        mark_stop(depot.engine, depot.tracker, depot.policy, args.order_id, args.outcome, args.reason)
+    except StopNotFound as exc:
+        err(str(exc))
+        return EXIT_FAILED
+    print(f"order {args.order_id}: {args.outcome}")
+    return 0

@@ -1,0 +1,50 @@
+"""The database a command works on, opened the way it needs, and what its failures say.
+
+Heavy modules (SQLAlchemy, the core) are imported when a command runs, so
+``fleet-desk --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from fleet_desk.depot import Depot
+
+
+def open_engine(args: argparse.Namespace) -> Engine:
+    """The database alone, for commands that only read or export it."""
+    from fleet_desk.store import open_database
+
+    return open_database(args.db)
+
+
+def open_depot(args: argparse.Namespace) -> Depot:
+    """The command's one `Depot` (the database, the user's settings read once, the live tracker), for commands
+    that store fixes, change routes or follow the tracking rules."""
+    from fleet_desk.depot import Depot
+    from fleet_desk.settings import Settings
+
+    return Depot.open(args.db, Settings.load())
+
+
+def storage_errors() -> tuple[type[BaseException], ...]:
+    """What the database and its driver raise, for an ``except`` (imported when the database is)."""
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fleet_desk.store import DatabaseError
+
+    return DatabaseError, SQLAlchemyError, sqlite3.Error
+
+
+def storage_message(exc: BaseException, args: argparse.Namespace) -> str:
+    """One line naming the database and what to do (a DatabaseError already says it)."""
+    from fleet_desk.store import DatabaseError
+    from fleet_desk.store.database import explain, resolve_url
+
+    return str(exc) if isinstance(exc, DatabaseError) else explain(exc, resolve_url(args.db))
