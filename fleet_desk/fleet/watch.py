@@ -12,7 +12,8 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -29,12 +30,12 @@ def load_fleet(engine: Engine) -> list[FleetVehicle]:
     """Every vehicle with its driver, unit and latest position (four small queries)."""
     with Session(engine) as session:
         vehicles = session.execute(select(Vehicle.id, Vehicle.name).order_by(Vehicle.name)).all()
-        drivers: dict[int, list[str]] = defaultdict(list)
+        drivers: dict[int | None, list[str]] = defaultdict(list)  # (no None: only vehicles' drivers asked)
         for vehicle_id, name in session.execute(
             select(Driver.vehicle_id, Driver.name).where(Driver.vehicle_id.is_not(None)).order_by(Driver.name)
         ):
             drivers[vehicle_id].append(name)
-        units: dict[int, list[str]] = defaultdict(list)
+        units: dict[int | None, list[str]] = defaultdict(list)
         for vehicle_id, name in session.execute(
             select(Device.vehicle_id, Device.name).where(Device.vehicle_id.is_not(None)).order_by(Device.name)
         ):
@@ -63,17 +64,20 @@ def recent_trails(engine: Engine, since_ms: int, max_points: int = 300) -> dict[
         .where(Position.fix_time_ms >= since_ms, Position.vehicle_id.is_not(None))
         .order_by(Position.vehicle_id, Position.fix_time_ms)
     )
-    trails: dict[int, list[tuple[float, float, int]]] = defaultdict(list)
+    trails: dict[int | None, list[tuple[float, float, int]]] = defaultdict(list)
     with Session(engine) as session:
         for vehicle_id, lat, lon, t in session.execute(stmt):
             trails[vehicle_id].append((lat, lon, t))
-    return {vehicle_id: thin(points, max_points) for vehicle_id, points in trails.items()}
+    return {vehicle_id: thin(points, max_points) for vehicle_id, points in trails.items() if vehicle_id is not None}
 
 
-def thin(points: list, max_points: int) -> list:
+_Point = TypeVar("_Point")
+
+
+def thin(points: Sequence[_Point], max_points: int) -> list[_Point]:
     """At most ``max_points`` evenly spread, the newest always kept (a map needs the shape, not every fix)."""
     if len(points) <= max_points:
-        return points
+        return list(points)
     step = len(points) / max_points
     thinned = [points[int(i * step)] for i in range(max_points)]
     thinned[-1] = points[-1]

@@ -136,13 +136,14 @@ class LiveIngest:
         next_sweep = time.monotonic() + SWEEP_SECONDS
         while True:
             timeout = max(0.0, next_flush - time.monotonic())
+            item: tuple[str, bytes] | None
             try:
                 item = self._queue.get(timeout=timeout)
             except queue.Empty:
-                item = ()
+                item = ("", b"")  # nothing came: time to flush or sweep
             if item is None:
                 return
-            if item:
+            if item[1]:
                 key, data = item
                 feed = self._feeds.get(key)
                 if feed is not None and data:

@@ -7,6 +7,7 @@ bytes come from and in the ``source`` recorded with each position.
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import operator
 import re
@@ -69,7 +70,8 @@ class IngestSummary:
             lines.append(("cut short", f"{s.incomplete} epochs ended before the unit's cycle did; not stored"))
         if s.rollover_corrected:
             lines.append(("GPS week rollover", f"{s.rollover_corrected} epochs corrected by 1024 weeks"))
-        span = (f"{iso_z(self.first_ms)} .. {iso_z(self.last_ms)}" if self.first_ms is not None else "-")
+        first, last = self.first_ms, self.last_ms
+        span = f"{iso_z(first)} .. {iso_z(last)}" if first is not None and last is not None else "-"
         lines.append(("time range", span))
         if self.cancelled:
             lines.append(("cancelled", "yes: the rest of the file was not read; what was read is stored"))
@@ -100,13 +102,13 @@ class FixPipeline:
         self._pending: list[Fix] = []
 
     def feed(self, chunk: bytes) -> list[Fix]:
-        fixes = self.decoder.feed(chunk)
+        fixes = self._decoder().feed(chunk)
         self.add(fixes)
         return fixes
 
     def release_sealed(self) -> list[Fix]:
         """Live: take the fix of an epoch the unit has finished saying its position for (see the decoder)."""
-        fixes = self.decoder.release_sealed()
+        fixes = self._decoder().release_sealed()
         self.add(fixes)
         return fixes
 
@@ -128,6 +130,11 @@ class FixPipeline:
         self._pending = []
         self.summary.result += result
         return pending
+
+    def _decoder(self) -> NmeaDecoder:
+        if self.decoder is None:
+            raise TypeError("this pipeline takes decoded fixes (add), not bytes")
+        return self.decoder
 
     @property
     def pending(self) -> int:
@@ -173,7 +180,7 @@ class FixPipeline:
                 self.flush()
 
 
-def _open(path: Path):  # noqa: ANN202
+def _open(path: Path) -> io.BufferedIOBase:
     with open(path, "rb") as probe:
         magic = probe.read(2)
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")

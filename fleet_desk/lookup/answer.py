@@ -9,8 +9,10 @@ to the customer (the outbox).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
@@ -171,7 +173,7 @@ def answer_for(engine: Engine, stop_id: int, rules: TrackingRules, now_ms: int) 
     return answer
 
 
-def _near(lat: float, lon: float, stops: list) -> str:  # noqa: ANN001
+def _near(lat: float, lon: float, stops: Sequence[Any]) -> str:
     best = min(stops, key=lambda s: distance_m(lat, lon, s.lat, s.lon), default=None)
     if best is not None and distance_m(lat, lon, best.lat, best.lon) <= NEAR_M:
         return f"near {best.address}"

@@ -8,6 +8,7 @@ Each kind is an index probe; nothing scans the orders.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -73,7 +74,7 @@ def find_orders(engine: Engine, query: str, region: str | None = None, limit: in
     return hits[:limit]
 
 
-def _candidates(conn: Connection, text: str, region: str | None, limit: int):  # noqa: ANN202
+def _candidates(conn: Connection, text: str, region: str | None, limit: int) -> Iterator[tuple[int, Sequence[int]]]:
     """(rank, stop ids) from the strongest kind of match to the weakest."""
     ids = {text, text.upper()}
     yield EXACT, conn.scalars(select(Stop.id).where(Stop.tracking_number.in_(ids))).all()
@@ -94,7 +95,7 @@ def _candidates(conn: Connection, text: str, region: str | None, limit: int):  #
     yield STREET_WORDS, _by_words(conn, typed, STREET, whole=False, limit=limit)
 
 
-def _by_words(conn: Connection, typed: list[str], field: int, whole: bool, limit: int) -> list[int]:
+def _by_words(conn: Connection, typed: list[str], field: int, whole: bool, limit: int) -> Sequence[int]:
     """Stops with, for every typed word, a word of ``field`` equal to it (``whole``) or starting with it; the
     most recent service day first."""
     parts = []

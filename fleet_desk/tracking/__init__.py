@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["RouteTracker", "TrackingRules"]
 
 
-def __getattr__(name: str):  # noqa: ANN202
+def __getattr__(name: str) -> type:
     if name == "RouteTracker":
         from fleet_desk.tracking.tracker import RouteTracker
 

@@ -111,4 +111,5 @@ def load_routes(engine: Engine, service_date: str, now_ms: int) -> list[RouteVie
                 .where(wanted).order_by(Stop.route_id, Stop.sequence)
             ):
                 stops.setdefault(row[0], []).append(StopView(*row[1:]))
-    return [RouteView(*r, tuple(stops.get(r[0], ()))) for r in routes]
+    return [RouteView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], tuple(stops.get(r[0], ())))
+            for r in routes]

@@ -83,13 +83,13 @@ def read_manifest(path: Path, *, day: date | None = None, tz: tzinfo | None = No
         raise ManifestError(f"{path}: cannot be read ({exc.strerror})") from None
     rows = _json_rows(path, text) if text.lstrip()[:1] in ("[", "{") else _csv_rows(path, text)
     manifest = Manifest(str(path))
-    reader = _RowReader(day, tz or datetime.now().astimezone().tzinfo)
+    reader = _RowReader(day, tz or datetime.now().astimezone().tzinfo or UTC)
     for line, row in rows:
         stop, problems = reader.read(line, row)
         if problems:
             manifest.problems += problems
             manifest.skipped_lines.add(line)
-        else:
+        elif stop is not None:
             manifest.stops.append(stop)
     _check_across_rows(manifest)
     return manifest
@@ -182,12 +182,13 @@ class _RowReader:
             problems.append(RowProblem(line, "phone", f"not a phone number: {phone!r}"))
         planned = when("planned_start", False)
         radius = number("radius_m", 10, 2000, required=False)
-        if problems:
-            return None, problems
+        if problems or sequence is None or lat is None or lon is None or start is None or end is None:
+            return None, problems  # (a required value missing is a problem already)
+        required = {k: v for k, v in values.items() if v is not None}  # all of them, likewise
         return ManifestStop(
             line=line, sequence=int(sequence), lat=lat, lon=lon, window_start=start, window_end=end,
             driver=text("driver", False), phone=phone, email=email, service_minutes=service,
-            notes=text("notes", False), planned_start=planned, radius_m=radius, **values,
+            notes=text("notes", False), planned_start=planned, radius_m=radius, **required,
         ), []
 
     def _time(self, raw: str) -> datetime:

@@ -157,7 +157,7 @@ def mark_stop(engine: Engine, tracker: RouteTracker, policy: PayloadPolicy, orde
         stop.status = outcome
         stop.late = False
         if outcome == "failed":
-            stop.failure_reason = reason.strip()
+            stop.failure_reason = (reason or "").strip()  # (not empty: checked above)
         if stop.departed_ms is None and stop.arrived_ms is not None:
             stop.departed_ms = stamp
         kind = "delivered" if outcome == "delivered" else "delivery_exception"

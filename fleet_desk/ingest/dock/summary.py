@@ -83,7 +83,7 @@ class DockSummary:
         if self.no_fix:
             lines.append(("logged without a fix", f"{self.no_fix:,} (not positions)"))
         first, last = self.ingest.first_ms, self.ingest.last_ms
-        span = "-" if first is None else f"{iso_z(first)} .. {iso_z(last)}"
+        span = "-" if first is None or last is None else f"{iso_z(first)} .. {iso_z(last)}"
         lines += [("time range", span), ("distance driven", f"{self.distance_m / 1000:.1f} km")]
         filled = sum(1 for s in self.stops if s.filled_in)
         lines.append(("stops visited", f"{len(self.stops)}" + (f" ({filled} filled in by this dock)" * bool(filled))))
@@ -111,4 +111,4 @@ def stops_visited(engine: Engine, vehicle_id: int | None, first_ms: int | None,
                                              OrderEvent.type == "arrived", OrderEvent.source == "dock")
         ))
         return [VisitedStop(day, stop.sequence, stop.order_id, stop.address, stop.arrived_ms, stop.departed_ms,
-                            stop.id in by_dock) for stop, day in rows]
+                            stop.id in by_dock) for stop, day in rows if stop.arrived_ms is not None]
