@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fleet_desk.cli.opening import open_depot
 from fleet_desk.cli.options import Commands
-from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_INTERRUPTED, err
+from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_INTERRUPTED, ProgressLine, err
 
 if TYPE_CHECKING:
     from fleet_desk.ingest.dock import DockProgress
@@ -44,19 +45,19 @@ def cmd_dock(args: argparse.Namespace) -> int:
         device, family = unit.device, family or (identity and "mtk")
         baud = baud or (identity.baud if identity else None)  # found when it was asked: not searched again
         print(f"{args.port}: {device}" + (f", {unit.vehicle}" if unit.vehicle else ""), file=sys.stderr)
-    bar = DockBar()
+    line = ProgressLine()
     try:
         summary = dock_unit(engine, depot.tracker, args.port, device, family, vehicle, args.erase, baud,
-                            progress=bar)
+                            progress=dock_progress(line))
     except DockError as exc:
-        bar.close()
+        line.close()
         err(str(exc))
         return EXIT_FAILED
     except KeyboardInterrupt:
-        bar.close()
+        line.close()
         err("interrupted; what was read is stored, dock again to finish")
         return EXIT_INTERRUPTED
-    bar.close()
+    line.close()
     print(f"{args.port}: docked")
     for label, value in summary.report():
         print(f"  {label:<21} {value}")
@@ -68,28 +69,15 @@ def cmd_dock(args: argparse.Namespace) -> int:
     return 0 if summary.complete else EXIT_FAILED
 
 
-class DockBar:
-    """The dock's progress on one terminal line: bytes, records, rate and time left."""
+def dock_progress(line: ProgressLine) -> Callable[[DockProgress], None]:
+    """What a dock reports (its phase, bytes, records, rate and time left) drawn on ``line``."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self._shown = False
-
-    def __call__(self, p: DockProgress) -> None:
-        if not self.enabled:
-            return
+    def report(p: DockProgress) -> None:
         if p.bytes_total:
-            frac = min(1.0, p.bytes_done / p.bytes_total)
             left = f", {p.time_left_s:.0f} s left" if p.time_left_s is not None else ""
-            text = (f"{p.phase:<12} [{'#' * int(frac * 30):<30}] {p.bytes_done:,}/{p.bytes_total:,} bytes, "
-                    f"{p.records:,} records, {p.rate_bps:,.0f} B/s{left}")
+            line.show(f"{p.phase:<12}", p.bytes_done / p.bytes_total,
+                      f"{p.bytes_done:,}/{p.bytes_total:,} bytes, {p.records:,} records, {p.rate_bps:,.0f} B/s{left}")
         else:
-            text = f"{p.phase:<12} {p.bytes_done:,} bytes, {p.records:,} records"
-        self.stream.write(f"\r{text:<110}")
-        self.stream.flush()
-        self._shown = True
+            line.show(f"{p.phase:<12}", None, f"{p.bytes_done:,} bytes, {p.records:,} records")
 
-    def close(self) -> None:
-        if self._shown:
-            self.stream.write("\n")
+    return report

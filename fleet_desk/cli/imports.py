@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from fleet_desk.cli.opening import open_depot, storage_errors, storage_message
 from fleet_desk.cli.options import Commands, parse_day
-from fleet_desk.cli.terminal import EXIT_FAILED, err
+from fleet_desk.cli.terminal import EXIT_FAILED, ProgressLine, err
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -40,28 +39,14 @@ def add_replay(commands: Commands) -> None:
                    help="queue the customer-facing events for the endpoint, as live would (for testing)")
 
 
-class Progress:
-    """A one-line progress bar on a terminal; silent when output is piped."""
+def file_progress(line: ProgressLine, name: str) -> Callable[[int, int], None]:
+    """What an import reports (bytes read of the file's size) drawn on ``line``."""
 
-    def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
-        self.label = label
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self._last = 0.0
+    def report(done: int, total: int) -> None:
+        share = done / total if total else 1.0
+        line.show(name, share, f"{share:6.1%}", last=done >= total)
 
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or (now - self._last < 0.1 and done < total):
-            return
-        self._last = now
-        frac = done / total if total else 1.0
-        bar = "#" * int(frac * 30)
-        self.stream.write(f"\r{self.label} [{bar:<30}] {frac:6.1%}")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
+    return report
 
 
 def cmd_import_log(args: argparse.Namespace) -> int:
@@ -83,27 +68,27 @@ def _import_files(args: argparse.Namespace, engine: Engine, tracker: RouteTracke
     from fleet_desk.store.database import DAMAGED_ADVICE
 
     storage = storage_errors()
+    line = ProgressLine()
     failures = 0
     for path in args.files:
-        progress = Progress(Path(path).name)
         try:
             if getattr(args, "format", "nmea") == "mtk":
                 summary = import_mtk_dump(engine, tracker, Path(path), args.device, args.vehicle)
             else:
                 summary = import_log(engine, tracker, Path(path), args.device, args.vehicle, args.date,
-                                     progress=progress)
+                                     progress=file_progress(line, Path(path).name))
         except storage as exc:  # the database, not the file: the files after it would fail the same
-            progress.close()
+            line.close()
             said = storage_message(exc, args)
             err(said if said.endswith(DAMAGED_ADVICE) else f"{said} (positions stored before stay stored; the "
                 "same import run again goes on from there, storing nothing twice)")
             return EXIT_FAILED
         except (OSError, NotNmeaError, MtkFormatError) as exc:
-            progress.close()
+            line.close()
             err(f"{exc}; nothing more was read from it (positions stored before stay stored)")
             failures += 1
             continue
-        progress.close()
+        line.close()
         print(f"{path}:" + (" replayed" if tracker.replaying else ""))
         for label, value in summary.report():
             print(f"  {label:<19} {value}")
