@@ -6,7 +6,6 @@ import argparse
 import sys
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,7 +33,7 @@ def add_simulate(commands: Commands) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from fleet_desk.sim.vans import PtyUnit, SimulatedUnit, Trouble, run
+    from fleet_desk.sim.vans import PortUnit, PtyUnit, SimulatedUnit, Trouble, run
 
     if args.logger:
         return _simulate_logger(args)
@@ -44,15 +43,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         from drivers.base import open_port
 
         with open_port(args.port, args.baud or 4800) as ser:
-            start = datetime.now(UTC)
-            tick = 0
             try:
-                while args.duration is None or tick < args.duration:
-                    when = start + timedelta(seconds=tick)
-                    for u in units:
-                        ser.write(u.sentences(when, float(tick)))
-                    tick += 1
-                    time.sleep(1.0)
+                run([PortUnit(u, ser.write) for u in units], args.duration)
             except KeyboardInterrupt:
                 pass
         return 0

@@ -14,10 +14,12 @@ import math
 import os
 import random
 import termios
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from drivers.framing import sentence
 from fleet_desk.tracking import geo
@@ -202,9 +204,32 @@ def garble(data: bytes) -> bytes:
     return bytes((b * 7 + 13) & 0xFF for b in data)
 
 
-def run(ptys: list[PtyUnit], duration: float | None = None, start: datetime | None = None,
-        stop: object = None) -> None:
-    """Feed every unit once a second in real time until ``duration`` or ``stop.is_set()``."""
+class Outlet(Protocol):
+    """Where a simulated unit's epochs go: a pseudo-terminal of its own (`PtyUnit`) or a shared port (`PortUnit`)."""
+
+    unit: SimulatedUnit
+
+    def write(self, data: bytes) -> None: ...
+
+
+class PortUnit:
+    """A simulated unit writing to a port it may share with other units (``fleet-desk simulate --port``)."""
+
+    def __init__(self, unit: SimulatedUnit, write: Callable[[bytes], object]) -> None:
+        """``write``: the port's (pyserial's ``write``, or any that takes bytes)."""
+        self.unit = unit
+        self._write = write
+
+    def write(self, data: bytes) -> None:
+        self._write(data)
+
+
+def run(outlets: Sequence[Outlet], duration: float | None = None, start: datetime | None = None,
+        stop: threading.Event | None = None) -> None:
+    """Feed every unit once a second in real time until ``duration`` or ``stop.is_set()``.
+
+    Paced against the clock it started on, so a slow write delays one epoch, not every one after it.
+    """
     begin = time.monotonic()
     start = start or datetime.now(UTC)
     tick = 0
@@ -212,8 +237,8 @@ def run(ptys: list[PtyUnit], duration: float | None = None, start: datetime | No
         if stop is not None and stop.is_set():
             return
         when = start + timedelta(seconds=tick)
-        for p in ptys:
-            p.write(p.unit.sentences(when, float(tick)))
+        for outlet in outlets:
+            outlet.write(outlet.unit.sentences(when, float(tick)))
         tick += 1
         delay = begin + tick - time.monotonic()
         if delay > 0:
