@@ -9,23 +9,26 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import gpxpy
+import pytest
 
 from fleet_desk.cli import main
 from fleet_desk.store.export import CSV_HEADER
 from tests.helpers.paths import NMEA_LOGS, ROOT
 
 TELIT = next(p for p in NMEA_LOGS if p.name == "telit-he910.log")
+CapSys = pytest.CaptureFixture[str]
 
 
-def _run(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
+def _run(capsys: CapSys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
 
 
-def test_import_log_twice_then_export_csv(capsys, db_url):  # noqa: ANN001
+def test_import_log_twice_then_export_csv(capsys: CapSys, db_url: str) -> None:
     code, out, _ = _run(capsys, "--db", db_url, "import-log", str(TELIT), "--device", "telit", "--vehicle", "Van 7")
     assert code == 0
     assert "fixes stored        187" in out and "duplicates skipped  0" in out
@@ -40,7 +43,7 @@ def test_import_log_twice_then_export_csv(capsys, db_url):  # noqa: ANN001
     assert [r[1] for r in rows[1:]] == sorted(r[1] for r in rows[1:])
 
 
-def test_gzip_logs_and_time_filters(capsys, tmp_path):  # noqa: ANN001
+def test_gzip_logs_and_time_filters(capsys: CapSys, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     gz = tmp_path / "telit.log.gz"
     gz.write_bytes(gzip.compress(TELIT.read_bytes()))
@@ -51,7 +54,7 @@ def test_gzip_logs_and_time_filters(capsys, tmp_path):  # noqa: ANN001
     assert times and min(times) >= "2019-03-12T10:52:00" and max(times) <= "2019-03-12T10:53:00.000Z"
 
 
-def test_missing_and_non_nmea_files_fail_clearly_and_keep_what_was_imported(capsys, tmp_path):  # noqa: ANN001
+def test_missing_and_non_nmea_files_fail_clearly_and_keep_what_was_imported(capsys: CapSys, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     junk = tmp_path / "photo.jpg"
     junk.write_bytes(bytes(range(256)) * 100)
@@ -64,7 +67,7 @@ def test_missing_and_non_nmea_files_fail_clearly_and_keep_what_was_imported(caps
     assert len(out.strip().splitlines()) == 188
 
 
-def test_gpx_reads_back_with_gpxpy_and_geojson_is_valid(capsys, tmp_path):  # noqa: ANN001
+def test_gpx_reads_back_with_gpxpy_and_geojson_is_valid(capsys: CapSys, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'cli.db'}"
     _run(capsys, "--db", db, "import-log", str(TELIT), "--device", "telit")
     gpx_file = tmp_path / "out.gpx"
@@ -78,7 +81,7 @@ def test_gpx_reads_back_with_gpxpy_and_geojson_is_valid(capsys, tmp_path):  # no
     assert len(doc["features"]) == 187 and doc["features"][0]["geometry"]["type"] == "Point"
 
 
-def test_date_option_keeps_undated_gga_epochs(capsys, tmp_path):  # noqa: ANN001
+def test_date_option_keeps_undated_gga_epochs(capsys: CapSys, tmp_path: Path) -> None:
     log = tmp_path / "gga.log"
     from drivers.framing import sentence
 
@@ -91,7 +94,7 @@ def test_date_option_keeps_undated_gga_epochs(capsys, tmp_path):  # noqa: ANN001
     assert "fixes stored        5" in out
 
 
-def test_db_upgrade_and_entry_point(tmp_path):  # noqa: ANN001
+def test_db_upgrade_and_entry_point(tmp_path: Path) -> None:
     """An older database (schema 0001, with a position in it) is upgraded to head and keeps its data."""
     from alembic import command
     from sqlalchemy import create_engine, text
@@ -112,7 +115,7 @@ def test_db_upgrade_and_entry_point(tmp_path):  # noqa: ANN001
     old.dispose()
 
 
-def test_simulate_writes_to_a_given_port(tmp_path):  # noqa: ANN001
+def test_simulate_writes_to_a_given_port(tmp_path: Path) -> None:
     """`simulate --port` drives a real pty that a reader decodes."""
     import os
 
@@ -140,7 +143,7 @@ def test_simulate_writes_to_a_given_port(tmp_path):  # noqa: ANN001
     assert proc.returncode == 0 and len(fixes) >= 2
 
 
-def test_app_without_a_display_says_what_to_do_instead_of_aborting(tmp_path):  # noqa: ANN001
+def test_app_without_a_display_says_what_to_do_instead_of_aborting(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()
            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--db", f"sqlite:///{tmp_path / 'd.db'}"],
