@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,20 +90,13 @@ def _simulate_logger(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Headless demo: simulated vans on pseudo-terminals, read live, fixes printed."""
-    import tempfile
-
+    """Headless demo: the app's demo fleet (the day's routes, each van's morning so far, its unit live on a
+    pseudo-terminal), read as the app reads it, with each stored fix printed instead of drawn."""
     from fleet_desk.depot import Depot
     from fleet_desk.ingest.live import LiveIngest
     from fleet_desk.settings import Settings
-    from fleet_desk.sim.vans import PtyUnit, SimulatedUnit, run
-
-    tmp = tempfile.TemporaryDirectory(prefix="fleet-desk-demo-")
-    depot = Depot.open(f"sqlite:///{tmp.name}/demo.db", Settings.load())
-    ptys = [PtyUnit(SimulatedUnit(i, seed=1)) for i in range(args.vehicles)]
-    stop = threading.Event()
-    feeder = threading.Thread(target=run, args=(ptys,), kwargs={"stop": stop}, daemon=True)
-    feeder.start()
+    from fleet_desk.sim.demo import DemoFleet
+    from fleet_desk.store.units import live_units
 
     def on_fixes(device: DeviceRef, fixes: list[Fix]) -> None:
         f = fixes[-1]
@@ -112,21 +104,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"{f.time:%H:%M:%S}Z  {device.vehicle_name:<8} {f.lat:10.6f} {f.lon:10.6f}  {speed}  "
               f"sats {f.sats}", flush=True)
 
-    live = LiveIngest(depot.engine, depot.tracker, on_fixes=on_fixes, on_error=err)
-    live.start()
-    for i, p in enumerate(ptys):
-        live.add_unit(p.path, f"unit-{i + 1:02d}", f"Van {i + 1}", baud=4800)
-    print(f"demo: {len(ptys)} simulated vans on pseudo-terminals; Ctrl-C to stop", file=sys.stderr)
+    fleet = DemoFleet(args.vehicles)
     try:
-        time.sleep(args.duration if args.duration else 1e9)
+        depot = Depot.open(fleet.url, Settings.load())
+        try:
+            fleet.prepare(depot)
+            fleet.start()
+            live = LiveIngest(depot.engine, depot.tracker, on_fixes=on_fixes, on_error=err)
+            live.start()
+            try:
+                for unit in live_units(depot.engine):
+                    if unit.port:
+                        live.add_unit(unit.port, unit.device, unit.vehicle, unit.baud)
+                print(f"demo: {len(fleet.ptys)} simulated vans on pseudo-terminals; Ctrl-C to stop", file=sys.stderr)
+                time.sleep(args.duration if args.duration else 1e9)
+            finally:
+                live.stop()
+        finally:
+            depot.close()
     except KeyboardInterrupt:
         pass
     finally:
-        live.stop()
-        stop.set()
-        feeder.join(2)
-        for p in ptys:
-            p.close()
-        depot.close()
-        tmp.cleanup()
+        fleet.stop()
     return 0
