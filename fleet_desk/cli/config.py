@@ -9,7 +9,7 @@ from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_USAGE, err
 
 
 def add_config(commands: Commands) -> None:
-    p = commands.add("config", cmd_config, help="settings, and secrets kept in the OS keyring")
+    p = commands.add("config", cmd_config, database=False, help="settings, and secrets kept in the OS keyring")
     p.add_argument("action", choices=["set", "set-secret"])
     p.add_argument("key", metavar="KEY")
     p.add_argument("value", nargs="?", metavar="VALUE")

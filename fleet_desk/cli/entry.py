@@ -9,7 +9,7 @@ from pathlib import Path
 from fleet_desk import __version__
 from fleet_desk.cli import config, db, dock, export, imports, live, lookup, manifest, outbox, ports, sim
 from fleet_desk.cli.opening import storage_errors, storage_message
-from fleet_desk.cli.options import Commands
+from fleet_desk.cli.options import Commands, add_global_options
 from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_USAGE, err
 
 #: Each command's parser, in the order ``fleet-desk --help`` lists them.
@@ -21,7 +21,7 @@ COMMANDS = (imports.add_import_log, dock.add_dock, live.add_listen, export.add_e
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fleet-desk", description="Fleet Desk: depot fleet operations")
     parser.add_argument("--version", action="version", version=f"fleet-desk {__version__}")
-    parser.add_argument("--db", metavar="URL", help="database URL (default: $FLEET_DESK_DB or a per-user SQLite file)")
+    add_global_options(parser)
     parser.add_argument("--demo", action="store_true", help="open the app on the built-in demo fleet")
     parser.add_argument("--headless", action="store_true",
                         help="with --demo: no window, print live fixes on the terminal")

@@ -8,7 +8,7 @@ from fleet_desk.cli.options import Commands
 
 
 def add_ports(commands: Commands) -> None:
-    commands.add("ports", cmd_ports, help="list serial ports with USB details")
+    commands.add("ports", cmd_ports, database=False, help="list serial ports with USB details")
 
 
 def cmd_ports(_args: argparse.Namespace) -> int:

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 
 def add_simulate(commands: Commands) -> None:
-    p = commands.add("simulate", cmd_simulate, help="simulated GPS units on pseudo-terminals or a port")
+    p = commands.add("simulate", cmd_simulate, database=False,
+                     help="simulated GPS units on pseudo-terminals or a port")
     p.add_argument("--vehicles", type=int, default=1)
     p.add_argument("--port", help="write all units to this port instead of pseudo-terminals")
     p.add_argument("--baud", type=int, help="the units' baud rate (a reader at another rate gets garbage)")

@@ -181,3 +181,18 @@ def test_ctrl_c_ends_the_headless_demo_cleanly(tmp_path: Path) -> None:
         proc.wait()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_the_database_may_be_named_after_the_command(tmp_path: Path, capsys: CapSys) -> None:
+    """What a fresh-eyes trial typed: `fleet-desk db upgrade --db sqlite:///x.db` (was: unrecognized arguments)."""
+    url = f"sqlite:///{tmp_path / 'after.db'}"
+    code, out, err = _run(capsys, "db", "upgrade", "--db", url)
+    assert code == 0, err
+    assert f"{url}: schema empty -> " in out and (tmp_path / "after.db").is_file()
+    before = tmp_path / "before.db"
+    code, out, _ = _run(capsys, "--db", f"sqlite:///{before}", "import-log", str(TELIT), "--device", "telit",
+                        "--db", url)
+    assert code == 0 and "fixes stored        187" in out
+    assert not before.exists()  # the one nearer the command wins
+    code, out, _ = _run(capsys, "--db", url, "export", "positions")  # before the command, as always
+    assert len(out.splitlines()) == 188
