@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the database layer loads after the window shows
     from fleet_desk.depot import Depot
     from fleet_desk.settings import Settings
+    from fleet_desk.sim.demo import DemoFleet
+    from fleet_desk.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,7 @@ def run_app(db: str | None, demo: bool = False, screenshot: Path | None = None, 
     session = AppSession(db, demo, vehicles, screenshot is None)
     try:
         window = session.open()
-    except Exception as exc:  # noqa: BLE001 - e.g. the demo's pseudo-terminals could not be made
+    except Exception as exc:  # e.g. the demo's pseudo-terminals could not be made
         log.exception("start-up failed")
         print(f"fleet-desk: could not start: {exc} (details in {log_file})", file=sys.stderr)
         session.close()
@@ -134,15 +136,15 @@ def run_app(db: str | None, demo: bool = False, screenshot: Path | None = None, 
 class AppSession:
     """The window and what it runs on; `close` releases all of it."""
 
-    def __init__(self, db: str | None, demo: bool, vehicles: int, remember_layout: bool = True):
+    def __init__(self, db: str | None, demo: bool, vehicles: int, remember_layout: bool = True) -> None:
         self.db, self.demo_wanted, self.vehicles = db, demo, vehicles
         self.remember_layout = remember_layout  # a screenshot run uses the default layout and leaves it alone
-        self.demo = None
-        self.window = None
+        self.demo: DemoFleet | None = None
+        self.window: MainWindow | None = None
         self.depot: Depot | None = None  # the core's front door, once the database is open
         self.startup = Startup()
 
-    def open(self):  # noqa: ANN201
+    def open(self) -> MainWindow:
         """Show the window at once; build the demo and open the database in the background."""
         from fleet_desk.settings import Settings
         from fleet_desk.ui.main_window import MainWindow
@@ -160,8 +162,9 @@ class AppSession:
             from fleet_desk.store.database import resolve_url
 
             url = resolve_url(self.db)
+        demo = self.demo
         window = self.window = MainWindow(url, settings, note, remember_layout=self.remember_layout,
-                                          fixed_endpoint=self.demo.tracking.endpoint if self.demo else None)
+                                          fixed_endpoint=demo.tracking.endpoint if demo else None)
         window.mapReady.connect(lambda: self._mark("map_ready_s"))
         window.fleetShown.connect(lambda: self._mark("first_vehicles_s"))
         window.show()
@@ -230,7 +233,7 @@ class Screenshot:
     POLL_MS = 250
     SETTLE_MS = 1500  # let markers and the tile notice paint
 
-    def __init__(self, window, path: Path, after: float, startup: Startup):  # noqa: ANN001
+    def __init__(self, window: MainWindow, path: Path, after: float, startup: Startup) -> None:
         self.window, self.path, self.after, self.startup = window, Path(path), after, startup
         self.exit_code = 1
         self.deadline = time.monotonic() + after
@@ -255,9 +258,9 @@ class Screenshot:
 
     def _live_flowing(self) -> bool:
         feed = self.window.feed
-        return feed.connected_count()[1] == 0 or feed.fixes_per_second() > 0
+        return feed is not None and (feed.connected_count()[1] == 0 or feed.fixes_per_second() > 0)
 
-    def _counted(self, count) -> None:  # noqa: ANN001
+    def _counted(self, count: int | None) -> None:
         if count and self._live_flowing() and self.timer.isActive():
             self.timer.stop()
             from PySide6.QtCore import QTimer

@@ -1,39 +1,52 @@
-"""The main window: the map in the centre, the fleet board docked beside it.
+"""The main window: the map in the centre, the fleet board and the routes beside it, other panels on demand.
 
-It wires the core's signals to the views and owns no business rule: state
-thresholds live in `fleet_desk.fleet.vehicles`, ingestion in `fleet_desk.ingest.live`.
+It owns its panels and dialogs (declared in `MainWindow.__init__`; the heavy
+ones are imported and made on first use, after the window shows), hands each
+the typed parts of the `Depot` it needs, and wires their signals. It owns no
+business rule: state thresholds live in `fleet_desk.fleet.vehicles`,
+ingestion in `fleet_desk.ingest.live`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import tzinfo
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolButton, QVBoxLayout, QWidget
 
+from drivers.base import PortInfo, UnitStatus
 from fleet_desk import __version__, messages
 from fleet_desk.clock import now_ms
 from fleet_desk.fleet.vehicles import FleetVehicle
 from fleet_desk.logs import log_path
 from fleet_desk.settings import Settings, config_dir
 from fleet_desk.sim.vans import DEPOT
-from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.ui.map.view import FleetMapView
 from fleet_desk.ui.message_bar import MessageBar
-from fleet_desk.ui.panels.fleet_board import FleetBoard, FleetBoardModel
+from fleet_desk.ui.models.fleet_board import FleetBoardModel
+from fleet_desk.ui.panels.fleet_board import FleetBoard
 from fleet_desk.ui.panels.routes import RoutesPanel
 from fleet_desk.ui.port_watch import PortWatcher
 from fleet_desk.ui.tasks import run_in_background
 
-if TYPE_CHECKING:  # the database and live-ingestion modules load after the window shows
-    from sqlalchemy import Engine
-
+if TYPE_CHECKING:  # the database layer, live ingestion and the heavier panels and dialogs load on first use
     from fleet_desk.depot import Depot
     from fleet_desk.push.endpoint import Endpoint
+    from fleet_desk.tracking.board import RouteView
+    from fleet_desk.ui.dialogs.import_log import ImportFlow
+    from fleet_desk.ui.dialogs.manifest import ManifestImport
+    from fleet_desk.ui.dialogs.outbox import OutboxMonitor
+    from fleet_desk.ui.dialogs.settings import SettingsDialog
+    from fleet_desk.ui.dialogs.units import GpsUnitsDialog
     from fleet_desk.ui.fleet_feed import FleetFeed
     from fleet_desk.ui.outbox_feed import OutboxFeed
+    from fleet_desk.ui.panels.dock import DockView
+    from fleet_desk.ui.panels.lookup import LookupView
 
 log = logging.getLogger(__name__)
 TICK_MS = 1000
@@ -44,32 +57,36 @@ def window_state() -> QSettings:
     return QSettings(str(config_dir() / "window.ini"), QSettings.Format.IniFormat)
 
 
-class _Dialogs:
-    """The dialogs module, imported on first use (it pulls in the database layer)."""
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        from fleet_desk.ui import menus as dialogs
-
-        return getattr(dialogs, name)
-
-
 class MainWindow(QMainWindow):
+    """The desk: shown at once, `start`ed on the `Depot` once the database is open (`database_failed` if not)."""
+
     fleetShown = Signal()  # the first vehicles are on the board
     mapReady = Signal()
 
     def __init__(self, url: str, settings: Settings, title_note: str = "", center: tuple[float, float] = DEPOT,
-                 remember_layout: bool = True, fixed_endpoint: Endpoint | None = None):
+                 remember_layout: bool = True, fixed_endpoint: Endpoint | None = None) -> None:
         """``fixed_endpoint``: send customer notices there, whatever the settings say (the demo's own)."""
         super().__init__()
-        self.depot: Depot | None = None  # set by `start` once the database is open
-        self.engine: Engine | None = None  # the depot's
-        self.feed: FleetFeed | None = None
-        self.outbox: OutboxFeed | None = None
-        self.port_watch: PortWatcher | None = None  # set by `start`
-        self.port_lister = None  # tests: list pseudo-terminals as ports (real ports carry USB details)
-        self.fixed_endpoint = fixed_endpoint
         self.url = url
         self.settings = settings
+        self.fixed_endpoint = fixed_endpoint
+        # What `start` brings: the core's front door and what runs on it.
+        self.depot: Depot | None = None
+        self.feed: FleetFeed | None = None
+        self.outbox: OutboxFeed | None = None
+        self.port_watch: PortWatcher | None = None
+        self.port_lister: Callable[[], list[PortInfo]] | None = None  # tests: pseudo-terminals as ports
+        # Panels and dialogs made on first use.
+        self.lookup: LookupView | None = None
+        self.lookup_panel: QDockWidget | None = None
+        self.docking: DockView | None = None
+        self.docking_panel: QDockWidget | None = None
+        self.outbox_monitor: OutboxMonitor | None = None
+        self.units_dialog: GpsUnitsDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
+        self.import_flow: ImportFlow | None = None
+        self.manifest_import: ManifestImport | None = None
+        self.database_box: QMessageBox | None = None
         self.setWindowTitle("Fleet Desk" + (f" — {title_note}" if title_note else ""))
         self.setObjectName("mainWindow")
         self.resize(1280, 800)
@@ -86,20 +103,19 @@ class MainWindow(QMainWindow):
 
         self.board_model = FleetBoardModel(parent=self)
         self.board = FleetBoard(self.board_model, self)
-        self.board_dock = QDockWidget("Fleet board", self)
-        self.board_dock.setObjectName("fleetBoardDock")
-        self.board_dock.setWidget(self.board)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.board_dock)
-        self.resizeDocks([self.board_dock], [610], Qt.Orientation.Horizontal)
+        self.board_panel = QDockWidget("Fleet board", self)
+        self.board_panel.setObjectName("fleetBoardDock")  # the names the saved layouts know
+        self.board_panel.setWidget(self.board)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.board_panel)
+        self.resizeDocks([self.board_panel], [610], Qt.Orientation.Horizontal)
 
-        self.rules = TrackingRules.from_settings(settings)
-        self.routes = RoutesPanel(self.rules.timezone, self)
-        self.routes_dock = QDockWidget("Routes", self)
-        self.routes_dock.setObjectName("routesDock")
-        self.routes_dock.setWidget(self.routes)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.routes_dock)
-        self.tabifyDockWidget(self.board_dock, self.routes_dock)
-        self.board_dock.raise_()
+        self.routes = RoutesPanel(self)
+        self.routes_panel = QDockWidget("Routes", self)
+        self.routes_panel.setObjectName("routesDock")
+        self.routes_panel.setWidget(self.routes)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.routes_panel)
+        self.tabifyDockWidget(self.board_panel, self.routes_panel)
+        self.board_panel.raise_()
         self._selected_route: int | None = None
 
         self._build_status_bar()
@@ -127,27 +143,26 @@ class MainWindow(QMainWindow):
         self.outbox_button.setAutoRaise(True)
         self.outbox_button.setText("Outbox: …")
         self.outbox_button.setToolTip("Customer notices for the tracking endpoint (Tools > Outbox)")
-        self.outbox_button.clicked.connect(lambda: _Dialogs().show_outbox(self))
+        self.outbox_button.clicked.connect(lambda: self.show_outbox())
         self.outbox_button.setEnabled(False)
         for label in (self.units_label, self.rate_label, self.outbox_button, self.tiles_label, self.db_label):
             bar.addPermanentWidget(label)
 
     def _build_menus(self) -> None:
-        dialogs = _Dialogs()
         file_menu = self.menuBar().addMenu("&File")
         self.database_actions: list[QAction] = []
-        self.import_action = file_menu.addAction("&Import log…", lambda: dialogs.import_logs(self))
+        self.import_action = file_menu.addAction("&Import log…", lambda: self.import_logs())
         self.import_action.setShortcut(QKeySequence("Ctrl+I"))
-        self.manifest_action = file_menu.addAction("Import &manifest…", lambda: dialogs.import_manifest(self))
+        self.manifest_action = file_menu.addAction("Import &manifest…", lambda: self.import_manifest())
         self.manifest_action.setShortcut(QKeySequence("Ctrl+M"))
-        export_action = file_menu.addAction("&Export positions…", lambda: dialogs.export_positions(self))
+        export_action = file_menu.addAction("&Export positions…", lambda: self.export_positions())
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
 
         view = self.menuBar().addMenu("&View")
-        view.addAction(self.board_dock.toggleViewAction())
-        view.addAction(self.routes_dock.toggleViewAction())
+        view.addAction(self.board_panel.toggleViewAction())
+        view.addAction(self.routes_panel.toggleViewAction())
         fit = view.addAction("&Fit map to fleet", self.map.fit_to_fleet)
         fit.setShortcut(QKeySequence("Ctrl+0"))
         self.follow_action = QAction("F&ollow selected vehicle", self, checkable=True)
@@ -158,16 +173,16 @@ class MainWindow(QMainWindow):
         view.addAction("&Reset layout", self._reset_layout)
 
         tools = self.menuBar().addMenu("&Tools")
-        self.units_action = tools.addAction("&GPS units…", lambda: dialogs.gps_units(self))
+        self.units_action = tools.addAction("&GPS units…", lambda: self.show_units())
         self.units_action.setShortcut(QKeySequence("Ctrl+U"))
-        self.lookup_action = tools.addAction("Customer &lookup…", lambda: dialogs.show_lookup(self))
+        self.lookup_action = tools.addAction("Customer &lookup…", lambda: self.show_lookup())
         self.lookup_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lookup_action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)  # from any window
-        self.outbox_action = tools.addAction("&Outbox…", lambda: dialogs.show_outbox(self))
+        self.outbox_action = tools.addAction("&Outbox…", lambda: self.show_outbox())
         self.outbox_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
-        self.dock_action = tools.addAction("&Dock a unit…", lambda: dialogs.show_dock(self))
+        self.dock_action = tools.addAction("&Dock a unit…", lambda: self.show_docking())
         self.dock_action.setShortcut(QKeySequence("Ctrl+D"))
-        tools.addAction("&Settings…", lambda: dialogs.edit_settings(self))
+        tools.addAction("&Settings…", lambda: self.edit_settings())
         self.database_actions += [self.import_action, self.manifest_action, export_action, self.units_action,
                                   self.lookup_action, self.outbox_action, self.dock_action]
         #: What a read-only database still allows: looking, exporting, the outbox's history.
@@ -201,7 +216,7 @@ class MainWindow(QMainWindow):
         if depot.settings is not self.settings:  # changed in the window while the database was opening
             depot.configure(self.settings)
         self.depot = depot
-        self.engine = engine = depot.engine
+        engine = depot.engine
         read_only = is_read_only(engine)
         self.db_label.setText(f"Database: {describe(self.url)}" + (" (read-only)" if read_only else ""))
         self.outbox = OutboxFeed(engine, self.settings, self.fixed_endpoint, self)
@@ -216,34 +231,35 @@ class MainWindow(QMainWindow):
         self.feed = FleetFeed(engine, depot.tracker, self)
         self.feed.fleetChanged.connect(self._on_fleet)
         self.feed.unitStatusChanged.connect(self._on_unit_status)
-        self.feed.fixesStored.connect(lambda _n: self.outbox.poke())  # new fixes may have queued notices
+        self.feed.fixesStored.connect(lambda _n: self._poke_outbox())  # new fixes may have queued notices
         self.feed.start(read_only)
         for action in self.database_actions:
             action.setEnabled(not read_only or action in self.read_only_actions)
         self._tick.start()
         self._on_tick()
         self._load_trails()
-        self.routes.start(depot, lambda: self.rules.local_day(now_ms()))
+        self.routes.start(depot)
         self.port_watch = PortWatcher(self, self.port_lister)
         self.port_watch.appeared.connect(self._on_unit_plugged)
         if not read_only:  # a unit plugged in would be docked: that writes
             self.port_watch.start()
 
-    def add_panel(self, title: str, object_name: str, widget: QWidget) -> QDockWidget:
-        """A panel made on first use (Customer lookup, Dock a unit): a dock tabbed with the board and routes."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(object_name)
-        dock.setWidget(widget)
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
-        self.tabifyDockWidget(self.routes_dock, dock)
-        return dock
+    def _started(self) -> Depot:
+        """The depot the window was started on (the actions that need it are enabled by `start`)."""
+        if self.depot is None:
+            raise RuntimeError("the database is not open yet")
+        return self.depot
 
-    def _on_unit_plugged(self, port) -> None:  # noqa: ANN001
-        """A unit appeared on a port: unless it is one read live, the Dock view says whose it is."""
+    def _zone(self) -> tzinfo | None:
+        """The depot's time zone now."""
+        return self.depot.rules.timezone if self.depot is not None else None
+
+    def _on_unit_plugged(self, port: PortInfo) -> None:
+        """A unit appeared on a port: unless it is one read live, the Dock panel says whose it is."""
         live_ports = {p for p, _status, _rate in self.feed.running_units().values()} if self.feed else set()
         if port.device in live_ports:
             return
-        _Dialogs().show_dock(self).offer(port)
+        self.show_docking().offer(port)
 
     def database_failed(self, error: Exception) -> None:
         """The database could not be opened: say which, why and what to do; the window stays usable."""
@@ -266,18 +282,18 @@ class MainWindow(QMainWindow):
             self._seen_fleet = True  # the map fits itself to new vehicles until the user moves it
             self.fleetShown.emit()
 
-    def _on_routes(self, routes: list) -> None:
+    def _on_routes(self, routes: list[RouteView]) -> None:
         if routes and not self._seen_routes:  # a day with routes: the dispatcher's first view
             self._seen_routes = True
-            self.routes_dock.raise_()
-        self.map.show_routes(routes, self._selected_route, self.routes.clock.hhmm)
+            self.routes_panel.raise_()
+        self.map.show_routes(routes, self._selected_route, self._zone())
 
     def _on_route_selected(self, route_id: int) -> None:
         self._selected_route = route_id if route_id >= 0 else None
         route = self.routes.selected_route()
-        self.map.show_routes(self.routes.current_routes, self._selected_route, self.routes.clock.hhmm)
+        self.map.show_routes(self.routes.current_routes, self._selected_route, self._zone())
         self.map.show_track([])
-        if route is None or self.engine is None:
+        if route is None or self.depot is None:
             return
         self.map.select(route.vehicle_id, center=False)
         self.board.select_vehicle(route.vehicle_id)
@@ -285,31 +301,30 @@ class MainWindow(QMainWindow):
         if since is not None:
             from fleet_desk.fleet.watch import vehicle_track
 
-            engine, vehicle_id = self.engine, route.vehicle_id
+            engine, vehicle_id = self.depot.engine, route.vehicle_id
             run_in_background(lambda: vehicle_track(engine, vehicle_id, since), self.map.show_track)
 
     def _on_states_changed(self, vehicle_ids: list[int]) -> None:
         vehicles = [self.board_model.vehicle(vid) for vid in vehicle_ids]
         self.map.show_vehicles((v, self.board_model.state_of(v.vehicle_id)) for v in vehicles if v)
 
-    def _on_unit_status(self, unit: str, status) -> None:  # noqa: ANN001
+    def _on_unit_status(self, unit: str, status: UnitStatus) -> None:
         self.board_model.set_unit_status(unit, status)  # the status bar follows on the next tick
 
     def _on_tick(self) -> None:
         self.board_model.tick()
+        if self.feed is None:
+            return
         self.rate_label.setText(f"{self.feed.fixes_per_second():.1f} fixes/s")
-        self._update_units_label()
-
-    def _update_units_label(self) -> None:
         up, total = self.feed.connected_count()
         self.units_label.setText(f"Units: {up} of {total} connected" if total else "Units: none live")
 
     def _load_trails(self) -> None:
         since = now_ms() - self.settings.trail_minutes * 60_000
-        engine = self.engine
-        if engine is not None and self.map.is_ready:
+        if self.depot is not None and self.map.is_ready:
             from fleet_desk.fleet.watch import recent_trails
 
+            engine = self.depot.engine
             run_in_background(lambda: recent_trails(engine, since), self.map.load_trails)
 
     def _on_map_ready(self) -> None:
@@ -320,8 +335,18 @@ class MainWindow(QMainWindow):
             self.map.fit_to_fleet()
         self.mapReady.emit()
 
+    def _poll_fleet(self) -> None:
+        """Something was stored: the board and map need not wait for the watch's next look."""
+        if self.feed is not None:
+            self.feed.watch.poll_now()
+
+    def _poke_outbox(self) -> None:
+        if self.outbox is not None:
+            self.outbox.poke()
+
     def _on_outbox(self, status: dict) -> None:
-        self.outbox_button.setText(self.outbox.text())
+        if self.outbox is not None:
+            self.outbox_button.setText(self.outbox.text())
         trouble = status.get("dead") or status.get("retrying") or (status.get("problem") and status.get("pending"))
         self.outbox_button.setStyleSheet("color: #c62828; font-weight: bold" if trouble else "")
 
@@ -333,18 +358,120 @@ class MainWindow(QMainWindow):
         self.settings.follow_selected = on
         self.map.set_follow(on)
 
-    def apply_settings(self, settings: Settings, tiles_changed: bool) -> None:
+    def apply_settings(self, settings: Settings) -> None:
+        """The user changed the settings: the map (its page built again only if the tiles changed),
+        the depot's rules and live tracker (from its next fix; before `start`, `start` does it), where notices
+        go. Times shown follow the depot's zone at their next repaint."""
         self.settings = settings
-        self.rules = TrackingRules.from_settings(settings)
-        self.routes.clock.tz = self.rules.timezone
-        self.map.settings = settings
-        if tiles_changed:
-            self.map.load_page()  # once, on request: the page itself changes; calls below wait for it
-        self.map.set_trail_minutes(settings.trail_minutes)
-        if self.depot is not None:  # the live tracker follows from its next fix (before: `start` does it)
+        self.map.configure(settings)
+        if self.depot is not None:
             self.depot.configure(settings)
         if self.outbox is not None:
             self.outbox.configure(settings)
+
+    # Panels and dialogs, made on first use
+    def _add_panel(self, title: str, object_name: str, widget: QWidget) -> QDockWidget:
+        """A panel tabbed with the board and routes."""
+        panel = QDockWidget(title, self)
+        panel.setObjectName(object_name)
+        panel.setWidget(widget)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, panel)
+        self.tabifyDockWidget(self.routes_panel, panel)
+        return panel
+
+    def show_lookup(self, text: str = "") -> LookupView:
+        """Ctrl+L from anywhere: the Customer lookup panel, raised and ready to type (``text`` in the box)."""
+        view, panel = self.lookup, self.lookup_panel
+        if view is None or panel is None:
+            from fleet_desk.ui.panels.lookup import LookupView
+
+            view = self.lookup = LookupView(self._started(), self.settings, self.map.center, self)
+            panel = self.lookup_panel = self._add_panel("Customer lookup", "lookupDock", view)
+        panel.show()
+        panel.raise_()
+        self.activateWindow()
+        view.start_search(text)
+        return view
+
+    def show_docking(self) -> DockView:
+        """Tools > Dock a unit: the panel, raised; the stops a dock fills in show on the routes."""
+        view, panel = self.docking, self.docking_panel
+        if view is None or panel is None:
+            from fleet_desk.ui.panels.dock import DockView
+
+            view = self.docking = DockView(self._started(), self)
+            view.docked.connect(lambda _summary: self.routes.refresh())
+            if self.port_watch is not None:
+                view.set_ports(list(self.port_watch.ports.values()))
+                self.port_watch.listed.connect(view.set_ports)
+            panel = self.docking_panel = self._add_panel("Dock a unit", "dockUnitDock", view)
+        panel.show()
+        panel.raise_()
+        return view
+
+    def show_outbox(self) -> OutboxMonitor:
+        """Tools > Outbox (one window, raised if open already)."""
+        if self.outbox_monitor is None:
+            from fleet_desk.ui.dialogs.outbox import OutboxMonitor
+
+            if self.outbox is None:
+                raise RuntimeError("the database is not open yet")
+            self.outbox_monitor = OutboxMonitor(self.outbox, self._started(), self)
+        self.outbox_monitor.show()
+        self.outbox_monitor.raise_()
+        return self.outbox_monitor
+
+    def show_units(self) -> GpsUnitsDialog:
+        """Tools > GPS units (one dialog, raised if open already)."""
+        if self.units_dialog is None:
+            from fleet_desk.ui.dialogs.units import GpsUnitsDialog
+
+            if self.feed is None:
+                raise RuntimeError("the database is not open yet")
+            self.units_dialog = GpsUnitsDialog(self.feed, self._started().engine, self)
+        self.units_dialog.show()
+        self.units_dialog.raise_()
+        self.units_dialog.refresh_units()
+        return self.units_dialog
+
+    def import_logs(self, paths: list[Path] | None = None) -> ImportFlow | None:
+        """File > Import log (``paths``: those files, else the ones the user picks); the board follows."""
+        from fleet_desk.ui.dialogs.import_log import ImportFlow, choose_logs
+
+        paths = choose_logs(self) if paths is None else paths
+        if not paths:
+            return None
+        flow = self.import_flow = ImportFlow(self._started(), paths, self)
+        flow.done.connect(lambda _outcomes: self._poll_fleet())
+        flow.ask()
+        return flow
+
+    def import_manifest(self, path: Path | None = None) -> ManifestImport | None:
+        """File > Import manifest (``path``: that file, else the one the user picks); the routes follow."""
+        from fleet_desk.ui.dialogs.manifest import ManifestImport, choose_manifest
+
+        path = choose_manifest(self) if path is None else path
+        if path is None:
+            return None
+        flow = self.manifest_import = ManifestImport(self._started(), path, self)
+        flow.stored.connect(self.routes.refresh)
+        flow.start()
+        return flow
+
+    def export_positions(self) -> None:
+        """File > Export positions."""
+        from fleet_desk.ui.dialogs.export import export_positions
+
+        export_positions(self._started().engine, self)
+
+    def edit_settings(self) -> SettingsDialog:
+        """Tools > Settings (window-modal); what the user chose is saved and applied on OK."""
+        from fleet_desk.ui.dialogs.settings import SettingsDialog
+
+        dialog = self.settings_dialog = SettingsDialog(self.settings, self)
+        dialog.chosen.connect(self.apply_settings)
+        dialog.open()
+        return dialog
 
     def _about(self) -> None:
         QMessageBox.about(self, "About Fleet Desk",
@@ -384,7 +511,7 @@ class MainWindow(QMainWindow):
 
     def _reset_layout(self) -> None:
         self.restoreState(self._default_state)
-        self.board_dock.show()
+        self.board_panel.show()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.remember_layout:  # a screenshot or benchmark run leaves the user's layout and settings alone
@@ -396,9 +523,8 @@ class MainWindow(QMainWindow):
         self._tick.stop()
         if self.port_watch is not None:
             self.port_watch.stop()
-        dock_view = getattr(self, "_dock_view", None)
-        if dock_view is not None:
-            dock_view.cancel_download()  # what was read is stored; the unit is not erased
+        if self.docking is not None:
+            self.docking.cancel_download()  # what was read is stored; the unit is not erased
         if self.feed is not None:
             self.feed.stop()
         if self.outbox is not None:

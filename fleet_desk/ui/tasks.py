@@ -1,12 +1,15 @@
 """Slow work off the GUI thread: run a function in the thread pool, get the result back on the GUI thread.
 
-Like Anki's QueryOp: the function must not touch widgets; ``on_done`` and
-``on_failed`` run on the GUI thread with the result or the exception.
+`run_in_background` is Anki's QueryOp: the function must not touch widgets;
+``on_done`` and ``on_failed`` run on the GUI thread with the result or the
+exception. `Job` is the long kind a user watches and may cancel (a dock, an
+import): progress as it goes, then done or failed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +26,7 @@ class _Relay(QObject):
 
 
 class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], relay: _Relay):
+    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
         super().__init__()
         self.fn = fn
         self.relay = relay
@@ -31,7 +34,7 @@ class _Task(QRunnable):
     def run(self) -> None:
         try:
             result = self.fn()
-        except Exception as exc:  # noqa: BLE001 - handed to on_failed on the GUI thread
+        except Exception as exc:  # handed to on_failed on the GUI thread
             log.info("background task failed: %s", exc, exc_info=True)
             self.relay.failed.emit(exc)
         else:
@@ -64,6 +67,56 @@ def run_in_background(
     relay.done.connect(lambda result: finish(on_done, result))
     relay.failed.connect(lambda exc: finish(on_failed or _unhandled, exc))
     QThreadPool.globalInstance().start(_Task(fn, relay))
+
+
+Report = Callable[[Any], None]
+"""What a job's work calls with its progress (any value; the job's ``progress`` signal carries it)."""
+Cancelled = Callable[[], bool]
+"""What a job's work asks between steps: has the user cancelled?"""
+
+
+class Job(QObject):
+    """Work a user watches and may cancel, in the thread pool: one class for every such job (a dock, an import).
+
+    Anki's CollectionOp with a Cancel button. ``work(report, cancelled)`` runs off the GUI thread: it calls
+    ``report(progress)`` as it goes and asks ``cancelled()`` between steps; cancelled work stops early and
+    returns what it did (nothing is lost by cancelling, so it is not a failure). ``progress``, then ``done``
+    (the result) or ``failed`` (the exception) arrive on the GUI thread, and not at all once the job is deleted.
+    """
+
+    progress = Signal(object)
+    done = Signal(object)
+    failed = Signal(object)  # the exception
+
+    def __init__(self, work: Callable[[Report, Cancelled], Any], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._work = work
+        self._cancel = threading.Event()
+        self.running = False
+
+    def start(self) -> None:
+        """Run the work once."""
+        if self.running:
+            raise RuntimeError("this job is running already")
+        self.running = True
+        work, report, cancelled = self._work, self.progress.emit, self._cancel.is_set
+        run_in_background(lambda: work(report, cancelled), self._done, self._failed, owner=self)
+
+    def cancel(self) -> None:
+        """Ask the work to stop at its next step (what it did stays done)."""
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _done(self, result: object) -> None:
+        self.running = False
+        self.done.emit(result)
+
+    def _failed(self, exc: Exception) -> None:
+        self.running = False
+        self.failed.emit(exc)
 
 
 def _unhandled(exc: Exception) -> None:

@@ -29,9 +29,9 @@ def test_plugging_in_an_unknown_logger_registers_it_then_downloads_and_fills_in_
         store_manifest(engine, window.depot.tracker, read_manifest(manifest, tz=UTC), RULES)
         port = PortInfo(sim.path, "GPS logger", "0E8D:3329", "HX-0001", "Holux")
         plugged.append(port)  # the driver plugs the unit in
-        qtbot.waitUntil(lambda: getattr(getattr(window, "_dock_view", None), "register_dialog", None) is not None,
+        qtbot.waitUntil(lambda: window.docking is not None and window.docking.register_dialog is not None,
                         timeout=10000)
-        view = window._dock_view
+        view = window.docking
         dialog = view.register_dialog
         assert "MTK logger M-241" in dialog.findChild(type(view.title)).text()  # what the unit said
         assert dialog.family.currentData() == "mtk"

@@ -44,7 +44,7 @@ def test_lookup_window_answers_by_tracking_number_phone_and_name_with_map_delay_
         day_so_far(engine, tracker, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)  # still at the depot, late
         _silent_van(engine, tracker, tmp_path, 2, 45, 12)
         qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)  # Ctrl+L from the main window
-        view = window._lookup
+        view = window.lookup
         qtbot.waitUntil(lambda: view.isVisible() and view.map.is_ready, timeout=30000)
 
         # A tracking number, typed in lower case: the card's words and the map.

@@ -22,7 +22,7 @@ from fleet_desk.store import PositionWriter, ensure_device, open_database
 from fleet_desk.store.models import Position
 from fleet_desk.store.registry import ensure_driver
 from fleet_desk.store.units import unit_assignments
-from fleet_desk.ui.panels.fleet_board import AGE, SPEED, STATE, FleetBoardModel
+from fleet_desk.ui.models.fleet_board import AGE, SPEED, STATE, FleetBoardModel
 from tests.helpers.desk import close_window, js, open_window
 from tests.helpers.mounts import read_only
 from tests.helpers.paths import NMEA_LOGS, ROOT
@@ -153,14 +153,13 @@ def test_board_updates_only_changed_rows_and_filters(qtbot):  # noqa: ANN001
 def test_live_unit_attached_persists_and_restarts(qtbot, tmp_path):  # noqa: ANN001
     """Tools > GPS units: attach a pty unit, see it on the board, restart the app: it reads again."""
     from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
-    from fleet_desk.ui.dialogs.units import gps_units
     from tests.helpers.ptys import Feeder
 
     url = f"sqlite:///{tmp_path / 'depot.db'}"
     pty = PtyUnit(SimulatedUnit(0, seed=3), 9600)
     with Feeder(pty, datetime.now(UTC).replace(microsecond=0), rate_hz=1.0):
         window, engine = open_window(qtbot, url)
-        dialog = gps_units(window)
+        dialog = window.show_units()
         dialog.unit_name.setText("unit-05")
         dialog.vehicle.setText("Van 5")
         dialog.port.setCurrentText(pty.path)
@@ -211,7 +210,7 @@ def test_database_that_cannot_be_opened_is_explained(qtbot, tmp_path):  # noqa: 
     blocker.write_text("not a directory")
     session = AppSession(f"sqlite:///{blocker}/depot.db", demo=False, vehicles=0, remember_layout=False)
     window = session.open()
-    qtbot.waitUntil(lambda: hasattr(window, "database_box"), timeout=10000)
+    qtbot.waitUntil(lambda: window.database_box is not None, timeout=10000)
     assert "cannot open database" in window.database_box.text()
     assert "--db URL" in window.database_box.text()
     assert any("cannot open database" in t for t in window.message_bar.texts())
@@ -255,7 +254,7 @@ def test_import_log_dialog_flow_through_the_cli_code(qtbot, desk):  # noqa: ANN0
 
     window, engine = desk
     log = next(p for p in NMEA_LOGS if p.name.startswith("ublox"))
-    flow = ImportFlow(window, [log])
+    flow = ImportFlow(window.depot, [log], window)
     with qtbot.waitSignal(flow.done, timeout=60000) as done:
         flow.begin("logger-1", "Van 4", None)
     [outcome] = done.args[0]
@@ -278,11 +277,11 @@ def test_import_cancel_keeps_what_was_read_and_bad_file_is_named(qtbot, desk, tm
             f.write(data)
     junk = tmp_path / "photo.jpg"
     junk.write_bytes(bytes(range(256)) * 100)
-    flow = ImportFlow(window, [junk, big])
+    flow = ImportFlow(window.depot, [junk, big], window)
     with qtbot.waitSignal(flow.done, timeout=60000) as done:
         flow.begin("logger-2", None, None)
         cancel = flow.progress.findChild(QPushButton)
-        flow.job.progress.connect(lambda per_mille, number, name: number == 2 and cancel.click())
+        flow.job.progress.connect(lambda progress: progress.number == 2 and cancel.click())
     first, second = done.args[0]
     assert "no NMEA sentences found" in first.error and "photo.jpg" in first.error
     assert second.summary.cancelled
@@ -314,13 +313,11 @@ def test_unexpected_exception_reaches_the_crash_dialog(qtbot, desk):  # noqa: AN
 def test_layout_and_settings_are_remembered(qtbot, tmp_path):  # noqa: ANN001
     from PySide6.QtWidgets import QDialogButtonBox
 
-    from fleet_desk.ui.menus import edit_settings
-
     url = f"sqlite:///{tmp_path / 'depot.db'}"
     window, engine = open_window(qtbot, url, remember=True)
-    window.board_dock.hide()
+    window.board_panel.hide()
     window.resize(700, 500)
-    dialog = edit_settings(window)
+    dialog = window.edit_settings()
     dialog.trail.setValue(25)
     dialog.tile_url.setText("")
     qtbot.mouseClick(dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok),
@@ -330,10 +327,10 @@ def test_layout_and_settings_are_remembered(qtbot, tmp_path):  # noqa: ANN001
 
     assert json.loads(Settings.path().read_text())["trail_minutes"] == 25
     window, engine = open_window(qtbot, url, Settings.load(), remember=True)
-    assert window.board_dock.isHidden()
+    assert window.board_panel.isHidden()
     assert (window.width(), window.height()) == (700, 500)
     assert "No map tile server" in js(qtbot, window, "fleetMap.notice()")
-    window.board_dock.show()
+    window.board_panel.show()
     close_window(window, engine)
     Settings().save()
 

@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QMessageBox
 from fleet_desk import times
 from fleet_desk.push.endpoint import Endpoint, read_secret
 from fleet_desk.settings import Settings, config_dir
-from fleet_desk.ui.menus import edit_settings, show_outbox
 from tests.helpers.desk import CLOSED_PORT_TILES, close_window, open_window
 from tests.helpers.outbox import SECRET, queue_notices
 
@@ -35,7 +34,7 @@ def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_
         assert window.outbox_button.text() == "Outbox: all sent, 1 refused"
         assert any("refused 1 customer notice" in t and "HTTP 400" in t for t in window.message_bar.texts())
 
-        monitor = show_outbox(window)
+        monitor = window.show_outbox()
         qtbot.waitUntil(lambda: monitor.model.rowCount() == 6, timeout=10000)
         assert "1</b> refused" in monitor.counts.text() and "HTTP 400" in monitor.error.text()
         dead = next(i for i, row in enumerate(monitor.model.rows) if row.status == "dead")
@@ -82,7 +81,7 @@ def test_settings_endpoint_tab_refuses_plain_http_keeps_secrets_out_of_settings_
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}",
                                  Settings(tile_url="", depot_timezone="Europe/Paris", stop_radius_m=80.0))
     try:
-        dialog = edit_settings(window)
+        dialog = window.edit_settings()
         # Test connection with what is typed, before anything is saved.
         dialog.endpoint_url.setText(receiver.url)
         dialog.secret_fields["signing_secret"].setText(SECRET)
@@ -115,7 +114,7 @@ def test_settings_endpoint_tab_refuses_plain_http_keeps_secrets_out_of_settings_
         assert read_secret("endpoint_token", window.settings) == "t0ken"
         # The running app follows: the outbox now sends there.
         qtbot.waitUntil(lambda: window.outbox.endpoint_url == receiver.url, timeout=5000)
-        assert window.rules.late_threshold_s == 8 * 60
+        assert window.depot.rules.late_threshold_s == 8 * 60
         assert window.depot.tracker.rules.late_threshold_s == 8 * 60  # live tracking follows from its next fix
         secrets_file.unlink()
     finally:

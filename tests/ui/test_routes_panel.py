@@ -23,7 +23,7 @@ def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbo
         panel: RoutesPanel = window.routes
         panel.refresh()
         qtbot.waitUntil(lambda: len(panel.current_routes) == 2, timeout=10000)
-        qtbot.waitUntil(lambda: window.routes_dock.isVisible(), timeout=5000)  # raised: the day has routes
+        qtbot.waitUntil(lambda: window.routes_panel.isVisible(), timeout=5000)  # raised: the day has routes
         model = panel.routes_model
         badges = {model.index(r, 0).data(): model.index(r, 4).data() for r in range(model.rowCount())}
         assert badges["R01"] == "On time" and badges["R02"].startswith("Late (")
@@ -62,8 +62,6 @@ def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbo
 
 
 def test_import_manifest_lists_bad_rows_and_imports_only_when_asked(qtbot, tmp_path):  # noqa: ANN001
-    from fleet_desk.ui.dialogs.manifest import import_manifest
-
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
         day = simulate_day(3, datetime.now(UTC), stops=4, seed=1)
@@ -71,9 +69,9 @@ def test_import_manifest_lists_bad_rows_and_imports_only_when_asked(qtbot, tmp_p
         day.rows[3]["window_end"] = day.rows[3]["window_start"]  # line 5: window end not after start
         path = tmp_path / "today.csv"
         path.write_text(day.manifest_csv(), encoding="utf-8")
-        import_manifest(window, path)
-        qtbot.waitUntil(lambda: getattr(window, "manifest_problems", None) is not None, timeout=10000)
-        dialog = window.manifest_problems
+        flow = window.import_manifest(path)
+        qtbot.waitUntil(lambda: flow.problems is not None, timeout=10000)
+        dialog = flow.problems
         text = dialog.details.toPlainText()
         assert "line 4, lat: missing" in text and "line 5, window_end: window end is not after its start" in text
         with Session(engine) as s:

@@ -1,1 +1,2 @@
-"""The window's dialogs: import a log or a manifest, settings, GPS units, register a unit, the crash report."""
+"""The window's dialogs: import a log or a manifest, export positions, settings, GPS units, register a unit, the
+outbox monitor, the crash report."""

@@ -1,12 +1,11 @@
 """File > Import log: pick files, name the unit, watch the progress, read the summary.
 
 The import itself is `fleet_desk.ingest.pipeline.import_log`, the same function the
-CLI runs, in a worker thread; cancelling keeps everything already read.
+CLI runs, file after file in a `Job`; cancelling keeps everything already read.
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,16 +19,19 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QLabel,
     QMessageBox,
     QProgressDialog,
     QWidget,
 )
 from sqlalchemy import Engine
 
+from fleet_desk import messages
+from fleet_desk.depot import Depot
 from fleet_desk.ingest.pipeline import IngestSummary, NotNmeaError, import_log
-from fleet_desk.store.units import unit_assignments
+from fleet_desk.store.units import UnitAssignment, unit_assignments
 from fleet_desk.tracking.tracker import RouteTracker
-from fleet_desk.ui.tasks import run_in_background
+from fleet_desk.ui.tasks import Cancelled, Job, Report, run_in_background
 
 LOG_FILTER = "NMEA logs (*.nmea *.log *.txt *.gz);;All files (*)"
 
@@ -41,52 +43,44 @@ class FileOutcome:
     error: str | None
 
 
-class ImportJob(QObject):
-    """Imports files one after the other in a worker thread."""
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """How far the import is: per mille of the file being read, which file (from 1), its name."""
 
-    progress = Signal(int, int, str)  # per mille done, file number, file name
-    finished = Signal(list)  # FileOutcome per file
+    per_mille: int
+    number: int
+    name: str
 
-    def __init__(self, engine: Engine, tracker: RouteTracker, paths: list[Path], device: str, vehicle: str | None,
-                 day: date | None):
-        """``tracker``: the depot's live tracker, which carries on from each imported track."""
-        super().__init__()
-        self.engine, self.tracker = engine, tracker
-        self.paths, self.device, self.vehicle, self.day = paths, device, vehicle, day
-        self.cancel_event = threading.Event()
 
-    def start(self) -> None:
-        run_in_background(self._run, self.finished.emit, owner=self)
+def import_files(engine: Engine, tracker: RouteTracker, paths: list[Path], device: str, vehicle: str | None,
+                 day: date | None, report: Report, cancelled: Cancelled) -> list[FileOutcome]:
+    """Import ``paths`` one after the other through ``tracker`` (the depot's live one, which carries on from each
+    imported track), reporting `ImportProgress`; a file that fails is named and the next one is read."""
+    outcomes = []
+    for number, path in enumerate(paths, 1):
+        if cancelled():
+            break
 
-    def cancel(self) -> None:
-        self.cancel_event.set()
+        def progress(done: int, total: int, number: int = number, name: str = path.name) -> None:
+            report(ImportProgress(int(1000 * done / total) if total else 1000, number, name))
 
-    def _run(self) -> list[FileOutcome]:
-        outcomes = []
-        for number, path in enumerate(self.paths, 1):
-            if self.cancel_event.is_set():
-                break
-
-            def progress(done: int, total: int, number: int = number, name: str = path.name) -> None:
-                self.progress.emit(int(1000 * done / total) if total else 1000, number, name)
-
-            try:
-                summary = import_log(self.engine, self.tracker, path, self.device, self.vehicle, self.day,
-                                     progress=progress, cancelled=self.cancel_event.is_set)
-            except (OSError, NotNmeaError) as exc:
-                outcomes.append(FileOutcome(path, None, f"{exc}; nothing more was imported from it"))
-            except Exception as exc:  # noqa: BLE001 - a database error: named, earlier batches stay stored
-                outcomes.append(FileOutcome(path, None, f"{path}: import failed: {exc}. Positions stored before "
-                                                        "this error stay stored; import the file again to finish."))
-            else:
-                outcomes.append(FileOutcome(path, summary, None))
-        return outcomes
+        try:
+            summary = import_log(engine, tracker, path, device, vehicle, day, progress=progress, cancelled=cancelled)
+        except (OSError, NotNmeaError) as exc:
+            outcomes.append(FileOutcome(path, None, f"{exc}; nothing more was imported from it"))
+        except Exception as exc:  # a database error: named, earlier batches stay stored
+            outcomes.append(FileOutcome(path, None, f"{path}: import failed: {exc}. Positions stored before "
+                                                    "this error stay stored; import the file again to finish."))
+        else:
+            outcomes.append(FileOutcome(path, summary, None))
+    return outcomes
 
 
 class ImportOptions(QDialog):
     """Which unit the log belongs to, and a date if the log lacks one."""
 
-    def __init__(self, paths: list[Path], units: list[str], vehicles: list[str], parent: QWidget | None = None):
+    def __init__(self, paths: list[Path], units: list[str], vehicles: list[str],
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import log")
         form = QFormLayout(self)
@@ -123,9 +117,7 @@ class ImportOptions(QDialog):
         return self.unit.currentText().strip(), self.vehicle.currentText().strip() or None, day
 
 
-def _label(text: str):  # noqa: ANN202
-    from PySide6.QtWidgets import QLabel
-
+def _label(text: str) -> QLabel:
     label = QLabel(text)
     label.setWordWrap(True)
     return label
@@ -137,27 +129,54 @@ def summary_text(outcomes: list[FileOutcome]) -> str:
         if outcome.error:
             parts.append(f"<p><b>{outcome.path.name}</b>: {outcome.error}</p>")
             continue
-        rows = "".join(f"<tr><td>{label}</td><td>{value}</td></tr>" for label, value in outcome.summary.report())
+        rows = "".join(f"<tr><td>{label}</td><td>{value}</td></tr>"
+                       for label, value in (outcome.summary.report() if outcome.summary else []))
         parts.append(f"<p><b>{outcome.path.name}</b></p><table cellspacing=4>{rows}</table>")
     return "".join(parts) or "Nothing was imported."
 
 
+def choose_logs(parent: QWidget) -> list[Path]:
+    """The log files the user picks (none if they cancel)."""
+    names, _ = QFileDialog.getOpenFileNames(parent, "Import NMEA log", "", LOG_FILTER)
+    return [Path(n) for n in names]
+
+
 class ImportFlow(QObject):
-    """Options, then progress with cancel, then the summary; emits ``done`` with the outcomes."""
+    """File > Import log on ``depot``: options (`ask`), then progress with Cancel, then the summary; ``done``
+    carries the outcomes. Dialogs open over ``parent``."""
 
     done = Signal(list)
 
-    def __init__(self, window, paths: list[Path]):  # noqa: ANN001
-        super().__init__(window)
-        self.window = window
+    def __init__(self, depot: Depot, paths: list[Path], parent: QWidget) -> None:
+        super().__init__(parent)
+        self.depot = depot
         self.paths = paths
-        self.job: ImportJob | None = None
+        self.parent_widget = parent
+        self.job: Job | None = None
+        self.options: ImportOptions | None = None
         self.progress: QProgressDialog | None = None
         self.summary_box: QMessageBox | None = None
 
+    def ask(self) -> None:
+        """Which unit (and vehicle, and date) the files belong to, offering the known ones; then `begin`."""
+        engine = self.depot.engine
+        run_in_background(lambda: unit_assignments(engine), self._ask, owner=self)
+
+    def _ask(self, assignments: list[UnitAssignment]) -> None:
+        units = [a.device for a in assignments]
+        vehicles = sorted({a.vehicle for a in assignments if a.vehicle})
+        self.options = ImportOptions(self.paths, units, vehicles, self.parent_widget)
+        if self.options.exec() == QDialog.DialogCode.Accepted:
+            self.begin(*self.options.values())
+
     def begin(self, device: str, vehicle: str | None, day: date | None) -> None:
-        self.job = ImportJob(self.window.engine, self.window.depot.tracker, self.paths, device, vehicle, day)
-        self.progress = QProgressDialog("Importing…", "Cancel", 0, 1000, self.window)
+        engine, tracker, paths = self.depot.engine, self.depot.tracker, self.paths
+
+        def work(report: Report, cancelled: Cancelled) -> list[FileOutcome]:
+            return import_files(engine, tracker, paths, device, vehicle, day, report, cancelled)
+
+        self.job = Job(work, self)
+        self.progress = QProgressDialog("Importing…", "Cancel", 0, 1000, self.parent_widget)
         self.progress.setWindowTitle("Import log")
         self.progress.setWindowModality(Qt.WindowModality.WindowModal)
         self.progress.setMinimumDuration(0)
@@ -165,43 +184,29 @@ class ImportFlow(QObject):
         self.progress.setAutoReset(False)
         self.progress.canceled.connect(self.job.cancel)
         self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(self._on_finished)
+        self.job.done.connect(self._on_finished)
+        self.job.failed.connect(self._on_failed)
         self.progress.show()
         self.job.start()
 
-    def _on_progress(self, per_mille: int, number: int, name: str) -> None:
+    def _on_progress(self, p: ImportProgress) -> None:
         if self.progress is not None:
-            self.progress.setLabelText(f"Importing {name} ({number} of {len(self.paths)})…")
-            self.progress.setValue(per_mille)
+            self.progress.setLabelText(f"Importing {p.name} ({p.number} of {len(self.paths)})…")
+            self.progress.setValue(p.per_mille)
 
     def _on_finished(self, outcomes: list[FileOutcome]) -> None:
         if self.progress is not None:
             self.progress.close()
-        self.window.feed.watch.poll_now()
         failed = any(o.error for o in outcomes)
         self.summary_box = QMessageBox(QMessageBox.Icon.Warning if failed else QMessageBox.Icon.Information,
                                        "Import log", summary_text(outcomes), QMessageBox.StandardButton.Ok,
-                                       self.window)
+                                       self.parent_widget)
         self.summary_box.setTextFormat(Qt.TextFormat.RichText)
         self.summary_box.setModal(False)
         self.summary_box.show()
         self.done.emit(outcomes)
 
-
-def import_logs(window, paths: list[Path] | None = None) -> None:  # noqa: ANN001
-    """File > Import log."""
-    if paths is None:
-        names, _ = QFileDialog.getOpenFileNames(window, "Import NMEA log", "", LOG_FILTER)
-        paths = [Path(n) for n in names]
-    if not paths:
-        return
-
-    def ask(assignments: list) -> None:
-        units = [a.device for a in assignments]
-        vehicles = sorted({a.vehicle for a in assignments if a.vehicle})
-        options = ImportOptions(paths, units, vehicles, window)
-        if options.exec() == QDialog.DialogCode.Accepted:
-            window.import_flow = ImportFlow(window, paths)
-            window.import_flow.begin(*options.values())
-
-    run_in_background(lambda: unit_assignments(window.engine), ask, owner=window)
+    def _on_failed(self, exc: Exception) -> None:
+        if self.progress is not None:
+            self.progress.close()
+        messages.error(str(exc))

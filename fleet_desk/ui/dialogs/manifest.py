@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,8 +23,9 @@ from PySide6.QtWidgets import (
 
 from fleet_desk import messages
 from fleet_desk.clock import now_ms
+from fleet_desk.depot import Depot
 from fleet_desk.tracking.manifest import Manifest, ManifestError, check_stored, read_manifest
-from fleet_desk.tracking.routes import store_manifest
+from fleet_desk.tracking.routes import ManifestResult, store_manifest
 from fleet_desk.ui.tasks import run_in_background
 
 MANIFEST_FILTER = "Manifests (*.csv *.json);;All files (*)"
@@ -33,7 +34,7 @@ MANIFEST_FILTER = "Manifests (*.csv *.json);;All files (*)"
 class ManifestProblems(QDialog):
     """The rows that are wrong, with line, column and reason; import the valid rows, or nothing."""
 
-    def __init__(self, manifest: Manifest, parent: QWidget | None = None):
+    def __init__(self, manifest: Manifest, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Manifest has problems")
         self.resize(640, 380)
@@ -58,43 +59,61 @@ class ManifestProblems(QDialog):
         self.details.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
-def import_manifest(window, path: Path | None = None) -> None:  # noqa: ANN001
-    """File > Import manifest. ``HH:MM`` times are read as today's, at the depot."""
-    if path is None:
-        name, _ = QFileDialog.getOpenFileName(window, "Import manifest", "", MANIFEST_FILTER)
-        if not name:
-            return
-        path = Path(name)
-    rules, engine, tracker = window.rules, window.engine, window.depot.tracker
-    today = date.fromisoformat(rules.local_day(now_ms()))
+def choose_manifest(parent: QWidget) -> Path | None:
+    """The manifest file the user picks (None if they cancel)."""
+    name, _ = QFileDialog.getOpenFileName(parent, "Import manifest", "", MANIFEST_FILTER)
+    return Path(name) if name else None
 
-    def store(manifest: Manifest) -> None:
-        def done(result) -> None:  # noqa: ANN001
-            skipped = f"; {len(manifest.skipped_lines)} invalid row(s) skipped" if manifest.skipped_lines else ""
-            messages.info(f"Manifest {path.name}: {result.report()}{skipped}")
-            window.routes.refresh()
 
-        run_in_background(lambda: store_manifest(engine, tracker, manifest, rules), done,
-                          lambda exc: messages.error(f"Manifest {path.name} was not imported: {exc}"), owner=window)
+class ManifestImport(QObject):
+    """File > Import manifest on ``depot``: ``HH:MM`` times are read as today's, at the depot; a file with problems
+    opens `ManifestProblems` over ``parent`` first. ``stored`` once routes changed."""
 
-    def checked(manifest: Manifest) -> None:
+    stored = Signal()
+
+    def __init__(self, depot: Depot, path: Path, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.depot = depot
+        self.path = path
+        self.parent_widget = parent
+        self.problems: ManifestProblems | None = None
+
+    def start(self) -> None:
+        """Read and check the file in the background (a tracking number stored for another order is a row
+        problem too, with its line and column)."""
+        engine, rules, path = self.depot.engine, self.depot.rules, self.path
+        today = date.fromisoformat(rules.local_day(now_ms()))
+
+        def read_and_check() -> Manifest:
+            manifest = read_manifest(path, day=today, tz=rules.timezone)
+            with engine.connect() as conn:
+                check_stored(manifest, conn)
+            return manifest
+
+        run_in_background(read_and_check, self._checked, self._unreadable, owner=self)
+
+    def _checked(self, manifest: Manifest) -> None:
         if not manifest.problems:
-            store(manifest)
+            self._store(manifest)
             return
-        window.manifest_problems = ManifestProblems(manifest, window)
-        window.manifest_problems.accepted.connect(lambda: store(manifest))
-        window.manifest_problems.rejected.connect(
-            lambda: messages.warning(f"Manifest {path.name}: nothing imported ({len(manifest.problems)} problems)"))
-        window.manifest_problems.open()
+        name = self.path.name
+        self.problems = ManifestProblems(manifest, self.parent_widget)
+        self.problems.accepted.connect(lambda: self._store(manifest))
+        self.problems.rejected.connect(
+            lambda: messages.warning(f"Manifest {name}: nothing imported ({len(manifest.problems)} problems)"))
+        self.problems.open()
 
-    def unreadable(exc: Exception) -> None:
-        reason = str(exc) if isinstance(exc, ManifestError) else f"{path}: {exc}"
+    def _unreadable(self, exc: Exception) -> None:
+        reason = str(exc) if isinstance(exc, ManifestError) else f"{self.path}: {exc}"
         messages.error(f"{reason}; nothing was imported.")
 
-    def read_and_check() -> Manifest:
-        manifest = read_manifest(path, day=today, tz=rules.timezone)
-        with engine.connect() as conn:  # a tracking number stored for another order: a row problem, line and column
-            check_stored(manifest, conn)
-        return manifest
+    def _store(self, manifest: Manifest) -> None:
+        engine, tracker, rules, name = self.depot.engine, self.depot.tracker, self.depot.rules, self.path.name
 
-    run_in_background(read_and_check, checked, unreadable, owner=window)
+        def done(result: ManifestResult) -> None:
+            skipped = f"; {len(manifest.skipped_lines)} invalid row(s) skipped" if manifest.skipped_lines else ""
+            messages.info(f"Manifest {name}: {result.report()}{skipped}")
+            self.stored.emit()
+
+        run_in_background(lambda: store_manifest(engine, tracker, manifest, rules), done,
+                          lambda exc: messages.error(f"Manifest {name} was not imported: {exc}"), owner=self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -59,7 +60,11 @@ SECRET_LABELS = {"endpoint_token": "Bearer token", "signing_secret": "Signing se
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None):
+    """Tools > Settings, window-modal: on OK the new settings are saved and ``chosen`` carries them."""
+
+    chosen = Signal(object)  # Settings, saved
+
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle("Settings")
@@ -221,27 +226,13 @@ class SettingsDialog(QDialog):
         except EndpointError as exc:
             self._refuse(2, str(exc))
             return
-        self.accept()
-
-    def _refuse(self, tab: int, text: str) -> None:
-        self.tabs.setCurrentIndex(tab)
-        QMessageBox.warning(self, "Settings", text)
-
-
-def edit_settings(window) -> SettingsDialog:  # noqa: ANN001
-    """Tools > Settings (window-modal; applied and saved on OK)."""
-    dialog = SettingsDialog(window.settings, window)
-
-    def apply() -> None:
-        new = dialog.result_settings()
-        tiles_changed = (new.tile_url, new.tile_attribution) != (window.settings.tile_url,
-                                                                 window.settings.tile_attribution)
         try:
             new.save()
         except OSError as exc:
             messages.error(f"Settings could not be saved to {Settings.path()}: {exc}")
-        window.apply_settings(new, tiles_changed)
+        self.accept()
+        self.chosen.emit(new)
 
-    dialog.accepted.connect(apply)
-    dialog.open()
-    return dialog
+    def _refuse(self, tab: int, text: str) -> None:
+        self.tabs.setCurrentIndex(tab)
+        QMessageBox.warning(self, "Settings", text)

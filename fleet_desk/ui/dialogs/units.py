@@ -8,6 +8,7 @@ Port listing and database reads run in the background.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -22,10 +23,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy import Engine
 
 from drivers.base import BAUD_RATES, PortInfo, list_ports
-from fleet_desk.store.timeutil import iso_z
 from fleet_desk.store.units import UnitAssignment, unit_assignments
+from fleet_desk.times import iso_z
+from fleet_desk.ui.fleet_feed import FleetFeed
 from fleet_desk.ui.tasks import run_in_background
 
 PORT_COLUMNS = ("Port", "USB VID:PID", "Serial number", "Description")
@@ -33,10 +36,12 @@ UNIT_COLUMNS = ("Unit", "Vehicle", "Port", "Baud", "Live", "Status", "Fixes/s", 
 
 
 class GpsUnitsDialog(QDialog):
-    def __init__(self, window, parent: QWidget | None = None):  # noqa: ANN001
-        super().__init__(parent or window)
-        self.window = window
-        self.feed = window.feed
+    """The units of ``engine``'s depot and the ports of this computer; ``feed`` reads the live ones."""
+
+    def __init__(self, feed: FleetFeed, engine: Engine, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.feed = feed
+        self.engine = engine
         self.setWindowTitle("GPS units")
         self.resize(900, 560)
         self._units: dict[str, QTreeWidgetItem] = {}
@@ -130,7 +135,8 @@ class GpsUnitsDialog(QDialog):
 
     # Units
     def refresh_units(self) -> None:
-        run_in_background(lambda: unit_assignments(self.window.engine), self._show_units, owner=self)
+        engine = self.engine
+        run_in_background(lambda: unit_assignments(engine), self._show_units, owner=self)
 
     def _show_units(self, assignments: list[UnitAssignment]) -> None:
         seen = set()
@@ -200,17 +206,6 @@ class GpsUnitsDialog(QDialog):
             return
         self.feed.attach(unit.device, unit.port, unit.vehicle, unit.baud, live=True)
 
-    def closeEvent(self, event) -> None:  # noqa: ANN001, N802
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self._timer.stop()
         super().closeEvent(event)
-
-
-def gps_units(window) -> GpsUnitsDialog:  # noqa: ANN001
-    """Tools > GPS units (one dialog, raised if already open)."""
-    dialog = getattr(window, "units_dialog", None)
-    if dialog is None:
-        dialog = window.units_dialog = GpsUnitsDialog(window)
-    dialog.show()
-    dialog.raise_()
-    dialog.refresh_units()
-    return dialog

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal, Slot
@@ -19,6 +20,7 @@ from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineSettings
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
+from fleet_desk import times
 from fleet_desk.fleet.vehicles import FleetVehicle, VehicleState
 from fleet_desk.settings import Settings
 from fleet_desk.ui.style import STOP_COLORS, state_colors_by_name
@@ -53,7 +55,8 @@ class MapBridge(QObject):
 class _LoggingPage(QWebEnginePage):
     """Sends the page's console errors to the log, where tests and users can see them."""
 
-    def javaScriptConsoleMessage(self, level, message, line, source):  # noqa: ANN001, N802
+    def javaScriptConsoleMessage(self, level: QWebEnginePage.JavaScriptConsoleMessageLevel, message: str,  # noqa: N802
+                                 line: int, source: str) -> None:
         if level == QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel:
             log.warning("map page: %s (%s:%s)", message, source.rsplit("/", 1)[-1], line)
         else:
@@ -79,7 +82,7 @@ class FleetMapView(QWebEngineView):
     vehicleClicked = Signal(int)
     tilesChanged = Signal(str)
 
-    def __init__(self, settings: Settings, center: tuple[float, float], parent: QWidget | None = None):
+    def __init__(self, settings: Settings, center: tuple[float, float], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
         self.center = center
@@ -109,8 +112,18 @@ class FleetMapView(QWebEngineView):
         self._flush_timer.timeout.connect(self._flush)
         QTimer.singleShot(0, self, self.load_page)  # after the window shows: building the page takes a moment
 
+    def configure(self, settings: Settings) -> None:
+        """New settings: the page is built again only when what it was built with changed (the tiles); calls
+        made meanwhile wait for it."""
+        page_changed = (settings.tile_url, settings.tile_attribution) != (self.settings.tile_url,
+                                                                          self.settings.tile_attribution)
+        self.settings = settings
+        if page_changed:
+            self.load_page()
+        self.set_trail_minutes(settings.trail_minutes)
+
     def load_page(self) -> None:
-        """Build and load the page (at start, and when tile settings change)."""
+        """Build and load the page (at start, and when the tiles change)."""
         from fleet_desk.ui.map.page import base_url, build_map_page
 
         self.is_ready = False
@@ -181,13 +194,14 @@ class FleetMapView(QWebEngineView):
     def set_trail_minutes(self, minutes: int) -> None:
         self.call("setTrailMinutes", minutes)
 
-    def show_routes(self, routes: list[RouteView], selected: int | None, clock: Callable[[int | None], str]) -> None:
-        """Every route's stops and planned sequence; ``selected`` stands out."""
+    def show_routes(self, routes: list[RouteView], selected: int | None, tz: tzinfo | None) -> None:
+        """Every route's stops and planned sequence; ``selected`` stands out; times in the stops' labels at the
+        depot (``tz``)."""
         self.call("selectRoute", selected)
         self.call("setRoutes", [{
             "id": r.id, "vehicle": r.vehicle_id,
             "stops": [{"id": st.id, "lat": st.lat, "lon": st.lon, "status": st.status, "late": st.open and st.late,
-                       "label": _stop_label(r, st, clock)} for st in r.stops],
+                       "label": _stop_label(r, st, tz)} for st in r.stops],
         } for r in routes])
 
     def show_track(self, points: list[tuple[float, float]]) -> None:
@@ -208,8 +222,12 @@ class FleetMapView(QWebEngineView):
         self.call("centerOn", lat, lon)
 
 
-def _stop_label(route: RouteView, stop: StopView, clock: Callable[[int | None], str]) -> str:
+def _stop_label(route: RouteView, stop: StopView, tz: tzinfo | None) -> str:
     """The stop's tooltip: plain text (the page escapes it)."""
+
+    def clock(ms: int | None) -> str:
+        return times.hhmm(ms, tz)
+
     head = f"{route.key} #{stop.sequence} {stop.customer_name}"
     if stop.status == "delivered":
         return f"{head}: delivered {clock(stop.departed_ms or stop.arrived_ms)}"

@@ -4,16 +4,15 @@ Ports are watched (`PortWatcher`); a known unit that appears is named with
 its vehicle and offered for download (or downloaded at once when the
 setting says so); an unknown one gets the short register dialog. The
 download is `fleet_desk.ingest.dock.dock_unit`, the same as ``fleet-desk dock``,
-run off the GUI thread with a progress bar (bytes, records, time left) and
-Cancel; the summary says what came in and which stops it filled in.
+run off the GUI thread as a `Job` with a progress bar (bytes, records, time
+left) and Cancel; the summary says what came in and which stops it filled in.
 """
 
 from __future__ import annotations
 
 import html
-import threading
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -26,16 +25,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import Engine
 
 from drivers.base import PortInfo
+from drivers.mtk import LoggerIdentity
 from fleet_desk import messages, times
+from fleet_desk.depot import Depot
 from fleet_desk.ingest.dock import DockError, DockProgress, DockSummary, dock_unit
 from fleet_desk.ingest.dock.recognise import which_unit
 from fleet_desk.store.units import UnitAssignment, register_dock_unit, unit_assignments
-from fleet_desk.tracking.tracker import RouteTracker
 from fleet_desk.ui.dialogs.register_unit import RegisterUnitDialog
-from fleet_desk.ui.tasks import run_in_background
+from fleet_desk.ui.tasks import Cancelled, Job, Report, run_in_background
 
 FAMILIES = (("Ask the unit", None), ("MTK data logger (Holux, Qstarz, i-Blue…)", "mtk"),
             ("NMEA logger (plays its log back)", "nmea"))
@@ -44,49 +43,17 @@ PHASES = {"connecting": "Connecting to the unit…", "downloading": "Downloading
           "erasing": "Erasing the unit's memory…"}
 
 
-class DockJob(QObject):
-    """One dock in the thread pool; progress and the outcome come back on the GUI thread."""
-
-    progress = Signal(object)  # DockProgress
-    finished = Signal(object)  # DockSummary
-    failed = Signal(str)
-
-    def __init__(self, engine: Engine, tracker: RouteTracker, port: str, device: str, family: str | None,
-                 vehicle: str | None, erase: bool, baud: int | None = None):
-        """``tracker``: the depot's live tracker, which carries on from the docked track."""
-        super().__init__()
-        self.tracker = tracker
-        self.engine, self.port, self.device, self.family, self.vehicle, self.erase, self.baud = (
-            engine, port, device, family, vehicle, erase, baud)
-        self._cancel = threading.Event()
-
-    def start(self) -> None:
-        run_in_background(self._run, self.finished.emit, self._failed, owner=self)
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def _run(self) -> DockSummary:
-        return dock_unit(self.engine, self.tracker, self.port, self.device, self.family, self.vehicle, self.erase,
-                         self.baud, progress=self.progress.emit, cancelled=self._cancel.is_set)
-
-    def _failed(self, exc: Exception) -> None:
-        if isinstance(exc, DockError):
-            self.failed.emit(str(exc))
-        else:  # a database error: what was stored before it stays stored
-            self.failed.emit(f"{self.port}: docking {self.device} failed: {exc}. What was read before this "
-                             "stays stored; dock again to finish.")
-
-
 class DockView(QWidget):
-    """The Dock a unit panel."""
+    """The Dock a unit panel, on ``depot``: its database, the live tracker that carries on from a docked track,
+    the depot's time zone, and the settings whose docking choices (erase, download at once) it shows and saves."""
 
     docked = Signal(object)  # DockSummary, once a dock is over
 
-    def __init__(self, window):  # noqa: ANN001
-        super().__init__(window)
-        self.window = window
-        self.job: DockJob | None = None
+    def __init__(self, depot: Depot, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.depot = depot
+        self.job: Job | None = None
+        self._job_port = ""  # the port the running job reads
         self.summary: DockSummary | None = None
         self.units: list[UnitAssignment] = []
         self.register_dialog: RegisterUnitDialog | None = None
@@ -111,11 +78,11 @@ class DockView(QWidget):
             self.family.addItem(label, value)
         form.addRow("Unit family:", self.family)
         self.erase = QCheckBox("Erase the unit's memory once the whole track is stored", self)
-        self.erase.setChecked(window.settings.dock_erase)
+        self.erase.setChecked(depot.settings.dock_erase)
         self.erase.toggled.connect(lambda on: self._save_setting("dock_erase", on))
         form.addRow("", self.erase)
         self.auto = QCheckBox("Start the download as soon as a known unit is plugged in", self)
-        self.auto.setChecked(window.settings.dock_auto_download)
+        self.auto.setChecked(depot.settings.dock_auto_download)
         self.auto.toggled.connect(lambda on: self._save_setting("dock_auto_download", on))
         form.addRow("", self.auto)
 
@@ -150,8 +117,8 @@ class DockView(QWidget):
     # -- units and ports --------------------------------------------------------------------------------
 
     def refresh_units(self) -> None:
-        if self.window.engine is not None:
-            run_in_background(lambda: unit_assignments(self.window.engine), self._units_loaded, owner=self)
+        engine = self.depot.engine
+        run_in_background(lambda: unit_assignments(engine), self._units_loaded, owner=self)
 
     def _units_loaded(self, units: list[UnitAssignment]) -> None:
         self.units = units
@@ -179,14 +146,14 @@ class DockView(QWidget):
 
     def offer(self, port: PortInfo) -> None:
         """A unit appeared on ``port``: find out whose it is (asking it if its USB details do not say)."""
-        if self.busy or self.window.engine is None:
+        if self.busy:
             return
         self.title.setText(f"A unit was plugged in on {port.device}; recognising it…")
-        engine = self.window.engine
+        engine = self.depot.engine
         run_in_background(lambda: which_unit(engine, port),
                           lambda found: self._recognised(port, *found), owner=self)
 
-    def _recognised(self, port: PortInfo, unit: UnitAssignment | None, identity) -> None:  # noqa: ANN001
+    def _recognised(self, port: PortInfo, unit: UnitAssignment | None, identity: LoggerIdentity | None) -> None:
         if self.busy:
             return
         self.port.setCurrentText(port.device)
@@ -209,7 +176,7 @@ class DockView(QWidget):
             self.download.setFocus()
         messages.info(f"GPS unit {whose} plugged in on {port}")
 
-    def _register(self, port: PortInfo, identity) -> None:  # noqa: ANN001
+    def _register(self, port: PortInfo, identity: LoggerIdentity | None) -> None:
         if self.register_dialog is not None and self.register_dialog.isVisible():
             return  # one unknown unit at a time; the next is offered when it is plugged in again
         self.title.setText(f"An unknown unit was plugged in on {port.device}.")
@@ -220,9 +187,9 @@ class DockView(QWidget):
         dialog.accepted.connect(lambda: self._registered(port, identity, dialog.values()))
         dialog.open()
 
-    def _registered(self, port: PortInfo, identity, values: tuple[str, str, str | None]) -> None:  # noqa: ANN001
+    def _registered(self, port: PortInfo, identity: LoggerIdentity | None, values: tuple[str, str, str | None]) -> None:
         name, family, vehicle = values
-        engine = self.window.engine
+        engine = self.depot.engine
 
         def work() -> UnitAssignment:
             register_dock_unit(engine, name, family, vehicle, port.serial_number, port.vid_pid,
@@ -250,11 +217,18 @@ class DockView(QWidget):
             return
         if self.busy:
             return
-        self.job = DockJob(self.window.engine, self.window.depot.tracker, port, device, self.family.currentData(),
-                           self.vehicle.currentText().strip() or None, self.erase.isChecked(), self.bauds.get(port))
+        engine, tracker = self.depot.engine, self.depot.tracker
+        family, vehicle_name = self.family.currentData(), self.vehicle.currentText().strip() or None
+        erase, baud = self.erase.isChecked(), self.bauds.get(port)
+
+        def dock(report: Report, cancelled: Cancelled) -> DockSummary:
+            return dock_unit(engine, tracker, port, device, family, vehicle_name, erase, baud, progress=report,
+                             cancelled=cancelled)
+
+        self.job, self._job_port = Job(dock, self), port
         self.job.progress.connect(self._on_progress)
-        self.job.finished.connect(self._on_finished)
-        self.job.failed.connect(self._on_failed)
+        self.job.done.connect(self._on_finished)
+        self.job.failed.connect(lambda exc: self._on_failed(self._failure_text(exc, port, device)))
         self._set_running(True)
         vehicle = self.vehicle.currentText().strip()
         self.title.setText(f"Downloading {device}" + (f" ({vehicle})" if vehicle else "") + f" from {port}…")
@@ -326,12 +300,22 @@ class DockView(QWidget):
         self.progress_text.setText("")
         messages.error(text)
 
+    @staticmethod
+    def _failure_text(exc: Exception, port: str, device: str) -> str:
+        if isinstance(exc, DockError):
+            return str(exc)
+        # a database error: what was stored before it stays stored
+        return (f"{port}: docking {device} failed: {exc}. What was read before this stays stored; dock again to "
+                "finish.")
+
     def _job_over(self) -> None:
-        self.bauds.pop(self.job.port, None)  # the unit is asked again next time it is plugged in
+        self.bauds.pop(self._job_port, None)  # the unit is asked again next time it is plugged in
+        if self.job is not None:
+            self.job.deleteLater()
         self.job = None
 
     def _report_html(self, summary: DockSummary) -> str:
-        tz = self.window.rules.timezone
+        tz = self.depot.rules.timezone
         rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in summary.report())
         parts = [f"<table cellspacing=3>{rows}</table>"]
         if summary.stops:
@@ -344,26 +328,14 @@ class DockView(QWidget):
         return "".join(parts)
 
     def _save_setting(self, name: str, value: bool) -> None:
-        setattr(self.window.settings, name, value)
-        self.window.settings.save()
+        """A docking choice is kept at once (in the depot's settings, the window's own)."""
+        setattr(self.depot.settings, name, value)
+        try:
+            self.depot.settings.save()
+        except OSError as exc:
+            messages.error(f"Settings could not be saved to {self.depot.settings.path()}: {exc}")
 
 
 def _duration(seconds: float) -> str:
     seconds = int(round(seconds))
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-
-def show_dock(window) -> DockView:  # noqa: ANN001
-    """Tools > Dock a unit: the panel (made on first use), raised."""
-    view = getattr(window, "_dock_view", None)
-    if view is None:
-        view = window._dock_view = DockView(window)
-        view.docked.connect(lambda _summary: window.routes.refresh())  # the stops it filled in
-        if window.port_watch is not None:
-            view.set_ports(list(window.port_watch.ports.values()))
-            window.port_watch.listed.connect(view.set_ports)
-        window.dock_dock = window.add_panel("Dock a unit", "dockUnitDock", view)
-    window.dock_dock.show()
-    window.dock_dock.raise_()
-    return view
-

@@ -1,6 +1,6 @@
 """Customer lookup (Ctrl+L): the "where is my order" answer for an agent on a call.
 
-A dock of the main window, tabbed with the fleet board and the routes (it can
+A panel of the main window, tabbed with the fleet board and the routes (it can
 be floated). Not a window of its own: a second top-level window holding a web
 view painted black on a software-rendered X server while the main map ran.
 
@@ -14,6 +14,7 @@ nothing here changes a route or a stop. Phones and e-mails are masked.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from datetime import tzinfo
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
@@ -33,10 +34,12 @@ from PySide6.QtWidgets import (
 
 from fleet_desk import times
 from fleet_desk.clock import now_ms
+from fleet_desk.depot import Depot
 from fleet_desk.fleet.vehicles import FleetVehicle, vehicle_state
 from fleet_desk.lookup import lookup_orders
 from fleet_desk.lookup.answer import EVENT_WORDS, NOTICE_STATUS, OrderAnswer, age_words, answer_for
 from fleet_desk.lookup.search import Hit
+from fleet_desk.settings import Settings
 from fleet_desk.ui.map.view import FleetMapView
 from fleet_desk.ui.tasks import run_in_background
 
@@ -46,9 +49,13 @@ STATUS_WORDS = {"pending": "to do", "arrived": "van there", "delivered": "delive
 
 
 class LookupView(QWidget):
-    def __init__(self, window) -> None:  # noqa: ANN001
-        super().__init__(window)
-        self.window = window
+    """The Customer lookup panel on ``depot`` (its database, and its rules: time zone, phone region); its small
+    map drawn with ``settings``' tiles, around ``center`` at first."""
+
+    def __init__(self, depot: Depot, settings: Settings, center: tuple[float, float],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.depot = depot
         self._query_seq = 0
         self.hits: list[Hit] = []
         self.answer: OrderAnswer | None = None
@@ -71,7 +78,7 @@ class LookupView(QWidget):
         self.copy_button = QPushButton("&Copy answer", self)
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy_answer)
-        self.map = FleetMapView(window.settings, window.map.center, self)
+        self.map = FleetMapView(settings, center, self)
         self.map.setMinimumHeight(200)
 
         left = QWidget(self)
@@ -160,7 +167,7 @@ class LookupView(QWidget):
         if not text:
             self.clear()
             return
-        engine, rules = self.window.engine, self.window.rules
+        engine, rules = self.depot.engine, self.depot.rules
         run_in_background(lambda: lookup_orders(engine, text, rules), lambda result: self._results(seq, text, *result),
                           owner=self)
 
@@ -188,12 +195,12 @@ class LookupView(QWidget):
 
     def _reload_card(self) -> None:
         row = self.results.currentRow()
-        if not (0 <= row < len(self.hits)) or self.window.engine is None or not self.isVisible():
+        if not (0 <= row < len(self.hits)) or not self.isVisible():
             return
-        engine, rules, stop_id = self.window.engine, self.window.rules, self.hits[row].stop_id
+        engine, rules, stop_id = self.depot.engine, self.depot.rules, self.hits[row].stop_id
         run_in_background(lambda: answer_for(engine, stop_id, rules, now_ms()), self._card_for(stop_id), owner=self)
 
-    def _card_for(self, stop_id: int):  # noqa: ANN202
+    def _card_for(self, stop_id: int) -> Callable[[OrderAnswer | None], None]:
         def show(answer: OrderAnswer | None) -> None:
             row = self.results.currentRow()
             if 0 <= row < len(self.hits) and self.hits[row].stop_id == stop_id:
@@ -210,7 +217,7 @@ class LookupView(QWidget):
                               "number, a phone number in any format, a name (accents optional), an e-mail or a "
                               "street. Enter opens the top result, ↑ ↓ move, Esc clears.</p>")
             return
-        self.card.setHtml(card_html(a, self.window.rules.timezone))
+        self.card.setHtml(card_html(a, self.depot.rules.timezone))
         stop = {"lat": a.lat, "lon": a.lon, "status": a.stop_status,
                 "label": f"{a.customer_name}, stop {a.sequence}"}
         vehicle = None
@@ -261,16 +268,3 @@ def card_html(a: OrderAnswer, tz: tzinfo | None) -> str:
     else:
         parts.append("<p>Nothing yet.</p>")
     return "".join(parts)
-
-
-def show_lookup(window, text: str = "") -> LookupView:  # noqa: ANN001
-    """Ctrl+L from anywhere: the Customer lookup dock (made on first use), raised and ready to type."""
-    view = getattr(window, "_lookup", None)
-    if view is None:
-        view = window._lookup = LookupView(window)
-        window.lookup_dock = window.add_panel("Customer lookup", "lookupDock", view)
-    window.lookup_dock.show()
-    window.lookup_dock.raise_()
-    window.activateWindow()
-    view.start_search(text)
-    return view

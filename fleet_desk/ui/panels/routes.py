@@ -1,7 +1,7 @@
 """The Routes panel: the day's routes with progress and an on-time or late badge, and the selected route's stops.
 
 Routes are re-read in the background every few seconds (`fleet_desk.tracking.board`);
-only rows that changed are redrawn. A dispatcher can mark a stop delivered or
+only rows that changed are redrawn (`fleet_desk.ui.models.routes`). A dispatcher can mark a stop delivered or
 failed, move it up or down the sequence, or hand it to another route; each is
 recorded on the order's timeline by `fleet_desk.tracking.routes`.
 """
@@ -13,7 +13,6 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -28,157 +27,14 @@ from PySide6.QtWidgets import (
 
 from fleet_desk import messages, times
 from fleet_desk.clock import now_ms
-from fleet_desk.ui.style import BADGE_COLORS
+from fleet_desk.ui.models.routes import ROUTE_ID_ROLE, SORT_ROLE, RoutesModel, StopsModel
 from fleet_desk.ui.tasks import run_in_background
 
 if TYPE_CHECKING:  # the database layer loads after the window shows
-    from sqlalchemy import Engine
-
     from fleet_desk.depot import Depot
     from fleet_desk.tracking.board import RouteView, StopView
 
 REFRESH_MS = 2000
-STATUS_TEXT = {"pending": "to do", "arrived": "at the stop", "delivered": "delivered", "failed": "failed"}
-ROUTE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
-SORT_ROLE = Qt.ItemDataRole.UserRole + 2
-
-
-class _Clock:
-    """Local times at the depot, for display."""
-
-    def __init__(self, tz: tzinfo | None):
-        self.tz = tz
-
-    def hhmm(self, ms: int | None) -> str:
-        return times.hhmm(ms, self.tz)
-
-
-class _RowsModel(QAbstractTableModel):
-    """Rows keyed by id; `set_rows` redraws only the rows that changed."""
-
-    COLUMNS: tuple[str, ...] = ()
-
-    def __init__(self, clock: _Clock, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.clock = clock
-        self.rows: list = []
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201, N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
-
-    def set_rows(self, rows: list) -> None:
-        if [r.id for r in rows] != [r.id for r in self.rows]:
-            self.beginResetModel()
-            self.rows = list(rows)
-            self.endResetModel()
-            return
-        for i, (old, new) in enumerate(zip(self.rows, rows, strict=True)):
-            if old != new:
-                self.rows[i] = new
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.COLUMNS) - 1))
-
-    def refresh_times(self) -> None:
-        """Progress depends on the clock too."""
-        if self.rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(self.COLUMNS) - 1))
-
-
-class RoutesModel(_RowsModel):
-    COLUMNS = ("Route", "Vehicle", "Driver", "Progress", "Status", "Next stop", "Next ETA")
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201, PLR0911
-        if not index.isValid():
-            return None
-        r: RouteView = self.rows[index.row()]
-        col = index.column()
-        if role == ROUTE_ID_ROLE:
-            return r.id
-        if role in (Qt.ItemDataRole.DisplayRole, SORT_ROLE):
-            nxt = r.next_stop
-            if col == 0:
-                return r.key
-            if col == 1:
-                return r.vehicle
-            if col == 2:
-                return r.driver or ""
-            if col == 3:
-                share = r.planned_share(now_ms())
-                if role == SORT_ROLE:
-                    return r.done_count / max(1, len(r.stops))
-                planned = f" · {share:.0%}" if share is not None else ""
-                return f"{r.done_count}/{len(r.stops)}{planned}"
-            if col == 4:
-                late = r.late_stops
-                return f"Late ({len(late)})" if late and r.badge() == "Late" else r.badge()
-            if col == 5:
-                return f"#{nxt.sequence} {nxt.customer_name}" if nxt else ""
-            if col == 6:
-                if role == SORT_ROLE:
-                    return nxt.eta_ms if nxt and nxt.eta_ms else 0
-                return self.clock.hhmm(nxt.eta_ms) if nxt else ""
-        if role == Qt.ItemDataRole.ForegroundRole and col == 4:
-            return QBrush(QColor(BADGE_COLORS.get(r.badge(), "#000000")))
-        if role == Qt.ItemDataRole.ToolTipRole and col == 3:
-            share = r.planned_share(now_ms())
-            planned = f"; {share:.0%} of the planned working time has gone by" if share is not None else ""
-            return f"{r.done_count} of {len(r.stops)} stops done{planned}"
-        if role == Qt.ItemDataRole.ToolTipRole and col == 4:
-            late = r.late_stops
-            if r.silent_since_ms is not None:
-                return f"No fix since {self.clock.hhmm(r.silent_since_ms)}: ETAs are held, not extrapolated"
-            if late:
-                return "\n".join(f"#{s.sequence} {s.customer_name}: about {s.delay_minutes} min late, "
-                                 f"{s.delay_reason}" for s in late)
-        return None
-
-
-class StopsModel(_RowsModel):
-    COLUMNS = ("#", "Customer", "Window", "ETA", "Status", "Late")
-
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201, PLR0911
-        if not index.isValid():
-            return None
-        s: StopView = self.rows[index.row()]
-        col, hhmm = index.column(), self.clock.hhmm
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == 0:
-                return str(s.sequence)
-            if col == 1:
-                return s.customer_name
-            if col == 2:
-                return f"{hhmm(s.window_start_ms)}–{hhmm(s.window_end_ms)}"
-            if col == 3:
-                if not s.open:
-                    return f"arrived {hhmm(s.arrived_ms)}" if s.arrived_ms else ""
-                if s.eta_ms is None:
-                    return ""
-                return f"{hhmm(s.eta_ms)} ({hhmm(s.eta_earliest_ms)}–{hhmm(s.eta_latest_ms)})"
-            if col == 4:
-                text = STATUS_TEXT.get(s.status, s.status)
-                return f"{text}: {s.failure_reason}" if s.failure_reason else text
-            if col == 5:
-                return f"+{s.delay_minutes} min, {short_reason(s.delay_reason)}" if s.open and s.late else ""
-        if role == Qt.ItemDataRole.ForegroundRole and col == 5 and s.late:
-            return QBrush(QColor(BADGE_COLORS["Late"]))
-        if role == Qt.ItemDataRole.ToolTipRole:
-            if col == 1:
-                return f"Order {s.order_id} (tracking {s.tracking_number})\n{s.customer_name}, {s.address}"
-            if col == 5 and s.open and s.late:
-                return f"About {s.delay_minutes} min late: {s.delay_reason}"
-        return None
-
-
-def short_reason(reason: str | None) -> str:
-    """ "late departure from the depot, 25 min after ..." -> "late departure from the depot"."""
-    return (reason or "").split(" (")[0].split(", ")[0]
 
 
 def _table(model: QAbstractTableModel, parent: QWidget, sortable: bool) -> QTableView:
@@ -210,13 +66,11 @@ class RoutesPanel(QWidget):
     routeSelected = Signal(int)  # route id, or -1
     stopActivated = Signal(float, float)  # double-clicked stop: centre the map there
 
-    def __init__(self, tz: tzinfo | None, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.depot: Depot | None = None
-        self.engine: Engine | None = None
-        self.clock = _Clock(tz)
-        self.routes_model = RoutesModel(self.clock, self)
-        self.stops_model = StopsModel(self.clock, self)
+        self.depot: Depot | None = None  # set by `start`
+        self.routes_model = RoutesModel(self.zone, self)
+        self.stops_model = StopsModel(self.zone, self)
         self.routes_table = _table(self.routes_model, self, sortable=True)
         self.stops_table = _table(self.stops_model, self, sortable=False)
         self.stops_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -233,18 +87,26 @@ class RoutesPanel(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(splitter, 1)
         self._routes: list[RouteView] = []
-        self._day: Callable[[], str] | None = None
         self._loading = False
+        self._menu: QMenu | None = None  # the stop's context menu last shown
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
 
-    def start(self, depot: Depot, day: Callable[[], str]) -> None:
-        """Show the routes of ``day()`` (the depot's date now) from ``depot``'s database, refreshed every 2 s;
-        a dispatcher's changes go through ``depot``'s live tracker."""
-        self.depot, self.engine, self._day = depot, depot.engine, day
+    def start(self, depot: Depot) -> None:
+        """Show today's routes (the depot's date, in its time zone) from ``depot``'s database, refreshed every
+        2 s; a dispatcher's changes go through ``depot``'s live tracker."""
+        self.depot = depot
         self._timer.start()
         self.refresh()
+
+    def zone(self) -> tzinfo | None:
+        """The depot's time zone now (it follows the settings)."""
+        return self.depot.rules.timezone if self.depot is not None else None
+
+    def hhmm(self, ms: int | None) -> str:
+        """A time as the routes show it: at the depot."""
+        return times.hhmm(ms, self.zone())
 
     def stop(self) -> None:
         self._timer.stop()
@@ -252,10 +114,11 @@ class RoutesPanel(QWidget):
     def refresh(self) -> None:
         from fleet_desk.tracking.board import load_routes
 
-        if self.engine is None or self._loading:
+        if self.depot is None or self._loading:
             return
         self._loading = True
-        engine, day, now = self.engine, self._day(), now_ms()
+        now = now_ms()
+        engine, day = self.depot.engine, times.local_day(now, self.zone())
         run_in_background(lambda: load_routes(engine, day, now), self._loaded, self._load_failed, owner=self)
 
     def _loaded(self, routes: list[RouteView]) -> None:
@@ -333,7 +196,7 @@ class RoutesPanel(QWidget):
             if other.id != route.id:
                 others.addAction(f"{other.key} ({other.vehicle})", lambda o=other: self.reassign(stop, o))
         menu.popup(self.stops_table.viewport().mapToGlobal(pos))
-        self._menu = menu  # for tests
+        self._menu = menu
 
     def ask_failed(self, stop: StopView) -> None:
         reason, ok = QInputDialog.getText(self, "Delivery failed", f"Why did order {stop.order_id} fail?")
@@ -343,7 +206,7 @@ class RoutesPanel(QWidget):
     def mark(self, stop: StopView, outcome: str, reason: str | None = None) -> None:
         from fleet_desk.tracking.routes import mark_stop
 
-        depot = self.depot
+        depot = self._started()
         self._change(lambda: mark_stop(depot.engine, depot.tracker, depot.policy, stop.order_id, outcome, reason),
                      f"Order {stop.order_id} marked {outcome}" + (f": {reason}" if reason else ""))
 
@@ -354,18 +217,23 @@ class RoutesPanel(QWidget):
         i = order.index(stop.order_id)
         j = i + step
         order[i], order[j] = order[j], order[i]
-        depot = self.depot
+        depot = self._started()
         self._change(lambda: reorder_route(depot.engine, depot.tracker, route.id, order),
                      f"Route {route.key} resequenced")
 
     def reassign(self, stop: StopView, route: RouteView) -> None:
         from fleet_desk.tracking.routes import reassign_stop
 
-        depot = self.depot
+        depot = self._started()
         self._change(lambda: reassign_stop(depot.engine, depot.tracker, stop.order_id, route.id),
                      f"Order {stop.order_id} handed to route {route.key} ({route.vehicle})")
 
-    def _change(self, fn: Callable[[], None], done_text: str) -> None:
+    def _started(self) -> Depot:
+        if self.depot is None:
+            raise RuntimeError("the Routes panel changes routes once started on a depot")
+        return self.depot
+
+    def _change(self, fn: Callable[[], object], done_text: str) -> None:
         def failed(error: Exception) -> None:
             messages.error(f"Not saved ({done_text}): {error}")
 

@@ -8,11 +8,8 @@ pause and a signed test event. Reads run in the background.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import tzinfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -27,71 +24,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fleet_desk import times
+from fleet_desk.depot import Depot
 from fleet_desk.push.outbox import STATUSES, OutboxRow, outbox_event, outbox_rows
 from fleet_desk.push.sender import check_connection
+from fleet_desk.ui.models.outbox import STATUS_WORDS, OutboxModel
+from fleet_desk.ui.outbox_feed import OutboxFeed
 from fleet_desk.ui.tasks import run_in_background
 
-COLUMNS = ("#", "Queued", "Order", "Event", "Status", "Tries", "Endpoint's answer / next try")
-STATUS_COLORS = {"pending": "#1565c0", "sent": "#2e7d32", "dead": "#c62828", "superseded": "#757575"}
-STATUS_WORDS = {"pending": "waiting", "sent": "sent", "dead": "refused", "superseded": "superseded"}
 SHOWN = 500
-
-Index = QModelIndex | QPersistentModelIndex
-
-
-class OutboxModel(QAbstractTableModel):
-    """The outbox's newest events; times at the depot (``zone()``: its time zone now)."""
-
-    def __init__(self, zone: Callable[[], tzinfo | None], parent: QWidget | None = None):
-        super().__init__(parent)
-        self.zone = zone
-        self.rows: list[OutboxRow] = []
-
-    def set_rows(self, rows: list[OutboxRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: N802, ANN201
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole):  # noqa: ANN201
-        row = self.rows[index.row()]
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return (row.id, self._clock(row.created_ms), row.order_id, row.type,
-                    STATUS_WORDS.get(row.status, row.status), row.attempts, self._answer(row))[column]
-        if role == Qt.ItemDataRole.ForegroundRole and column == 4:
-            return QColor(STATUS_COLORS.get(row.status, "#000000"))
-        if role == Qt.ItemDataRole.ToolTipRole and column == 6:
-            return row.last_error
-        return None
-
-    def _clock(self, ms: int | None) -> str:
-        return times.hhmmss(ms, self.zone())
-
-    def _answer(self, row: OutboxRow) -> str:
-        if row.status == "sent":
-            return f"accepted at {self._clock(row.sent_ms)}"
-        if row.status == "pending" and row.last_error:
-            return f"next try {self._clock(row.next_attempt_ms)} — {row.last_error}"
-        return row.last_error or ""
 
 
 class OutboxMonitor(QDialog):
-    def __init__(self, window, parent: QWidget | None = None):  # noqa: ANN001
-        super().__init__(parent or window)
-        self.window = window
-        self.feed = window.outbox
+    """The outbox as ``feed`` (the window's sender) reports it, its rows read from ``depot``'s database and
+    their times shown at the depot."""
+
+    def __init__(self, feed: OutboxFeed, depot: Depot, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.depot = depot
+        self.feed = feed
         self.setWindowTitle("Outbox — customer notices")
         self.resize(1000, 640)
 
@@ -128,7 +78,7 @@ class OutboxMonitor(QDialog):
         buttons.addWidget(QLabel("Show:", self))
         buttons.addWidget(self.filter)
 
-        self.model = OutboxModel(lambda: window.rules.timezone, self)
+        self.model = OutboxModel(lambda: depot.rules.timezone, self)
         self.table = QTableView(self)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -159,7 +109,7 @@ class OutboxMonitor(QDialog):
 
     # Reading
     def reload(self) -> None:
-        engine, status = self.window.engine, self.filter.currentData()
+        engine, status = self.depot.engine, self.filter.currentData()
         run_in_background(lambda: outbox_rows(engine, status, SHOWN), self._show_rows, owner=self)
 
     def _show_rows(self, rows: list[OutboxRow]) -> None:
@@ -174,7 +124,7 @@ class OutboxMonitor(QDialog):
     def _picked(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
             return
-        engine, oid = self.window.engine, self.model.rows[current.row()].id
+        engine, oid = self.depot.engine, self.model.rows[current.row()].id
         run_in_background(lambda: outbox_event(engine, oid), self._show_event, owner=self)
 
     def _show_event(self, row: dict | None) -> None:
@@ -226,13 +176,3 @@ class OutboxMonitor(QDialog):
             self.test_button.setEnabled(True)
 
         run_in_background(lambda: check_connection(endpoint), done, owner=self)
-
-
-def show_outbox(window) -> OutboxMonitor:  # noqa: ANN001
-    """Tools > Outbox (one window, raised if already open)."""
-    monitor = getattr(window, "_outbox_monitor", None)
-    if monitor is None:
-        monitor = window._outbox_monitor = OutboxMonitor(window)
-    monitor.show()
-    monitor.raise_()
-    return monitor
