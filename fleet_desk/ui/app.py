@@ -163,7 +163,8 @@ class AppSession:
 
             url = resolve_url(self.db)
         demo = self.demo
-        window = self.window = MainWindow(url, settings, note, remember_layout=self.remember_layout,
+        window = self.window = MainWindow(url, settings, note, depot_position=demo.depot if demo else None,
+                                          remember_layout=self.remember_layout,
                                           fixed_endpoint=demo.tracking.endpoint if demo else None)
         window.mapReady.connect(lambda: self._mark("map_ready_s"))
         window.fleetShown.connect(lambda: self._mark("first_vehicles_s"))

@@ -25,7 +25,7 @@ from fleet_desk.clock import now_ms
 from fleet_desk.fleet.vehicles import FleetVehicle
 from fleet_desk.logs import log_path
 from fleet_desk.settings import Settings, config_dir
-from fleet_desk.sim.vans import DEPOT
+from fleet_desk.tracking.rules import parse_location
 from fleet_desk.ui.map.view import FleetMapView
 from fleet_desk.ui.message_bar import MessageBar
 from fleet_desk.ui.models.fleet_board import FleetBoardModel
@@ -63,12 +63,16 @@ class MainWindow(QMainWindow):
     fleetShown = Signal()  # the first vehicles are on the board
     mapReady = Signal()
 
-    def __init__(self, url: str, settings: Settings, title_note: str = "", center: tuple[float, float] = DEPOT,
-                 remember_layout: bool = True, fixed_endpoint: Endpoint | None = None) -> None:
-        """``fixed_endpoint``: send customer notices there, whatever the settings say (the demo's own)."""
+    def __init__(self, url: str, settings: Settings, title_note: str = "",
+                 depot_position: tuple[float, float] | None = None, remember_layout: bool = True,
+                 fixed_endpoint: Endpoint | None = None) -> None:
+        """``depot_position``: where the depot is, whatever the settings say (the demo's own depot); by default
+        the settings' depot location. ``fixed_endpoint``: send customer notices there, whatever the settings say
+        (the demo's own)."""
         super().__init__()
         self.url = url
         self.settings = settings
+        self.fixed_depot_position = depot_position
         self.fixed_endpoint = fixed_endpoint
         # What `start` brings: the core's front door and what runs on it.
         self.depot: Depot | None = None
@@ -92,7 +96,7 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
 
         self.message_bar = MessageBar(self)
-        self.map = FleetMapView(settings, center, self)
+        self.map = FleetMapView(settings, self.depot_position(), self)
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -244,6 +248,16 @@ class MainWindow(QMainWindow):
         if not read_only:  # a unit plugged in would be docked: that writes
             self.port_watch.start()
 
+    def depot_position(self) -> tuple[float, float] | None:
+        """Where the depot is, for the maps: the one given (the demo's), else the settings' depot location; None
+        when neither says (or the setting is no position: the Settings dialog refuses those)."""
+        if self.fixed_depot_position is not None:
+            return self.fixed_depot_position
+        try:
+            return parse_location(self.settings.depot_location)
+        except ValueError:
+            return None
+
     def _started(self) -> Depot:
         """The depot the window was started on (the actions that need it are enabled by `start`)."""
         if self.depot is None:
@@ -359,11 +373,11 @@ class MainWindow(QMainWindow):
         self.map.set_follow(on)
 
     def apply_settings(self, settings: Settings) -> None:
-        """The user changed the settings: the map (its page built again only if the tiles changed),
+        """The user changed the settings: the map (its page built again only if the tiles or the depot moved),
         the depot's rules and live tracker (from its next fix; before `start`, `start` does it), where notices
         go. Times shown follow the depot's zone at their next repaint."""
         self.settings = settings
-        self.map.configure(settings)
+        self.map.configure(settings, self.depot_position())
         if self.depot is not None:
             self.depot.configure(settings)
         if self.outbox is not None:
@@ -385,7 +399,7 @@ class MainWindow(QMainWindow):
         if view is None or panel is None:
             from fleet_desk.ui.panels.lookup import LookupView
 
-            view = self.lookup = LookupView(self._started(), self.settings, self.map.center, self)
+            view = self.lookup = LookupView(self._started(), self.settings, self.depot_position(), self)
             panel = self.lookup_panel = self._add_panel("Customer lookup", "lookupDock", view)
         panel.show()
         panel.raise_()

@@ -6,6 +6,7 @@ import json
 import logging
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from fleet_desk.store.models import Position
 from fleet_desk.store.registry import ensure_driver
 from fleet_desk.store.units import unit_assignments
 from fleet_desk.ui.models.fleet_board import AGE, SPEED, STATE, FleetBoardModel
-from tests.helpers.desk import close_window, js, open_window
+from tests.helpers.desk import CLOSED_PORT_TILES, close_window, js, open_window
 from tests.helpers.mounts import read_only
 from tests.helpers.paths import NMEA_LOGS, ROOT
 
@@ -81,6 +82,23 @@ def test_positions_update_board_and_map(qtbot, desk):  # noqa: ANN001
     info = js(qtbot, window, f"fleetMap.info({vid})")
     assert info["state"] == "stopped" and info["trail"] == 2
     assert model.index(model.row_of(vid), STATE).data() == "stopped"
+
+
+def test_the_map_opens_on_the_depot_the_settings_name_and_follows_them(qtbot, tmp_path):  # noqa: ANN001
+    settings = Settings(tile_url=CLOSED_PORT_TILES, depot_location="48.8566, 2.3522")
+    window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}", settings)
+    try:
+        center = js(qtbot, window, "fleetMap.center()")
+        assert (round(center["lat"], 4), round(center["lon"], 4), center["zoom"]) == (48.8566, 2.3522, 13)
+        assert js(qtbot, window, "document.querySelectorAll('.fd-depot').length") == 1  # the depot, marked
+
+        # No depot known: no marker where there is no depot; the whole map until the fleet frames it.
+        window.apply_settings(replace(window.settings, depot_location=""))
+        qtbot.waitUntil(lambda: window.map.is_ready
+                        and js(qtbot, window, "document.querySelectorAll('.fd-depot').length") == 0, timeout=15000)
+        assert js(qtbot, window, "fleetMap.center()")["zoom"] < 5
+    finally:
+        close_window(window, engine)
 
 
 def test_selection_follows_the_map_both_ways(qtbot, desk):  # noqa: ANN001

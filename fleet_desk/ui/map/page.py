@@ -20,6 +20,8 @@ import resources
 MAP_DIR = resources.DIR / "map"
 LEAFLET_DIR = Path(xleaflet.BASE_DIR)
 QWEBCHANNEL_JS = "qrc:///qtwebchannel/qwebchannel.js"
+DEPOT_ZOOM = 13  # a city around the depot
+WHOLE_MAP, WHOLE_MAP_ZOOM = (20.0, 0.0), 2  # no depot known: the world, until the fleet is framed
 
 
 def _file_url(path: Path) -> str:
@@ -40,7 +42,7 @@ class _FleetLayer(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, map_name: str, config: dict):
+    def __init__(self, map_name: str, config: dict) -> None:
         super().__init__()
         self._name = "FleetLayer"
         self.map_name = map_name
@@ -51,15 +53,16 @@ class _FleetLayer(MacroElement):
 
 
 def build_map_page(
-    center: tuple[float, float],
+    depot: tuple[float, float] | None,
     tile_url: str,
     attribution: str,
     trail_minutes: int,
     colors: dict[str, str],
-    zoom: int = 13,
     stop_colors: dict[str, str] | None = None,
 ) -> str:
-    """The page's HTML; ``window.fleetMap`` is ready once the bridge's pageReady is called."""
+    """The page's HTML; ``window.fleetMap`` is ready once the bridge's pageReady is called. It opens on the
+    depot (marked), or, where the depot is not known, on the whole map until the fleet's positions frame it."""
+    center, zoom = (depot, DEPOT_ZOOM) if depot is not None else (WHOLE_MAP, WHOLE_MAP_ZOOM)
     fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=False)
     fmap.default_js = [("leaflet", _file_url(LEAFLET_DIR / "leaflet.js"))]
     fmap.default_css = [("leaflet_css", _file_url(LEAFLET_DIR / "leaflet.css"))]
@@ -70,7 +73,7 @@ def build_map_page(
         "stopColors": stop_colors or {},
         "trailMinutes": trail_minutes,
         "tileHost": urlsplit(tile_url).hostname or tile_url,
-        "depot": list(center),
+        "depot": list(depot) if depot is not None else None,
     }
     fmap.add_child(_FleetLayer(fmap.get_name(), config))
     root = fmap.get_root()

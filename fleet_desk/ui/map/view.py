@@ -82,10 +82,11 @@ class FleetMapView(QWebEngineView):
     vehicleClicked = Signal(int)
     tilesChanged = Signal(str)
 
-    def __init__(self, settings: Settings, center: tuple[float, float], parent: QWidget | None = None) -> None:
+    def __init__(self, settings: Settings, depot: tuple[float, float] | None, parent: QWidget | None = None) -> None:
+        """``depot``: where the depot is (the page opens there and marks it); None when not known."""
         super().__init__(parent)
         self.settings = settings
-        self.center = center
+        self.depot = depot
         self.is_ready = False
         self.tile_notice = ""
         self._queued: list[str] = []
@@ -112,23 +113,23 @@ class FleetMapView(QWebEngineView):
         self._flush_timer.timeout.connect(self._flush)
         QTimer.singleShot(0, self, self.load_page)  # after the window shows: building the page takes a moment
 
-    def configure(self, settings: Settings) -> None:
-        """New settings: the page is built again only when what it was built with changed (the tiles); calls
-        made meanwhile wait for it."""
-        page_changed = (settings.tile_url, settings.tile_attribution) != (self.settings.tile_url,
-                                                                          self.settings.tile_attribution)
-        self.settings = settings
+    def configure(self, settings: Settings, depot: tuple[float, float] | None) -> None:
+        """New settings: the page is built again only when what it was built with changed (tiles, the depot);
+        calls made meanwhile wait for it."""
+        page_changed = ((settings.tile_url, settings.tile_attribution, depot)
+                        != (self.settings.tile_url, self.settings.tile_attribution, self.depot))
+        self.settings, self.depot = settings, depot
         if page_changed:
             self.load_page()
         self.set_trail_minutes(settings.trail_minutes)
 
     def load_page(self) -> None:
-        """Build and load the page (at start, and when the tiles change)."""
+        """Build and load the page (at start, and when the tiles or the depot change)."""
         from fleet_desk.ui.map.page import base_url, build_map_page
 
         self.is_ready = False
         self._flush_timer.stop()
-        html = build_map_page(self.center, self.settings.tile_url, self.settings.tile_attribution,
+        html = build_map_page(self.depot, self.settings.tile_url, self.settings.tile_attribution,
                               self.settings.trail_minutes, state_colors_by_name(), stop_colors=STOP_COLORS)
         self.setHtml(html, QUrl(base_url()))
 

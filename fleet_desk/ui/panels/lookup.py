@@ -50,9 +50,9 @@ STATUS_WORDS = {"pending": "to do", "arrived": "van there", "delivered": "delive
 
 class LookupView(QWidget):
     """The Customer lookup panel on ``depot`` (its database, and its rules: time zone, phone region); its small
-    map drawn with ``settings``' tiles, around ``center`` at first."""
+    map drawn with ``settings``' tiles, around the depot at ``depot_position`` when it is known."""
 
-    def __init__(self, depot: Depot, settings: Settings, center: tuple[float, float],
+    def __init__(self, depot: Depot, settings: Settings, depot_position: tuple[float, float] | None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.depot = depot
@@ -78,7 +78,7 @@ class LookupView(QWidget):
         self.copy_button = QPushButton("&Copy answer", self)
         self.copy_button.setEnabled(False)
         self.copy_button.clicked.connect(self.copy_answer)
-        self.map = FleetMapView(settings, center, self)
+        self.map = FleetMapView(settings, depot_position, self)
         self.map.setMinimumHeight(200)
 
         left = QWidget(self)
