@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import mask
@@ -66,20 +66,33 @@ class OutboxRow:
 
 def outbox_rows(engine: Engine, status: str | None = None, limit: int = 500) -> list[OutboxRow]:
     """The newest ``limit`` events (of one ``status`` if given), newest first."""
+    return _rows(engine, OutboxEvent.status == status if status else None, limit)
+
+
+def needing_attention(engine: Engine, limit: int = 20) -> list[OutboxRow]:
+    """The newest ``limit`` events someone should look at: dead letters, and pending events tried already (the
+    endpoint refused them for now or did not answer), newest first."""
+    tried = and_(OutboxEvent.status == "pending", OutboxEvent.attempts > 0)
+    return _rows(engine, or_(OutboxEvent.status == "dead", tried), limit)
+
+
+def _rows(engine: Engine, where: ColumnElement[bool] | None, limit: int) -> list[OutboxRow]:
     query = select(OutboxEvent.id, OutboxEvent.created_ms, OutboxEvent.order_id, OutboxEvent.sequence,
                    OutboxEvent.type, OutboxEvent.status, OutboxEvent.attempts, OutboxEvent.next_attempt_ms,
                    OutboxEvent.sent_ms, OutboxEvent.last_error)
-    if status:
-        query = query.where(OutboxEvent.status == status)
+    if where is not None:
+        query = query.where(where)
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(OutboxEvent.id.desc()).limit(limit)).all()
     return [OutboxRow(*row[:-1], mask(row[-1]) if row[-1] else None) for row in rows]
 
 
-def outbox_event(engine: Engine, event_id: int) -> dict | None:
-    """One event with its exact body and the endpoint's last answer; None if there is no such event."""
+def outbox_event(engine: Engine, event: int | str) -> dict | None:
+    """One event with its exact body and the endpoint's last answer, by its row id or (a string) its UUID, as
+    the sender's messages name it; None if there is no such event."""
+    key = OutboxEvent.event_id if isinstance(event, str) else OutboxEvent.id
     with engine.connect() as conn:
-        row = conn.execute(select(OutboxEvent).where(OutboxEvent.id == event_id)).mappings().first()
+        row = conn.execute(select(OutboxEvent).where(key == event)).mappings().first()
     if row is None:
         return None
     return {**row, **{k: mask(row[k]) for k in ("last_error", "response_body") if row[k]}}
