@@ -12,6 +12,19 @@ from typing import Protocol
 import serial
 import serial.tools.list_ports
 
+
+def _line_errors() -> tuple[type[Exception], ...]:
+    """What a serial line raises when the unit is unplugged or stops answering: a port that vanishes
+    mid-flush raises termios.error on POSIX, which is not an OSError."""
+    try:
+        import termios
+    except ImportError:  # Windows
+        return serial.SerialException, OSError
+    return serial.SerialException, OSError, termios.error
+
+
+LINE_ERRORS = _line_errors()
+
 #: Baud rates GPS units use, most common first.
 BAUD_RATES = (4800, 9600, 38400, 115200, 19200, 57600, 230400, 460800, 921600)
 

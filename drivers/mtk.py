@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import serial
 
-from drivers.base import byte_reader, open_port
+from drivers.base import LINE_ERRORS, byte_reader, open_port
 from drivers.framing import SentenceFramer, sentence
 
 #: Generic MTK loggers talk at 115200 baud, the Holux M-241 at 38400; the rest are rarer.
@@ -82,7 +82,7 @@ class MtkLogger:
             except LoggerError:
                 self.close()
                 continue
-            except (serial.SerialException, OSError) as exc:
+            except LINE_ERRORS as exc:
                 self.close()
                 raise LoggerError(f"{self.port}: cannot open the port: {exc}") from exc
             self.baud = baud
@@ -97,7 +97,7 @@ class MtkLogger:
         if self._serial is not None:
             try:
                 self._serial.close()
-            except (serial.SerialException, OSError):
+            except LINE_ERRORS:
                 pass
         self._serial = self._read = None
 
@@ -206,7 +206,7 @@ class MtkLogger:
         try:
             self._serial.write(sentence(command))
             self._serial.flush()
-        except (serial.SerialException, OSError) as exc:
+        except LINE_ERRORS as exc:
             raise LoggerError(f"{self.port}: unit unplugged or not answering ({exc})") from exc
 
     def _next(self, deadline: float, prefixes: tuple[bytes, ...]) -> bytes:
@@ -224,7 +224,7 @@ class MtkLogger:
                                   f"{prefixes[0].decode().rstrip(',')})")
             try:
                 data = read()
-            except (serial.SerialException, OSError) as exc:
+            except LINE_ERRORS as exc:
                 raise LoggerError(f"{self.port}: unit unplugged during the download ({exc})") from exc
             if data:
                 self.line_bytes += len(data)

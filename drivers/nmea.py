@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import serial
 
-from drivers.base import BAUD_RATES, OnBytes, OnStatus, UnitState, UnitStatus, byte_reader, open_port
+from drivers.base import BAUD_RATES, LINE_ERRORS, OnBytes, OnStatus, UnitState, UnitStatus, byte_reader, open_port
 from drivers.framing import SentenceFramer
 from drivers.hub import hub
 
@@ -32,7 +32,7 @@ def detect_baud(port: str, candidates: tuple[int, ...] = BAUD_RATES, seconds: fl
     """The first baud rate at which the unit sends valid checksummed sentences."""
     try:
         ser, _seen = open_at_unit_baud(port, candidates, seconds, drop_stale=True)
-    except (serial.SerialException, OSError):
+    except LINE_ERRORS:
         return None
     if ser is None:
         return None
@@ -138,7 +138,7 @@ class NmeaUnit:
                 self.baud = baud
                 with open_port(self.port, baud) as ser:
                     self._read(ser)
-            except (serial.SerialException, OSError) as exc:
+            except LINE_ERRORS as exc:
                 self._report(UnitState.DISCONNECTED, f"{self.port}: {exc}")
                 self._stop.wait(RETRY_SECONDS)
             except Exception as exc:  # noqa: BLE001 - a driver bug must not kill the unit's thread silently
