@@ -30,7 +30,7 @@ class FleetFeed(QObject):
     fixesStored = Signal(int)
     unitsChanged = Signal()  # a unit was attached, started or stopped
 
-    def __init__(self, engine: Engine, tracker: RouteTracker, parent: QObject | None = None):
+    def __init__(self, engine: Engine, tracker: RouteTracker, parent: QObject | None = None) -> None:
         """``tracker``: the depot's live tracker, which the live units' fixes go through."""
         super().__init__(parent)
         self.engine = engine

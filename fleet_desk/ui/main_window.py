@@ -527,7 +527,7 @@ class MainWindow(QMainWindow):
         self.restoreState(self._default_state)
         self.board_panel.show()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.remember_layout:  # a screenshot or benchmark run leaves the user's layout and settings alone
             self.save_layout()
             try:

@@ -28,7 +28,7 @@ class _Relay(QObject):
 class MessageBar(QWidget):
     """Shows the latest few messages; info fades by itself, warnings and errors stay until closed."""
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(4, 2, 4, 2)

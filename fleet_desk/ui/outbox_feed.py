@@ -27,7 +27,7 @@ class OutboxFeed(QObject):
     roundDone = Signal(object)  # SendRound
 
     def __init__(self, engine: Engine, settings: Settings, fixed_endpoint: Endpoint | None = None,
-                 parent: QObject | None = None):
+                 parent: QObject | None = None) -> None:
         """``fixed_endpoint``: send there whatever the settings say (the demo's own endpoint)."""
         super().__init__(parent)
         self.engine = engine

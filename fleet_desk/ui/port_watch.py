@@ -22,7 +22,7 @@ class PortWatcher(QObject):
     gone = Signal(str)  # port path
     listed = Signal(list)  # every port, each time
 
-    def __init__(self, parent: QObject | None = None, lister: Callable[[], list[PortInfo]] | None = None):
+    def __init__(self, parent: QObject | None = None, lister: Callable[[], list[PortInfo]] | None = None) -> None:
         super().__init__(parent)
         self.lister = lister or (lambda: [p for p in list_ports() if p.vid_pid])
         self.ports: dict[str, PortInfo] = {}

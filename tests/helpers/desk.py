@@ -10,6 +10,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from pytestqt.qtbot import QtBot
 from sqlalchemy import Engine
 
+from drivers.base import PortInfo
 from fleet_desk.depot import Depot
 from fleet_desk.push.endpoint import Endpoint
 from fleet_desk.settings import Settings
@@ -18,9 +19,11 @@ from fleet_desk.ui.main_window import MainWindow
 from fleet_desk.ui.tasks import wait_for_background
 
 CLOSED_PORT_TILES = "http://127.0.0.1:9/{z}/{x}/{y}.png"  # nothing listens: every tile fails, as offline
+Desk = tuple[MainWindow, Engine]
+"""A window open on a depot database, and that database's engine (for the test to write and read)."""
 
 
-def js(qtbot: QtBot, window: MainWindow, expression: str, timeout: int = 10000) -> Any:  # noqa: ANN401
+def js(qtbot: QtBot, window: MainWindow, expression: str, timeout: int = 10000) -> Any:
     """Evaluate JS on the map page and return its result."""
     box: dict = {}
     window.map.evaluate(f"JSON.stringify({expression})", lambda result: box.setdefault("r", result))
@@ -30,7 +33,7 @@ def js(qtbot: QtBot, window: MainWindow, expression: str, timeout: int = 10000) 
 
 def open_window(qtbot: QtBot, url: str, settings: Settings | None = None, remember: bool = False,
                 fixed_endpoint: Endpoint | None = None,
-                port_lister: Callable | None = None) -> tuple[MainWindow, Engine]:
+                port_lister: Callable[[], list[PortInfo]] | None = None) -> Desk:
     """The main window on ``url``, shown, its map page loaded and started on a `Depot` made as the app makes
     it (offline tiles). Stores a test makes while the window is open go through ``window.depot.tracker``, as
     the app's imports and docks do."""

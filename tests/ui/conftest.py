@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from tests.helpers.desk import close_window, open_window
+from tests.helpers.desk import Desk, close_window, open_window
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -20,7 +23,7 @@ def _web_engine_started(qapp: QApplication, request: pytest.FixtureRequest,
 
 
 @pytest.fixture
-def desk(qtbot, tmp_path):  # noqa: ANN001, ANN201
+def desk(qtbot: QtBot, tmp_path: Path) -> Iterator[Desk]:
     """The main window on an empty depot database, closed after the test."""
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     yield window, engine

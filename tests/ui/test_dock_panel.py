@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC
+from pathlib import Path
 
 from PySide6.QtWidgets import QDialog
+from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,7 +22,8 @@ from tests.helpers.desk import close_window, open_window
 RULES = TrackingRules(timezone=UTC)
 
 
-def test_plugging_in_an_unknown_logger_registers_it_then_downloads_and_fills_in_the_stops(qtbot, tmp_path):  # noqa: ANN001
+def test_plugging_in_an_unknown_logger_registers_it_then_downloads_and_fills_in_the_stops(qtbot: QtBot,
+                                                                                          tmp_path: Path) -> None:
     day, manifest, fixes, memory = day_in_a_logger(tmp_path, 6)
     sim = SimulatedMtkLogger(memory, baud=38400, model="M-241", line_rate=False).start()
     plugged: list[PortInfo] = []

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
-from sqlalchemy import select
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine, select
 
 from fleet_desk.ingest.pipeline import import_log
 from fleet_desk.sim.day import DayTrouble, render_day, simulate_day
@@ -14,11 +16,14 @@ from fleet_desk.store.models import Stop
 from fleet_desk.store.search_index import fold
 from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
+from fleet_desk.tracking.tracker import RouteTracker
+from fleet_desk.ui.panels.lookup import LookupView
 from tests.helpers.days import LOCAL_RULES, day_so_far, first_open_stop
 from tests.helpers.desk import close_window, js, open_window
 
 
-def _silent_van(engine, tracker, tmp_path, index: int, minutes: int, silent_for: int) -> None:  # noqa: ANN001
+def _silent_van(engine: Engine, tracker: RouteTracker, tmp_path: Path, index: int, minutes: int,
+                silent_for: int) -> None:
     """A route started ``minutes`` ago whose unit stopped reporting ``silent_for`` minutes ago."""
     day = simulate_day(index, datetime.now(UTC) - timedelta(minutes=minutes), stops=8, seed=2, window_minutes=60)
     manifest = tmp_path / f"m{index}.csv"
@@ -29,14 +34,15 @@ def _silent_van(engine, tracker, tmp_path, index: int, minutes: int, silent_for:
     import_log(engine, tracker, log, f"unit-{index}", day.vehicle)
 
 
-def _search(qtbot, view, text: str) -> None:  # noqa: ANN001
+def _search(qtbot: QtBot, view: LookupView, text: str) -> None:
     qtbot.keyClick(view.search, Qt.Key.Key_Escape)
     assert view.search.text() == "" and not view.hits
     qtbot.keyClicks(view.search, text)
     qtbot.keyClick(view.search, Qt.Key.Key_Return)
 
 
-def test_lookup_window_answers_by_tracking_number_phone_and_name_with_map_delay_and_stale_fix(qtbot, tmp_path):  # noqa: ANN001
+def test_lookup_window_answers_by_tracking_number_phone_and_name_with_map_delay_and_stale_fix(
+        qtbot: QtBot, tmp_path: Path) -> None:
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
         tracker = window.depot.tracker

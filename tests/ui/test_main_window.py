@@ -14,7 +14,8 @@ import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton
-from sqlalchemy import func, select
+from pytestqt.qtbot import QtBot
+from sqlalchemy import Engine, func, select
 
 from fleet_desk.fleet.vehicles import FleetVehicle, VehicleState
 from fleet_desk.gps import Fix
@@ -24,12 +25,12 @@ from fleet_desk.store.models import Position
 from fleet_desk.store.registry import ensure_driver
 from fleet_desk.store.units import unit_assignments
 from fleet_desk.ui.models.fleet_board import AGE, SPEED, STATE, FleetBoardModel
-from tests.helpers.desk import CLOSED_PORT_TILES, close_window, js, open_window
+from tests.helpers.desk import CLOSED_PORT_TILES, Desk, close_window, js, open_window
 from tests.helpers.mounts import read_only
 from tests.helpers.paths import NMEA_LOGS, ROOT
 
 
-def store_fix(engine, device: str, vehicle: str, lat: float, lon: float, speed: float,  # noqa: ANN001
+def store_fix(engine: Engine, device: str, vehicle: str, lat: float, lon: float, speed: float,
               when: datetime | None = None) -> int:
     ref = ensure_device(engine, device, vehicle)
     when = when or datetime.now(UTC)
@@ -39,7 +40,7 @@ def store_fix(engine, device: str, vehicle: str, lat: float, lon: float, speed: 
     return ref.vehicle_id
 
 
-def test_qt_signals_do_not_leak_references():
+def test_qt_signals_do_not_leak_references() -> None:
     """PySide6 6.12.0 drops a reference to True on every emit and aborts; the pin keeps it out."""
 
     class Emitter(QObject):
@@ -52,7 +53,7 @@ def test_qt_signals_do_not_leak_references():
     assert sys.getrefcount(True) >= before - 5
 
 
-def test_map_page_draws_with_no_network(qtbot, desk):  # noqa: ANN001
+def test_map_page_draws_with_no_network(qtbot: QtBot, desk: Desk) -> None:
     window, _engine = desk
     assert js(qtbot, window, "typeof L.map") == "function"
     sources = js(qtbot, window, "Array.from(document.scripts).map(s => s.src).filter(s => s)")
@@ -63,7 +64,7 @@ def test_map_page_draws_with_no_network(qtbot, desk):  # noqa: ANN001
     assert window.tiles_label.text() == "Map tiles offline"
 
 
-def test_positions_update_board_and_map(qtbot, desk):  # noqa: ANN001
+def test_positions_update_board_and_map(qtbot: QtBot, desk: Desk) -> None:
     window, engine = desk
     vid = store_fix(engine, "unit-07", "Van 7", 45.7500, 4.8500, 10.0)
     ensure_driver(engine, "Élodie Martin", "Van 7")
@@ -84,7 +85,7 @@ def test_positions_update_board_and_map(qtbot, desk):  # noqa: ANN001
     assert model.index(model.row_of(vid), STATE).data() == "stopped"
 
 
-def test_the_map_opens_on_the_depot_the_settings_name_and_follows_them(qtbot, tmp_path):  # noqa: ANN001
+def test_the_map_opens_on_the_depot_the_settings_name_and_follows_them(qtbot: QtBot, tmp_path: Path) -> None:
     settings = Settings(tile_url=CLOSED_PORT_TILES, depot_location="48.8566, 2.3522")
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}", settings)
     try:
@@ -101,7 +102,7 @@ def test_the_map_opens_on_the_depot_the_settings_name_and_follows_them(qtbot, tm
         close_window(window, engine)
 
 
-def test_selection_follows_the_map_both_ways(qtbot, desk):  # noqa: ANN001
+def test_selection_follows_the_map_both_ways(qtbot: QtBot, desk: Desk) -> None:
     window, engine = desk
     v1 = store_fix(engine, "unit-01", "Van 1", 45.70, 4.80, 0.0)
     v2 = store_fix(engine, "unit-02", "Van 2", 45.78, 4.90, 0.0)
@@ -124,7 +125,7 @@ def test_selection_follows_the_map_both_ways(qtbot, desk):  # noqa: ANN001
     qtbot.waitUntil(lambda: abs(js(qtbot, window, "fleetMap.center()")["lat"] - 45.70) < 1e-3, timeout=5000)
 
 
-def test_vehicle_turns_stale_then_offline_when_fixes_stop(qtbot, desk):  # noqa: ANN001
+def test_vehicle_turns_stale_then_offline_when_fixes_stop(qtbot: QtBot, desk: Desk) -> None:
     window, engine = desk
     vid = store_fix(engine, "unit-03", "Van 3", 45.74, 4.84, 9.0)
     model = window.board_model
@@ -143,7 +144,7 @@ def test_vehicle_turns_stale_then_offline_when_fixes_stop(qtbot, desk):  # noqa:
     qtbot.waitUntil(lambda: js(qtbot, window, f"fleetMap.info({vid})")["state"] == "offline", timeout=5000)
 
 
-def test_board_updates_only_changed_rows_and_filters(qtbot):  # noqa: ANN001
+def test_board_updates_only_changed_rows_and_filters(qtbot: QtBot) -> None:
     now = 1_000_000_000_000
     model = FleetBoardModel(clock=lambda: now)
     rows = [FleetVehicle(i, f"Van {i}", d, f"unit-{i}", now, 45.0, 4.0, 0.0, 0.0)
@@ -168,7 +169,7 @@ def test_board_updates_only_changed_rows_and_filters(qtbot):  # noqa: ANN001
     assert [board.proxy.index(r, 0).data() for r in range(board.proxy.rowCount())] == ["Van 2"]
 
 
-def test_live_unit_attached_persists_and_restarts(qtbot, tmp_path):  # noqa: ANN001
+def test_live_unit_attached_persists_and_restarts(qtbot: QtBot, tmp_path: Path) -> None:
     """Tools > GPS units: attach a pty unit, see it on the board, restart the app: it reads again."""
     from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
     from tests.helpers.ptys import Feeder
@@ -203,12 +204,12 @@ def test_live_unit_attached_persists_and_restarts(qtbot, tmp_path):  # noqa: ANN
     pty.close()
 
 
-def _count(engine) -> int:  # noqa: ANN001
+def _count(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(Position))
 
 
-def test_unplugged_unit_is_named_in_the_message_bar(qtbot, desk):  # noqa: ANN001
+def test_unplugged_unit_is_named_in_the_message_bar(qtbot: QtBot, desk: Desk) -> None:
     from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
 
     window, _engine = desk
@@ -221,7 +222,7 @@ def test_unplugged_unit_is_named_in_the_message_bar(qtbot, desk):  # noqa: ANN00
 
 
 @pytest.mark.expected_errors
-def test_database_that_cannot_be_opened_is_explained(qtbot, tmp_path):  # noqa: ANN001
+def test_database_that_cannot_be_opened_is_explained(qtbot: QtBot, tmp_path: Path) -> None:
     from fleet_desk.ui.app import AppSession
 
     blocker = tmp_path / "file"
@@ -236,7 +237,7 @@ def test_database_that_cannot_be_opened_is_explained(qtbot, tmp_path):  # noqa: 
     session.close()
 
 
-def test_a_read_only_database_is_shown_and_nothing_writes_to_it(qtbot, tmp_path):  # noqa: ANN001
+def test_a_read_only_database_is_shown_and_nothing_writes_to_it(qtbot: QtBot, tmp_path: Path) -> None:
     """A depot database on a read-only share: the app shows what it holds and starts nothing that writes."""
     import gc
 
@@ -267,7 +268,7 @@ def test_a_read_only_database_is_shown_and_nothing_writes_to_it(qtbot, tmp_path)
             gc.collect()
 
 
-def test_import_log_dialog_flow_through_the_cli_code(qtbot, desk):  # noqa: ANN001
+def test_import_log_dialog_flow_through_the_cli_code(qtbot: QtBot, desk: Desk) -> None:
     from fleet_desk.ui.dialogs.import_log import ImportFlow
 
     window, engine = desk
@@ -283,7 +284,7 @@ def test_import_log_dialog_flow_through_the_cli_code(qtbot, desk):  # noqa: ANN0
                     timeout=10000)
 
 
-def test_import_cancel_keeps_what_was_read_and_bad_file_is_named(qtbot, desk, tmp_path):  # noqa: ANN001
+def test_import_cancel_keeps_what_was_read_and_bad_file_is_named(qtbot: QtBot, desk: Desk, tmp_path: Path) -> None:
     from fleet_desk.sim.vans import SimulatedUnit, render
     from fleet_desk.ui.dialogs.import_log import ImportFlow
 
@@ -308,7 +309,7 @@ def test_import_cancel_keeps_what_was_read_and_bad_file_is_named(qtbot, desk, tm
 
 
 @pytest.mark.expected_errors
-def test_unexpected_exception_reaches_the_crash_dialog(qtbot, desk):  # noqa: ANN001
+def test_unexpected_exception_reaches_the_crash_dialog(qtbot: QtBot, desk: Desk) -> None:
     from fleet_desk.logs import log_path, setup_logging
     from fleet_desk.ui.dialogs.crash import CrashHandler
 
@@ -328,7 +329,7 @@ def test_unexpected_exception_reaches_the_crash_dialog(qtbot, desk):  # noqa: AN
             h.close()
 
 
-def test_layout_and_settings_are_remembered(qtbot, tmp_path):  # noqa: ANN001
+def test_layout_and_settings_are_remembered(qtbot: QtBot, tmp_path: Path) -> None:
     from PySide6.QtWidgets import QDialogButtonBox
 
     url = f"sqlite:///{tmp_path / 'depot.db'}"
@@ -353,7 +354,7 @@ def test_layout_and_settings_are_remembered(qtbot, tmp_path):  # noqa: ANN001
     Settings().save()
 
 
-def test_demo_screenshot_command(tmp_path):  # noqa: ANN001
+def test_demo_screenshot_command(tmp_path: Path) -> None:
     shot = tmp_path / "shot.png"
     done = subprocess.run([sys.executable, str(ROOT / "main.py"), "--demo", "--screenshot", str(shot),
                            "--after", "60"], capture_output=True, text=True, timeout=120)

@@ -6,19 +6,23 @@ from __future__ import annotations
 import json
 import stat
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
 
 from fleet_desk import times
 from fleet_desk.push.endpoint import Endpoint, read_secret
 from fleet_desk.settings import Settings, config_dir
 from tests.helpers.desk import CLOSED_PORT_TILES, close_window, open_window
 from tests.helpers.outbox import SECRET, queue_notices
+from tests.helpers.receiver import Receiver
 
 
-def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_and_payloads(qtbot, tmp_path,  # noqa: ANN001
-                                                                                             receiver):  # noqa: F811
+def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_and_payloads(
+        qtbot: QtBot, tmp_path: Path, receiver: Receiver) -> None:
     receiver.faults = ["400", "500"]  # the first event is refused for good, the second must be retried
     depot_zone = ZoneInfo("Pacific/Kiritimati")  # UTC+14: not this machine's
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}",
@@ -74,7 +78,7 @@ def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_
 
 
 def test_settings_endpoint_tab_refuses_plain_http_keeps_secrets_out_of_settings_and_tests_the_connection(
-        qtbot, tmp_path, monkeypatch, receiver, no_keyring):  # noqa: ANN001, F811
+        qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver, no_keyring: None) -> None:
     warnings: list[str] = []
     monkeypatch.setattr(QMessageBox, "warning", lambda _parent, _title, text: warnings.append(text))
     before = Settings.path().read_bytes() if Settings.path().exists() else None

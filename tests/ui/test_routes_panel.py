@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 from PySide6.QtWidgets import QPushButton
+from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,7 +17,7 @@ from tests.helpers.days import day_so_far
 from tests.helpers.desk import close_window, js, open_window
 
 
-def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbot, tmp_path):  # noqa: ANN001
+def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbot: QtBot, tmp_path: Path) -> None:
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
         day_so_far(engine, window.depot.tracker, tmp_path, 0, DayTrouble(), 40)
@@ -61,7 +63,7 @@ def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbo
         close_window(window, engine)
 
 
-def test_import_manifest_lists_bad_rows_and_imports_only_when_asked(qtbot, tmp_path):  # noqa: ANN001
+def test_import_manifest_lists_bad_rows_and_imports_only_when_asked(qtbot: QtBot, tmp_path: Path) -> None:
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
         day = simulate_day(3, datetime.now(UTC), stops=4, seed=1)

@@ -25,7 +25,7 @@ class _CrashRelay(QObject):
 class CrashHandler:
     """Installs itself as ``sys.excepthook`` and ``threading.excepthook``."""
 
-    def __init__(self, log_file: Path):
+    def __init__(self, log_file: Path) -> None:
         self.log_file = log_file
         self.relay = _CrashRelay()
         self.relay.crashed.connect(self._show)

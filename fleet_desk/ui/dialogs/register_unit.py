@@ -19,7 +19,7 @@ FAMILIES = (("MTK data logger (Holux, Qstarz, i-Blue…)", "mtk"), ("NMEA logger
 
 class RegisterUnitDialog(QDialog):
     def __init__(self, port: PortInfo, identity: str | None, family: str, names: list[str], vehicles: list[str],
-                 parent: QWidget | None = None):
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("New GPS unit")
         self.names = {n.casefold() for n in names}

@@ -206,6 +206,6 @@ class GpsUnitsDialog(QDialog):
             return
         self.feed.attach(unit.device, unit.port, unit.vehicle, unit.baud, live=True)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         self._timer.stop()
         super().closeEvent(event)

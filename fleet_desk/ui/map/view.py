@@ -40,22 +40,22 @@ class MapBridge(QObject):
     tilesChanged = Signal(str)  # the notice shown on the map; empty: tiles load
 
     @Slot()
-    def pageReady(self) -> None:  # noqa: N802
+    def pageReady(self) -> None:
         self.ready.emit()
 
     @Slot(int)
-    def markerClicked(self, vehicle_id: int) -> None:  # noqa: N802
+    def markerClicked(self, vehicle_id: int) -> None:
         self.vehicleClicked.emit(vehicle_id)
 
     @Slot(str)
-    def tileStatus(self, notice: str) -> None:  # noqa: N802
+    def tileStatus(self, notice: str) -> None:
         self.tilesChanged.emit(notice)
 
 
 class _LoggingPage(QWebEnginePage):
     """Sends the page's console errors to the log, where tests and users can see them."""
 
-    def javaScriptConsoleMessage(self, level: QWebEnginePage.JavaScriptConsoleMessageLevel, message: str,  # noqa: N802
+    def javaScriptConsoleMessage(self, level: QWebEnginePage.JavaScriptConsoleMessageLevel, message: str,
                                  line: int, source: str) -> None:
         if level == QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel:
             log.warning("map page: %s (%s:%s)", message, source.rsplit("/", 1)[-1], line)

@@ -24,7 +24,7 @@ class FleetBoard(QWidget):
     vehicleSelected = Signal(int)
     vehicleActivated = Signal(int)  # double-click: centre the map on it
 
-    def __init__(self, model: FleetBoardModel, parent: QWidget | None = None):
+    def __init__(self, model: FleetBoardModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self._echo = True  # False while the map selects a row, so the selection is not sent back
