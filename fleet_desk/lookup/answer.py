@@ -11,18 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
+from fleet_desk import times
 from fleet_desk.fleet.vehicles import STALE_AFTER_S
 from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, OutboxEvent, Route, Stop, Vehicle
 from fleet_desk.store.search_index import mask_email, mask_phone
-from fleet_desk.store.timeutil import iso_z
+from fleet_desk.times import iso_z
 from fleet_desk.tracking.geo import distance_m
-from fleet_desk.tracking.rules import TrackingRules, local_hhmm
+from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.tracking.state import OPEN
 
 NEAR_M = 400.0  # a route stop closer than this names where the van is
@@ -198,8 +198,7 @@ def _said(body: str, rules: TrackingRules) -> str:
 
 
 def _hhmm_iso(text: str, rules: TrackingRules) -> str:
-    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return local_hhmm(int(when.timestamp() * 1000), rules.timezone)
+    return times.hhmm(times.to_ms(times.parse_utc(text)), rules.timezone)
 
 
 def _stops_before(n: int) -> str:
@@ -221,14 +220,14 @@ def words_for(a: OrderAnswer, rules: TrackingRules, now_ms: int) -> str:
     14:20 to 14:40, within your 14:00 to 16:00 window." """
 
     def hhmm(ms: int | None) -> str:
-        return local_hhmm(ms, rules.timezone)
+        return times.hhmm(ms, rules.timezone)
 
     van = a.vehicle_label + (f" (driver {a.driver})" if a.driver else "")
     window = f"your {hhmm(a.window[0])} to {hhmm(a.window[1])} window"
     key_time = a.delivered_ms or (a.eta[0] if a.eta else None) or a.window[0]
     day = ""
     if rules.local_day(key_time) != rules.local_day(now_ms):
-        day = f"On {datetime.fromisoformat(rules.local_day(key_time)).strftime('%a %d %b')}: "
+        day = f"On {times.weekday(key_time, rules.timezone)}: "
     sentences: list[str] = []
     if a.status == "delivered":
         sentences.append(f"Delivered at {hhmm(a.delivered_ms or a.arrived_ms)} by {a.vehicle_label}.")
@@ -292,7 +291,7 @@ def as_text(a: OrderAnswer, rules: TrackingRules) -> str:
     """The answer card for a terminal."""
 
     def clock(ms: int) -> str:
-        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(rules.timezone).strftime("%d %b %H:%M")
+        return times.day_hhmm(ms, rules.timezone)
 
     lines = [f"{a.tracking_number} · order {a.order_id} · {a.customer_name}",
              f"{a.address} · phone {a.phone or '-'} · e-mail {a.email or '-'}", "", a.words, ""]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
+from fleet_desk import times
 from fleet_desk.settings import Settings
 
 SLOW_MPS = 2.5  # below this a vehicle near a stop counts as stopping there
@@ -34,7 +35,7 @@ class TrackingRules:
 
     def local_day(self, ms: int) -> str:
         """The depot's date (YYYY-MM-DD) at ``ms``: the service day routes belong to."""
-        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(self.timezone).date().isoformat()
+        return times.local_day(ms, self.timezone)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TrackingRules:
@@ -54,13 +55,6 @@ class TrackingRules:
             timezone=ZoneInfo(settings.depot_timezone) if settings.depot_timezone else None,
             phone_region=settings.phone_region.upper() or None,
         )
-
-
-def local_hhmm(ms: int | None, tz: tzinfo | None) -> str:
-    """ "14:20" at the depot (``tz`` None: this computer's timezone); empty for no time."""
-    if ms is None:
-        return ""
-    return datetime.fromtimestamp(ms / 1000, UTC).astimezone(tz).strftime("%H:%M")
 
 
 def parse_location(text: str) -> tuple[float, float] | None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from fleet_desk import times
 from fleet_desk.clock import now_ms
 from fleet_desk.gps.fix import Fix
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
@@ -32,7 +33,7 @@ from fleet_desk.tracking.delay import delay_reason
 from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, predict
 from fleet_desk.tracking.geo import distance_m
 from fleet_desk.tracking.notices import CUSTOMER_FACING, ONCE, arriving_soon_due, eta_notice_due, is_news
-from fleet_desk.tracking.rules import SILENT_S, STALE_S, TrackingRules, local_hhmm
+from fleet_desk.tracking.rules import SILENT_S, STALE_S, TrackingRules
 from fleet_desk.tracking.state import OPEN, RouteState, StopState, VehicleTrack
 from fleet_desk.tracking.state_sql import insert_events, insert_predictions, load_route, write_route
 
@@ -279,7 +280,7 @@ class _Batch:
                 continue
             # What the customer is told moves with the stored prediction, not with every wobble.
             if changed and news and eta_notice_due(stop.told_eta_ms, stop.told_at_ms, eta.expected_ms, now, rules):
-                self._event(stop, t, "eta_updated", local_hhmm(eta.expected_ms, rules.timezone), now, t)
+                self._event(stop, t, "eta_updated", times.hhmm(eta.expected_ms, rules.timezone), now, t)
                 stop.tell_eta(eta.expected_ms, now)
             if "arriving_soon" not in stop.told and arriving_soon_due(stops_before, eta.expected_ms, t, rules):
                 self._event(stop, t, "arriving_soon", _stops_text(stops_before), now, t)
@@ -318,7 +319,7 @@ class _Batch:
             if was_late:
                 reason = stop.delay_reason
             elif route.silent_since_ms is not None:
-                reason = f"GPS unit silent since {local_hhmm(route.silent_since_ms, self.rules.timezone)}"
+                reason = f"GPS unit silent since {times.hhmm(route.silent_since_ms, self.rules.timezone)}"
             else:
                 reason = delay_reason(route.planned_start_ms, route.departed_ms, t, route.stops, stop,
                                       self.track.learner.speed_mps, self.rules)
