@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from fleet_desk.cli.opening import open_depot
 from fleet_desk.cli.options import Commands
-from fleet_desk.cli.terminal import err
+from fleet_desk.cli.terminal import ProgressLine, err
 
 if TYPE_CHECKING:
-    from fleet_desk.gps import Fix
+    from fleet_desk.gps import DecodeStats, Fix
     from fleet_desk.store import DeviceRef
 
 
@@ -23,6 +23,14 @@ def add_listen(commands: Commands) -> None:
     p.add_argument("--vehicle", metavar="NAME")
     p.add_argument("--baud", type=int, help="skip baud rate detection")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
+
+
+def rejected(stats: DecodeStats | None) -> str:
+    """The sentences decoding rejected, by why: a unit sending garbage shows here before it shows on the map."""
+    if stats is None:
+        return "rejected -"
+    return (f"rejected {stats.malformed} malformed, {stats.implausible} implausible, "
+            f"{stats.framing.bad_checksum} bad checksum")
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
@@ -43,6 +51,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     live.add_unit(args.port, args.device, args.vehicle, args.baud)
     print(f"listening on {args.port} as {args.device}; Ctrl-C to stop", file=sys.stderr)
     deadline = time.monotonic() + args.duration if args.duration else None
+    line = ProgressLine(sys.stdout, every_s=0.0) if sys.stdout.isatty() else None  # piped: a line a second
     try:
         while deadline is None or time.monotonic() < deadline:
             time.sleep(1.0)
@@ -50,20 +59,19 @@ def cmd_listen(args: argparse.Namespace) -> int:
                 st = unit.status
                 fix = last_fix
                 where = f"{fix.lat:.6f},{fix.lon:.6f} @ {fix.time:%H:%M:%S}Z" if fix else "-"
-                line = (f"{st.state.value:<12} baud {st.baud or '?':>6}  {rate:4.1f} fix/s  "
-                        f"stored {stored:>7}  last {where}  {st.message}")
-                if sys.stdout.isatty():
-                    sys.stdout.write("\r" + line[:150].ljust(150))
-                    sys.stdout.flush()
+                status = (f"{st.state.value:<12} baud {st.baud or '?':>6}  {rate:4.1f} fix/s  "
+                          f"stored {stored:>7}  {rejected(live.decode_stats(unit.port))}  last {where}  {st.message}")
+                if line:
+                    line.show(status)
                 else:
-                    print(line, flush=True)
+                    print(status, flush=True)
             while errors:
                 err(errors.pop(0))
     except KeyboardInterrupt:
         pass
     finally:
         live.stop()
-        if sys.stdout.isatty():
-            print()
+        if line:
+            line.close()
     print(f"stopped; {stored} fixes stored", file=sys.stderr)
     return 0

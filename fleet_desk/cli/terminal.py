@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
@@ -20,7 +21,8 @@ def err(message: str) -> None:
 class ProgressLine:
     """Work under way on one terminal line, redrawn in place: ``label [#####     ] detail``.
 
-    The command line's one progress printer (an import's file, a dock's phases). It draws at most every
+    The command line's one progress printer (an import's file, a dock's phases, a live unit's status), cut to
+    the terminal's width so it never wraps. It draws at most every
     ``every_s`` while the label stays the same (a new label, or the end, always shows), and draws nothing when
     the stream is not a terminal: a log or a pipe wants the result, not the bar.
     """
@@ -43,9 +45,18 @@ class ProgressLine:
         self._label, self._drawn_at = label, now
         bar = "" if done is None else f" [{'#' * int(min(1.0, done) * BAR_WIDTH):<{BAR_WIDTH}}]"
         text = f"{label}{bar} {detail}".rstrip()
+        columns = self._columns()
+        if columns:  # a longer line would wrap, and the next would be drawn below it
+            text = text[:columns - 1]
         self.stream.write(f"\r{text:<{self._width}}")
         self.stream.flush()
         self._width = len(text)
+
+    def _columns(self) -> int | None:
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or None  # 0: a terminal without a size
+        except (OSError, ValueError):  # io.UnsupportedOperation is both
+            return None
 
     def close(self) -> None:
         """End the line, if anything was drawn on it, so what follows starts on a line of its own."""

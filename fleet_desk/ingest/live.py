@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from drivers.base import UnitStatus
 from drivers.nmea import NmeaUnit
 from fleet_desk.clock import now_ms
-from fleet_desk.gps import Fix, NmeaDecoder
+from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.ingest.pipeline import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
 from fleet_desk.tracking.tracker import RouteTracker
@@ -102,6 +102,13 @@ class LiveIngest:
     def units(self) -> list[tuple[DeviceRef, NmeaUnit, float]]:
         with self._lock:
             return [(f.device, f.unit, f.rate.rate()) for f in self._feeds.values()]
+
+    def decode_stats(self, port: str) -> DecodeStats | None:
+        """What decoding the unit on ``port`` has counted so far, the sentences it refused among them (malformed,
+        implausible, bad checksum), for a status line; None if no unit is read there. The counts go on."""
+        with self._lock:
+            feed = self._feeds.get(port)
+        return feed.pipeline.summary.stats if feed else None
 
     def stop(self) -> None:
         with self._lock:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
+import struct
+import termios
 import threading
 import tty
 from collections.abc import Iterator
@@ -14,9 +17,11 @@ from typing import TextIO
 class Terminal:
     """The slave side as a text stream (``isatty()`` is true), and everything written to it so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, columns: int = 0) -> None:
+        """``columns``: the terminal's width (0: a terminal that does not say, as a bare pty)."""
         self._master, slave = os.openpty()
         tty.setraw(slave)  # bytes as written: no CR added before LF
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24 if columns else 0, columns, 0, 0))
         self.stream: TextIO = io.TextIOWrapper(open(slave, "wb", buffering=0), encoding="utf-8", write_through=True)
         self._seen = bytearray()
         self._reader = threading.Thread(target=self._read, name="terminal reader", daemon=True)
@@ -41,8 +46,8 @@ class Terminal:
 
 
 @contextmanager
-def terminal() -> Iterator[Terminal]:
-    term = Terminal()
+def terminal(columns: int = 0) -> Iterator[Terminal]:
+    term = Terminal(columns)
     try:
         yield term
     finally:

@@ -54,6 +54,16 @@ def test_a_shorter_text_blanks_what_a_longer_one_left() -> None:
     assert drawn == "\rstoring 1,234,567 bytes, 803 records\rerasing" + " " * 29 + "\n"
 
 
+def test_a_line_is_cut_to_the_terminal_so_it_never_wraps() -> None:
+    with terminal(columns=40) as term:
+        line = ProgressLine(term.stream)
+        line.show("downloading", 0.5, "20,480/41,502 bytes, 584 records, 1,899 B/s, 11 s left")
+        line.close()
+        drawn = term.close()
+    shown = drawn.removeprefix("\r").removesuffix("\n")
+    assert shown == "downloading [" + "#" * 15 + " " * 11 and len(shown) == 39  # the cursor stays on the line
+
+
 def test_nothing_is_drawn_into_a_pipe(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--db", f"sqlite:///{tmp_path / 'd.db'}", "import-log", str(TELIT), "--device", "telit"]) == 0
     assert "\r" not in capsys.readouterr().err
