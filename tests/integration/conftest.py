@@ -1,4 +1,4 @@
-"""The bundle test's build starts with the session (tests/helpers/bundle.py says why)."""
+"""The bundle test's build starts with the session and the test runs last (tests/helpers/bundle.py says why)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,20 @@ _BUILD = pytest.StashKey[BundleBuild]()
 _BUNDLE_TEST = "test_bundle_builds_and_runs_the_demo"
 
 
+def _is_bundle_test(item: pytest.Item) -> bool:
+    return isinstance(item, pytest.Function) and item.originalname == _BUNDLE_TEST
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The bundle test runs last, so its build has the whole run to go on beside the other tests."""
+    items.sort(key=_is_bundle_test)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start building when the bundle test is among the selected tests (not for --collect-only)."""
     if session.config.option.collectonly:
         return
-    if any(item.originalname == _BUNDLE_TEST for item in session.items if isinstance(item, pytest.Function)):
+    if any(_is_bundle_test(item) for item in session.items):
         session.stash[_BUILD] = BundleBuild()
 
 
