@@ -7,12 +7,47 @@ import argparse
 from fleet_desk.cli.options import Commands
 from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_USAGE, err
 
+DEFAULT_SHOWN = 50  # characters of a default value in the list of keys
+TYPE_WORDS = {bool: "true/false", int: "integer", float: "number", str: "text"}
+
 
 def add_config(commands: Commands) -> None:
-    p = commands.add("config", cmd_config, database=False, help="settings, and secrets kept in the OS keyring")
+    p = commands.add("config", cmd_config, database=False, help="settings, and secrets kept in the OS keyring",
+                     formatter_class=ConfigHelp)
     p.add_argument("action", choices=["set", "set-secret"])
-    p.add_argument("key", metavar="KEY")
-    p.add_argument("value", nargs="?", metavar="VALUE")
+    p.add_argument("key", metavar="KEY", help="set: a setting (listed below); set-secret: a secret (listed below)")
+    p.add_argument("value", nargs="?", metavar="VALUE", help="set: its new value (a secret is asked for instead)")
+
+
+class ConfigHelp(argparse.HelpFormatter):
+    """``config --help`` ends by saying where the settings are kept and which keys there are, worked out when
+    the help is shown (so other commands start without reading them)."""
+
+    def format_help(self) -> str:
+        return super().format_help() + "\n" + settings_help()
+
+
+def settings_help() -> str:
+    """Where the settings file is, and the keys ``config set`` takes (the fields of `Settings`, with their type
+    and default) and those ``config set-secret`` takes."""
+    from dataclasses import fields
+
+    from fleet_desk.push.endpoint import SECRETS
+    from fleet_desk.settings import ENV_DIR, Settings
+
+    defaults = Settings()
+    lines = [f"settings are kept in {Settings.path()}",
+             f"  (the folder named by {ENV_DIR} if it is set, else this user's config folder)", "",
+             "keys `config set` takes, with their type and default:"]
+    width = max(len(f.name) for f in fields(Settings))
+    for f in fields(Settings):
+        default = getattr(defaults, f.name)
+        shown = str(default).lower() if isinstance(default, bool) else str(default) if default != "" else "(empty)"
+        shown = shown if len(shown) <= DEFAULT_SHOWN else shown[:DEFAULT_SHOWN - 3] + "..."
+        lines.append(f"  {f.name:<{width}}  {TYPE_WORDS.get(type(default), type(default).__name__):<10}  {shown}")
+    lines += ["", "secrets `config set-secret` asks for, kept in the OS keyring (never in the settings file):",
+              f"  {', '.join(SECRETS)}"]
+    return "\n".join(lines) + "\n"
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -40,7 +75,7 @@ def cmd_config(args: argparse.Namespace) -> int:
         err(f"config set {args.key} needs a VALUE")
         return EXIT_USAGE
     if args.key not in known:
-        err(f"unknown setting {args.key!r}; one of: {', '.join(known)}")
+        err(f"unknown setting {args.key!r}; one of: {', '.join(known)} (`fleet-desk config --help` says more)")
         return EXIT_USAGE
     current = getattr(settings, args.key)
     value: object
