@@ -31,7 +31,7 @@ def add_dock(commands: Commands) -> None:
 def cmd_dock(args: argparse.Namespace) -> int:
     from fleet_desk.ingest.dock import DockError, dock_unit
     from fleet_desk.ingest.dock.recognise import which_unit
-    from fleet_desk.store.timeutil import iso_z
+    from fleet_desk.times import iso_z
 
     depot = open_depot(args)
     engine = depot.engine

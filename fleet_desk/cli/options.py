@@ -11,8 +11,6 @@ if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
 
 Run = Callable[[argparse.Namespace], int]
-
-
 DB_HELP = "database URL (default: $FLEET_DESK_DB or a per-user SQLite file)"
 
 
@@ -40,6 +38,7 @@ class Commands:
 
 
 def parse_day(text: str) -> date:
+    """A day as the user types it (ISO), or a usage error naming what was typed."""
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
@@ -47,7 +46,8 @@ def parse_day(text: str) -> date:
 
 
 def parse_time(text: str) -> datetime:
-    from fleet_desk.store.timeutil import parse_utc
+    """A time as the user types it (ISO 8601, UTC unless it says otherwise), or a usage error naming it."""
+    from fleet_desk.times import parse_utc
 
     try:
         return parse_utc(text)
