@@ -34,8 +34,8 @@ class OutboxFeed(QObject):
         self.fixed_endpoint = fixed_endpoint
         self.problem: str | None = None
         self.status: dict = {}
-        self.sender = OutboxSender(engine, Endpoint("http://127.0.0.1/", None, ""))
-        self.thread = SenderThread(self.sender, on_round=self.roundDone.emit)
+        self.outbox_sender = OutboxSender(engine, Endpoint("http://127.0.0.1/", None, ""))
+        self.thread = SenderThread(self.outbox_sender, on_round=self.roundDone.emit)
         self._failing = False
         self._user_paused = False
         self.roundDone.connect(self._on_round)
@@ -67,14 +67,14 @@ class OutboxFeed(QObject):
                 if target is None:
                     self.problem = "no tracking endpoint is set (Tools > Settings > Tracking endpoint)"
         if target is not None:
-            self.sender.endpoint = target
+            self.outbox_sender.endpoint = target
         self.thread.paused = self.problem is not None or self._user_paused
         self.thread.poke()
         self.refresh()
 
     @property
     def endpoint_url(self) -> str | None:
-        return None if self.problem else self.sender.endpoint.shown
+        return None if self.problem else self.outbox_sender.endpoint.shown
 
     @property
     def paused(self) -> bool:

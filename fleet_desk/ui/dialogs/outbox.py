@@ -165,7 +165,7 @@ class OutboxMonitor(QDialog):
         self.feed.set_paused(paused)
 
     def test_connection(self) -> None:
-        endpoint = self.feed.sender.endpoint
+        endpoint = self.feed.outbox_sender.endpoint
         self.test_result.setText(f"Sending a signed test event to {endpoint.shown}…")
         self.test_button.setEnabled(False)
 

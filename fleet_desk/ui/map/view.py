@@ -85,7 +85,7 @@ class FleetMapView(QWebEngineView):
     def __init__(self, settings: Settings, depot: tuple[float, float] | None, parent: QWidget | None = None) -> None:
         """``depot``: where the depot is (the page opens there and marks it); None when not known."""
         super().__init__(parent)
-        self.settings = settings
+        self.map_settings = settings
         self.depot = depot
         self.is_ready = False
         self.tile_notice = ""
@@ -117,8 +117,8 @@ class FleetMapView(QWebEngineView):
         """New settings: the page is built again only when what it was built with changed (tiles, the depot);
         calls made meanwhile wait for it."""
         page_changed = ((settings.tile_url, settings.tile_attribution, depot)
-                        != (self.settings.tile_url, self.settings.tile_attribution, self.depot))
-        self.settings, self.depot = settings, depot
+                        != (self.map_settings.tile_url, self.map_settings.tile_attribution, self.depot))
+        self.map_settings, self.depot = settings, depot
         if page_changed:
             self.load_page()
         self.set_trail_minutes(settings.trail_minutes)
@@ -129,8 +129,8 @@ class FleetMapView(QWebEngineView):
 
         self.is_ready = False
         self._flush_timer.stop()
-        html = build_map_page(self.depot, self.settings.tile_url, self.settings.tile_attribution,
-                              self.settings.trail_minutes, state_colors_by_name(), stop_colors=STOP_COLORS)
+        html = build_map_page(self.depot, self.map_settings.tile_url, self.map_settings.tile_attribution,
+                              self.map_settings.trail_minutes, state_colors_by_name(), stop_colors=STOP_COLORS)
         self.setHtml(html, QUrl(base_url()))
 
     def _on_ready(self) -> None:

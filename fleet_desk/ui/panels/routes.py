@@ -189,8 +189,9 @@ class RoutesPanel(QWidget):
         menu.addAction("Mark &delivered", lambda: self.mark(stop, "delivered")).setEnabled(stop.open)
         menu.addAction("Mark &failed…", lambda: self.ask_failed(stop)).setEnabled(stop.open)
         menu.addSeparator()
-        menu.addAction("Move &up", lambda: self.move(route, stop, -1)).setEnabled(index.row() > 0)
-        menu.addAction("Move do&wn", lambda: self.move(route, stop, +1)).setEnabled(index.row() < len(route.stops) - 1)
+        menu.addAction("Move &up", lambda: self.move_stop(route, stop, -1)).setEnabled(index.row() > 0)
+        last = index.row() >= len(route.stops) - 1
+        menu.addAction("Move do&wn", lambda: self.move_stop(route, stop, +1)).setEnabled(not last)
         others = menu.addMenu("Hand to &route")
         for other in self._routes:
             if other.id != route.id:
@@ -210,7 +211,7 @@ class RoutesPanel(QWidget):
         self._change(lambda: mark_stop(depot.engine, depot.tracker, depot.policy, stop.order_id, outcome, reason),
                      f"Order {stop.order_id} marked {outcome}" + (f": {reason}" if reason else ""))
 
-    def move(self, route: RouteView, stop: StopView, step: int) -> None:
+    def move_stop(self, route: RouteView, stop: StopView, step: int) -> None:
         from fleet_desk.tracking.routes import reorder_route
 
         order = [s.order_id for s in route.stops]
