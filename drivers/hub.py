@@ -38,7 +38,11 @@ class Watch:
 
 
 class PortHub:
-    """Reads registered file descriptors in one daemon thread (started on first use)."""
+    """Reads registered file descriptors in one daemon thread, running while any is watched.
+
+    Whoever reads many units owns one hub (live ingestion does) and closes it when done; a unit read on
+    its own gets a hub of its own.
+    """
 
     def __init__(self) -> None:
         self._selector = selectors.DefaultSelector()
@@ -49,6 +53,7 @@ class PortHub:
         #: Changes for the hub's thread to make: ("add" or "remove", the watch, set once it is removed).
         self._pending: list[tuple[str, Watch, threading.Event | None]] = []
         self._thread: threading.Thread | None = None
+        self._closed = False
 
     def watch(self, fd: int, on_data: OnData, on_lost: OnLost, on_idle: OnIdle, idle_after_s: float) -> Watch:
         w = Watch(fd, on_data, on_lost, on_idle, idle_after_s)
@@ -94,6 +99,8 @@ class PortHub:
                     except BlockingIOError:
                         pass
                     self._apply_changes()
+                    if self._idle_ends_thread():
+                        return
                     continue
                 if self._selector.get_map().get(key.fd) is key:  # not removed earlier in this round
                     self._read(key.data)
@@ -105,6 +112,26 @@ class PortHub:
                     if w is not None and not w.idle_reported and now - w.last_data > w.idle_after_s:
                         w.idle_reported = True
                         w.on_idle(now - w.last_data)
+
+    def _idle_ends_thread(self) -> bool:
+        """With nothing watched and nothing asked, the thread ends (the next watch starts another)."""
+        with self._lock:
+            if not self._closed and (self._pending or len(self._selector.get_map()) > 1):  # the pipe stays
+                return False
+            self._thread = None
+            return True
+
+    def close(self) -> None:
+        """Stop reading (every watch should have been removed) and release the wakeup pipe."""
+        with self._lock:
+            thread, self._closed = self._thread, True
+            self._pending.clear()
+        os.write(self._wakeup_w, b"x")
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(2)
+        self._selector.close()
+        os.close(self._wakeup_r)
+        os.close(self._wakeup_w)
 
     def _read(self, w: Watch) -> None:
         try:
@@ -126,16 +153,3 @@ class PortHub:
             w.on_data(data)
         except Exception:  # one port's consumer failing must not stop every other port
             log.exception("handling data from file descriptor %d failed", w.fd)
-
-
-_hub: PortHub | None = None
-_hub_lock = threading.Lock()
-
-
-def hub() -> PortHub:
-    """The process's one hub."""
-    global _hub
-    with _hub_lock:
-        if _hub is None:
-            _hub = PortHub()
-        return _hub

@@ -18,7 +18,7 @@ import serial
 
 from drivers.base import BAUD_RATES, LINE_ERRORS, OnBytes, OnStatus, UnitState, UnitStatus, byte_reader, open_port
 from drivers.framing import SentenceFramer
-from drivers.hub import hub
+from drivers.hub import PortHub
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,13 @@ class NmeaUnit:
     family = "nmea"
 
     def __init__(
-        self, port: str, on_bytes: OnBytes, on_status: OnStatus | None = None, baud: int | None = None
+        self, port: str, on_bytes: OnBytes, on_status: OnStatus | None = None, baud: int | None = None,
+        hub: PortHub | None = None,
     ) -> None:
+        """``hub``: the one reading many units' ports (live ingestion's); None: this unit reads with its own."""
         self.port = port
+        self._hub = hub
+        self._own_hub: PortHub | None = None
         self.baud = baud
         self._on_bytes = on_bytes
         self._on_status = on_status or (lambda status: None)
@@ -116,6 +120,9 @@ class NmeaUnit:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._own_hub is not None and not self.running:
+            self._own_hub.close()
+            self._own_hub = None
 
     @property
     def running(self) -> bool:
@@ -174,12 +181,15 @@ class NmeaUnit:
         def on_idle(seconds: float) -> None:
             self._report(UnitState.NO_DATA, f"{self.port}: no data for {seconds:.0f} s")
 
-        watch = hub().watch(fd, on_data, on_lost, on_idle, NO_DATA_SECONDS)
+        hub = self._hub
+        if hub is None:
+            hub = self._own_hub = self._own_hub or PortHub()
+        watch = hub.watch(fd, on_data, on_lost, on_idle, NO_DATA_SECONDS)
         try:
             while not self._stop.is_set() and not lost:
                 wake.wait()
         finally:
-            hub().unwatch(watch)
+            hub.unwatch(watch)
             self._wake = None
         if lost and not self._stop.is_set():
             raise serial.SerialException(lost[0])

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from drivers.base import UnitStatus
+from drivers.hub import PortHub
 from drivers.nmea import NmeaUnit
 from fleet_desk.clock import now_ms
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
@@ -68,6 +69,8 @@ class LiveIngest:
         self._worker = threading.Thread(target=self._run, name="live-ingest", daemon=True)
         self._stopping = False
         self._lock = threading.Lock()
+        #: One thread reads every unit's port (see `drivers.hub`); made on the first unit, closed on `stop`.
+        self._hub = PortHub()
 
     def start(self) -> None:
         self._worker.start()
@@ -85,7 +88,7 @@ class LiveIngest:
             if self.on_status:
                 self.on_status(ref, status)
 
-        unit = NmeaUnit(port, on_bytes, on_status, baud)
+        unit = NmeaUnit(port, on_bytes, on_status, baud, self._hub)
         with self._lock:
             self._feeds[port] = _Feed(ref, unit, pipeline)
         unit.start()
@@ -121,6 +124,7 @@ class LiveIngest:
         self._queue.put(None)
         if self._worker.ident is not None:  # started (a read-only desk never starts it)
             self._worker.join(10)
+        self._hub.close()
         with self._lock:
             feeds += self._retiring
             self._retiring = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import os
 import re
-import sys
 import threading
 import time
 import traceback
@@ -142,34 +141,15 @@ def _described(target: str) -> str:
     return target
 
 
-def _serial_hub() -> tuple[set[threading.Thread], set[int]]:
-    """The process-wide serial hub's thread and wakeup pipe (`drivers.hub.hub()`).
-
-    A product leak, listed here by identity rather than hidden by name: the first `hub()` starts a thread
-    and a pipe that live as long as the process, whoever opened units and whether any port is still
-    watched. Any port it still watches is still counted.
-    """
-    hub_module = sys.modules.get("drivers.hub")
-    the_hub = getattr(hub_module, "_hub", None)
-    if the_hub is None:
-        return set(), set()
-    thread = the_hub._thread
-    return ({thread} if thread is not None else set()), {the_hub._wakeup_r, the_hub._wakeup_w}
-
-
 def _test_threads(before: set[threading.Thread]) -> list[threading.Thread]:
-    hub_threads, _ = _serial_hub()
     return [t for t in threading.enumerate()
             if t not in before and t.is_alive() and not isinstance(t, threading._DummyThread)
-            and t not in hub_threads and not t.name.startswith(tuple(prefix for prefix, _ in IGNORED_THREADS))]
+            and not t.name.startswith(tuple(prefix for prefix, _ in IGNORED_THREADS))]
 
 
 def _open_fds() -> dict[int, str]:
     out = {}
-    _, hub_fds = _serial_hub()
     for fd in os.listdir("/proc/self/fd"):
-        if int(fd) in hub_fds:
-            continue
         try:
             target = os.readlink(f"/proc/self/fd/{fd}")
         except OSError:  # closed while listing (the listing's own fd)
