@@ -36,7 +36,7 @@ from fleet_desk.settings import Settings  # noqa: E402
 from fleet_desk.sim.day import rows_to_csv, simulate_day  # noqa: E402
 from fleet_desk.sim.endpoint import DemoEndpoint  # noqa: E402
 from fleet_desk.sim.vans import DEPOT, PtyUnit  # noqa: E402
-from fleet_desk.store.timeutil import parse_utc  # noqa: E402
+from fleet_desk.times import parse_utc  # noqa: E402
 from fleet_desk.tracking.manifest import read_manifest  # noqa: E402
 from fleet_desk.tracking.routes import store_manifest  # noqa: E402
 

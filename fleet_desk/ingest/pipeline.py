@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.store import BatchResult, DeviceRef, PositionWriter, ensure_device
 from fleet_desk.store.positions import write_batches
-from fleet_desk.store.timeutil import iso_z, to_ms
+from fleet_desk.times import iso_z, to_ms
 from fleet_desk.tracking.reconcile import reconcile_track
 from fleet_desk.tracking.tracker import RouteTracker
 

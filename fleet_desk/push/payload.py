@@ -14,7 +14,7 @@ from sqlalchemy import Connection, func, insert, select
 
 from fleet_desk.settings import Settings
 from fleet_desk.store.models import OutboxEvent
-from fleet_desk.store.timeutil import iso_z
+from fleet_desk.times import iso_z
 
 SCHEMA_VERSION = 1
 #: Timeline milestone -> the event type on the wire.

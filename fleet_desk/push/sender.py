@@ -33,7 +33,7 @@ from sqlalchemy import Engine, and_, bindparam, func, select, update
 from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import Endpoint, shown
 from fleet_desk.store.models import OutboxEvent
-from fleet_desk.store.timeutil import iso_z
+from fleet_desk.times import iso_z
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import gpxpy.gpx
 from sqlalchemy import Engine, select
 
 from fleet_desk.store.models import Device, Position
-from fleet_desk.store.timeutil import from_ms, iso_z, to_ms
+from fleet_desk.times import from_ms, iso_z, to_ms
 
 CSV_HEADER = ["device", "time_utc", "lat", "lon", "speed_mps", "course_deg", "alt_m", "hdop", "sats", "fix_quality"]
 FORMATS = ("csv", "gpx", "geojson")

@@ -2,7 +2,7 @@
 
 Fix times are stored as integer milliseconds since the Unix epoch, UTC:
 exact for deduplication, cheap to index and compare, and the same on SQLite
-and PostgreSQL. `fleet_desk.store.timeutil` converts at the edges.
+and PostgreSQL. `fleet_desk.times` converts at the edges.
 """
 
 from __future__ import annotations

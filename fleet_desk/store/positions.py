@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, Update, bindparam, or_, update
 from fleet_desk.gps.fix import Fix
 from fleet_desk.store.models import Device, LatestPosition, Position
 from fleet_desk.store.registry import DeviceRef
-from fleet_desk.store.timeutil import to_ms
+from fleet_desk.times import to_ms
 
 if TYPE_CHECKING:
     from sqlalchemy.dialects import postgresql, sqlite

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, select
 from fleet_desk.gps.fix import Fix
 from fleet_desk.store.models import Position
 from fleet_desk.store.registry import DeviceRef
-from fleet_desk.store.timeutil import from_ms
+from fleet_desk.times import from_ms
 from fleet_desk.tracking.tracker import RouteTracker
 
 BATCH = 5000

@@ -18,7 +18,7 @@ from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, Route, Stop, Vehicle
 from fleet_desk.store.registry import get_or_create
 from fleet_desk.store.search_index import email_key, index_terms, locale_region, phone_key, region_of, usual_region
-from fleet_desk.store.timeutil import to_ms
+from fleet_desk.times import to_ms
 from fleet_desk.tracking.eta import StopPlan, predict
 from fleet_desk.tracking.manifest import Manifest, ManifestStop
 from fleet_desk.tracking.rules import TrackingRules

@@ -27,7 +27,7 @@ from fleet_desk.clock import now_ms
 from fleet_desk.gps.fix import Fix
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.store.registry import DeviceRef
-from fleet_desk.store.timeutil import to_ms
+from fleet_desk.times import to_ms
 from fleet_desk.tracking.arrival import ArrivalDetector, Visit
 from fleet_desk.tracking.delay import delay_reason
 from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, predict

@@ -15,7 +15,7 @@ from fleet_desk.settings import Settings
 from fleet_desk.sim.day import DayTrouble, render_day
 from fleet_desk.store import PositionWriter, ensure_device, open_database
 from fleet_desk.store.models import Stop
-from fleet_desk.store.timeutil import to_ms
+from fleet_desk.times import to_ms
 from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from tests.helpers.days import day_with_trouble

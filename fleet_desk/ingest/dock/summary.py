@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from fleet_desk.gps.fix import Fix
 from fleet_desk.ingest.pipeline import IngestSummary
 from fleet_desk.store.models import OrderEvent, Route, Stop
-from fleet_desk.store.timeutil import iso_z
+from fleet_desk.times import iso_z
 from fleet_desk.tracking.geo import distance_m
 
 MOVE_M = 10.0  # GPS jitter while parked is not distance driven
