@@ -30,6 +30,9 @@ BAUD_RATES = (4800, 9600, 38400, 115200, 19200, 57600, 230400, 460800, 921600)
 
 
 class UnitState(enum.Enum):
+    """The steps a unit goes through from unplugged to sending fixes, so the fleet board and ``listen`` can
+    show which step a silent unit is stuck at (connected but no fix is not the same trouble as unplugged)."""
+
     DISCONNECTED = "disconnected"
     CONNECTING = "connecting"
     NO_DATA = "no data"
@@ -60,6 +63,8 @@ class PortInfo:
 
 
 def list_ports() -> list[PortInfo]:
+    """The serial ports on this computer, sorted by path, with the USB details that tell which unit is
+    plugged in (the dock recognises units by them; the port watch notices one plugged in)."""
     ports = []
     for p in sorted(serial.tools.list_ports.comports(), key=lambda p: p.device):
         vid_pid = f"{p.vid:04X}:{p.pid:04X}" if p.vid is not None and p.pid is not None else None

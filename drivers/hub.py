@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(eq=False)
 class Watch:
+    """One port the hub reads: where its bytes, its loss and a silence longer than ``idle_after_s`` are
+    reported, and what the hub's thread keeps to report that silence once.
+
+    `PortHub.watch` returns it; pass it to `PortHub.unwatch` to stop reading the port.
+    """
+
     fd: int
     on_data: OnData
     on_lost: OnLost
