@@ -7,4 +7,5 @@ import time
 
 
 def now_ms() -> int:
+    """Milliseconds since the epoch, UTC: the store's unit, so live "now" compares directly with fix times."""
     return int(time.time() * 1000)

@@ -17,6 +17,8 @@ FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
 
 
 def log_path() -> Path:
+    """The log file users are pointed to when something fails: in the user's log folder, or the folder
+    ``FLEET_DESK_LOG_DIR`` names."""
     directory = Path(os.environ.get(ENV_DIR) or platformdirs.user_log_dir("fleet-desk", appauthor=False))
     return directory / "fleet-desk.log"
 

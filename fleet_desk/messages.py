@@ -17,6 +17,8 @@ log = logging.getLogger("fleet_desk.messages")
 
 
 class Level(enum.Enum):
+    """How serious a message is: the level it is logged at and how the message bar shows it."""
+
     INFO = "info"
     WARNING = "warning"
     ERROR = "error"
@@ -24,6 +26,8 @@ class Level(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Message:
+    """One thing to tell the user, as held until a window subscribes and then handed to each subscriber."""
+
     level: Level
     text: str
 
@@ -46,12 +50,16 @@ def subscribe(listener: Listener) -> None:
 
 
 def unsubscribe(listener: Listener) -> None:
+    """Stop handing messages to ``listener`` (a closing window); with no subscriber left, messages are held
+    again."""
     with _lock:
         if listener in _listeners:
             _listeners.remove(listener)
 
 
 def post(level: Level, text: str) -> None:
+    """Tell the user ``text``: logged at once, then handed to every subscriber on the caller's thread, or held
+    (the last `HELD_MAX`) until one subscribes."""
     log.log({Level.INFO: logging.INFO, Level.WARNING: logging.WARNING, Level.ERROR: logging.ERROR}[level], text)
     message = Message(level, text)
     with _lock:
@@ -64,12 +72,16 @@ def post(level: Level, text: str) -> None:
 
 
 def info(text: str) -> None:
+    """Tell the user something they may want to know; nothing is wrong (a unit plugged in, an export written)."""
     post(Level.INFO, text)
 
 
 def warning(text: str) -> None:
+    """Tell the user something went wrong that work goes on without (a unit unplugged, routes not readable
+    this time)."""
     post(Level.WARNING, text)
 
 
 def error(text: str) -> None:
+    """Tell the user something failed that they must act on; the text says what failed and what to do."""
     post(Level.ERROR, text)

@@ -28,6 +28,13 @@ def config_dir() -> Path:
 
 @dataclass
 class Settings:
+    """Everything the user can set (``fleet-desk config set`` or the Settings dialog), with its default.
+
+    `load` reads the settings file and `save` writes it. Loaded once by what the user runs and given to the
+    `Depot`, which hands the core typed parts (`TrackingRules`, `PayloadPolicy`); ``config --help`` lists
+    these fields.
+    """
+
     tile_url: str = OSM_TILES
     tile_attribution: str = OSM_ATTRIBUTION
     trail_minutes: int = 10
