@@ -18,6 +18,9 @@ MOVING_ABOVE_MPS = 1.2
 
 
 class VehicleState(enum.Enum):
+    """How a vehicle looks to a dispatcher at a glance, from its last fix's age and speed (`vehicle_state`
+    decides, with the thresholds above); the fleet board and the map show the same states."""
+
     MOVING = "moving"
     STOPPED = "stopped"
     STALE = "stale"
