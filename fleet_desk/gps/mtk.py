@@ -75,6 +75,11 @@ class MtkFormatError(ValueError):
 
 
 class MtkPoint(NamedTuple):
+    """One record from a logger's memory in the logger's own terms (km/h, its fix kind, the button flag).
+
+    `fix` makes it the `Fix` every source yields; a point logged without a fix is counted, not a position.
+    """
+
     time_ms: int
     lat: float
     lon: float
@@ -105,6 +110,10 @@ class MtkPoint(NamedTuple):
 
 @dataclass
 class MtkStats:
+    """What a dump held besides its points: the records read and those set aside, and why (torn by a
+    power-off, bad checksum, no position, impossible values, unreadable), so a dock or an import can say what
+    was lost; also the logger's logging settings as its first sector states them."""
+
     records: int = 0
     bad_checksums: int = 0
     torn_records: int = 0  # cut short by a power-off

@@ -27,22 +27,30 @@ def latest_time(now: datetime | None = None) -> datetime:
 
 
 def position(lat: float, lon: float) -> bool:
+    """Whether the position is finite and on the globe; NaN or a latitude of -91 is a unit's fault, not a
+    place."""
     return math.isfinite(lat) and math.isfinite(lon) and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0
 
 
 def speed(mps: float | None) -> bool:
+    """Whether a stated speed could be a vehicle's (up to `MAX_SPEED_MPS`); none stated is fine, as many
+    sentences carry none."""
     return mps is None or (math.isfinite(mps) and 0.0 <= mps <= MAX_SPEED_MPS)
 
 
 def altitude(m: float | None) -> bool:
+    """Whether a stated altitude lies where a road can (`MIN_ALT_M` to `MAX_ALT_M`); none stated is fine."""
     return m is None or (math.isfinite(m) and MIN_ALT_M <= m <= MAX_ALT_M)
 
 
 def course(deg: float | None) -> bool:
+    """Whether a stated course is a compass bearing, 0 to 360 degrees; none stated is fine."""
     return deg is None or (math.isfinite(deg) and 0.0 <= deg <= 360.0)
 
 
 def dilution(value: float | None) -> bool:
+    """Whether a stated dilution of precision (HDOP, PDOP) is within the 0 to 100 receivers report; none
+    stated is fine."""
     return value is None or (math.isfinite(value) and 0.0 <= value <= 100.0)
 
 
