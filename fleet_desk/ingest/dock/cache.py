@@ -19,10 +19,22 @@ ENV_DIR = "FLEET_DESK_CACHE_DIR"
 
 
 def cache_dir() -> Path:
+    """Where downloads of logger memory are kept between docks: the user's cache folder, or the folder
+    ``FLEET_DESK_CACHE_DIR`` names."""
     return Path(os.environ.get(ENV_DIR) or platformdirs.user_cache_dir("fleet-desk", appauthor=False)) / "dock"
 
 
 class DownloadCache:
+    """The download of one unit's memory into one database, kept so the next dock resumes it.
+
+    `load` gives what earlier docks read (cut to whole reads), `start` and `append` write this dock's, `drop`
+    forgets it once the unit is erased.
+
+    Args:
+        database: the database URL without its password; a unit docked into two databases has two downloads.
+        device_id: the unit's id in that database.
+    """
+
     def __init__(self, database: str, device_id: int):
         key = hashlib.sha256(f"{database}\n{device_id}".encode()).hexdigest()[:16]
         self.path = cache_dir() / f"unit-{device_id}-{key}.bin"

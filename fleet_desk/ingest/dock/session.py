@@ -39,6 +39,9 @@ class DockError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class DockProgress:
+    """How far a dock has got, handed to its progress callback as it goes (the Dock panel's bar, the CLI's
+    progress line); `time_left_s` is None until the unit's size and a rate are known."""
+
     phase: str  # connecting, downloading, storing, reconciling, erasing
     bytes_done: int = 0
     bytes_total: int | None = None  # None: the unit does not say (an NMEA logger playing back)

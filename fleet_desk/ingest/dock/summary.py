@@ -36,6 +36,9 @@ class TrackDistance:
 
 @dataclass(frozen=True, slots=True)
 class VisitedStop:
+    """A stop the docked track shows the van arriving at, and whether this dock filled it in because live
+    tracking had missed it."""
+
     service_date: str
     sequence: int
     order_id: str
@@ -47,6 +50,13 @@ class VisitedStop:
 
 @dataclass
 class DockSummary:
+    """What one dock did, for the driver and the dispatcher: what was downloaded and stored, the distance
+    driven, the stops visited, whether the unit was erased, and why it stopped early if it did.
+
+    `report` words it the same for the CLI and the Dock panel; `complete` is False when the dock was cancelled
+    or stopped early (what was read is stored; docking again finishes).
+    """
+
     device: str
     vehicle: str | None
     family: str
