@@ -45,6 +45,9 @@ NOTICE_STATUS = {"pending": "waiting to be sent", "sent": "sent", "dead": "refus
 
 @dataclass(frozen=True)
 class VehicleSeen:
+    """Where the order's van was last seen, with a place a customer can picture ("near 12 Rue X");
+    `stale` when that position is too old to pass for live."""
+
     label: str
     lat: float
     lon: float
@@ -59,6 +62,8 @@ class VehicleSeen:
 
 @dataclass(frozen=True)
 class TimelineItem:
+    """One entry of the order's timeline (confirmed, out for delivery, arrived...), for the card's history."""
+
     time_ms: int
     type: str
     detail: str | None
@@ -66,6 +71,9 @@ class TimelineItem:
 
 @dataclass(frozen=True)
 class NoticeSent:
+    """A notice pushed (or still waiting) to the customer and what it said, so the agent knows what the
+    customer has already been told."""
+
     time_ms: int
     type: str
     status: str
@@ -74,6 +82,12 @@ class NoticeSent:
 
 @dataclass
 class OrderAnswer:
+    """Everything the agent needs to answer a customer about one order: the stop and its window, the route's
+    progress, the ETA and any delay, where the van is, the timeline and the notices sent.
+
+    Phone and e-mail are masked; ``words`` is what to tell the customer.
+    """
+
     stop_id: int
     order_id: str
     tracking_number: str
@@ -208,6 +222,8 @@ def _stops_before(n: int) -> str:
 
 
 def age_words(seconds: float) -> str:
+    """An age as the agent would say it: seconds up to a minute and a half, minutes up to an hour and a
+    half, then hours."""
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 90 * 60:
