@@ -48,6 +48,12 @@ class EndpointError(ValueError):
 
 @dataclass(frozen=True)
 class Endpoint:
+    """The tracking endpoint events are pushed to: its URL, the bearer token if any and the signing secret.
+
+    Its repr and `shown` never show the credentials, and `scrub` takes them out of any text that may quote
+    them (an error, the endpoint's answer).
+    """
+
     url: str
     token: str | None
     secret: str
@@ -164,6 +170,8 @@ def keyring_available() -> bool:
 
 
 def read_secret(key: str, settings: Settings) -> str | None:
+    """The endpoint token or signing secret where `store_secret` keeps it: the environment first (headless
+    use), then the OS keyring, then the file readable only by the user if the settings allow it; None if unset."""
     if os.environ.get(ENV[key]):
         return os.environ[ENV[key]]
     if keyring_available():

@@ -52,6 +52,9 @@ def retry_now(engine: Engine) -> int:
 
 @dataclass(frozen=True)
 class OutboxRow:
+    """One event in the outbox as the outbox listings show it: which order and milestone, where it stands,
+    how often it was tried and the last error (masked)."""
+
     id: int
     created_ms: int
     order_id: str

@@ -30,6 +30,9 @@ WIRE_TYPES = {
 
 @dataclass(frozen=True)
 class PayloadPolicy:
+    """What customer data may leave the machine in a payload, from the settings: the van's position (shared
+    unless turned off) and the customer's name, phone and e-mail (kept back unless turned on)."""
+
     share_vehicle_position: bool = True
     share_customer_contact: bool = False
 

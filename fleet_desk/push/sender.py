@@ -45,10 +45,14 @@ BATCH = 200
 
 
 def signature(secret: str, body: bytes) -> str:
+    """The ``X-Fleet-Desk-Signature`` value: an HMAC-SHA256 of the exact body with the signing secret, so the
+    endpoint can tell an event came from this depot unaltered."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def headers(endpoint: Endpoint, event_id: str, kind: str, body: bytes) -> dict[str, str]:
+    """The headers of every attempt at one event: the same ``Idempotency-Key`` each time (so the endpoint keeps
+    one copy of a retried event), the event type, the body's signature and the bearer token if there is one."""
     out = {
         "Content-Type": "application/json",
         "Idempotency-Key": event_id,
@@ -76,6 +80,9 @@ def backoff_s(attempts: int, retry_after: str | None, rng: random.Random, base_s
 
 @dataclass
 class SendRound:
+    """What one round of `OutboxSender.send_due` did: events sent, left to retry, dead and superseded, with
+    the last error and the endpoint's last refusal, so the user can be told why events are not going out."""
+
     sent: int = 0
     retrying: int = 0
     dead: int = 0
