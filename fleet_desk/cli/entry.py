@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fleet_desk import __version__
 from fleet_desk.cli import config, db, dock, export, imports, live, lookup, manifest, outbox, ports, sim
-from fleet_desk.cli.opening import storage_errors, storage_message
+from fleet_desk.cli.opening import closing, storage_errors, storage_message
 from fleet_desk.cli.options import Commands, add_global_options
 from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_USAGE, err
 
@@ -48,10 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         return run_app(args.db, demo=args.demo, screenshot=args.screenshot, after=args.after,
                        vehicles=args.vehicles)
     try:
-        if args.command:
-            code: int = args.func(args)
-            return code
-        return sim.cmd_demo(args)
+        with closing(args):
+            if args.command:
+                code: int = args.func(args)
+                return code
+            return sim.cmd_demo(args)
     except storage_errors() as exc:  # disk full, read-only, damaged: one line naming the database, what to do
         err(storage_message(exc, args))
         return EXIT_FAILED

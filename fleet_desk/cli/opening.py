@@ -7,6 +7,7 @@ Heavy modules (SQLAlchemy, the core) are imported when a command runs, so
 from __future__ import annotations
 
 import argparse
+import contextlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -15,11 +16,22 @@ if TYPE_CHECKING:
     from fleet_desk.depot import Depot
 
 
+def closing(args: argparse.Namespace) -> contextlib.ExitStack:
+    """What this run of a command has opened, closed by `fleet_desk.cli.entry.main` when it ends (a command
+    run in-process, by a test or a script, leaves no database connection behind)."""
+    stack: contextlib.ExitStack | None = getattr(args, "opened", None)
+    if stack is None:
+        stack = args.opened = contextlib.ExitStack()
+    return stack
+
+
 def open_engine(args: argparse.Namespace) -> Engine:
     """The database alone, for commands that only read or export it."""
     from fleet_desk.store import open_database
 
-    return open_database(args.db)
+    engine = open_database(args.db)
+    closing(args).callback(engine.dispose)
+    return engine
 
 
 def open_depot(args: argparse.Namespace) -> Depot:
@@ -28,7 +40,9 @@ def open_depot(args: argparse.Namespace) -> Depot:
     from fleet_desk.depot import Depot
     from fleet_desk.settings import Settings
 
-    return Depot.open(args.db, Settings.load())
+    depot = Depot.open(args.db, Settings.load())
+    closing(args).callback(depot.close)
+    return depot
 
 
 def storage_errors() -> tuple[type[BaseException], ...]:

@@ -23,8 +23,6 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QThreadPool, QTimer
 
-from tests.helpers.postgres import PG_PORT
-
 #: Python threads that are not the test's: started once per process by the libraries named, not by a
 #: test or by Fleet Desk, and kept for the life of the process. (SQLAlchemy's pools and pytest start none:
 #: faulthandler's timeout watchdog is not a Python thread.)
@@ -44,8 +42,6 @@ IGNORED_FDS: tuple[tuple[str, str], ...] = (
     (r"^/tmp/pytest-of-|/pytest-\d+/|\(deleted\)$", "pytest's own capture and temporary files"),
     (r"^anon_inode:|^memfd:", "Qt's event loop and QtWebEngine's shared memory"),
     (r"^/dev/(null|u?random)$", "the null and random devices"),
-    (rf"to port {PG_PORT}\)$", "a SQLAlchemy pool's PostgreSQL connection, kept until its engine is disposed or "
-                               "collected (an engine a log record's traceback still refers to is not collected)"),
 )
 _IGNORED = re.compile("|".join(f"(?:{pattern})" for pattern, _ in IGNORED_FDS))
 #: How long threads and ports that are stopping may take to go.
