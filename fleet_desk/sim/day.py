@@ -38,6 +38,9 @@ class DayTrouble:
 
 @dataclass
 class SimulatedDay:
+    """One van's simulated day: the manifest rows dispatch would load, the unit that drives them, and when the
+    van really reached each stop (``arrivals``), the truth ETAs are scored against."""
+
     route_id: str
     vehicle: str
     driver: str
@@ -51,6 +54,8 @@ class SimulatedDay:
 
 
 def rows_to_csv(rows: list[dict]) -> str:
+    """Manifest rows as the CSV file a depot imports (header from the first row's keys), so simulated routes
+    are loaded the way users load theirs."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()

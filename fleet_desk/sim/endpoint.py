@@ -19,6 +19,12 @@ from fleet_desk.push.endpoint import Endpoint
 
 
 class DemoEndpoint:
+    """A tracking endpoint on 127.0.0.1 for the demo and the push benchmarks: it refuses an event whose
+    signature is wrong (401) and keeps the first delivery of each idempotency key.
+
+    Send to its ``endpoint``; `start` and `stop` run and end its server thread.
+    """
+
     def __init__(self) -> None:
         self.secret = secrets.token_hex(16)
         self.received: list[dict] = []  # first delivery of each event
@@ -38,7 +44,7 @@ class DemoEndpoint:
             protocol_version = "HTTP/1.1"
             disable_nagle_algorithm = True
 
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args: object) -> None:
                 pass
 
             def do_POST(self) -> None:  # noqa: N802

@@ -42,16 +42,22 @@ def _lon(v: float) -> tuple[str, str]:
 
 
 def offset(lat: float, lon: float, north_m: float, east_m: float) -> tuple[float, float]:
+    """The point ``north_m`` and ``east_m`` away from (lat, lon), on a flat Earth: close enough across the
+    city a simulated round stays in."""
     dlat = math.degrees(north_m / EARTH_M)
     dlon = math.degrees(east_m / (EARTH_M * math.cos(math.radians(lat))))
     return lat + dlat, lon + dlon
 
 
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """Metres between two (lat, lon) points, measured as tracking measures them, so simulated legs and
+    tracked legs agree."""
     return geo.distance_m(*a, *b)
 
 
 def bearing_deg(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """The initial course from ``a`` to ``b`` in degrees clockwise from north: the heading a simulated van
+    reports on that leg."""
     la1, lo1, la2, lo2 = map(math.radians, (*a, *b))
     y = math.sin(lo2 - lo1) * math.cos(la2)
     x = math.cos(la1) * math.sin(la2) - math.sin(la1) * math.cos(la2) * math.cos(lo2 - lo1)
