@@ -53,6 +53,7 @@ class DatabaseError(RuntimeError):
 
 
 def default_url() -> str:
+    """The per-user SQLite database, used when neither ``--db`` nor ``FLEET_DESK_DB`` names one."""
     data = Path(platformdirs.user_data_dir("fleet-desk", appauthor=False))
     return f"sqlite:///{data / 'fleet-desk.db'}"
 

@@ -165,6 +165,8 @@ def _iso(ms: int | None) -> str:
 
 
 def export_stops(engine: Engine, out: TextIO) -> int:
+    """Write every stop of every route as CSV: its order, status, window, arrival and departure, and its ETA
+    while the stop is still open; returns how many stops were written."""
     from fleet_desk.store.models import Route, Stop
 
     stmt = (select(Route.route_key, Stop.sequence, Stop.order_id, Stop.tracking_number, Stop.status,
@@ -184,6 +186,8 @@ def export_stops(engine: Engine, out: TextIO) -> int:
 
 
 def export_eta_history(engine: Engine, out: TextIO) -> int:
+    """Write every ETA predicted, as CSV, per order in the order they were made, each with its window: how
+    an order's ETA moved through the day. Returns how many were written."""
     from fleet_desk.store.models import EtaPrediction, Stop
 
     stmt = (select(Stop.order_id, EtaPrediction.predicted_at_ms, EtaPrediction.eta_ms, EtaPrediction.earliest_ms,
@@ -200,6 +204,12 @@ def export_eta_history(engine: Engine, out: TextIO) -> int:
 
 
 def export_events(engine: Engine, out: TextIO, fmt: str) -> int:
+    """Write every order's timeline as CSV (order, time, type, detail) or, with ``fmt`` "jsonl", as JSON
+    lines that also say each event's source and whether it was customer-facing. Returns how many were written.
+
+    Raises:
+        ValueError: ``fmt`` is neither.
+    """
     from fleet_desk.store.models import OrderEvent, Stop
 
     stmt = (select(Stop.order_id, OrderEvent.time_ms, OrderEvent.type, OrderEvent.detail, OrderEvent.source,

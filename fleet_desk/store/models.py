@@ -36,6 +36,9 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
+    """The base of every table, with one naming convention, so every constraint and index has a name a
+    migration can predict and alter, alike on SQLite and PostgreSQL."""
+
     metadata = MetaData(naming_convention=NAMING)
 
 

@@ -33,6 +33,9 @@ BatchHook = Callable[[Connection, DeviceRef, Sequence[Fix], str], None]
 
 @dataclass(slots=True)
 class BatchResult:
+    """What writing fixes did: positions stored, and duplicates skipped by the unique key (the same unit
+    and fix time stored before); adds up over batches with ``+=``."""
+
     stored: int = 0
     duplicates: int = 0
 

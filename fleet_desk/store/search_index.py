@@ -65,6 +65,8 @@ def region_of(keys: Iterable[str]) -> str | None:
 
 
 def email_key(text: str | None) -> str | None:
+    """The e-mail address as lookups match it (trimmed, lower-cased); None when the text has no ``@``, so
+    a stop without an e-mail is never found by one."""
     text = (text or "").strip().lower()
     return text if "@" in text else None
 
