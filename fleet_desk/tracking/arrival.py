@@ -19,6 +19,9 @@ from fleet_desk.tracking.rules import SLOW_MPS, TrackingRules
 
 @dataclass(frozen=True, slots=True)
 class StopZone:
+    """A stop as arrival sees it: a circle of ``radius_m`` around its position (the manifest may widen it for
+    a big site)."""
+
     stop_id: int
     lat: float
     lon: float

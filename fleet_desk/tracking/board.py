@@ -18,6 +18,9 @@ from fleet_desk.tracking.state_sql import in_play
 
 @dataclass(frozen=True)
 class StopView:
+    """One stop as the Routes panel and the map show it: the order, its window, where it stands, its ETA
+    window and, when late, by how much and why."""
+
     id: int
     sequence: int
     order_id: str
@@ -47,6 +50,9 @@ class StopView:
 
 @dataclass(frozen=True)
 class RouteView:
+    """One route of the day as a dispatcher reads it: vehicle and driver, status, when it set off or went
+    silent, and its stops in sequence; `badge` says in a word or two how it is going."""
+
     id: int
     key: str
     service_date: str

@@ -24,6 +24,8 @@ MAX_SPEED_MPS = 30.0
 
 
 class StopPlan(NamedTuple):
+    """A stop still to come, as `predict` needs it: where it is, its window and its service time."""
+
     stop_id: int
     lat: float
     lon: float
@@ -34,6 +36,9 @@ class StopPlan(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class EtaWindow:
+    """A stop's predicted arrival: the expected time and the earliest-to-latest window around it, wider the
+    further ahead and the older the position it was predicted from."""
+
     stop_id: int
     expected_ms: int
     earliest_ms: int

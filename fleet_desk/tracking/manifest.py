@@ -32,6 +32,9 @@ class ManifestError(Exception):
 
 @dataclass(frozen=True)
 class ManifestStop:
+    """One valid manifest row: the stop, its order and customer, its window (UTC), and what the row may add
+    (driver, contact, service time, planned start, arrival radius); ``line`` points back into the file."""
+
     line: int
     route_id: str
     vehicle: str
@@ -55,6 +58,9 @@ class ManifestStop:
 
 @dataclass(frozen=True)
 class RowProblem:
+    """Why one manifest row was refused, worded for the person who fixes the file: its line, column and
+    reason."""
+
     line: int
     column: str
     reason: str
@@ -65,6 +71,9 @@ class RowProblem:
 
 @dataclass
 class Manifest:
+    """A manifest file read and checked: the stops that can be stored and the problems found. A row with a
+    problem is skipped (its line in ``skipped_lines``); the other rows can still be stored."""
+
     path: str
     stops: list[ManifestStop] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)

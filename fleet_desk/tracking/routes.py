@@ -27,6 +27,9 @@ from fleet_desk.tracking.tracker import RouteTracker
 
 @dataclass
 class ManifestResult:
+    """What storing a manifest changed: routes and stops new or updated (a manifest loaded again updates in
+    place); `report` words it for the user."""
+
     routes_new: int = 0
     routes_updated: int = 0
     stops_new: int = 0
@@ -131,7 +134,7 @@ def _plan(stops: list[ManifestStop], planned_start_ms: int | None, rules: Tracki
 
 
 class StopNotFound(LookupError):
-    pass
+    """The dispatcher named an order, or a route, the database does not have; the message says which."""
 
 
 def _stop(session: Session, order_id: str) -> Stop:

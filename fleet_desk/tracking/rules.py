@@ -16,6 +16,9 @@ SILENT_S = 600  # a unit silent this long is flagged; its ETAs stop moving
 
 @dataclass(frozen=True)
 class TrackingRules:
+    """The thresholds of arrival, ETA, delay and customer notices, in SI units: made from the settings by
+    `from_settings` and handed to the tracker, so no rule reads the settings itself."""
+
     stop_radius_m: float = 60.0
     exit_margin_m: float = 25.0  # leaving takes radius + margin, so jitter at the edge does not flap
     dwell_s: float = 45.0
