@@ -87,7 +87,8 @@ def _rows(engine: Engine, where: ColumnElement[bool] | None, limit: int) -> list
         query = query.where(where)
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(OutboxEvent.id.desc()).limit(limit)).all()
-    return [OutboxRow(*row[:-1], mask(row[-1]) if row[-1] else None) for row in rows]
+    return [OutboxRow(r.id, r.created_ms, r.order_id, r.sequence, r.type, r.status, r.attempts, r.next_attempt_ms,
+                      r.sent_ms, mask(r.last_error) if r.last_error else None) for r in rows]
 
 
 def outbox_event(engine: Engine, event: int | str) -> dict | None:

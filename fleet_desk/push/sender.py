@@ -25,10 +25,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from sqlalchemy import Engine, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, Row, and_, bindparam, func, select, update
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import Endpoint, shown
@@ -127,7 +128,7 @@ class OutboxSender:
                 conn.execute(_UPDATE, values)
         return result
 
-    def _attempt(self, row, result: SendRound) -> dict:  # noqa: ANN001
+    def _attempt(self, row: Row[int, str, str, str, int], result: SendRound) -> dict[str, Any]:
         body = row.body.encode()
         attempts = row.attempts + 1
         values = {"oid": row.id, "attempts": attempts, "status": "pending", "sent_ms": None,
@@ -239,7 +240,7 @@ def _stored(endpoint: Endpoint, error: str) -> str:
     return " ".join(endpoint.scrub(error).split())[:500]
 
 
-def _supersede(conn) -> int:  # noqa: ANN001
+def _supersede(conn: Connection) -> int:
     """Pending ETA updates with a newer pending ETA update for the same order are not sent."""
     newer = (select(OutboxEvent.order_id, func.max(OutboxEvent.sequence).label("seq"))
              .where(OutboxEvent.status == "pending", OutboxEvent.type == "eta_updated")
