@@ -83,6 +83,19 @@ def no_display_reason() -> str | None:
 
 def run_app(db: str | None, demo: bool = False, screenshot: Path | None = None, after: float = 30.0,
             vehicles: int = 12) -> int:
+    """Run the desktop app until its window closes.
+
+    Args:
+        db: the database URL (None: ``FLEET_DESK_DB``, else the per-user database).
+        demo: first build the demo fleet, whose notices go to its own endpoint, never a real one.
+        screenshot: save the window to this file once vehicles are on the map and live fixes flow, then quit.
+        after: with ``screenshot``, save the window as it is if no vehicles show within this many seconds.
+        vehicles: how many vans the demo fleet runs.
+
+    Returns:
+        The exit code: 0 once the window is closed (or the screenshot saved), 1 when start-up or saving the
+        screenshot failed, 2 when there is no display to show a window on.
+    """
     from fleet_desk.logs import setup_logging
 
     reason = no_display_reason()

@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 
 
 class FleetFeed(QObject):
+    """Live units and the fleet for the window, as signals delivered on the GUI thread.
+
+    ``fleetChanged`` carries the vehicles whose row changed and those removed, ``unitStatusChanged`` each
+    unit's status, ``fixesStored`` each batch's size, ``unitsChanged`` a unit attached, started or stopped.
+    It also tells the user when a unit is unplugged and when it is back.
+    """
+
     fleetChanged = Signal(list, list)  # changed FleetVehicle rows, removed vehicle ids
     unitStatusChanged = Signal(str, object)  # unit name, UnitStatus
     fixesStored = Signal(int)

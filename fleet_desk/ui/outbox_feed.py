@@ -23,6 +23,11 @@ REFRESH_MS = 2000
 
 
 class OutboxFeed(QObject):
+    """The outbox while the app runs: sends in a `SenderThread` to the endpoint the settings name (or the
+    demo's own), re-reads the outbox's state every few seconds and reports it (``statusChanged``) and each
+    round (``roundDone``) on the GUI thread. It tells the user when notices are refused, cannot get through,
+    or go out again."""
+
     statusChanged = Signal(dict)  # outbox_status(), plus "paused" and "problem"
     roundDone = Signal(object)  # SendRound
 

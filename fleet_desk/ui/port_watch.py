@@ -18,6 +18,10 @@ WATCH_MS = 1000
 
 
 class PortWatcher(QObject):
+    """Notices units plugged in and pulled out by listing the serial ports every second, off the GUI thread:
+    ``appeared`` with a new port's details, ``gone`` with a vanished port's path, ``listed`` with every port
+    each time."""
+
     appeared = Signal(object)  # PortInfo
     gone = Signal(str)  # port path
     listed = Signal(list)  # every port, each time

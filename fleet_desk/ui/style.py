@@ -42,6 +42,7 @@ def state_colors_by_name() -> dict[str, str]:
 
 @cache
 def state_icon(state: VehicleState) -> QIcon:
+    """A dot in the state's colour for the fleet board, made once per state."""
     pixmap = QPixmap(14, 14)
     pixmap.fill(Qt.GlobalColor.transparent)
     painter = QPainter(pixmap)

@@ -38,6 +38,9 @@ LOG_FILTER = "NMEA logs (*.nmea *.log *.txt *.gz);;All files (*)"
 
 @dataclass(slots=True)
 class FileOutcome:
+    """What importing one file came to: its summary, or the error that stopped it; kept per file, so one
+    bad file does not hide what the others stored."""
+
     path: Path
     summary: IngestSummary | None
     error: str | None
@@ -124,6 +127,8 @@ def _label(text: str) -> QLabel:
 
 
 def summary_text(outcomes: list[FileOutcome]) -> str:
+    """The import's outcome as the rich text of the summary box: each file's report as a table, or its
+    error."""
     parts = []
     for outcome in outcomes:
         if outcome.error:

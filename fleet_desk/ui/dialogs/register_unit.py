@@ -18,6 +18,17 @@ FAMILIES = (("MTK data logger (Holux, Qstarz, i-Blue…)", "mtk"), ("NMEA logger
 
 
 class RegisterUnitDialog(QDialog):
+    """Asks for a name, a unit family and a vehicle for a unit plugged in that no one has registered, so it
+    is recognised next time; `values` gives them once accepted.
+
+    Args:
+        port: the port it is on, with the USB details that tell units apart.
+        identity: what the unit said about itself, if it answered.
+        family: the family to preselect (the dock's guess).
+        names: the names units already have (a new name must differ, whatever its case).
+        vehicles: the vehicles it may ride in.
+    """
+
     def __init__(self, port: PortInfo, identity: str | None, family: str, names: list[str], vehicles: list[str],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -64,6 +64,8 @@ class _LoggingPage(QWebEnginePage):
 
 
 def vehicle_json(vehicle: FleetVehicle, state: VehicleState) -> dict[str, Any]:
+    """A vehicle as the map page's script takes it (in ``update`` batches and ``focusOrder``): id, label,
+    position, course (to a tenth of a degree), the state's name and the fix time."""
     return {
         "id": vehicle.vehicle_id,
         "label": vehicle.vehicle,
