@@ -37,7 +37,7 @@ _WIDTH = 16
 _POW10 = 10.0 ** np.arange(_WIDTH + 1)
 
 
-class Unreadable(Exception):  # noqa: N818 - control flow, not an error shown to anyone
+class Unreadable(Exception):
     """The run holds something only the sentence-by-sentence decoder handles."""
 
 
