@@ -47,7 +47,7 @@ class DemoEndpoint:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 expected = "sha256=" + hmac.new(endpoint.secret.encode(), body, hashlib.sha256).hexdigest()
                 if not hmac.compare_digest(self.headers.get("X-Fleet-Desk-Signature", ""), expected):
