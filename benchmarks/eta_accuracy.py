@@ -140,7 +140,7 @@ def update_cost(routes: int, stops: int) -> None:
         store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
         refs = [ensure_device(engine, f"unit-{r + 1:03d}", f"Van {r + 1}") for r in range(routes)]
 
-        def fix(unit, second: int) -> Fix:  # noqa: ANN001 - where the van is on its simulated day
+        def fix(unit, second: int) -> Fix:
             lat, lon, speed, course = unit.state_at(second)
             return Fix(time=START + timedelta(seconds=second), lat=lat, lon=lon, speed_mps=speed, course_deg=course,
                        hdop=1.0, sats=9, mode=3)

@@ -126,7 +126,7 @@ def build(path: Path, positions: int) -> None:
     db.close()
 
 
-def timed(engine, queries: list[str], rules: TrackingRules) -> tuple[list[float], int]:  # noqa: ANN001
+def timed(engine, queries: list[str], rules: TrackingRules) -> tuple[list[float], int]:
     times, found = [], 0
     for q in queries:
         t = time.perf_counter()

@@ -36,7 +36,7 @@ from fleet_desk.store.models import OutboxEvent  # noqa: E402
 KINDS = ("out_for_delivery", "delayed", "arriving_soon", "delivered")  # none superseded: every event is sent
 
 
-def queue(engine, events: int, orders: int) -> None:  # noqa: ANN001
+def queue(engine, events: int, orders: int) -> None:
     t0 = 1_795_000_000_000
     notices = [Notice(kind=KINDS[i % len(KINDS)], occurred_ms=t0 + i, stop_id=None,
                       order_id=f"O-{i % orders}", tracking_number=f"T-{i % orders}", window=(t0, t0 + 3_600_000),

@@ -148,7 +148,7 @@ class NmeaUnit:
             except LINE_ERRORS as exc:
                 self._report(UnitState.DISCONNECTED, f"{self.port}: {exc}")
                 self._stop.wait(RETRY_SECONDS)
-            except Exception as exc:  # noqa: BLE001 - a driver bug must not kill the unit's thread silently
+            except Exception as exc:
                 log.exception("reading %s failed", self.port)
                 self._report(UnitState.DISCONNECTED, f"{self.port}: unexpected error {type(exc).__name__}: {exc}")
                 self._stop.wait(RETRY_SECONDS)

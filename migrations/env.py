@@ -10,7 +10,7 @@ from alembic import context
 from fleet_desk.store.models import Base
 
 
-def _run(connection) -> None:  # noqa: ANN001
+def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

@@ -22,7 +22,7 @@ os.environ["FLEET_DESK_LOG_DIR"] = os.path.join(_HOME, "log")
 os.environ["FLEET_DESK_CACHE_DIR"] = os.path.join(_HOME, "cache")
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):  # noqa: ANN001, ANN201
+def db_url(request, tmp_path):
     """A fresh, empty database URL on each backend (PostgreSQL: its own schema)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'depot.db'}"
@@ -38,7 +38,7 @@ def db_url(request, tmp_path):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def engine(db_url):  # noqa: ANN001, ANN201
+def engine(db_url):
     from fleet_desk.store import open_database
 
     eng = open_database(db_url)
@@ -62,7 +62,7 @@ def _nothing_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _no_unexpected_error_logs(request, caplog):  # noqa: ANN001, ANN202
+def _no_unexpected_error_logs(request, caplog):
     """An error logged by Fleet Desk during a test fails it, unless the test expects errors."""
     caplog.set_level(logging.INFO, logger="fleet_desk")
     yield
@@ -73,7 +73,7 @@ def _no_unexpected_error_logs(request, caplog):  # noqa: ANN001, ANN202
 
 
 @pytest.fixture
-def no_keyring():  # noqa: ANN201
+def no_keyring():
     """An OS without a keyring, whatever this machine has (and the user's real keyring left alone)."""
     import keyring
     from keyring.backends import fail
@@ -85,7 +85,7 @@ def no_keyring():  # noqa: ANN201
 
 
 @pytest.fixture
-def receiver():  # noqa: ANN201
+def receiver():
     """A real tracking endpoint on 127.0.0.1 that checks every request and misbehaves on request."""
     from tests.helpers.outbox import ENDPOINT_TOKEN, SECRET
     from tests.helpers.receiver import Receiver

@@ -12,6 +12,7 @@ TYPE_WORDS = {bool: "true/false", int: "integer", float: "number", str: "text"}
 
 
 def add_config(commands: Commands) -> None:
+    """The `config` command: settings, and the secrets kept in the OS keyring."""
     p = commands.add("config", cmd_config, database=False, help="settings, and secrets kept in the OS keyring",
                      formatter_class=ConfigHelp)
     p.add_argument("action", choices=["set", "set-secret"])
@@ -51,6 +52,7 @@ def settings_help() -> str:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    """Set a setting (checked as the Settings dialog checks it) or a secret; returns the exit code."""
     import getpass
     from dataclasses import fields
 

@@ -8,11 +8,13 @@ from fleet_desk.cli.options import Commands
 
 
 def add_db(commands: Commands) -> None:
+    """The `db` command: database maintenance."""
     p = commands.add("db", cmd_db_upgrade, help="database maintenance")
     p.add_argument("action", choices=["upgrade"])
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Check every page of the database, then bring its schema to this version's; returns the exit code."""
     from fleet_desk.store.database import describe, resolve_url, upgrade_database
 
     url = resolve_url(args.db)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 
 def add_dock(commands: Commands) -> None:
+    """The `dock` command: a docked unit's stored track downloaded, stored and its stop visits filled in."""
     p = commands.add("dock", cmd_dock,
                      help="download a docked unit's stored track, store it and fill in the stop visits")
     p.add_argument("port", metavar="PORT", help="device path or pyserial URL")
@@ -29,6 +30,7 @@ def add_dock(commands: Commands) -> None:
 
 
 def cmd_dock(args: argparse.Namespace) -> int:
+    """Recognise the unit on the port, download and store its track with a progress line; returns the exit code."""
     from fleet_desk.ingest.dock import DockError, dock_unit
     from fleet_desk.ingest.dock.recognise import which_unit
     from fleet_desk.times import iso_z

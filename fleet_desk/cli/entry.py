@@ -19,6 +19,7 @@ COMMANDS = (imports.add_import_log, dock.add_dock, live.add_listen, export.add_e
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every command and option of `fleet-desk`, from the command groups' own modules."""
     parser = argparse.ArgumentParser(prog="fleet-desk", description="Fleet Desk: depot fleet operations")
     parser.add_argument("--version", action="version", version=f"fleet-desk {__version__}")
     add_global_options(parser)
@@ -38,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run `fleet-desk` with ``argv`` (the process's arguments when None); returns the exit code.
+
+    What goes wrong with the database or the arguments is said in one line, never as a traceback; what the
+    command opened is closed when it ends."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.headless and not args.demo:

@@ -11,6 +11,7 @@ from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_USAGE, err
 
 
 def add_export(commands: Commands) -> None:
+    """The `export` command: stored positions, stops, ETA history or customer events."""
     p = commands.add("export", cmd_export, help="export stored data")
     p.add_argument("what", choices=["positions", "stops", "eta-history", "events"])
     p.add_argument("--device", metavar="NAME", help="positions: one unit only")
@@ -22,6 +23,7 @@ def add_export(commands: Commands) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """Write the export to standard output or, whole or not at all, to ``-o FILE``; returns the exit code."""
     from fleet_desk.store import export
 
     engine = open_engine(args)

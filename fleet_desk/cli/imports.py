@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 
 def add_import_log(commands: Commands) -> None:
+    """The `import-log` command: NMEA logs (plain or .gz) or MTK logger dumps, stored without duplicates."""
     p = commands.add("import-log", cmd_import_log,
                      help="import NMEA logs (plain or .gz) or MTK logger dumps (--format mtk)")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -29,6 +30,7 @@ def add_import_log(commands: Commands) -> None:
 
 
 def add_replay(commands: Commands) -> None:
+    """The `replay` command: logs processed as if live at their own time (arrivals, ETAs, events)."""
     p = commands.add("replay", cmd_replay,
                      help="process logs as if live at their own time (arrivals, ETAs, events)")
     p.add_argument("files", nargs="+", metavar="FILE")
@@ -50,11 +52,13 @@ def file_progress(line: ProgressLine, name: str) -> Callable[[int, int], None]:
 
 
 def cmd_import_log(args: argparse.Namespace) -> int:
+    """Import each file through the depot's live tracker (the stops' arrivals are filled in); the exit code."""
     depot = open_depot(args)
     return _import_files(args, depot.engine, depot.tracker)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay each file with tracking's "now" at each fix's time; returns the exit code."""
     # Positions are stored as imported; tracking runs with "now" = each fix's time. Old days reach no
     # customer: nothing is queued for the endpoint unless --enqueue (to test an integration end to end).
     depot = open_depot(args)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 
 def add_listen(commands: Commands) -> None:
+    """The `listen` command: one live unit read and stored until Ctrl-C."""
     p = commands.add("listen", cmd_listen, help="ingest a live unit until Ctrl-C")
     p.add_argument("port", metavar="PORT", help="device path or pyserial URL (socket://host:port, rfc2217://...)")
     p.add_argument("--device", required=True, metavar="NAME")
@@ -34,6 +35,7 @@ def rejected(stats: DecodeStats | None) -> str:
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
+    """Read the unit, store its fixes and show a status line (with what was rejected); returns the exit code."""
     from fleet_desk.ingest.live import LiveIngest
 
     depot = open_depot(args)

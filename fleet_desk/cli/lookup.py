@@ -10,6 +10,7 @@ from fleet_desk.cli.terminal import EXIT_FAILED, err
 
 
 def add_stop(commands: Commands) -> None:
+    """The `stop` command: a dispatcher marks a stop delivered or failed."""
     p = commands.add("stop", cmd_stop, help="a dispatcher's word on a stop")
     p.add_argument("order_id", metavar="ORDER_ID")
     p.add_argument("outcome", choices=["delivered", "failed"])
@@ -17,6 +18,7 @@ def add_stop(commands: Commands) -> None:
 
 
 def add_lookup(commands: Commands) -> None:
+    """The `lookup` command: where an order is, found by anything the caller gives."""
     p = commands.add("lookup", cmd_lookup,
                      help="where is an order: by tracking number, order id, phone, e-mail, name or street")
     p.add_argument("query", metavar="QUERY")
@@ -24,6 +26,7 @@ def add_lookup(commands: Commands) -> None:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
+    """Print the agent's answer for the best match (and the other matches), as text or JSON; the exit code."""
     import json
 
     from fleet_desk.lookup import lookup_orders
@@ -48,12 +51,13 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from fleet_desk.tracking.routes import StopNotFound, mark_stop
+    """Record the dispatcher's mark on the stop (and the customer notice it queues); returns the exit code."""
+    from fleet_desk.tracking.routes import StopNotFoundError, mark_stop
 
     try:
         depot = open_depot(args)
         mark_stop(depot.engine, depot.tracker, depot.policy, args.order_id, args.outcome, args.reason)
-    except StopNotFound as exc:
+    except StopNotFoundError as exc:
         err(str(exc))
         return EXIT_FAILED
     print(f"order {args.order_id}: {args.outcome}")

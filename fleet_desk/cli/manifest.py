@@ -12,6 +12,7 @@ from fleet_desk.cli.terminal import EXIT_FAILED, err
 
 
 def add_manifest(commands: Commands) -> None:
+    """The `manifest` command: a day's routes and stops imported."""
     p = commands.add("manifest", cmd_manifest_import, help="a day's routes and stops")
     p.add_argument("action", choices=["import"])
     p.add_argument("file", metavar="FILE", help="CSV with a header row, or JSON with the same fields")
@@ -20,6 +21,7 @@ def add_manifest(commands: Commands) -> None:
 
 
 def cmd_manifest_import(args: argparse.Namespace) -> int:
+    """Check every row (and the tracking numbers already stored), then store the valid routes; the exit code."""
     from sqlalchemy.exc import IntegrityError
 
     from fleet_desk.tracking.manifest import ManifestError, check_stored, read_manifest

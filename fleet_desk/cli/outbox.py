@@ -20,6 +20,7 @@ ERROR_SHOWN = 100  # characters of an event's last error in the list (`outbox sh
 
 
 def add_outbox(commands: Commands) -> None:
+    """The `outbox` command: customer notices waiting for, or sent to, the tracking endpoint."""
     p = commands.add("outbox", cmd_outbox, help="customer notices waiting for, or sent to, the tracking endpoint")
     p.add_argument("action", choices=["status", "send", "retry-dead", "show", "ping"])
     p.add_argument("id", nargs="?", type=event_key, metavar="ID",
@@ -40,6 +41,7 @@ def event_key(text: str) -> int | str:
 
 
 def cmd_outbox(args: argparse.Namespace) -> int:
+    """Show, send, retry, inspect or test the outbox; returns the exit code."""
     import json
 
     from fleet_desk.push.outbox import needing_attention, outbox_status, retry_dead

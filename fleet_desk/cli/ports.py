@@ -8,10 +8,12 @@ from fleet_desk.cli.options import Commands
 
 
 def add_ports(commands: Commands) -> None:
+    """The `ports` command: serial ports with their USB details."""
     commands.add("ports", cmd_ports, database=False, help="list serial ports with USB details")
 
 
 def cmd_ports(_args: argparse.Namespace) -> int:
+    """List the serial ports this machine has; returns the exit code."""
     from drivers.base import list_ports
 
     ports = list_ports()

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 
 def add_simulate(commands: Commands) -> None:
+    """The `simulate` command: simulated GPS units on pseudo-terminals or a port, or a logger to dock."""
     p = commands.add("simulate", cmd_simulate, database=False,
                      help="simulated GPS units on pseudo-terminals or a port")
     p.add_argument("--vehicles", type=int, default=1)
@@ -33,6 +34,7 @@ def add_simulate(commands: Commands) -> None:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    """Run the simulated units (or logger) until Ctrl-C or ``--duration``; returns the exit code."""
     from fleet_desk.sim.vans import PortUnit, PtyUnit, SimulatedUnit, Trouble, run
 
     if args.logger:

@@ -128,7 +128,7 @@ class FleetWatch:
             started = time.monotonic()
             try:
                 changed, removed = self.poll()
-            except Exception as exc:  # noqa: BLE001 - reported, polling goes on
+            except Exception as exc:
                 if not self._failing:
                     log.warning("fleet poll failed", exc_info=True)
                     self.on_error(f"Reading the fleet from the database failed ({type(exc).__name__}: {exc}); "

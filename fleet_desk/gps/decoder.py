@@ -384,7 +384,7 @@ class NmeaDecoder:
             self._sentence(body)
         except MalformedSentence:
             self.stats.malformed += 1
-        except Exception as exc:  # noqa: BLE001 - counted and logged; every later sentence still decoded
+        except Exception as exc:
             self.stats.malformed += 1
             self.stats.unexpected += 1
             log.warning("%scould not decode %r (%s: %s); skipped", self._prefix,

@@ -292,7 +292,7 @@ def _sector(data: Memory, start: int, end: int, layout: _Layout, stats: MtkStats
                 except (struct.error, IndexError):  # the bytes end inside this record (a download cut short)
                     stats.torn_records += 1
                     return
-        except Exception as exc:  # noqa: BLE001 - a record must never stop the log: counted, logged, skipped
+        except Exception as exc:
             stats.malformed += 1  # said once per log, then only counted: a garbage dump would flood the log
             (log.warning if stats.malformed == 1 else log.debug)(
                 "MTK log at byte %#x: record not understood (%r); skipped, decoding goes on", pos, exc)

@@ -138,7 +138,7 @@ class LiveIngest:
             try:
                 self._loop()
                 return
-            except Exception as exc:  # noqa: BLE001 - the one thread that stores every unit must not die
+            except Exception as exc:
                 log.exception("live ingestion hit an unexpected error; carrying on")
                 self.on_error(f"live ingestion hit an unexpected error ({exc}); carrying on with every unit")
 
@@ -174,7 +174,7 @@ class LiveIngest:
         unexpected = stats.unexpected
         try:
             fixes = feed.pipeline.feed(data)
-        except Exception as exc:  # noqa: BLE001 - see the docstring
+        except Exception as exc:
             feed.failures += 1
             log.warning("%s: could not take %r (%s: %s); skipped", feed.device.name, data[:200],
                         type(exc).__name__, exc)
@@ -197,7 +197,7 @@ class LiveIngest:
         try:
             with self.engine.begin() as conn:
                 self.tracker.sweep(conn, now_ms())
-        except Exception as exc:  # noqa: BLE001 - the database is busy or down; the next sweep retries
+        except Exception as exc:
             self.on_error(f"checking silent units failed, will retry: {exc}")
 
     def _flush_all(self) -> None:

@@ -154,14 +154,14 @@ class FixPipeline:
         try:
             with engine.begin() as conn:
                 results = write_batches(conn, [(p.writer, pending) for p, pending in todo])
-        except Exception:  # noqa: BLE001 - retried unit by unit below
+        except Exception:
             for p, _pending in todo:
                 p.writer.rolled_back()
             stored = []
             for p, _pending in todo:
                 try:
                     stored.append((p, p.flush()))
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     log.warning("storing fixes of %s failed, will retry: %s", p.writer.device.name, exc)
             return stored
         for (p, _pending), result in zip(todo, results, strict=True):

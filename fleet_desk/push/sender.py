@@ -296,7 +296,7 @@ class SenderThread:
             if not self.paused:
                 try:
                     result = self.sender.send_due()
-                except Exception as exc:  # noqa: BLE001 - the database is busy or down; next round retries
+                except Exception as exc:
                     result.last_error = f"outbox: {exc}"
                     log.warning("outbox round failed: %s", exc)
                 if self.on_round and (result.attempted or result.superseded or result.last_error):

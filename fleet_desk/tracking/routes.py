@@ -133,14 +133,14 @@ def _plan(stops: list[ManifestStop], planned_start_ms: int | None, rules: Tracki
 # -- dispatchers' changes ------------------------------------------------------------------------------------
 
 
-class StopNotFound(LookupError):
+class StopNotFoundError(LookupError):
     """The dispatcher named an order, or a route, the database does not have; the message says which."""
 
 
 def _stop(session: Session, order_id: str) -> Stop:
     stop = session.scalar(select(Stop).where(Stop.order_id == order_id))
     if stop is None:
-        raise StopNotFound(f"no order {order_id!r}")
+        raise StopNotFoundError(f"no order {order_id!r}")
     return stop
 
 
@@ -201,7 +201,7 @@ def reassign_stop(engine: Engine, tracker: RouteTracker, order_id: str, route_id
         stop = _stop(session, order_id)
         route = session.get(Route, route_id)
         if route is None:
-            raise StopNotFound(f"no route {route_id}")
+            raise StopNotFoundError(f"no route {route_id}")
         last = session.scalar(select(func.max(Stop.sequence)).where(Stop.route_id == route_id)) or 0
         before = stop.route.route_key
         stop.route_id, stop.sequence = route_id, last + 1

@@ -38,10 +38,10 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with receiver.lock:
                     fault = receiver.faults.pop(0) if receiver.faults else "ok"
@@ -84,7 +84,7 @@ class Receiver:
                     with receiver.lock:
                         receiver.in_flight -= 1
 
-            def handle_error(self, request, client_address) -> None:  # noqa: ANN001
+            def handle_error(self, request, client_address) -> None:
                 pass  # a client that gave up (timeout) and closed: expected here
 
         self.server = Server(("127.0.0.1", 0), Handler)
@@ -92,7 +92,7 @@ class Receiver:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def take(self, headers, body: bytes) -> None:  # noqa: ANN001
+    def take(self, headers, body: bytes) -> None:
         expected = "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
         with self.lock:
             if not hmac.compare_digest(headers.get("X-Fleet-Desk-Signature", ""), expected):

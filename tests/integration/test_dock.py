@@ -41,7 +41,7 @@ RULES = TrackingRules(timezone=UTC)
 
 
 @pytest.fixture
-def logger_sim():  # noqa: ANN201
+def logger_sim():
     sims = []
 
     def make(memory: bytes, **kw: object) -> SimulatedMtkLogger:
@@ -55,7 +55,7 @@ def logger_sim():  # noqa: ANN201
 
 
 @pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.name)
-def test_download_over_a_pty_matches_the_dump_and_gpsbabels_track(dump: Path, logger_sim) -> None:  # noqa: ANN001
+def test_download_over_a_pty_matches_the_dump_and_gpsbabels_track(dump: Path, logger_sim) -> None:
     memory = dump.read_bytes()
     holux = b"HOLUX" in memory
     sim = logger_sim(memory, baud=38400 if holux else 115200, model="M-241" if holux else "MTK-LOGGER",
@@ -75,17 +75,17 @@ def test_download_over_a_pty_matches_the_dump_and_gpsbabels_track(dump: Path, lo
         assert abs(ours.lat - ref.latitude) < 1e-6 and abs(ours.lon - ref.longitude) < 1e-6
 
 
-def _stops(engine) -> list[Stop]:  # noqa: ANN001
+def _stops(engine) -> list[Stop]:
     with Session(engine) as s:
         return list(s.scalars(select(Stop).order_by(Stop.sequence)))
 
 
-def _positions(engine) -> int:  # noqa: ANN001
+def _positions(engine) -> int:
     with Session(engine) as s:
         return s.scalar(select(func.count()).select_from(Position))
 
 
-def test_a_docked_day_fills_in_every_stop_and_tells_no_customer_old_news(tmp_path, db_url, logger_sim) -> None:  # noqa: ANN001
+def test_a_docked_day_fills_in_every_stop_and_tells_no_customer_old_news(tmp_path, db_url, logger_sim) -> None:
     day, manifest, fixes, memory = day_in_a_logger(tmp_path)
     engine = open_database(db_url)
     tracker = Depot(engine, Settings()).tracker
@@ -113,7 +113,7 @@ def test_a_docked_day_fills_in_every_stop_and_tells_no_customer_old_news(tmp_pat
     engine.dispose()
 
 
-def test_dock_after_live_tracking_fills_in_only_what_live_missed(tmp_path, logger_sim) -> None:  # noqa: ANN001
+def test_dock_after_live_tracking_fills_in_only_what_live_missed(tmp_path, logger_sim) -> None:
     day, manifest, fixes, memory = day_in_a_logger(tmp_path, 2)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     tracker = Depot(engine, Settings()).tracker
@@ -135,7 +135,7 @@ def test_dock_after_live_tracking_fills_in_only_what_live_missed(tmp_path, logge
     engine.dispose()
 
 
-def test_cancel_keeps_what_was_read_and_docking_again_resumes_without_duplicates(tmp_path, logger_sim) -> None:  # noqa: ANN001
+def test_cancel_keeps_what_was_read_and_docking_again_resumes_without_duplicates(tmp_path, logger_sim) -> None:
     _day, _manifest, fixes, memory = day_in_a_logger(tmp_path, 3)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     tracker = Depot(engine, Settings()).tracker
@@ -155,7 +155,7 @@ def test_cancel_keeps_what_was_read_and_docking_again_resumes_without_duplicates
 
 
 @pytest.mark.expected_errors
-def test_unplugged_mid_download_keeps_the_sectors_read_and_erases_nothing(tmp_path, logger_sim) -> None:  # noqa: ANN001
+def test_unplugged_mid_download_keeps_the_sectors_read_and_erases_nothing(tmp_path, logger_sim) -> None:
     _day, _manifest, fixes, memory = day_in_a_logger(tmp_path, 4)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     sim = logger_sim(memory, unplug_after=200_000)
@@ -168,7 +168,7 @@ def test_unplugged_mid_download_keeps_the_sectors_read_and_erases_nothing(tmp_pa
     engine.dispose()
 
 
-def test_no_logger_answering_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
+def test_no_logger_answering_is_a_clear_error(tmp_path) -> None:
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     silent = SimulatedNmeaLogger(b"", baud=4800).start()
     try:
@@ -180,7 +180,7 @@ def test_no_logger_answering_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
     engine.dispose()
 
 
-def test_an_nmea_logger_playing_back_stores_what_an_import_of_its_log_stores(tmp_path) -> None:  # noqa: ANN001
+def test_an_nmea_logger_playing_back_stores_what_an_import_of_its_log_stores(tmp_path) -> None:
     log = TESTDATA / "nmea-receivers" / "bt451.log"
     sim = SimulatedNmeaLogger(log.read_bytes(), baud=4800, line_rate=False).start()
     try:
@@ -196,7 +196,7 @@ def test_an_nmea_logger_playing_back_stores_what_an_import_of_its_log_stores(tmp
     reference.dispose()
 
 
-def _unit(name: str, serial: str | None = None, vid_pid: str | None = None, identity: str | None = None):  # noqa: ANN202
+def _unit(name: str, serial: str | None = None, vid_pid: str | None = None, identity: str | None = None):
     return UnitAssignment(name, "mtk", None, None, None, False, serial, vid_pid, None, identity)
 
 
@@ -211,7 +211,7 @@ def test_a_unit_is_recognised_by_serial_number_then_by_model_only_when_unambiguo
     assert recognise(units, PortInfo("/dev/pts/3", "", None, None, None), "MTK logger M-241, firmware X").device == "b"
 
 
-def test_cli_dock_registers_then_recognises_the_unit_by_asking_it(tmp_path, logger_sim, capsys) -> None:  # noqa: ANN001
+def test_cli_dock_registers_then_recognises_the_unit_by_asking_it(tmp_path, logger_sim, capsys) -> None:
     memory = DUMPS[0].read_bytes()
     sim = logger_sim(memory)
     db = f"sqlite:///{tmp_path / 'd.db'}"
@@ -225,7 +225,7 @@ def test_cli_dock_registers_then_recognises_the_unit_by_asking_it(tmp_path, logg
     assert "logger-7" in out and "duplicates skipped    803" in out and "erased" in out and sim.erased
 
 
-def test_import_log_of_an_mtk_dump_reconciles_like_a_dock(tmp_path) -> None:  # noqa: ANN001
+def test_import_log_of_an_mtk_dump_reconciles_like_a_dock(tmp_path) -> None:
     day, manifest, fixes, memory = day_in_a_logger(tmp_path, 5)
     dump = tmp_path / "day.bin"
     dump.write_bytes(memory)

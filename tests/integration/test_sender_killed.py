@@ -17,12 +17,12 @@ from tests.helpers.paths import ROOT
 from tests.helpers.waiting import wait_until
 
 
-def _rows(engine) -> list:  # noqa: ANN001
+def _rows(engine) -> list:
     with engine.connect() as conn:
         return conn.execute(select(OutboxEvent).order_by(OutboxEvent.id)).all()
 
 
-def test_killed_mid_send_and_restarted_delivers_everything_once(db_url, engine, receiver):  # noqa: ANN001
+def test_killed_mid_send_and_restarted_delivers_everything_once(db_url, engine, receiver):
     db = db_url
     queue_notices(engine, orders=10, per_order=3)
     receiver.faults = ["slow:0.3"] * 30
@@ -42,7 +42,7 @@ def test_killed_mid_send_and_restarted_delivers_everything_once(db_url, engine, 
     assert main(["--db", db, "outbox", "status", "--format", "json"]) == 0
 
 
-def test_a_sender_killed_mid_round_sends_again_at_most_the_one_in_flight(db_url, engine, receiver):  # noqa: ANN001
+def test_a_sender_killed_mid_round_sends_again_at_most_the_one_in_flight(db_url, engine, receiver):
     queue_notices(engine, orders=30, per_order=1)  # all 30 due in one round
     receiver.faults = ["slow:0.2"] * 30
     env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,

@@ -24,7 +24,7 @@ from tests.helpers.ptys import Feeder
 from tests.helpers.waiting import wait_until
 
 
-def _count(engine) -> int:  # noqa: ANN001
+def _count(engine) -> int:
     with engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(Position))
 
@@ -34,7 +34,7 @@ def _live(engine: Engine, **callbacks: Any) -> LiveIngest:
     return LiveIngest(engine, Depot(engine, Settings()).tracker, **callbacks)
 
 
-def test_listen_stores_fixes_from_a_pty(engine):  # noqa: ANN001
+def test_listen_stores_fixes_from_a_pty(engine):
     pty = PtyUnit(SimulatedUnit(0))
     seen: list = []
     live = _live(engine, on_fixes=lambda d, f: seen.extend(f))
@@ -51,7 +51,7 @@ def test_listen_stores_fixes_from_a_pty(engine):  # noqa: ANN001
     assert _count(engine) == len({f.time for f in seen})
 
 
-def test_unplug_and_replug_loses_and_doubles_nothing(engine, tmp_path):  # noqa: ANN001
+def test_unplug_and_replug_loses_and_doubles_nothing(engine, tmp_path):
     """The unit's stable path (like /dev/serial/by-id) points to a new pty after replugging."""
     link = tmp_path / "gps-by-id"
     unit = SimulatedUnit(1)
@@ -83,7 +83,7 @@ def test_unplug_and_replug_loses_and_doubles_nothing(engine, tmp_path):  # noqa:
     assert states.count(UnitState.DISCONNECTED) >= 1
 
 
-def test_baud_rate_is_detected_and_a_wrong_rate_gets_nothing(tmp_path):  # noqa: ANN001
+def test_baud_rate_is_detected_and_a_wrong_rate_gets_nothing(tmp_path):
     pty = PtyUnit(SimulatedUnit(2), baud=38400)
     try:
         with Feeder(pty, datetime.now(UTC)):
@@ -112,7 +112,7 @@ def test_unit_status_reports_no_data_for_a_silent_port():
 
 
 @pytest.mark.parametrize("url", ["loop://"])
-def test_pyserial_urls_are_accepted(url):  # noqa: ANN001
+def test_pyserial_urls_are_accepted(url):
     got: list[bytes] = []
     unit = NmeaUnit(url, got.append, baud=4800)
     unit.start()
@@ -123,7 +123,7 @@ def test_pyserial_urls_are_accepted(url):  # noqa: ANN001
     assert got and got[0] == b"\n"
 
 
-def test_removing_a_unit_stores_what_it_already_sent(engine):  # noqa: ANN001
+def test_removing_a_unit_stores_what_it_already_sent(engine):
     pty = PtyUnit(SimulatedUnit(4))
     live = _live(engine)
     live.start()
@@ -166,14 +166,14 @@ def test_units_read_when_the_process_has_over_1024_open_files():
 # -- one unit's poison (issue 19) must not stop the others --------------------------------------------------
 
 
-def _positions_by_unit(engine) -> dict[str, int]:  # noqa: ANN001
+def _positions_by_unit(engine) -> dict[str, int]:
     with engine.connect() as conn:
         rows = conn.execute(select(Vehicle.name, func.count()).join(Position, Position.vehicle_id == Vehicle.id)
                             .group_by(Vehicle.name)).all()
     return dict(rows)
 
 
-def test_a_unit_sending_the_poison_sentence_stops_no_unit(engine):  # noqa: ANN001
+def test_a_unit_sending_the_poison_sentence_stops_no_unit(engine):
     """Three live units on real pseudo-terminals; one of them sends the sentence that used to kill the one
     ingest thread. Every fix of the other two and the poisoned unit's later fixes are stored."""
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)

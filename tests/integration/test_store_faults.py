@@ -37,13 +37,13 @@ MANIFEST = ("route_id,vehicle,stop_sequence,order_id,tracking_number,customer_na
             "R1,Van 7,1,O-1,TRK1,Anna Keller,1 rue A,45.75,4.85,2026-11-20T09:00:00Z,2026-11-20T11:00:00Z\n")
 
 
-def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:  # noqa: ANN003
+def _cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
     """The command line as a user runs it, in its own process."""
     return subprocess.run([sys.executable, "-m", "fleet_desk.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, **kwargs)
 
 
-def _run(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
+def _run(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
@@ -67,7 +67,7 @@ def _assert_whole(url: str) -> None:
         engine.dispose()
 
 
-def _count(url: str, what=Position) -> int:  # noqa: ANN001
+def _count(url: str, what=Position) -> int:
     engine = open_database(url)
     try:
         with engine.connect() as conn:
@@ -78,7 +78,7 @@ def _count(url: str, what=Position) -> int:  # noqa: ANN001
 
 # -- killed while being created ------------------------------------------------------------------------------
 
-def test_creation_killed_at_random_times_opens_again(tmp_path):  # noqa: ANN001
+def test_creation_killed_at_random_times_opens_again(tmp_path):
     """`db upgrade` on a new file SIGKILLed at random points, 24 times: half across its whole run, half across the
     part after the file appears (where the tables are made); each database opens again whole."""
     path = tmp_path / "whole.db"
@@ -132,7 +132,7 @@ for k in kills:
 """
 
 
-def test_creation_killed_after_each_statement_opens_again(tmp_path):  # noqa: ANN001
+def test_creation_killed_after_each_statement_opens_again(tmp_path):
     """A SIGKILL right after each statement the creation runs, one database per statement: each opens again."""
     counted = subprocess.run([sys.executable, "-c", _KILL_AFTER_STATEMENT, str(tmp_path), "0"], cwd=ROOT,
                              capture_output=True, text=True, timeout=120)
@@ -168,7 +168,7 @@ def _half_made(path: Path, with_row: bool) -> str:
     return url
 
 
-def test_half_made_database_from_an_older_version_is_rebuilt(tmp_path, capsys, caplog):  # noqa: ANN001
+def test_half_made_database_from_an_older_version_is_rebuilt(tmp_path, capsys, caplog):
     url = _half_made(tmp_path / "half.db", with_row=False)
     code, out, err = _run(capsys, "--db", url, "db", "upgrade")
     assert code == 0, err
@@ -177,7 +177,7 @@ def test_half_made_database_from_an_older_version_is_rebuilt(tmp_path, capsys, c
     _assert_whole(url)
 
 
-def test_half_made_database_holding_rows_is_refused_and_kept(tmp_path, capsys):  # noqa: ANN001
+def test_half_made_database_holding_rows_is_refused_and_kept(tmp_path, capsys):
     path = tmp_path / "half.db"
     url = _half_made(path, with_row=True)
     before = path.read_bytes()
@@ -202,7 +202,7 @@ def _day_log(path: Path, seconds: int) -> Path:
 
 
 @pytest.mark.parametrize("disk", ["tmpfs", "file size limit"])
-def test_disk_full_during_import_is_one_line_and_loses_nothing(tmp_path, disk):  # noqa: ANN001
+def test_disk_full_during_import_is_one_line_and_loses_nothing(tmp_path, disk):
     """The disk fills in the middle of an import: one line naming the database and what to do, the batches
     stored before stay stored, and once there is room the same import goes on, storing each fix once."""
     log = _day_log(tmp_path / "day.log", 15_000)
@@ -233,7 +233,7 @@ def test_disk_full_during_import_is_one_line_and_loses_nothing(tmp_path, disk): 
         _assert_whole(url)
 
 
-def test_new_database_on_a_full_disk_is_not_left_half_made(tmp_path):  # noqa: ANN001
+def test_new_database_on_a_full_disk_is_not_left_half_made(tmp_path):
     """Creation stopped by a full disk leaves nothing that stops the next one, once there is room."""
     with small_disk(tmp_path / "disk", "400k") as mounted:
         folder = mounted or tmp_path / "disk"
@@ -254,7 +254,7 @@ def test_new_database_on_a_full_disk_is_not_left_half_made(tmp_path):  # noqa: A
 
 
 @pytest.mark.parametrize("disk", ["tmpfs", "file size limit"])
-def test_export_to_a_full_disk_is_one_line_and_keeps_the_earlier_export(tmp_path, disk):  # noqa: ANN001
+def test_export_to_a_full_disk_is_one_line_and_keeps_the_earlier_export(tmp_path, disk):
     url = f"sqlite:///{tmp_path / 'depot.db'}"
     assert _cli("--db", url, "import-log", str(TELIT), "--device", "telit").returncode == 0
     with small_disk(tmp_path / "disk", "64k") as mounted:
@@ -279,7 +279,7 @@ def test_export_to_a_full_disk_is_one_line_and_keeps_the_earlier_export(tmp_path
 
 # -- read-only files and folders ----------------------------------------------------------------------------
 
-def _depot(url: str, capsys, tmp_path: Path) -> None:  # noqa: ANN001
+def _depot(url: str, capsys, tmp_path: Path) -> None:
     """A depot with positions and one order, closed cleanly (no WAL files left beside it)."""
     manifest = tmp_path / "manifest.csv"
     manifest.write_text(MANIFEST, encoding="utf-8")
@@ -290,8 +290,8 @@ def _depot(url: str, capsys, tmp_path: Path) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("what", ["file", "folder"])
-def test_read_only_database_serves_lookup_and_export_and_refuses_writes_in_one_line(tmp_path, capsys,  # noqa: ANN001
-                                                                                     what):  # noqa: ANN001
+def test_read_only_database_serves_lookup_and_export_and_refuses_writes_in_one_line(tmp_path, capsys,
+                                                                                     what):
     folder = tmp_path / "depot"
     folder.mkdir()
     path = folder / "depot.db"
@@ -319,8 +319,8 @@ def test_read_only_database_serves_lookup_and_export_and_refuses_writes_in_one_l
     assert _count(url) == 187
 
 
-def test_read_only_database_at_an_older_schema_is_refused_with_the_command_that_fixes_it(tmp_path,  # noqa: ANN001
-                                                                                          capsys):  # noqa: ANN001
+def test_read_only_database_at_an_older_schema_is_refused_with_the_command_that_fixes_it(tmp_path,
+                                                                                          capsys):
     from alembic import command
 
     path = tmp_path / "old.db"
@@ -338,7 +338,7 @@ def test_read_only_database_at_an_older_schema_is_refused_with_the_command_that_
     _assert_whole(url)  # writable again: upgraded on open
 
 
-def test_new_database_in_a_read_only_folder_says_so(tmp_path, capsys):  # noqa: ANN001
+def test_new_database_in_a_read_only_folder_says_so(tmp_path, capsys):
     folder = tmp_path / "depot"
     folder.mkdir()
     with read_only(folder):
@@ -361,7 +361,7 @@ def _damage_positions(path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["not a database", "a damaged table"])
-def test_damaged_database_is_one_line_and_left_as_it_is(tmp_path, capsys, damage):  # noqa: ANN001
+def test_damaged_database_is_one_line_and_left_as_it_is(tmp_path, capsys, damage):
     path = tmp_path / "depot.db"
     url = f"sqlite:///{path}"
     if damage == "not a database":
@@ -384,14 +384,14 @@ def test_damaged_database_is_one_line_and_left_as_it_is(tmp_path, capsys, damage
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")] == []
 
 
-def test_db_upgrade_error_on_an_unreachable_server_is_one_line_without_the_password(capsys):  # noqa: ANN001
+def test_db_upgrade_error_on_an_unreachable_server_is_one_line_without_the_password(capsys):
     code, _, err = _run(capsys, "--db", "postgresql+psycopg://depot:s3cret@127.0.0.1:9/depot", "db", "upgrade")
     line = _one_line(err)
     assert code == 1
     assert "127.0.0.1:9" in line and "s3cret" not in line
 
 
-def test_damaged_database_raises_database_error_on_open(tmp_path):  # noqa: ANN001
+def test_damaged_database_raises_database_error_on_open(tmp_path):
     """The app's road: open_database says it in one line too (the window shows it)."""
     path = tmp_path / "depot.db"
     path.write_bytes(b"SQLite format 3\0" + b"\x13" * 8000)

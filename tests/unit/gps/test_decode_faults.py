@@ -178,7 +178,7 @@ _SHAPES = {
 
 
 @st.composite
-def hostile_sentences(draw) -> bytes:  # noqa: ANN001
+def hostile_sentences(draw) -> bytes:
     kind = draw(st.sampled_from(sorted(_SHAPES)))
     talker = draw(st.sampled_from(["GP", "GN", "GL"]))
     shape = _SHAPES[kind]
@@ -193,7 +193,7 @@ _FUZZ_CASES = {"cases": 0, "implausible_produced": 0}
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(hostile_sentences(), min_size=1, max_size=12), st.integers(0, 2))
-def test_fuzzed_sentences_never_raise_and_never_give_an_implausible_fix(bodies, where):  # noqa: ANN001
+def test_fuzzed_sentences_never_raise_and_never_give_an_implausible_fix(bodies, where):
     """Among a unit's steady sentences, hostile checksum-valid ones: no exception, every valid fix around
     them believable, through the sentence decoder (small chunks) and the bulk decoder (one big chunk)."""
     start = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -209,7 +209,7 @@ def test_fuzzed_sentences_never_raise_and_never_give_an_implausible_fix(bodies, 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(min_size=1, max_size=400))
-def test_random_bytes_between_sentences_never_raise(noise):  # noqa: ANN001
+def test_random_bytes_between_sentences_never_raise(noise):
     start = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
     fixes, _ = _decode(_day(start, 10) + noise + _day(start + timedelta(seconds=10), 10), 61)
     _assert_believable(fixes)

@@ -17,7 +17,7 @@ from tests.helpers.paths import NMEA_LOGS
 DAY = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 
 
-def _decode(data: bytes, chunk: int | None = None, **kw) -> tuple[list, NmeaDecoder]:  # noqa: ANN003
+def _decode(data: bytes, chunk: int | None = None, **kw) -> tuple[list, NmeaDecoder]:
     dec = NmeaDecoder(**kw)
     fixes = []
     step = chunk or len(data) or 1
@@ -32,7 +32,7 @@ def _sim_bytes(seconds: int = 60) -> bytes:
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(min_value=1, max_value=400))
-def test_chunking_never_changes_the_result(chunk):  # noqa: ANN001
+def test_chunking_never_changes_the_result(chunk):
     data = NMEA_LOGS[1].read_bytes()
     whole, _ = _decode(data)
     assert _decode(data, chunk)[0] == whole
@@ -126,7 +126,7 @@ def test_gps_week_rollover_is_corrected_against_a_known_date():
 
 
 @pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
-def test_live_release_of_sealed_epochs_gives_the_same_positions_at_once(log):  # noqa: ANN001
+def test_live_release_of_sealed_epochs_gives_the_same_positions_at_once(log):
     """Live, an epoch's fix is handed over as soon as its cycle-ender arrived, not when the next epoch starts
     (where the unit's cycle is steady): on every recorded log, released line by line, the same positions come
     out, none twice."""
@@ -157,7 +157,7 @@ def test_a_steady_unit_hands_over_each_fix_without_waiting_for_the_next_epoch():
 _POSITION_ONLY = re.compile(rb"^\$G[A-Z](RMC|GGA|VTG|GSA),")
 
 
-def _decode_both_ways(data: bytes, chunk: int, monkeypatch) -> tuple[tuple, tuple]:  # noqa: ANN001
+def _decode_both_ways(data: bytes, chunk: int, monkeypatch) -> tuple[tuple, tuple]:
     """(whole cycles in bulk where possible, sentence by sentence): fixes and counts."""
     results = []
     for bulk_min in (10, 10**9):
@@ -170,7 +170,7 @@ def _decode_both_ways(data: bytes, chunk: int, monkeypatch) -> tuple[tuple, tupl
 
 
 @pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
-def test_bulk_decoding_gives_what_sentence_by_sentence_gives(log, monkeypatch):  # noqa: ANN001
+def test_bulk_decoding_gives_what_sentence_by_sentence_gives(log, monkeypatch):
     """Every recorded log, as recorded and cut down to the sentences bulk decoding reads (a unit with GSV
     and the rest turned off), in chunks of several sizes: the same fixes and counts both ways."""
     raw = log.read_bytes()
@@ -182,7 +182,7 @@ def test_bulk_decoding_gives_what_sentence_by_sentence_gives(log, monkeypatch): 
             assert fixes == expected and counts == expected_counts
 
 
-def test_bulk_decoding_of_a_long_day_with_trouble(monkeypatch):  # noqa: ANN001
+def test_bulk_decoding_of_a_long_day_with_trouble(monkeypatch):
     """Hours of a unit sending RMC, GGA, VTG and GSA each second, across midnight, with stretches of no fix,
     a stretch where its RMC is missing, a void GSA and a changed talker: most of it decoded in bulk, exactly
     as sentence by sentence, and an untimed "no fix" GGA."""

@@ -26,7 +26,7 @@ from tests.helpers.paths import NMEA_LOGS
 TOLERANCE_DEG = 1e-7
 
 
-def _stored(tmp_path, log):  # noqa: ANN001, ANN202
+def _stored(tmp_path, log):
     engine = open_database(f"sqlite:///{tmp_path / 'oracle.db'}")
     import_log(engine, Depot(engine, Settings()).tracker, log, device=log.stem)
     out = io.StringIO()
@@ -46,7 +46,7 @@ def _as_fleet_desk_dates_them(when: str) -> str:
     return (moment - GPS_ROLLOVER).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _compare(log, tmp_path) -> tuple[int, int, list[str]]:  # noqa: ANN001
+def _compare(log, tmp_path) -> tuple[int, int, list[str]]:
     """(matched, gpsd's fix count, times we stored where gpsd has no fix)."""
     expected = {_as_fleet_desk_dates_them(t): pos for t, pos in gpsd_fixes(log.with_name(log.name + ".chk")).items()}
     stored = _stored(tmp_path, log)
@@ -70,7 +70,7 @@ def test_a_rollover_is_never_moved_into_the_future():
 
 
 @pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
-def test_log_matches_gpsd(log, tmp_path):  # noqa: ANN001
+def test_log_matches_gpsd(log, tmp_path):
     matched, expected, extra = _compare(log, tmp_path)
     assert extra == [], f"fixes stored where gpsd has none: {extra[:5]}"
     assert matched == expected, f"{matched}/{expected} of gpsd's fixes matched"
@@ -80,7 +80,7 @@ def test_folder_is_not_empty():
     assert len(NMEA_LOGS) >= 23
 
 
-def test_folder_overall_match_rate(tmp_path):  # noqa: ANN001
+def test_folder_overall_match_rate(tmp_path):
     """Across the whole folder at least 99% of gpsd's fix epochs match, and nothing more is stored."""
     matched = expected = extra = 0
     for log in NMEA_LOGS:

@@ -61,7 +61,7 @@ def assert_as_gpsbabel(ours: list[MtkPoint], theirs: list) -> None:
 
 
 @pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.name)
-def test_dump_decodes_to_gpsbabels_track_point_for_point(dump):  # noqa: ANN001
+def test_dump_decodes_to_gpsbabels_track_point_for_point(dump):
     stats = MtkStats()
     points = list(decode(dump.read_bytes(), stats=stats))
     assert_as_gpsbabel(points, gpx_points(dump.with_suffix(".gpx")))
@@ -120,7 +120,7 @@ def test_holux_variant_is_detected_and_garbage_is_refused():
         list(decode(b"\x00" * 100))
 
 
-def test_import_log_format_mtk_stores_the_track_once_through_the_store(tmp_path, capsys):  # noqa: ANN001
+def test_import_log_format_mtk_stores_the_track_once_through_the_store(tmp_path, capsys):
     from sqlalchemy import func, select
 
     from fleet_desk.cli import main
@@ -147,7 +147,7 @@ def test_import_log_format_mtk_stores_the_track_once_through_the_store(tmp_path,
 
 
 @pytest.mark.parametrize("dump", DUMPS, ids=lambda p: p.name)
-def test_records_decoded_in_runs_equal_records_decoded_one_by_one(dump) -> None:  # noqa: ANN001
+def test_records_decoded_in_runs_equal_records_decoded_one_by_one(dump) -> None:
     data = dump.read_bytes()
     damaged = bytearray(data)
     damaged[0x400] ^= 0x55  # one record with a bad checksum inside a run
@@ -194,7 +194,7 @@ def test_an_import_says_how_many_records_were_implausible(tmp_path: Path) -> Non
     assert said["fixes stored"] == str(len(good)) and said["implausible"].startswith(f"{len(bad)}  (")
 
 
-def test_a_fault_in_the_decoder_skips_the_record_and_goes_on(monkeypatch, caplog) -> None:  # noqa: ANN001
+def test_a_fault_in_the_decoder_skips_the_record_and_goes_on(monkeypatch, caplog) -> None:
     """The one guard: whatever goes wrong inside a record's decoding is counted, said once, and the log goes on."""
     from fleet_desk.gps import mtk
 

@@ -11,14 +11,14 @@ from fleet_desk.gps.sentences import MalformedSentence, parse_fast, parse_pynmea
 from tests.helpers.paths import NMEA_LOGS
 
 
-def _same(a, b) -> bool:  # noqa: ANN001
+def _same(a, b) -> bool:
     if isinstance(a, float) and isinstance(b, float):
         return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
     return a == b
 
 
 @pytest.mark.parametrize("log", NMEA_LOGS, ids=lambda p: p.name)
-def test_fast_path_matches_pynmea2(log):  # noqa: ANN001
+def test_fast_path_matches_pynmea2(log):
     framer = SentenceFramer()
     bodies = framer.feed(log.read_bytes()) + framer.flush()
     compared = 0

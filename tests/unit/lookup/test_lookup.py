@@ -12,7 +12,7 @@ from fleet_desk.store import open_database
 from tests.helpers.days import day_so_far, first_open_stop
 
 
-def test_lookup_command_line_text_and_json(tmp_path, capsys):  # noqa: ANN001
+def test_lookup_command_line_text_and_json(tmp_path, capsys):
     url = f"sqlite:///{tmp_path / 'depot.db'}"
     engine = open_database(url)
     day_so_far(engine, Depot(engine, Settings()).tracker, tmp_path, 1, DayTrouble(late_departure_s=3600), 50)

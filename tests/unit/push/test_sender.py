@@ -23,7 +23,7 @@ from tests.helpers.outbox import SECRET, queue_notices
 from tests.helpers.receiver import VALIDATOR, Receiver
 
 
-def _sender(engine, receiver: Receiver, **kw) -> OutboxSender:  # noqa: ANN001
+def _sender(engine, receiver: Receiver, **kw) -> OutboxSender:
     return OutboxSender(engine, Endpoint(receiver.url, "t0ken", SECRET), timeout=(1.0, 0.5), backoff_base_s=0.05, **kw)
 
 
@@ -34,7 +34,7 @@ def _drain(sender: OutboxSender, seconds: float = 20) -> None:
             time.sleep(0.05)
 
 
-def test_replay_enqueue_writes_schema_valid_notices_in_order_without_customer_contact(tmp_path):  # noqa: ANN001
+def test_replay_enqueue_writes_schema_valid_notices_in_order_without_customer_contact(tmp_path):
     day, manifest, log = day_with_trouble(tmp_path, 0, DayTrouble(late_departure_s=3600), stops=4, window_h=1.0)
     db = f"sqlite:///{tmp_path / 'd.db'}"
     assert main(["--db", db, "manifest", "import", str(manifest)]) == 0
@@ -67,7 +67,7 @@ def test_replay_enqueue_writes_schema_valid_notices_in_order_without_customer_co
     engine.dispose()
 
 
-def test_every_event_arrives_once_in_order_through_faults(engine, receiver):  # noqa: ANN001
+def test_every_event_arrives_once_in_order_through_faults(engine, receiver):
     queue_notices(engine, orders=5, per_order=4)
     receiver.faults = ["500", "429:0.2", "drop", "slow:1.5", "503", "ok", "500", "drop"]
     sender = _sender(engine, receiver)
@@ -83,7 +83,7 @@ def test_every_event_arrives_once_in_order_through_faults(engine, receiver):  # 
         assert seqs == sorted(seqs) == [1, 2, 3, 4]
 
 
-def test_a_refused_event_is_a_dead_letter_with_the_answer_kept_and_can_be_retried(engine, receiver):  # noqa: ANN001
+def test_a_refused_event_is_a_dead_letter_with_the_answer_kept_and_can_be_retried(engine, receiver):
     queue_notices(engine, orders=1, per_order=1)
     receiver.faults = ["400"]
     sender = _sender(engine, receiver)
@@ -97,7 +97,7 @@ def test_a_refused_event_is_a_dead_letter_with_the_answer_kept_and_can_be_retrie
     assert outbox_status(engine)["sent"] == 1 and len(receiver.accepted) == 1
 
 
-def test_a_superseded_eta_update_is_not_sent_and_a_refused_connection_waits(engine, receiver):  # noqa: ANN001
+def test_a_superseded_eta_update_is_not_sent_and_a_refused_connection_waits(engine, receiver):
     queue_notices(engine, orders=1, per_order=3, kind="eta_updated")
     down = OutboxSender(engine, Endpoint("http://127.0.0.1:9/events", None, SECRET), timeout=(0.5, 0.5),
                         backoff_base_s=0.05)
@@ -108,7 +108,7 @@ def test_a_superseded_eta_update_is_not_sent_and_a_refused_connection_waits(engi
     assert [d["sequence"] for d in receiver.accepted] == [3]
 
 
-def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, capsys, no_keyring):  # noqa: ANN001
+def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, capsys, no_keyring):
     assert check_url("http://127.0.0.1:8080/x") and check_url("http://localhost/x") and check_url("https://a.b/x")
     with pytest.raises(EndpointError, match="HTTPS is required"):
         check_url("http://tracking.example.com/events")
@@ -130,7 +130,7 @@ def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, cap
     path.unlink()
 
 
-def test_ping_is_signed_and_status_reports(db_url, engine, receiver, capsys):  # noqa: ANN001
+def test_ping_is_signed_and_status_reports(db_url, engine, receiver, capsys):
     code, _ = _sender(engine, receiver).ping()
     assert code == 200 and receiver.accepted[0]["type"] == "ping" and receiver.problems == []
     queue_notices(engine, orders=2, per_order=1)

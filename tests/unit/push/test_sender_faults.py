@@ -35,7 +35,7 @@ class Recorder:
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
             def _any(self) -> None:
@@ -67,12 +67,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _rows(engine) -> list:  # noqa: ANN001
+def _rows(engine) -> list:
     with engine.connect() as conn:
         return conn.execute(select(OutboxEvent).order_by(OutboxEvent.id)).all()
 
 
-def _everything_stored(engine) -> str:  # noqa: ANN001
+def _everything_stored(engine) -> str:
     """Every value of every outbox row, as text: what a credential must not be in."""
     return json.dumps([list(r) for r in _rows(engine)], default=str)
 
@@ -80,7 +80,7 @@ def _everything_stored(engine) -> str:  # noqa: ANN001
 # -- 5. redirects ----------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
-def test_a_redirect_is_not_followed_and_the_event_is_a_dead_letter_saying_where(db_url, engine, code):  # noqa: ANN001
+def test_a_redirect_is_not_followed_and_the_event_is_a_dead_letter_saying_where(db_url, engine, code):
     elsewhere = Recorder(200)  # plain http, and it must receive nothing
     location = elsewhere.url.replace("http://", f"http://spy:{PASSWORD}@") + f"/catch?token={TOKEN}"
     moved = Recorder(code, {"Location": location})
@@ -107,7 +107,7 @@ def test_a_redirect_is_not_followed_and_the_event_is_a_dead_letter_saying_where(
 # -- 500, 429, down: one line naming the endpoint (masked), kept for a retry -----------------------------------
 
 @pytest.mark.parametrize("fault", ["500", "429:30", "down", "drop", "timeout"])
-def test_a_failing_endpoint_is_said_in_one_line_and_the_event_waits(db_url, engine, receiver, fault):  # noqa: ANN001
+def test_a_failing_endpoint_is_said_in_one_line_and_the_event_waits(db_url, engine, receiver, fault):
     port = _free_port() if fault == "down" else receiver.url.split(":")[2].split("/")[0]
     url = f"http://depot:{PASSWORD}@127.0.0.1:{port}/events?site=lyon&token={TOKEN}"
     shown = f"http://depot:***@127.0.0.1:{port}/events?site=lyon&token=***"
@@ -130,7 +130,7 @@ def test_a_failing_endpoint_is_said_in_one_line_and_the_event_waits(db_url, engi
     assert PASSWORD not in _everything_stored(engine) and TOKEN not in _everything_stored(engine)
 
 
-def test_a_long_endpoint_url_still_stores_its_error(db_url, engine, receiver):  # noqa: ANN001
+def test_a_long_endpoint_url_still_stores_its_error(db_url, engine, receiver):
     """The stored error is cut to its column (PostgreSQL refuses a longer one and the round would fail)."""
     receiver.faults = ["500"]
     queue_notices(engine, orders=1, per_order=1)
@@ -144,7 +144,7 @@ def test_a_long_endpoint_url_still_stores_its_error(db_url, engine, receiver):  
 
 # -- 7. credentials: masked everywhere, secrets file 0600 ------------------------------------------------------
 
-def test_credentials_in_the_endpoint_url_are_masked_in_output_logs_and_the_database(  # noqa: ANN001
+def test_credentials_in_the_endpoint_url_are_masked_in_output_logs_and_the_database(
         db_url, engine, monkeypatch, capsys, caplog):
     echo = Recorder(400, echo=True)  # a refusal quoting the path and query it was sent to
     try:
@@ -188,7 +188,7 @@ def test_credentials_in_the_endpoint_url_are_masked_in_output_logs_and_the_datab
         echo.close()
 
 
-def test_a_secrets_file_others_could_read_is_made_private(no_keyring, caplog):  # noqa: ANN001
+def test_a_secrets_file_others_could_read_is_made_private(no_keyring, caplog):
     path = config_dir() / "secrets.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     settings = Settings(allow_plaintext_secrets=True)

@@ -18,14 +18,14 @@ def _fixes(n: int, start: datetime = T0) -> list[Fix]:
     return [Fix(start + timedelta(seconds=i), 45.0 + i * 1e-4, 4.8, 10.0, 90.0, 170.0, 1, 3, 8, 0.9) for i in range(n)]
 
 
-def test_schema_is_at_alembic_head(engine):  # noqa: ANN001
+def test_schema_is_at_alembic_head(engine):
     """Opening checks the revision against HEAD without Alembic: HEAD must be the newest migration."""
     assert HEAD == head_revision(engine)
     assert current_revision(engine) == HEAD
     assert {"positions", "devices", "vehicles", "drivers", "latest_positions"} <= set(inspect(engine).get_table_names())
 
 
-def test_same_fix_is_stored_once_however_often_it_arrives(engine):  # noqa: ANN001
+def test_same_fix_is_stored_once_however_often_it_arrives(engine):
     ref = ensure_device(engine, "unit 1", vehicle="Van 7")
     live = PositionWriter(engine, ref, "live")
     dock = PositionWriter(engine, ref, "dock")
@@ -39,7 +39,7 @@ def test_same_fix_is_stored_once_however_often_it_arrives(engine):  # noqa: ANN0
     assert sources == {"live": 100, "dock": 50}
 
 
-def test_latest_position_per_vehicle_is_kept_current_without_scans(engine):  # noqa: ANN001
+def test_latest_position_per_vehicle_is_kept_current_without_scans(engine):
     ref = ensure_device(engine, "unit 1", vehicle="Van 7")
     writer = PositionWriter(engine, ref, "live")
     writer.write(_fixes(10))
@@ -51,7 +51,7 @@ def test_latest_position_per_vehicle_is_kept_current_without_scans(engine):  # n
     assert datetime.fromtimestamp(latest.fix_time_ms / 1000, UTC) == T0 + timedelta(seconds=9)
 
 
-def test_several_units_in_one_transaction_each_counted_and_kept_current(engine):  # noqa: ANN001
+def test_several_units_in_one_transaction_each_counted_and_kept_current(engine):
     """The live flush: every unit's batch in one transaction, each told what it stored, each unit's newest fix
     recorded even when the same unit comes twice with older fixes second."""
     from fleet_desk.store.positions import write_batches
@@ -70,7 +70,7 @@ def test_several_units_in_one_transaction_each_counted_and_kept_current(engine):
     assert latest == {a.device.vehicle_id: newest_a, b.device.vehicle_id: newest_b}
 
 
-def test_device_and_vehicle_created_on_first_use_and_reassigned(engine):  # noqa: ANN001
+def test_device_and_vehicle_created_on_first_use_and_reassigned(engine):
     a = ensure_device(engine, "unit 1")
     b = ensure_device(engine, "unit 1", vehicle="Van 3")
     c = ensure_device(engine, "unit 1")
@@ -78,7 +78,7 @@ def test_device_and_vehicle_created_on_first_use_and_reassigned(engine):  # noqa
     assert a.vehicle_id is None and b.vehicle_name == "Van 3" and c.vehicle_name == "Van 3"
 
 
-def test_failed_batch_leaves_earlier_batches_stored(engine):  # noqa: ANN001
+def test_failed_batch_leaves_earlier_batches_stored(engine):
     ref = ensure_device(engine, "unit 1")
     writer = PositionWriter(engine, ref, "import")
     writer.write(_fixes(20))
@@ -92,7 +92,7 @@ def test_failed_batch_leaves_earlier_batches_stored(engine):  # noqa: ANN001
         assert conn.scalar(select(func.count()).select_from(Position)) == 20
 
 
-def test_older_database_is_upgraded_on_open(db_url):  # noqa: ANN001
+def test_older_database_is_upgraded_on_open(db_url):
     """A database at an older revision runs the migrations it lacks when opened, and keeps its data."""
     from alembic import command
 
@@ -151,7 +151,7 @@ def test_orders_stored_before_the_lookup_keys_get_them_from_their_own_numbers_no
     assert words == {"elodie", "martin", "rue", "de", "la", "republique", "lyon"}
 
 
-def test_migrations_build_the_schema_the_models_describe(db_url):  # noqa: ANN001
+def test_migrations_build_the_schema_the_models_describe(db_url):
     """Every migration from the first, compared with the models by Alembic's autogenerate (types and server
     defaults included), leaves nothing to change: a model changed without a migration fails here."""
     from alembic import command
@@ -168,7 +168,7 @@ def test_migrations_build_the_schema_the_models_describe(db_url):  # noqa: ANN00
     engine.dispose()
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):  # noqa: ANN001
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
     engine = open_database(f"sqlite:///{tmp_path / 'wal.db'}")
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"

@@ -24,13 +24,13 @@ GOOD = [
 ]
 
 
-def _write(tmp_path, lines: list[str], name: str = "manifest.csv"):  # noqa: ANN001, ANN202
+def _write(tmp_path, lines: list[str], name: str = "manifest.csv"):
     path = tmp_path / name
     path.write_text("\n".join([HEADER, *lines]) + "\n", encoding="utf-8")
     return path
 
 
-def _run(capsys, *args: str) -> tuple[int, str, str]:  # noqa: ANN001
+def _run(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     out, err = capsys.readouterr()
     return code, out, err
@@ -42,7 +42,7 @@ def _paris() -> None:
     settings.save()
 
 
-def test_import_keeps_names_exactly_and_converts_local_times(capsys, tmp_path, db_url):  # noqa: ANN001
+def test_import_keeps_names_exactly_and_converts_local_times(capsys, tmp_path, db_url):
     _paris()
     path = _write(tmp_path, GOOD)
     code, out, err = _run(capsys, "--db", db_url, "manifest", "import", str(path), "--date", "2026-11-20")
@@ -64,7 +64,7 @@ def test_import_keeps_names_exactly_and_converts_local_times(capsys, tmp_path, d
     engine.dispose()
 
 
-def test_bad_rows_are_named_and_nothing_is_imported_unless_skipped(capsys, tmp_path):  # noqa: ANN001
+def test_bad_rows_are_named_and_nothing_is_imported_unless_skipped(capsys, tmp_path):
     db = f"sqlite:///{tmp_path / 'd.db'}"
     bad = [
         GOOD[0],
@@ -97,7 +97,7 @@ def test_bad_rows_are_named_and_nothing_is_imported_unless_skipped(capsys, tmp_p
     engine.dispose()
 
 
-def test_hhmm_needs_a_date_and_a_missing_column_is_named(capsys, tmp_path):  # noqa: ANN001
+def test_hhmm_needs_a_date_and_a_missing_column_is_named(capsys, tmp_path):
     db = f"sqlite:///{tmp_path / 'd.db'}"
     code, _, err = _run(capsys, "--db", db, "manifest", "import", str(_write(tmp_path, GOOD[1:2])))
     assert code == 1 and "line 2, window_start: '10:00' has no date: give the day with --date" in err
@@ -108,7 +108,7 @@ def test_hhmm_needs_a_date_and_a_missing_column_is_named(capsys, tmp_path):  # n
     assert "line 1 (header): missing columns stop_sequence, tracking_number" in err and "Traceback" not in err
 
 
-def test_reimport_updates_in_place_and_json_reads_the_same(capsys, tmp_path):  # noqa: ANN001
+def test_reimport_updates_in_place_and_json_reads_the_same(capsys, tmp_path):
     db = f"sqlite:///{tmp_path / 'd.db'}"
     _paris()
     assert _run(capsys, "--db", db, "manifest", "import", str(_write(tmp_path, GOOD)), "--date", "2026-11-20")[0] == 0
@@ -133,7 +133,7 @@ def test_reimport_updates_in_place_and_json_reads_the_same(capsys, tmp_path):  #
     engine.dispose()
 
 
-def test_tracking_number_stored_for_another_order_names_line_and_column(capsys, tmp_path, db_url):  # noqa: ANN001
+def test_tracking_number_stored_for_another_order_names_line_and_column(capsys, tmp_path, db_url):
     """A new order given a tracking number the depot already has for another: the row is named by line and
     column, nothing is imported (or, with --skip-invalid, the other rows are); no IntegrityError reaches anyone."""
     today = _write(tmp_path, GOOD)

@@ -86,13 +86,13 @@ def test_a_dropout_during_the_stop_still_counts():
     assert 28 <= visits[0][2] <= 31
 
 
-def _replay(engine, day, manifest, log):  # noqa: ANN001, ANN202
+def _replay(engine, day, manifest, log):
     tracker = RouteTracker(RULES, clock=None)
     store_manifest(engine, tracker, read_manifest(manifest, tz=UTC), RULES)
     import_log(engine, tracker, log, f"unit-{day.vehicle[-1]}", day.vehicle)
 
 
-def test_replayed_day_arrivals_etas_and_milestones(tmp_path, db_url):  # noqa: ANN001
+def test_replayed_day_arrivals_etas_and_milestones(tmp_path, db_url):
     day, manifest, log = day_with_trouble(tmp_path, 0, DayTrouble(long_stops={2: 1500}, noise_m=3.0))
     engine = open_database(db_url)
     _replay(engine, day, manifest, log)
@@ -121,7 +121,7 @@ def test_replayed_day_arrivals_etas_and_milestones(tmp_path, db_url):  # noqa: A
     engine.dispose()
 
 
-def test_late_departure_is_flagged_before_the_window_closes_with_its_reason(tmp_path):  # noqa: ANN001
+def test_late_departure_is_flagged_before_the_window_closes_with_its_reason(tmp_path):
     day, manifest, log = day_with_trouble(tmp_path, 1, DayTrouble(late_departure_s=3600), window_h=1.0)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
     _replay(engine, day, manifest, log)
@@ -137,7 +137,7 @@ def test_late_departure_is_flagged_before_the_window_closes_with_its_reason(tmp_
     engine.dispose()
 
 
-def test_an_old_day_imported_tells_no_customer_and_exports_read_back(capsys, tmp_path):  # noqa: ANN001
+def test_an_old_day_imported_tells_no_customer_and_exports_read_back(capsys, tmp_path):
     day, manifest, log = day_with_trouble(tmp_path, 2, DayTrouble())
     db = f"sqlite:///{tmp_path / 'd.db'}"
     assert main(["--db", db, "manifest", "import", str(manifest)]) == 0
@@ -159,7 +159,7 @@ def test_an_old_day_imported_tells_no_customer_and_exports_read_back(capsys, tmp
         assert at["eta_earliest"] <= at["eta"] <= at["eta_latest"]
 
 
-def test_dispatcher_marks_reorders_and_reassigns(tmp_path):  # noqa: ANN001
+def test_dispatcher_marks_reorders_and_reassigns(tmp_path):
     _, manifest, _ = day_with_trouble(tmp_path, 3, DayTrouble(), stops=3)
     _, manifest2, _ = day_with_trouble(tmp_path, 4, DayTrouble(), stops=2)
     engine = open_database(f"sqlite:///{tmp_path / 'd.db'}")
@@ -188,7 +188,7 @@ def test_dispatcher_marks_reorders_and_reassigns(tmp_path):  # noqa: ANN001
     engine.dispose()
 
 
-def test_a_batch_whose_transaction_fails_is_tracked_again_when_resent(tmp_path):  # noqa: ANN001
+def test_a_batch_whose_transaction_fails_is_tracked_again_when_resent(tmp_path):
     from fleet_desk.gps import NmeaDecoder
     from fleet_desk.store import PositionWriter, ensure_device
 
@@ -219,7 +219,7 @@ def test_a_batch_whose_transaction_fails_is_tracked_again_when_resent(tmp_path):
     engine.dispose()
 
 
-def test_a_silent_unit_ages_its_etas_then_is_flagged_not_extrapolated(tmp_path):  # noqa: ANN001
+def test_a_silent_unit_ages_its_etas_then_is_flagged_not_extrapolated(tmp_path):
     from fleet_desk.gps import NmeaDecoder
     from fleet_desk.store import PositionWriter, ensure_device
     from fleet_desk.store.models import Route
@@ -258,7 +258,7 @@ def test_a_silent_unit_ages_its_etas_then_is_flagged_not_extrapolated(tmp_path):
     engine.dispose()
 
 
-def test_replay_command_tells_customers_as_it_would_have_live(capsys, tmp_path):  # noqa: ANN001
+def test_replay_command_tells_customers_as_it_would_have_live(capsys, tmp_path):
     day, manifest, log = day_with_trouble(tmp_path, 7, DayTrouble(), stops=4)
     db = f"sqlite:///{tmp_path / 'd.db'}"
     assert main(["--db", db, "manifest", "import", str(manifest)]) == 0
