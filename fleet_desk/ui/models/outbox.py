@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 
 from fleet_desk import times
 from fleet_desk.push.outbox import OutboxRow
-from fleet_desk.ui.models import Zone
+from fleet_desk.ui.models.rows import RowsModel
 
 COLUMNS = ("#", "Queued", "Order", "Event", "Status", "Tries", "Endpoint's answer / next try")
 STATUS_COLORS = {"pending": "#1565c0", "sent": "#2e7d32", "dead": "#c62828", "superseded": "#757575"}
@@ -16,30 +16,10 @@ STATUS_WORDS = {"pending": "waiting", "sent": "sent", "dead": "refused", "supers
 Index = QModelIndex | QPersistentModelIndex
 
 
-class OutboxModel(QAbstractTableModel):
+class OutboxModel(RowsModel[OutboxRow]):
     """The outbox's newest events; times at the depot (``zone()``: its time zone now)."""
 
-    def __init__(self, zone: Zone, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.zone = zone
-        self.rows: list[OutboxRow] = []
-
-    def set_rows(self, rows: list[OutboxRow]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> str | None:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    COLUMNS = COLUMNS
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         row = self.rows[index.row()]

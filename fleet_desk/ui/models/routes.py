@@ -2,70 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from fleet_desk import times
 from fleet_desk.clock import now_ms
-from fleet_desk.ui.models import Zone
+from fleet_desk.ui.models.rows import RowsModel
 from fleet_desk.ui.style import BADGE_COLORS
 
 if TYPE_CHECKING:  # the database layer loads after the window shows
-    from fleet_desk.tracking.board import RouteView, StopView
+    pass
 
 STATUS_TEXT = {"pending": "to do", "arrived": "at the stop", "delivered": "delivered", "failed": "failed"}
 ROUTE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 Index = QModelIndex | QPersistentModelIndex
-Row = TypeVar("Row", "RouteView", "StopView")
 
 
-class _RowsModel(QAbstractTableModel, Generic[Row]):
-    """Rows keyed by id; `set_rows` redraws only the rows that changed. Times at the depot (``zone()``)."""
-
-    COLUMNS: tuple[str, ...] = ()
-
-    def __init__(self, zone: Zone, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.zone = zone
-        self.rows: list[Row] = []
-
-    def hhmm(self, ms: int | None) -> str:
-        return times.hhmm(ms, self.zone())
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> str | None:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
-
-    def set_rows(self, rows: list[Row]) -> None:
-        if [r.id for r in rows] != [r.id for r in self.rows]:
-            self.beginResetModel()
-            self.rows = list(rows)
-            self.endResetModel()
-            return
-        for i, (old, new) in enumerate(zip(self.rows, rows, strict=True)):
-            if old != new:
-                self.rows[i] = new
-                self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.COLUMNS) - 1))
-
-    def refresh_times(self) -> None:
-        """Progress depends on the clock too."""
-        if self.rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, len(self.COLUMNS) - 1))
-
-
-class RoutesModel(_RowsModel["RouteView"]):
+class RoutesModel(RowsModel["RouteView"]):
     """The day's routes: progress, on time or late (and why, in the tooltip), the next stop and its ETA."""
 
     COLUMNS = ("Route", "Vehicle", "Driver", "Progress", "Status", "Next stop", "Next ETA")
@@ -116,7 +72,7 @@ class RoutesModel(_RowsModel["RouteView"]):
         return None
 
 
-class StopsModel(_RowsModel["StopView"]):
+class StopsModel(RowsModel["StopView"]):
     """One route's stops in sequence: window, ETA or arrival, status, how late and why."""
 
     COLUMNS = ("#", "Customer", "Window", "ETA", "Status", "Late")
