@@ -12,6 +12,7 @@ import logging
 import operator
 import re
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -202,15 +203,33 @@ def header_date(head: bytes) -> date | None:
     return None
 
 
+class DamagedLogError(OSError):
+    """A compressed log cut short or damaged: what was read before the damage is stored."""
+
+
 def read_chunks(path: Path, progress: Callable[[int, int], None] | None = None) -> Iterator[bytes]:
-    """The file's bytes in chunks; ``progress(done, total)`` is on-disk bytes."""
+    """The file's bytes in chunks of about `CHUNK`; ``progress(done, total)`` is on-disk bytes. A .gz cut short
+    or damaged raises `DamagedLogError` once the bytes before the damage are handed over (read in pieces, as
+    one big read of a damaged stream gives nothing)."""
     total = path.stat().st_size
     with _open(path) as f:
         raw = getattr(f, "fileobj", None) or f
-        while chunk := f.read(CHUNK):
-            yield chunk
-            if progress:
-                progress(raw.tell(), total)
+        chunk = bytearray()
+        while True:
+            try:
+                piece = f.read1(CHUNK - len(chunk))
+            except (EOFError, zlib.error) as exc:
+                if chunk:
+                    yield bytes(chunk)
+                raise DamagedLogError(f"{path}: the compressed file is cut short or damaged ({exc})") from None
+            chunk += piece
+            if chunk and (not piece or len(chunk) >= CHUNK):
+                yield bytes(chunk)
+                chunk.clear()
+                if progress:
+                    progress(raw.tell(), total)
+            if not piece:
+                return
 
 
 def import_log(
@@ -246,14 +265,20 @@ def import_log(
     decoder = NmeaDecoder(date_hint=day, not_before=header_date(head), label=str(path))
     replay = tracker.replaying
     pipeline = FixPipeline(PositionWriter(engine, ref, source, [tracker] if replay else []), decoder)
-    for chunk in read_chunks(path, progress):
-        pipeline.feed(chunk)
-        if cancelled is not None and cancelled():
-            pipeline.summary.cancelled = True
-            break
+    damaged: DamagedLogError | None = None
+    try:
+        for chunk in read_chunks(path, progress):
+            pipeline.feed(chunk)
+            if cancelled is not None and cancelled():
+                pipeline.summary.cancelled = True
+                break
+    except DamagedLogError as exc:  # what was decoded before the damage is stored, then it is said
+        damaged = exc
     pipeline.finish()
     if not replay:
         reconcile_stored(engine, tracker, ref, pipeline.summary, source)
+    if damaged is not None:
+        raise damaged
     framing = decoder.stats.framing
     if framing.sentences == 0 and not pipeline.summary.cancelled:
         raise NotNmeaError(

@@ -45,3 +45,19 @@ def test_a_database_url_of_another_kind_is_one_line(tmp_path: Path) -> None:
     line = _one_line(done.stderr)
     assert done.returncode == 1
     assert "SQLite (sqlite:///FILE) or PostgreSQL" in line and "mysql" in line
+
+
+def test_a_cut_short_gz_log_is_one_line_and_keeps_what_was_read_before(tmp_path: Path) -> None:
+    import gzip
+    import sqlite3
+
+    whole = gzip.compress(TELIT.read_bytes())
+    cut = tmp_path / "cut.nmea.gz"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    url = f"sqlite:///{tmp_path / 'depot.db'}"
+    done = _cli("--db", url, "import-log", str(cut), "--device", "telit")
+    line = _one_line(done.stderr.split("\r")[-1])
+    assert done.returncode == 1
+    assert line.startswith(f"fleet-desk: {cut}: the compressed file is cut short or damaged")
+    with sqlite3.connect(tmp_path / "depot.db") as conn:
+        assert conn.execute("select count(*) from positions").fetchone()[0] > 50  # of the log's 187
