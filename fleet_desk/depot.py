@@ -23,14 +23,47 @@ if TYPE_CHECKING:
     from fleet_desk.push.sender import OutboxSender
 
 
+class SettingsError(ValueError):
+    """A setting Fleet Desk cannot work with; ``key`` names it (the Settings dialog opens its tab)."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+def check_settings(settings: Settings) -> None:
+    """Raise `SettingsError` for the first setting Fleet Desk cannot work with: the one check behind both
+    ``fleet-desk config set`` and the Settings dialog, before anything is saved."""
+    from fleet_desk.push.endpoint import EndpointError, check_url_to_save
+
+    url = settings.tile_url
+    if url and not all(part in url for part in ("{z}", "{x}", "{y}")):
+        raise SettingsError("tile_url", "the tiles URL needs {z}, {x} and {y}, e.g. "
+                                        "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    _rules(settings)
+    if settings.endpoint_url:
+        try:
+            check_url_to_save(settings.endpoint_url)
+        except EndpointError as exc:
+            raise SettingsError("endpoint_url", str(exc)) from None
+
+
+def _rules(settings: Settings) -> TrackingRules:
+    try:
+        return TrackingRules.from_settings(settings)
+    except (KeyError, ValueError) as exc:  # ZoneInfo's unknown zone is a KeyError
+        raise SettingsError("depot_timezone", "the depot timezone (an IANA name such as Europe/Paris) or location "
+                                              f"(lat, lon) is not valid: {exc}") from None
+
+
 class Depot:
     """What the core runs on, built from the user's settings; `configure` when they change."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
-        """Raises `ValueError` for settings tracking cannot work with (a depot location that is no position)."""
+        """Raises `SettingsError` for settings tracking cannot work with (a timezone or location that is none)."""
         self.engine = engine
         self.settings = settings
-        self.rules = TrackingRules.from_settings(settings)
+        self.rules = _rules(settings)
         self.policy = PayloadPolicy.from_settings(settings)
         self.tracker = RouteTracker.live(self.rules, self.policy)
 
@@ -40,11 +73,16 @@ class Depot:
         upgraded as needed."""
         from fleet_desk.store import open_database
 
-        return cls(open_database(url), settings)
+        engine = open_database(url)
+        try:
+            return cls(engine, settings)
+        except SettingsError:
+            engine.dispose()
+            raise
 
     def configure(self, settings: Settings) -> None:
         """The user changed the settings: rules and payload policy follow, the live tracker from its next fix."""
-        rules, policy = TrackingRules.from_settings(settings), PayloadPolicy.from_settings(settings)
+        rules, policy = _rules(settings), PayloadPolicy.from_settings(settings)
         self.settings, self.rules, self.policy = settings, rules, policy
         self.tracker.configure(rules, policy)
 

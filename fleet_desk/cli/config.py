@@ -56,6 +56,7 @@ def cmd_config(args: argparse.Namespace) -> int:
     import getpass
     from dataclasses import fields
 
+    from fleet_desk.depot import SettingsError, check_settings
     from fleet_desk.push.endpoint import EndpointError, check_url_to_save, shown, store_secret
     from fleet_desk.settings import Settings
 
@@ -94,6 +95,11 @@ def cmd_config(args: argparse.Namespace) -> int:
         err(f"{args.key}: {exc}")
         return EXIT_USAGE
     setattr(settings, args.key, value)
+    try:
+        check_settings(settings)  # what the Settings dialog checks too, before anything is saved
+    except SettingsError as exc:
+        err(f"{args.key}: {exc}; not saved")
+        return EXIT_USAGE
     settings.save()
     print(f"{args.key} = {shown(str(value)) if args.key == 'endpoint_url' and value else value}")
     return 0

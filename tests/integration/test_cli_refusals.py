@@ -61,3 +61,21 @@ def test_a_cut_short_gz_log_is_one_line_and_keeps_what_was_read_before(tmp_path:
     assert line.startswith(f"fleet-desk: {cut}: the compressed file is cut short or damaged")
     with sqlite3.connect(tmp_path / "depot.db") as conn:
         assert conn.execute("select count(*) from positions").fetchone()[0] > 50  # of the log's 187
+
+
+def test_a_setting_tracking_cannot_use_is_refused_and_not_saved(tmp_path: Path) -> None:
+    """`config set` checks what the Settings dialog checks: an unknown time zone used to be saved, and then
+    every command that opened the depot ended in a traceback."""
+    import os
+
+    env = {**os.environ, "FLEET_DESK_CONFIG_DIR": str(tmp_path / "config")}
+    run = [sys.executable, "-m", "fleet_desk.cli", "config", "set", "depot_timezone", "Mars/Base"]
+    done = subprocess.run(run, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    line = _one_line(done.stderr)
+    assert done.returncode == 2 and "depot timezone" in line and line.endswith("not saved")
+    assert not (tmp_path / "config" / "settings.json").exists()
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "settings.json").write_text('{"depot_timezone": "Mars/Base"}')  # edited by hand
+    lookup = [sys.executable, "-m", "fleet_desk.cli", "--db", f"sqlite:///{tmp_path / 'd.db'}", "lookup", "X"]
+    done = subprocess.run(lookup, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2 and "Mars/Base" in _one_line(done.stderr)

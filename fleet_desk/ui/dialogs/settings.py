@@ -27,11 +27,11 @@ from PySide6.QtWidgets import (
 )
 
 from fleet_desk import messages
+from fleet_desk.depot import SettingsError, check_settings
 from fleet_desk.push.endpoint import (
     ENV,
     SECRETS,
     EndpointError,
-    check_url_to_save,
     endpoint,
     keyring_available,
     read_secret,
@@ -39,7 +39,6 @@ from fleet_desk.push.endpoint import (
 )
 from fleet_desk.push.sender import check_connection
 from fleet_desk.settings import OSM_ATTRIBUTION, OSM_TILES, Settings
-from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.ui.tasks import run_in_background
 
 #: The ETA rules the dispatcher may tune: setting, label, suffix, minimum, maximum, decimals.
@@ -57,6 +56,9 @@ RULES = (
     ("news_max_age_min", "Fixes older than this tell no customer anything", " min", 1, 120, 0),
 )
 SECRET_LABELS = {"endpoint_token": "Bearer token", "signing_secret": "Signing secret"}
+
+#: The tab that holds each setting `check_settings` can refuse.
+_TAB_OF = {"tile_url": 0, "depot_timezone": 1, "endpoint_url": 2}
 
 
 class SettingsDialog(QDialog):
@@ -205,19 +207,12 @@ class SettingsDialog(QDialog):
 
     def _accept(self) -> None:
         new = self.result_settings()
-        url = new.tile_url
-        if url and not all(part in url for part in ("{z}", "{x}", "{y}")):
-            self._refuse(0, "The tiles URL needs {z}, {x} and {y}, e.g.\n" + OSM_TILES)
+        try:
+            check_settings(new)
+        except SettingsError as exc:
+            self._refuse(_TAB_OF.get(exc.key, 0), str(exc)[:1].upper() + str(exc)[1:])
             return
         try:
-            TrackingRules.from_settings(new)
-        except (KeyError, ValueError) as exc:
-            self._refuse(1, f"The depot timezone (an IANA name such as Europe/Paris) or location (lat, lon) "
-                            f"is not valid: {exc}")
-            return
-        try:
-            if new.endpoint_url:
-                check_url_to_save(new.endpoint_url)
             for key, field in self.secret_fields.items():
                 if field.text():
                     where = store_secret(key, field.text(), new)
