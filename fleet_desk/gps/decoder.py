@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
@@ -118,26 +117,10 @@ def _believable_run(cols: bulk.Columns) -> bool:
     def within(values: np.ndarray, lo: float, hi: float) -> bool:
         return bool(((values >= lo) & (values <= hi) | np.isnan(values)).all())
 
-    return (within(cols.speed_kn, 0.0, plausible.MAX_SPEED_MPS / KNOTS_TO_MPS) and within(cols.course, 0.0, 360.0)
+    return (within(cols.speed_kn, 0.0, plausible.MAX_SPEED_MPS / KNOTS_TO_MPS)
+            and within(cols.course, 0.0, plausible.MAX_COURSE_DEG)
             and within(cols.alt, plausible.MIN_ALT_M, plausible.MAX_ALT_M)
-            and within(cols.hdop, 0.0, 100.0) and within(cols.pdop, 0.0, 100.0))
-
-
-def _plausible_columns(epoch_ms: np.ndarray, lat: np.ndarray, lon: np.ndarray,
-                       extra: dict[str, tuple[np.ndarray, np.ndarray]], latest_ms: int) -> np.ndarray:
-    """`plausible.why_implausible` over a run's columns at once: True where the fix may be stored."""
-    def within(name: str, lo: float, hi: float, scale: float = 1.0) -> np.ndarray:
-        value, said = extra[name]
-        value = value.astype(float) * scale
-        with np.errstate(invalid="ignore"):
-            return ~said | (np.isfinite(value) & (value >= lo) & (value <= hi))
-
-    ok = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0) & (epoch_ms <= latest_ms)
-    ok &= within("speed_kn", 0.0, plausible.MAX_SPEED_MPS, KNOTS_TO_MPS)
-    ok &= within("course", 0.0, 360.0)
-    ok &= within("alt", plausible.MIN_ALT_M, plausible.MAX_ALT_M)
-    ok &= within("hdop", 0.0, 100.0) & within("pdop", 0.0, 100.0)
-    return ok
+            and within(cols.hdop, 0.0, plausible.MAX_DOP) and within(cols.pdop, 0.0, plausible.MAX_DOP))
 
 
 class _Cycle:
@@ -220,13 +203,10 @@ class NmeaDecoder:
         accept_missing_checksum: bool = False,
         use_pynmea2: bool = False,
         label: str = "",
-        latest: Callable[[], datetime] = plausible.latest_time,
     ) -> None:
         self.stats = DecodeStats()
-        self.label = label
         self._prefix = f"{label}: " if label else ""
-        self._latest_now = latest
-        self._latest = latest()
+        self._latest = plausible.latest_time()
         self._framer = SentenceFramer(accept_missing_checksum)
         self.stats.framing = self._framer.stats
         self._parse = parse_pynmea2 if use_pynmea2 else parse_fast
@@ -252,7 +232,7 @@ class NmeaDecoder:
 
     def feed(self, chunk: bytes) -> list[Fix]:
         """Decode a chunk; returns the fixes of the instants it completed. Never raises for what the bytes say."""
-        self._latest = self._latest_now()
+        self._latest = plausible.latest_time()
         bodies = self._framer.frame(chunk)
         done = self._bulk(bodies) if len(bodies) >= _BULK_MIN and self._parse is parse_fast else 0
         for body in bodies.cut(done):
@@ -273,7 +253,7 @@ class NmeaDecoder:
 
     def finish(self) -> list[Fix]:
         """End of stream: decode the unterminated tail and close the last cycle."""
-        self._latest = self._latest_now()
+        self._latest = plausible.latest_time()
         for body in self._framer.flush():
             self._guarded(body)
         self._close_cycle()
@@ -355,8 +335,9 @@ class NmeaDecoder:
         at = at.reshape(-1)
         epoch_ms = midnight_ms[at] + cycles.tod[rows]
         extra = {k: (v[rows], said[rows]) for k, (v, said) in cycles.extra.items()}
-        believed = known[at] & _plausible_columns(epoch_ms, cycles.lat[rows], cycles.lon[rows], extra,
-                                                  _epoch_ms(self._latest))
+        # The run's values passed `_believable_run` and its positions the parser's ranges: what is left to judge
+        # is the time (a date in the future, or one no rollover makes believable).
+        believed = known[at] & (epoch_ms <= _epoch_ms(self._latest))
         if not believed.all():
             stats.implausible += int(np.count_nonzero(~believed))
             rows, at, epoch_ms = rows[believed], at[believed], epoch_ms[believed]
@@ -559,12 +540,13 @@ class NmeaDecoder:
             log.debug("%sfix dated %s not stored: too old for a week-number rollover", self._prefix, day)
             return
         when = midnight + timedelta(milliseconds=tod)
-        speed = speed_kn * KNOTS_TO_MPS if speed_kn is not None else None
-        why = plausible.why_implausible(when, lat, lon, speed, course, alt, hdop, pdop, self._latest)
-        if why is not None:
+        # Speed, course, altitude and dilution were judged sentence by sentence (`_believable`); what is left is
+        # the time, and the position for pynmea2's reference parse (the fast parser checks its ranges).
+        if when > self._latest or not plausible.position(lat, lon):
             stats.implausible += 1
-            log.debug("%sfix at %s not stored: %s", self._prefix, when.isoformat(), why)
+            log.debug("%sfix at %s, %s, %s not stored", self._prefix, when.isoformat(), lat, lon)
             return
+        speed = speed_kn * KNOTS_TO_MPS if speed_kn is not None else None
         if midnight.date() != day:
             stats.rollover_corrected += 1
         three_d = gsa_mode == 3 or (gsa_mode is None and alt is not None)

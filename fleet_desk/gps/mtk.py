@@ -423,12 +423,12 @@ def _believable_rows(col: dict[str, np.ndarray], latest_ms: int) -> np.ndarray:
         mps = col["speed"] / KMH_PER_MPS
         ok &= (0.0 <= mps) & (mps <= plausible.MAX_SPEED_MPS)
     if "heading" in col:
-        ok &= (0.0 <= col["heading"]) & (col["heading"] <= 360.0)
+        ok &= (0.0 <= col["heading"]) & (col["heading"] <= plausible.MAX_COURSE_DEG)
     if "height" in col:
         ok &= (plausible.MIN_ALT_M <= col["height"]) & (col["height"] <= plausible.MAX_ALT_M)
     for dop in ("hdop", "pdop", "vdop"):
         if dop in col:
-            ok &= (0.0 <= col[dop]) & (col[dop] <= 100.0)
+            ok &= (0.0 <= col[dop]) & (col[dop] <= plausible.MAX_DOP)
     return ok
 
 

@@ -17,6 +17,10 @@ MAX_SPEED_MPS = 250.0
 MIN_ALT_M = -1_000.0
 #: Above the highest road and any van's roof with a wide margin (gpsd's own logs include light aircraft).
 MAX_ALT_M = 20_000.0
+#: A course is degrees clockwise from true north.
+MAX_COURSE_DEG = 360.0
+#: Dilution of precision above this is a receiver's "no idea" (99.9 is the usual ceiling), or garbage.
+MAX_DOP = 100.0
 #: A unit's clock may run ahead of this machine's by this much before its date is taken as garbage.
 FUTURE_SLACK = timedelta(days=1)
 
@@ -45,13 +49,13 @@ def altitude(m: float | None) -> bool:
 
 def course(deg: float | None) -> bool:
     """Whether a stated course is a compass bearing, 0 to 360 degrees; none stated is fine."""
-    return deg is None or (math.isfinite(deg) and 0.0 <= deg <= 360.0)
+    return deg is None or (math.isfinite(deg) and 0.0 <= deg <= MAX_COURSE_DEG)
 
 
 def dilution(value: float | None) -> bool:
     """Whether a stated dilution of precision (HDOP, PDOP) is within the 0 to 100 receivers report; none
     stated is fine."""
-    return value is None or (math.isfinite(value) and 0.0 <= value <= 100.0)
+    return value is None or (math.isfinite(value) and 0.0 <= value <= MAX_DOP)
 
 
 def day(d: date, latest: datetime) -> bool:
@@ -77,5 +81,5 @@ def why_implausible(time: datetime, lat: float, lon: float, speed_mps: float | N
     return None
 
 
-__all__ = ["MAX_SPEED_MPS", "MIN_ALT_M", "MAX_ALT_M", "FUTURE_SLACK", "latest_time", "position", "speed",
-           "altitude", "course", "dilution", "day", "why_implausible"]
+__all__ = ["MAX_SPEED_MPS", "MIN_ALT_M", "MAX_ALT_M", "MAX_COURSE_DEG", "MAX_DOP", "FUTURE_SLACK", "latest_time",
+           "position", "speed", "altitude", "course", "dilution", "day", "why_implausible"]

@@ -44,8 +44,7 @@ class _Feed:
     pipeline: FixPipeline
     rate: RateMeter = field(default_factory=RateMeter)
     last_data: float = 0.0  # monotonic time the unit last sent bytes
-    #: Times this unit's data made something go wrong that decoding did not expect; told once.
-    failures: int = 0
+    #: Whether the user was told this unit's data made something go wrong that decoding did not expect.
     told: bool = False
 
 
@@ -175,13 +174,11 @@ class LiveIngest:
         try:
             fixes = feed.pipeline.feed(data)
         except Exception as exc:
-            feed.failures += 1
             log.warning("%s: could not take %r (%s: %s); skipped", feed.device.name, data[:200],
                         type(exc).__name__, exc)
             self._tell(feed, f"{type(exc).__name__}: {exc}")
             return
         if stats.unexpected > unexpected:
-            feed.failures += stats.unexpected - unexpected
             self._tell(feed, "a sentence it sent could not be decoded")
         if fixes:
             feed.rate.add(len(fixes))
