@@ -65,6 +65,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def _simulate_logger(args: argparse.Namespace) -> int:
     """A data logger on a pseudo-terminal, to try docking by hand."""
+    from fleet_desk.gps.mtk import looks_like_holux
     from fleet_desk.sim.loggers import SimulatedMtkLogger, SimulatedNmeaLogger
 
     if not args.memory:
@@ -77,7 +78,7 @@ def _simulate_logger(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     sim: SimulatedMtkLogger | SimulatedNmeaLogger
     if args.logger == "mtk":
-        model = "M-241" if b"HOLUX" in memory[:0x10000] else "MTK-LOGGER"
+        model = "M-241" if looks_like_holux(memory) else "MTK-LOGGER"
         sim = SimulatedMtkLogger(memory, baud=args.baud or (38400 if model == "M-241" else 115200), model=model)
     else:
         sim = SimulatedNmeaLogger(memory, baud=args.baud or 4800)

@@ -87,9 +87,6 @@ class MainWindow(QMainWindow):
         self.docking_panel: QDockWidget | None = None
         self.outbox_monitor: OutboxMonitor | None = None
         self.units_dialog: GpsUnitsDialog | None = None
-        self.settings_dialog: SettingsDialog | None = None
-        self.import_flow: ImportFlow | None = None
-        self.manifest_import: ManifestImport | None = None
         self.database_box: QMessageBox | None = None
         self.setWindowTitle("Fleet Desk" + (f" — {title_note}" if title_note else ""))
         self.setObjectName("mainWindow")
@@ -455,7 +452,7 @@ class MainWindow(QMainWindow):
         paths = choose_logs(self) if paths is None else paths
         if not paths:
             return None
-        flow = self.import_flow = ImportFlow(self._started(), paths, self)
+        flow = ImportFlow(self._started(), paths, self)
         flow.done.connect(lambda _outcomes: self._poll_fleet())
         flow.ask()
         return flow
@@ -467,7 +464,7 @@ class MainWindow(QMainWindow):
         path = choose_manifest(self) if path is None else path
         if path is None:
             return None
-        flow = self.manifest_import = ManifestImport(self._started(), path, self)
+        flow = ManifestImport(self._started(), path, self)
         flow.stored.connect(self.routes.refresh)
         flow.start()
         return flow
@@ -482,7 +479,7 @@ class MainWindow(QMainWindow):
         """Tools > Settings (window-modal); what the user chose is saved and applied on OK."""
         from fleet_desk.ui.dialogs.settings import SettingsDialog
 
-        dialog = self.settings_dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self)
         dialog.chosen.connect(self.apply_settings)
         dialog.open()
         return dialog

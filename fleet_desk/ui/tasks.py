@@ -106,10 +106,6 @@ class Job(QObject):
         """Ask the work to stop at its next step (what it did stays done)."""
         self._cancel.set()
 
-    @property
-    def cancelled(self) -> bool:
-        return self._cancel.is_set()
-
     def _done(self, result: object) -> None:
         self.running = False
         self.done.emit(result)

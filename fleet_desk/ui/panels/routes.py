@@ -170,10 +170,6 @@ class RoutesPanel(QWidget):
         self.stops_model.set_rows(list(route.stops) if route else [])
         self.routeSelected.emit(route.id if route else -1)
 
-    def selected_stop(self) -> StopView | None:
-        index = self.stops_table.currentIndex()
-        return self.stops_model.rows[index.row()] if index.isValid() else None
-
     def _stop_double_clicked(self, index: QModelIndex) -> None:
         stop = self.stops_model.rows[index.row()]
         self.stopActivated.emit(stop.lat, stop.lon)
