@@ -20,6 +20,7 @@ _HOME = tempfile.mkdtemp(prefix="fleet-desk-tests-")
 os.environ["FLEET_DESK_CONFIG_DIR"] = os.path.join(_HOME, "config")
 os.environ["FLEET_DESK_LOG_DIR"] = os.path.join(_HOME, "log")
 os.environ["FLEET_DESK_CACHE_DIR"] = os.path.join(_HOME, "cache")
+os.environ["FLEET_DESK_DATA_DIR"] = os.path.join(_HOME, "data")  # road maps
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):

@@ -144,6 +144,8 @@ class Route(Base):
     status: Mapped[str] = mapped_column(String(12), default="planned")  # planned, active, done
     learned_speed_mps: Mapped[float | None] = mapped_column(Float)
     silent_since_ms: Mapped[int | None] = mapped_column(BigInteger)  # the unit's last fix, when it went silent
+    eta_basis: Mapped[str | None] = mapped_column(String(40))  # "roads (Helsinki)", "straight line", ...
+    straight_legs: Mapped[int | None] = mapped_column(Integer)  # legs the road map could not route (None: no map)
 
     vehicle: Mapped[Vehicle] = relationship()
     driver: Mapped[Driver | None] = relationship()
@@ -179,6 +181,8 @@ class Stop(Base):
     window_end_ms: Mapped[int] = mapped_column(BigInteger)
     service_s: Mapped[int] = mapped_column(Integer)
     planned_ms: Mapped[int | None] = mapped_column(BigInteger)  # planned arrival, from the planned start
+    expected_service_s: Mapped[float | None] = mapped_column(Float)  # the service time ETAs count on
+    service_basis: Mapped[str | None] = mapped_column(String(20))  # where it comes from: "this address", ...
 
     status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, arrived, delivered, failed
     arrived_ms: Mapped[int | None] = mapped_column(BigInteger)
@@ -196,6 +200,22 @@ class Stop(Base):
     told_at_ms: Mapped[int | None] = mapped_column(BigInteger)
 
     route: Mapped[Route] = relationship(back_populates="stops")
+
+
+class DrivenLeg(Base):
+    """How a van really drove from one stop (or the depot) to the next: what the depot learns from (circuity,
+    traffic against the road map's free-flow time by hour of day)."""
+
+    __tablename__ = "driven_legs"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    route_id: Mapped[int] = mapped_column(ForeignKey("routes.id", ondelete="CASCADE"), index=True)
+    stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"))  # the stop arrived at
+    departed_ms: Mapped[int] = mapped_column(BigInteger)
+    arrived_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    driven_m: Mapped[float] = mapped_column(Float)  # along the track
+    straight_m: Mapped[float] = mapped_column(Float)  # as the crow flies
+    road_s: Mapped[float | None] = mapped_column(Float)  # the road map's free-flow time (None: no map, or no route)
 
 
 class LookupTerm(Base):
