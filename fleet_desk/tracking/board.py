@@ -42,6 +42,8 @@ class StopView:
     delay_minutes: int | None
     delay_reason: str | None
     failure_reason: str | None
+    expected_service_s: float | None = None  # the service time ETAs count on at this stop
+    service_basis: str | None = None  # where it comes from: "this address", "this customer", "depot median", ...
 
     @property
     def open(self) -> bool:
@@ -64,6 +66,8 @@ class RouteView:
     departed_ms: int | None
     silent_since_ms: int | None
     stops: tuple[StopView, ...]
+    eta_basis: str | None = None  # what its ETAs rest on: "roads (Helsinki)", "straight line"
+    straight_legs: int | None = None  # legs the road map could not route (None: no road map)
 
     @property
     def done_count(self) -> int:
@@ -103,7 +107,8 @@ def load_routes(engine: Engine, service_date: str, now_ms: int) -> list[RouteVie
     with engine.connect() as conn:
         routes = conn.execute(
             select(Route.id, Route.route_key, Route.service_date, Route.vehicle_id, Vehicle.name, driver.name,
-                   Route.status, Route.planned_start_ms, Route.departed_ms, Route.silent_since_ms)
+                   Route.status, Route.planned_start_ms, Route.departed_ms, Route.silent_since_ms,
+                   Route.eta_basis, Route.straight_legs)
             .join(Vehicle, Vehicle.id == Route.vehicle_id)
             .outerjoin(driver, driver.id == Route.driver_id)
             .where(wanted)
@@ -117,5 +122,6 @@ def load_routes(engine: Engine, service_date: str, now_ms: int) -> list[RouteVie
                 .where(wanted).order_by(Stop.route_id, Stop.sequence)
             ):
                 stops.setdefault(row[0], []).append(StopView(*row[1:]))
-    return [RouteView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], tuple(stops.get(r[0], ())))
+    return [RouteView(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], tuple(stops.get(r[0], ())),
+                      r[10], r[11])
             for r in routes]
