@@ -9,6 +9,7 @@ port, or rendered straight to bytes for tests and benchmarks.
 
 from __future__ import annotations
 
+import bisect
 import errno
 import math
 import os
@@ -73,8 +74,46 @@ class Trouble:
     bad_checksum_rate: float = 0.0  # share of epochs with one corrupted sentence
 
 
+_ROUND_FIELDS = frozenset({"waypoints", "dwell", "leg_speed", "leg_seconds", "cruise", "round_trip"})
+
+
+class _Timeline:
+    """A round worked out once: when the van leaves each waypoint, how long each leg takes, at what speed
+    and course; ``cycle``: a whole round with its stops, after which a round-trip van starts again."""
+
+    def __init__(self, unit: SimulatedUnit) -> None:
+        pts, dwell, factor, fixed = unit.waypoints, unit.dwell, unit.leg_speed, unit.leg_seconds
+        self.leaves: list[float] = []
+        self.legs: list[float] = []
+        self.speeds: list[float] = []
+        self.courses: list[float] = []
+        t = 0.0
+        for i in range(len(pts) - 1):
+            a, b = pts[i], pts[i + 1]
+            metres = distance_m(a, b)
+            if fixed is None:
+                speed = unit.cruise * factor[i]
+                leg = metres / speed
+            else:
+                leg = fixed[i] / factor[i]
+                speed = metres / leg if leg > 0 else 0.0
+            self.leaves.append(t)
+            self.legs.append(leg)
+            self.speeds.append(speed)
+            self.courses.append(bearing_deg(a, b))
+            t += leg + dwell[i + 1]
+        self.cycle = t
+
+
 class SimulatedUnit:
-    """One van's GPS: a delivery round as a function of time."""
+    """One van's GPS: a delivery round as a function of time.
+
+    The round is ``waypoints`` driven in order, leg ``i`` (from waypoint ``i`` to ``i + 1``) at ``cruise`` x
+    ``leg_speed[i]`` m/s, or, when ``leg_seconds`` is given (a road path's vertices), in ``leg_seconds[i]`` /
+    ``leg_speed[i]`` seconds; ``dwell[i]`` seconds stopped at waypoint ``i`` once reached. Its timeline is
+    worked out once (again whenever one of these is replaced), so where the van is at a given second costs
+    a binary search, however many vertices its streets have.
+    """
 
     def __init__(self, index: int, seed: int = 0, depot: tuple[float, float] = DEPOT, stops: int = 12,
                  trouble: Trouble | None = None, head_start_s: float = 0.0, round_trip: bool = True):
@@ -84,38 +123,59 @@ class SimulatedUnit:
         self.trouble = trouble or Trouble()
         self.depot = depot
         rng = self.rng
-        self.waypoints = [depot]
+        waypoints = [depot]
         angle = rng.uniform(0, 2 * math.pi)
         for _ in range(stops):
             angle += rng.uniform(-0.6, 0.9)
             radius = rng.uniform(1500, 6000)
-            self.waypoints.append(offset(*depot, radius * math.cos(angle), radius * math.sin(angle)))
-        self.waypoints.append(depot)
+            waypoints.append(offset(*depot, radius * math.cos(angle), radius * math.sin(angle)))
+        waypoints.append(depot)
+        self._timeline: _Timeline | None = None
+        self.waypoints = waypoints
         self.cruise = rng.uniform(8.0, 13.0)  # m/s
-        self.dwell = [rng.uniform(60, 180) for _ in self.waypoints]
-        self.leg_speed = [1.0 for _ in self.waypoints]  # per leg: below 1 is traffic
+        self.dwell = [rng.uniform(60, 180) for _ in waypoints]
+        self.leg_speed = [1.0 for _ in waypoints]  # per leg: below 1 is traffic
+        self.leg_seconds: list[float] | None = None  # per leg: driving time at speed 1 (road paths)
         self.round_trip = round_trip  # False: one round, then parked at the depot
         self._silent_until = float("-inf")
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in _ROUND_FIELDS:
+            object.__setattr__(self, "_timeline", None)  # the round changed: work its timeline out again
+        object.__setattr__(self, name, value)
+
+    @property
+    def timeline(self) -> _Timeline:
+        """When the van leaves and reaches each waypoint (worked out on first use)."""
+        if self._timeline is None:
+            self._timeline = _Timeline(self)
+        return self._timeline
 
     def state_at(self, t: float) -> tuple[float, float, float, float]:
         """(lat, lon, speed m/s, course) ``t`` seconds after leaving the depot."""
         pts = self.waypoints
         if t < 0:
             return pts[0][0], pts[0][1], 0.0, 0.0  # not left yet
-        while True:
-            for i in range(len(pts) - 1):
-                a, b = pts[i], pts[i + 1]
-                cruise = self.cruise * self.leg_speed[i]
-                leg = distance_m(a, b) / cruise
-                if t < leg:
-                    f = t / leg
-                    wiggle = 0.3 * math.sin(t / 9.0 + self.index)
-                    speed = cruise * (1.0 + 0.15 * math.sin(t / 23.0 + self.index)) + wiggle
-                    return a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, max(speed, 0.0), bearing_deg(a, b)
-                t -= leg
-                if t < self.dwell[i + 1] or (not self.round_trip and i == len(pts) - 2):
-                    return b[0], b[1], 0.0, bearing_deg(a, b)
-                t -= self.dwell[i + 1]
+        line = self.timeline
+        if self.round_trip and line.cycle > 0:
+            t %= line.cycle
+        i = bisect.bisect_right(line.leaves, t) - 1
+        if i < 0:  # only with zero legs: never left
+            return pts[0][0], pts[0][1], 0.0, 0.0
+        a, b = pts[i], pts[i + 1]
+        moving = t - line.leaves[i]
+        leg = line.legs[i]
+        if moving < leg:
+            f = moving / leg
+            wiggle = 0.3 * math.sin(moving / 9.0 + self.index)
+            speed = line.speeds[i] * (1.0 + 0.15 * math.sin(moving / 23.0 + self.index)) + wiggle
+            return a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, max(speed, 0.0), line.courses[i]
+        return b[0], b[1], 0.0, line.courses[i]  # stopped there (or parked at the end of its round)
+
+    def reaches(self, waypoint: int) -> float:
+        """Seconds after leaving the depot when the van first reaches ``waypoint`` (its index)."""
+        line = self.timeline
+        return 0.0 if waypoint == 0 else line.leaves[waypoint - 1] + line.legs[waypoint - 1]
 
     def sentences(self, when: datetime, t: float) -> bytes:
         """The NMEA one epoch of this unit sends at UTC ``when``."""
