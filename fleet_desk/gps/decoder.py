@@ -394,7 +394,7 @@ class NmeaDecoder:
             self._date = s.date
         cycle = self._cycle
         if s.tod_ms is not None and (kind not in ("RMC", "ZDA") or s.date is not None):
-            self._timed(cycle, s.tod_ms)
+            self._timed(cycle, s.tod_ms, s.date is not None)
         if s.lat is not None or s.valid is not None:
             self._position(cycle, s)
         if s.speed_kn is not None:
@@ -445,9 +445,10 @@ class NmeaDecoder:
             return tag in enders
         return False
 
-    def _timed(self, cycle: _Cycle, tod: int) -> None:
+    def _timed(self, cycle: _Cycle, tod: int, dated: bool) -> None:
+        """``dated``: the sentence said its own date (an RMC or ZDA just past midnight says the new one)."""
         last = self._last_tod
-        if last is not None and tod < last - _DAY_MS // 2 and self._date is not None:
+        if last is not None and tod < last - _DAY_MS // 2 and self._date is not None and not dated:
             self._date += timedelta(days=1)  # midnight passed since the date was said
         self._last_tod = tod
         cycle.tod = tod

@@ -110,6 +110,17 @@ def test_date_is_carried_to_gga_only_epochs_and_across_midnight():
     ]
 
 
+@pytest.mark.parametrize("chunk", [None, 1, 97])
+def test_a_unit_that_says_each_epochs_date_crosses_midnight_into_the_next_day_not_the_one_after(chunk):
+    """The RMC just past midnight says the new date: it is taken as said, not moved a day on again because the
+    time of day went back (that put one fix a day ahead, where it stayed the van's latest position)."""
+    start = datetime(2026, 12, 1, 23, 59, 57, 100000, tzinfo=UTC)
+    unit = SimulatedUnit(0, 1)
+    data = b"".join(unit.sentences(start + timedelta(seconds=s), s) for s in range(6))
+    fixes, _ = _decode(data, chunk)
+    assert [f.time for f in fixes] == [start + timedelta(seconds=s) for s in range(6)]
+
+
 def test_undated_epochs_are_not_guessed_unless_a_date_is_given():
     data = b"".join(sentence(f"GPGGA,1200{s:02d},4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,") for s in range(3))
     fixes, dec = _decode(data)
