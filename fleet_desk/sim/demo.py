@@ -7,26 +7,109 @@ real depot. The vans are already some way into their day: what they did
 before the demo started is imported as a docked unit's log would be (it
 fills in history and tells no customer), then they carry on live. A few
 have trouble: a late departure, slow traffic, a long stop.
+
+The demo town has streets (`fleet_desk.sim.town`): its road map is built
+once into the user's cache folder (`demo_road_map`), kept there under the
+town's content hash so the next start only opens it, and never made the
+installation's road map. The vans drive its streets.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import logging
+import os
+import shutil
 import tempfile
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import platformdirs
+
+from fleet_desk.roads.build import osrm_tools, run_step
+from fleet_desk.roads.library import MAP_JSON, MapInfo, RoadMapError, folder_size, write_atomically
+from fleet_desk.roads.osm import read_extract
+from fleet_desk.roads.osrm_map import OsrmRoadMap
 from fleet_desk.sim.day import DayTrouble, SimulatedDay, render_day, rows_to_csv, simulate_day
 from fleet_desk.sim.endpoint import DemoEndpoint
+from fleet_desk.sim.town import write_town
 from fleet_desk.sim.vans import DEPOT, PtyUnit, run
 
 if TYPE_CHECKING:
     from fleet_desk.depot import Depot
 
+log = logging.getLogger(__name__)
+
 DEMO_BAUD = 4800
 STOPS = 14
 WINDOW_MINUTES = 60
+TOWN_NAME = "Demo town"
+CACHE_ENV_DIR = "FLEET_DESK_CACHE_DIR"  # as the dock's download cache reads it
+
+
+def demo_maps_dir() -> Path:
+    """Where the demo town's road map is kept: ``demo-roads`` in the user's cache folder (or the folder
+    ``FLEET_DESK_CACHE_DIR`` names)."""
+    base = os.environ.get(CACHE_ENV_DIR) or platformdirs.user_cache_dir("fleet-desk", appauthor=False)
+    return Path(base) / "demo-roads"
+
+
+def demo_road_map() -> MapInfo:
+    """The demo town's road map: the one built before if the town is unchanged (its content hash names the
+    folder), else built now (about a second) with the same OSRM tools as ``fleet-desk roads import``. It is
+    not made the installation's road map. RoadMapError, in one line, when it cannot be built."""
+    root = demo_maps_dir()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
+    except OSError as exc:
+        raise RoadMapError(f"{root}: cannot make a folder for the demo town's road map "
+                           f"({exc.strerror or exc})") from exc
+    try:
+        town = write_town(building / "town.osm")
+        built_by = f"osrm-bindings {importlib.metadata.version('osrm-bindings')}\n".encode()
+        digest = hashlib.sha256(built_by + town.path.read_bytes()).hexdigest()[:16]
+        final = root / f"town-{digest}"
+        try:
+            return MapInfo.load(final)
+        except RoadMapError:
+            shutil.rmtree(final, ignore_errors=True)  # none yet, or half of one: build it
+        started = time.monotonic()
+        extract = read_extract(town.path, building)
+        tools, profile = osrm_tools()
+        graph = building / "map.osrm"
+        for tool, arguments in (("osrm-extract", ["-p", str(profile), str(town.path), "-o", str(graph)]),
+                                ("osrm-partition", [str(graph)]), ("osrm-customize", [str(graph)])):
+            run_step(town.path, tools / tool, arguments, building, _quiet, _never, None)
+        info = MapInfo(name=TOWN_NAME, source=str(final / "town.osm"), south=extract.south, west=extract.west,
+                       north=extract.north, east=extract.east, built_ms=time.time_ns() // 1_000_000,
+                       size_bytes=folder_size(building), streets=extract.streets, directory=final)
+        write_atomically(building / MAP_JSON, info.to_json())
+        try:
+            os.rename(building, final)
+        except OSError:  # another demo built it meanwhile
+            return MapInfo.load(final)
+        log.info("demo town's road map built in %.1f s in %s", time.monotonic() - started, final)
+        for old in root.glob("town-*"):
+            if old != final:
+                shutil.rmtree(old, ignore_errors=True)
+        return info
+    except OSError as exc:
+        raise RoadMapError(f"{root}: cannot build the demo town's road map ({exc.strerror or exc})") from exc
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+
+
+def _quiet(fraction: float, stage: str) -> None:
+    """Progress nobody watches: the demo's map builds in about a second."""
+
+
+def _never() -> bool:
+    return False
 
 
 def demo_trouble(index: int) -> DayTrouble:
@@ -41,10 +124,30 @@ def demo_trouble(index: int) -> DayTrouble:
     return trouble
 
 
-class DemoFleet:
-    """Creates the demo depot and feeds its units until `stop`."""
+def demo_traffic(index: int) -> float:
+    """How much slower than free flow van ``index`` drives the town's streets (1.3: 30% longer)."""
+    return 1.3 if index % 5 == 1 else 1.0
 
-    def __init__(self, vehicles: int = 12, seed: int = 1, now: datetime | None = None):
+
+class DemoFleet:
+    """Creates the demo depot and feeds its units until `stop`.
+
+    ``roads``: the vans drive the demo town's streets, and `road_map` is its road map (for the demo depot's
+    ETAs); False, or a town whose map cannot be built (logged, `road_problem` says why): they drive straight
+    lines round a corner, and `road_map` is None.
+    """
+
+    def __init__(self, vehicles: int = 12, seed: int = 1, now: datetime | None = None, roads: bool = True):
+        self.road_map: MapInfo | None = None
+        self.road_problem: str | None = None
+        streets: OsrmRoadMap | None = None
+        if roads:
+            try:
+                self.road_map = demo_road_map()
+                streets = OsrmRoadMap.open(self.road_map)
+            except RoadMapError as exc:
+                self.road_map, self.road_problem = None, str(exc)
+                log.warning("the demo's vans drive straight lines: %s", exc)
         self._tmp = tempfile.TemporaryDirectory(prefix="fleet-desk-demo-")
         self.directory = Path(self._tmp.name)
         self.url = f"sqlite:///{self.directory / 'demo.db'}"
@@ -55,7 +158,8 @@ class DemoFleet:
         for i in range(vehicles):
             elapsed = 20 * 60 + (i * 7 % 12) * 5 * 60  # 20 to 75 minutes into the day
             day = simulate_day(i, now - timedelta(seconds=elapsed), stops=STOPS, seed=seed,
-                               trouble=demo_trouble(i), window_minutes=WINDOW_MINUTES)
+                               trouble=demo_trouble(i), window_minutes=WINDOW_MINUTES, road_map=streets,
+                               traffic=demo_traffic(i))
             day.unit.head_start_s += elapsed  # carry on live from where the day is now
             self.days.append(day)
             self.elapsed_s.append(elapsed)
