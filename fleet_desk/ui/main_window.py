@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # the database layer, live ingestion and the heavier panels a
     from fleet_desk.ui.dialogs.import_log import ImportFlow
     from fleet_desk.ui.dialogs.manifest import ManifestImport
     from fleet_desk.ui.dialogs.outbox import OutboxMonitor
+    from fleet_desk.ui.dialogs.road_map import RoadMapDialog
     from fleet_desk.ui.dialogs.settings import SettingsDialog
     from fleet_desk.ui.dialogs.units import GpsUnitsDialog
     from fleet_desk.ui.fleet_feed import FleetFeed
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self.docking_panel: QDockWidget | None = None
         self.outbox_monitor: OutboxMonitor | None = None
         self.units_dialog: GpsUnitsDialog | None = None
+        self.road_map_dialog: RoadMapDialog | None = None
         self.database_box: QMessageBox | None = None
         self.setWindowTitle("Fleet Desk" + (f" — {title_note}" if title_note else ""))
         self.setObjectName("mainWindow")
@@ -183,11 +185,13 @@ class MainWindow(QMainWindow):
         self.outbox_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         self.dock_action = tools.addAction("&Dock a unit…", lambda: self.show_docking())
         self.dock_action.setShortcut(QKeySequence("Ctrl+D"))
+        self.road_map_action = tools.addAction("&Road map…", lambda: self.show_road_map())
         tools.addAction("&Settings…", lambda: self.edit_settings())
         self.database_actions += [self.import_action, self.manifest_action, export_action, self.units_action,
-                                  self.lookup_action, self.outbox_action, self.dock_action]
-        #: What a read-only database still allows: looking, exporting, the outbox's history.
-        self.read_only_actions = [export_action, self.lookup_action, self.outbox_action]
+                                  self.lookup_action, self.outbox_action, self.dock_action, self.road_map_action]
+        #: What a read-only database still allows: looking, exporting, the outbox's history, the road map (kept
+        #: beside the database, not in it).
+        self.read_only_actions = [export_action, self.lookup_action, self.outbox_action, self.road_map_action]
         for action in self.database_actions:
             action.setEnabled(False)
 
@@ -217,6 +221,7 @@ class MainWindow(QMainWindow):
         if depot.settings is not self.settings:  # changed in the window while the database was opening
             depot.configure(self.settings)
         self.depot = depot
+        self.map.set_road_map(depot.road_info)
         engine = depot.engine
         read_only = is_read_only(engine)
         self.db_label.setText(f"Database: {describe(self.url)}" + (" (read-only)" if read_only else ""))
@@ -362,7 +367,9 @@ class MainWindow(QMainWindow):
         self.outbox_button.setStyleSheet("color: #c62828; font-weight: bold" if trouble else "")
 
     def _on_tiles(self, notice: str) -> None:
-        self.tiles_label.setText("Map tiles offline" if notice else "")
+        streets = self.map.road_map is not None
+        self.tiles_label.setText(("Map tiles offline: road map streets" if streets else "Map tiles offline")
+                                 if notice else "")
         self.tiles_label.setToolTip(notice)
 
     def _set_follow(self, on: bool) -> None:
@@ -444,6 +451,24 @@ class MainWindow(QMainWindow):
         self.units_dialog.raise_()
         self.units_dialog.refresh_units()
         return self.units_dialog
+
+    def show_road_map(self) -> RoadMapDialog:
+        """Tools > Road map (one dialog, raised if open already): the map ETAs use, and importing another."""
+        if self.road_map_dialog is None:
+            from fleet_desk.ui.dialogs.road_map import RoadMapDialog
+
+            self.road_map_dialog = RoadMapDialog(self._started(), self.depot_position(), self)
+            self.road_map_dialog.changed.connect(self._on_road_map)
+        self.road_map_dialog.depot_position = self.depot_position()
+        self.road_map_dialog.refresh()
+        self.road_map_dialog.show()
+        self.road_map_dialog.raise_()
+        return self.road_map_dialog
+
+    def _on_road_map(self, info: object) -> None:
+        """A new road map is in use: the map draws its streets; the routes' ETAs follow at their next fix."""
+        self.map.set_road_map(self.depot.road_info if self.depot is not None else None)
+        self.routes.refresh()
 
     def import_logs(self, paths: list[Path] | None = None) -> ImportFlow | None:
         """File > Import log (``paths``: those files, else the ones the user picks); the board follows."""

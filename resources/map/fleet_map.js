@@ -7,6 +7,7 @@
     map: null, bridge: null, markers: {}, trails: {}, selected: null, follow: false,
     routes: {}, routeLayer: null, selectedRoute: null, track: null,
     trailMs: 10 * 60 * 1000, autoFit: true, colors: {}, notice: null, tileHost: "", tilesOk: false, tileErrors: 0,
+    tileState: "", streets: null,
   };
   // Programmatic moves jump: an animation the page never sees end (a hidden view) would block the next move.
   const STILL = { animate: false };
@@ -53,7 +54,25 @@
     trimTrail(v.id, v.t);
   }
 
-  function setNotice(text) {
+  // The tiles' state: "none" (no tile server configured), "failing" (tiles cannot load), "ok", or "" (not known
+  // yet). The notice says what is drawn instead; the road map's streets stand in where tiles do not load.
+  function tilesMissing() { return S.tileState === "none" || S.tileState === "failing"; }
+
+  function noticeText() {
+    const streets = S.streets && S.streets.config ? "the road map's streets (" + S.streets.config.name + ")" : null;
+    if (S.tileState === "none") {
+      return "No map tile server is configured: " + (streets ? streets + " and the vehicles are shown."
+        : "vehicles are shown on a plain background.");
+    }
+    if (S.tileState === "failing") {
+      return "Map tiles from " + S.tileHost + " cannot be loaded (offline?): "
+        + (streets ? streets + " and the vehicles are shown." : "vehicles are still shown.");
+    }
+    return "";
+  }
+
+  function showNotice() {
+    const text = noticeText();
     S.notice.textContent = text;
     S.notice.style.display = text ? "block" : "none";
   }
@@ -62,23 +81,124 @@
     if (S.bridge) S.bridge.tileStatus(S.notice.textContent);
   }
 
+  function setTileState(state) {
+    S.tileState = state;
+    showNotice();
+    drawStreets();
+    reportTiles();
+  }
+
   function watchTiles() {
     let tiles = null;
     S.map.eachLayer((layer) => { if (layer instanceof L.TileLayer) tiles = layer; });
     if (!tiles) {
-      setNotice("No map tile server is configured: vehicles are shown on a plain background.");
+      setTileState("none");
       return;
     }
     tiles.on("tileerror", () => {
       S.tileErrors += 1;
-      if (!S.tilesOk && !S.notice.textContent) {
-        setNotice("Map tiles from " + S.tileHost + " cannot be loaded (offline?): vehicles are still shown.");
-        reportTiles();
-      }
+      if (!S.tilesOk && S.tileState !== "failing") setTileState("failing");
     });
     tiles.on("tileload", () => {
-      if (!S.tilesOk) { S.tilesOk = true; setNotice(""); reportTiles(); }
+      if (!S.tilesOk) { S.tilesOk = true; setTileState("ok"); }
     });
+  }
+
+  // The road map's streets, a plain base layer where tiles cannot load: main roads at low zoom, every street
+  // from ALL_STREETS_ZOOM; bridges drawn over what they cross, with a dark edge. Files are read from disk
+  // (file:// URLs), never from the network.
+  const ALL_STREETS_ZOOM = 14;
+  const MAIN_STYLE = {
+    motorway: ["#e98f7b", 5], trunk: ["#f3b27c", 5], primary: ["#fbd38d", 4.5], secondary: ["#fdeab0", 4],
+    tertiary: ["#fffbe8", 3.5],
+  };
+  const WATER = { color: "#8fbfd8", weight: 1, fillColor: "#aad3df", fillOpacity: 1, interactive: false };
+
+  function streetLook(highway) {
+    const base = String(highway || "").replace(/_link$/, "");
+    const main = MAIN_STYLE[base];
+    const scale = S.map.getZoom() >= 16 ? 2 : S.map.getZoom() >= 14 ? 1.4 : S.map.getZoom() >= 12 ? 1 : 0.7;
+    const [color, width] = main || ["#ffffff", base === "service" ? 1.5 : 2.5];
+    return { color: color, width: Math.max(1, width * scale) };
+  }
+
+  function readJson(url, done) {
+    const xhr = new XMLHttpRequest();
+    xhr.open("GET", url);
+    xhr.onload = () => {
+      try { done(JSON.parse(xhr.responseText)); } catch (e) { console.error("road map: " + url + ": " + e); }
+    };
+    xhr.onerror = () => console.error("road map: " + url + " cannot be read");
+    xhr.send();
+  }
+
+  function wantedLevel() { return S.map.getZoom() >= ALL_STREETS_ZOOM ? "all" : "main"; }
+
+  function drawStreets() {
+    const st = S.streets;
+    if (!st) return;
+    const wanted = st.config && tilesMissing();
+    if (!wanted) {
+      st.group.clearLayers();
+      st.drawn = null;
+      if (st.group._map) st.group.remove();
+      return;
+    }
+    if (!st.group._map) st.group.addTo(S.map);
+    const level = wantedLevel();
+    if (!st.data[level]) {
+      if (!st.loading[level]) {
+        st.loading[level] = true;
+        const config = st.config;
+        readJson(config[level], (data) => {
+          if (S.streets.config !== config) return;  // another map meanwhile
+          st.data[level] = data;
+          drawStreets();
+        });
+      }
+      if (st.drawn) return;  // keep what is drawn until the other level is read
+      const other = level === "all" ? "main" : "all";
+      if (!st.data[other]) return;
+      return drawLevel(other);
+    }
+    const key = level + ":" + streetLook("residential").width;
+    if (st.drawn !== key) drawLevel(level);
+  }
+
+  function drawLevel(level) {
+    const st = S.streets;
+    st.group.clearLayers();
+    const renderer = st.renderer;
+    if (st.water) {
+      // Water areas filled; rivers and canals given as lines drawn as wide as a main road, streams thin.
+      const scale = streetLook("residential").width / 2.5;
+      L.geoJSON(st.water, { renderer: renderer, interactive: false, style: (f) => {
+        const kind = f.properties && (f.properties.waterway || f.properties.water);
+        if (f.geometry && /Polygon/.test(f.geometry.type)) return WATER;
+        return { color: WATER.fillColor, weight: (kind === "river" || kind === "canal" ? 6 : 2) * scale, opacity: 1 };
+      } }).addTo(st.group);
+    }
+    const features = st.data[level].features || [];
+    const layer = (bridges, casing) => L.geoJSON({ type: "FeatureCollection", features: features }, {
+      renderer: renderer, interactive: false,
+      filter: (f) => !!(f.properties && f.properties.bridge) === bridges,
+      style: (f) => {
+        const look = streetLook(f.properties && f.properties.highway);
+        if (casing) {
+          return { color: bridges ? "#3c3c3c" : "#b8afa3", weight: look.width + (bridges ? 3 : 1.5), opacity: 1,
+                   lineCap: bridges ? "butt" : "round" };
+        }
+        return { color: look.color, weight: look.width, opacity: 1 };
+      },
+    }).addTo(st.group);
+    layer(false, true);
+    layer(false, false);
+    layer(true, true);
+    layer(true, false);
+    st.drawn = level + ":" + streetLook("residential").width;
+    st.level = level;
+    st.count = features.length;
+    st.bridges = features.filter((f) => f.properties && f.properties.bridge).length;
   }
 
   const api = {
@@ -89,9 +209,18 @@
       S.trailMs = config.trailMinutes * 60000;
       S.tileHost = config.tileHost;
       S.stopColors = config.stopColors || {};
-      S.notice = document.createElement("div");
-      S.notice.className = "fd-notice";
-      document.body.appendChild(S.notice);
+      // The notice is a control in the scale bar's corner: Leaflet stacks the two, so neither covers the other.
+      const Notice = L.Control.extend({
+        onAdd() { return L.DomUtil.create("div", "fd-notice leaflet-control"); },
+      });
+      S.noticeControl = new Notice({ position: "bottomleft" }).addTo(S.map);
+      S.notice = S.noticeControl.getContainer();
+      S.map.createPane("fdStreets").style.zIndex = 250;  // above tiles (200), below routes and markers (400+)
+      S.streets = {
+        config: null, data: {}, loading: {}, water: null, drawn: null, level: null, count: 0,
+        group: L.layerGroup(), renderer: L.canvas({ pane: "fdStreets", padding: 0.5 }),
+      };
+      S.map.on("zoomend", drawStreets);
       if (config.depot) {
         L.marker(config.depot, {
           interactive: false, keyboard: false, zIndexOffset: -1000,
@@ -108,7 +237,7 @@
       new QWebChannel(qt.webChannelTransport, (channel) => {
         S.bridge = channel.objects.bridge;
         S.bridge.pageReady();
-        if (S.notice.textContent) reportTiles();
+        if (S.tileState) reportTiles();
       });
     },
     update(batch) {
@@ -250,6 +379,50 @@
                oldest: times.length ? Math.min(...times) : null };
     },
     notice() { return S.notice ? S.notice.textContent : ""; },
+    // The road map's streets (null: none): {name, main, all, water} as file:// URLs of GeoJSON files.
+    setStreets(config) {
+      const st = S.streets;
+      st.config = config || null;
+      st.data = {};
+      st.loading = {};
+      st.water = null;
+      st.drawn = null;
+      st.count = 0;
+      st.group.clearLayers();
+      if (config && config.water) {
+        readJson(config.water, (data) => {
+          if (st.config !== config) return;
+          st.water = data;
+          st.drawn = null;
+          drawStreets();
+        });
+      }
+      showNotice();
+      reportTiles();
+      drawStreets();
+    },
+    streetInfo() {
+      const st = S.streets;
+      return { map: st.config ? st.config.name : null, shown: !!(st.group._map && st.drawn), level: st.drawn ? st.level : null,
+               features: st.drawn ? st.count : 0,
+               bridges: st.drawn ? st.bridges : 0, water: st.water ? (st.water.features || []).length : 0,
+               tiles: S.tileState, zoom: S.map.getZoom() };
+    },
+    streetPixels() {  // how many pixels the street layer painted
+      const canvas = S.map.getPane("fdStreets").querySelector("canvas");
+      if (!canvas || !canvas.width) return 0;
+      const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+      let painted = 0;
+      for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) painted += 1;
+      return painted;
+    },
+    setZoom(zoom) { S.autoFit = false; S.map.setZoom(zoom, STILL); },
+    overlaps(a, b) {
+      const ea = document.querySelector(a), eb = document.querySelector(b);
+      if (!ea || !eb) return null;
+      const ra = ea.getBoundingClientRect(), rb = eb.getBoundingClientRect();
+      return !(ra.right <= rb.left || rb.right <= ra.left || ra.bottom <= rb.top || rb.bottom <= ra.top);
+    },
     center() { const c = S.map.getCenter(); return { lat: c.lat, lon: c.lng, zoom: S.map.getZoom() }; },
     clickMarker(id) { if (S.markers[id]) S.markers[id].fire("click"); },
   };

@@ -34,7 +34,7 @@ def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbo
         # The late route was selected for us: its stops say how late and why.
         assert panel.selected_route().key == "R02"
         stops = panel.stops_model
-        late_texts = [stops.index(r, 5).data() for r in range(stops.rowCount()) if stops.index(r, 5).data()]
+        late_texts = [t for r in range(stops.rowCount()) if (t := stops.index(r, stops.LATE).data())]
         assert late_texts and all("late departure from the depot" in t for t in late_texts)
 
         # The map: every stop, coloured by status; the selected route's planned sequence as a line.

@@ -25,7 +25,8 @@ from fleet_desk.fleet.vehicles import FleetVehicle, VehicleState
 from fleet_desk.settings import Settings
 from fleet_desk.ui.style import STOP_COLORS, state_colors_by_name
 
-if TYPE_CHECKING:  # the tracking layer loads after the window shows
+if TYPE_CHECKING:  # the tracking layer and the road maps load after the window shows
+    from fleet_desk.roads.library import MapInfo
     from fleet_desk.tracking.board import RouteView, StopView
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class FleetMapView(QWebEngineView):
         self._pending: dict[int, dict[str, Any]] = {}
         self._removed: set[int] = set()
         self._shown_ids: set[int] = set()  # focus_order's van
+        self.road_map: MapInfo | None = None  # whose streets the page draws where tiles cannot load
         self.batches_sent = 0
 
         page = _LoggingPage(self)
@@ -131,6 +133,8 @@ class FleetMapView(QWebEngineView):
 
         self.is_ready = False
         self._flush_timer.stop()
+        if self.road_map is not None:  # the new page draws them too
+            self.call("setStreets", streets_json(self.road_map))
         html = build_map_page(self.depot, self.map_settings.tile_url, self.map_settings.tile_attribution,
                               self.map_settings.trail_minutes, state_colors_by_name(), stop_colors=STOP_COLORS)
         self.setHtml(html, QUrl(base_url()))
@@ -223,6 +227,20 @@ class FleetMapView(QWebEngineView):
 
     def center_on(self, lat: float, lon: float) -> None:
         self.call("centerOn", lat, lon)
+
+    def set_road_map(self, info: MapInfo | None) -> None:
+        """The road map whose streets the page draws as its base layer where tiles cannot load (None: no
+        streets); the page reads their GeoJSON from disk."""
+        self.road_map = info
+        self.call("setStreets", streets_json(info) if info is not None else None)
+
+
+def streets_json(info: MapInfo) -> dict[str, Any]:
+    """What the page's ``setStreets`` takes: the map's name and its GeoJSON files as file:// URLs (water
+    only when the map has it)."""
+    water = getattr(info, "water", None)  # not every road map has water
+    return {"name": info.name, "main": info.streets_main.resolve().as_uri(), "all": info.streets_all.resolve().as_uri(),
+            "water": water.resolve().as_uri() if water is not None and water.exists() else None}
 
 
 def _stop_label(route: RouteView, stop: StopView, tz: tzinfo | None) -> str:

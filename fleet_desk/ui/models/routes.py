@@ -12,7 +12,7 @@ from fleet_desk.ui.models.rows import RowsModel
 from fleet_desk.ui.style import BADGE_COLORS
 
 if TYPE_CHECKING:  # the database layer loads after the window shows
-    pass
+    from fleet_desk.tracking.board import RouteView, StopView
 
 STATUS_TEXT = {"pending": "to do", "arrived": "at the stop", "delivered": "delivered", "failed": "failed"}
 ROUTE_ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -24,7 +24,8 @@ Index = QModelIndex | QPersistentModelIndex
 class RoutesModel(RowsModel["RouteView"]):
     """The day's routes: progress, on time or late (and why, in the tooltip), the next stop and its ETA."""
 
-    COLUMNS = ("Route", "Vehicle", "Driver", "Progress", "Status", "Next stop", "Next ETA")
+    COLUMNS = ("Route", "Vehicle", "Driver", "Progress", "Status", "Next stop", "Next ETA", "ETAs on")
+    NEXT_ETA, ETAS_ON = 6, 7
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -52,10 +53,16 @@ class RoutesModel(RowsModel["RouteView"]):
                 return f"Late ({len(late)})" if late and r.badge() == "Late" else r.badge()
             if col == 5:
                 return f"#{nxt.sequence} {nxt.customer_name}" if nxt else ""
-            if col == 6:
+            if col == self.NEXT_ETA:
                 if role == SORT_ROLE:
                     return nxt.eta_ms if nxt and nxt.eta_ms else 0
                 return self.hhmm(nxt.eta_ms) if nxt else ""
+            if col == self.ETAS_ON:
+                return eta_basis_text(r)
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.ETAS_ON and r.straight_legs:
+            return QBrush(QColor(BADGE_COLORS["Late"]))
+        if role == Qt.ItemDataRole.ToolTipRole and col in (self.NEXT_ETA, self.ETAS_ON):
+            return eta_basis_tip(r)
         if role == Qt.ItemDataRole.ForegroundRole and col == 4:
             return QBrush(QColor(BADGE_COLORS.get(r.badge(), "#000000")))
         if role == Qt.ItemDataRole.ToolTipRole and col == 3:
@@ -75,7 +82,8 @@ class RoutesModel(RowsModel["RouteView"]):
 class StopsModel(RowsModel["StopView"]):
     """One route's stops in sequence: window, ETA or arrival, status, how late and why."""
 
-    COLUMNS = ("#", "Customer", "Window", "ETA", "Status", "Late")
+    COLUMNS = ("#", "Customer", "Window", "ETA", "Service", "Status", "Late")
+    SERVICE, STATUS, LATE = 4, 5, 6
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
@@ -95,17 +103,21 @@ class StopsModel(RowsModel["StopView"]):
                 if s.eta_ms is None:
                     return ""
                 return f"{hhmm(s.eta_ms)} ({hhmm(s.eta_earliest_ms)}–{hhmm(s.eta_latest_ms)})"
-            if col == 4:
+            if col == self.SERVICE:
+                return service_text(s)
+            if col == self.STATUS:
                 text = STATUS_TEXT.get(s.status, s.status)
                 return f"{text}: {s.failure_reason}" if s.failure_reason else text
-            if col == 5:
+            if col == self.LATE:
                 return f"+{s.delay_minutes} min, {short_reason(s.delay_reason)}" if s.open and s.late else ""
-        if role == Qt.ItemDataRole.ForegroundRole and col == 5 and s.late:
+        if role == Qt.ItemDataRole.ForegroundRole and col == self.LATE and s.late:
             return QBrush(QColor(BADGE_COLORS["Late"]))
         if role == Qt.ItemDataRole.ToolTipRole:
             if col == 1:
                 return f"Order {s.order_id} (tracking {s.tracking_number})\n{s.customer_name}, {s.address}"
-            if col == 5 and s.open and s.late:
+            if col == self.SERVICE and s.expected_service_s is not None:
+                return service_tip(s)
+            if col == self.LATE and s.open and s.late:
                 return f"About {s.delay_minutes} min late: {s.delay_reason}"
         return None
 
@@ -113,3 +125,54 @@ class StopsModel(RowsModel["StopView"]):
 def short_reason(reason: str | None) -> str:
     """ "late departure from the depot, 25 min after ..." -> "late departure from the depot"."""
     return (reason or "").split(" (")[0].split(", ")[0]
+
+
+SERVICE_BASIS_TEXT = {
+    "this address": "the median of earlier deliveries to this address",
+    "this customer": "the median of this customer's earlier deliveries",
+    "depot median": "the depot's median stop (no delivery here before)",
+    "manifest": "the manifest's service_minutes (no history to learn from)",
+    "default": "the default service time (no history, none in the manifest)",
+}
+
+
+def eta_basis_text(route: RouteView) -> str:
+    """What the route's ETAs rest on, in a few words: "roads (Helsinki)", "roads (Helsinki) · 2 legs straight
+    line", "straight line"; empty before the tracker has said."""
+    basis = route.eta_basis or ""
+    legs = route.straight_legs or 0
+    if legs > 0:
+        return f"{basis} · {legs} leg{'s' if legs != 1 else ''} straight line" if basis else \
+            f"{legs} leg{'s' if legs != 1 else ''} straight line"
+    return basis
+
+
+def eta_basis_tip(route: RouteView) -> str | None:
+    """The tooltip that explains `eta_basis_text`."""
+    if not route.eta_basis:
+        return None
+    if route.straight_legs is None:
+        return (f"ETAs: {route.eta_basis}. No road map is in use (Tools > Road map): the straight line, "
+                "stretched by the circuity learned from the fleet's driving.")
+    text = f"ETAs: {route.eta_basis}: driving times along the streets, at the van's learned traffic factor."
+    if route.straight_legs:
+        legs = route.straight_legs
+        text += (f"\n{legs} leg{'s' if legs != 1 else ''} could not be routed on the road map (a stop outside "
+                 "its area or away from its streets): the straight line for those.")
+    return text
+
+
+def service_text(stop: StopView) -> str:
+    """ "6 min · this address": the service time ETAs count on at the stop and where it comes from."""
+    if stop.expected_service_s is None:
+        return ""
+    minutes = f"{stop.expected_service_s / 60:.0f} min"
+    return f"{minutes} · {stop.service_basis}" if stop.service_basis else minutes
+
+
+def service_tip(stop: StopView) -> str:
+    """The tooltip that explains `service_text`."""
+    why = SERVICE_BASIS_TEXT.get(stop.service_basis or "", stop.service_basis or "")
+    seconds = stop.expected_service_s or 0.0
+    text = f"ETAs count {seconds / 60:.1f} min at this stop"
+    return f"{text}: {why}" if why else text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, Protocol, TypeVar
+from typing import Protocol
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
@@ -19,10 +19,8 @@ class Identified(Protocol):
     def id(self) -> int: ...
 
 
-Row = TypeVar("Row", bound=Identified)
 
-
-class RowsModel(QAbstractTableModel, Generic[Row]):
+class RowsModel[Row: Identified](QAbstractTableModel):
     """Rows keyed by id; `set_rows` redraws only the rows that changed. Times at the depot (``zone()``)."""
 
     COLUMNS: tuple[str, ...] = ()
