@@ -63,7 +63,9 @@ def build_map_page(
     """The page's HTML; ``window.fleetMap`` is ready once the bridge's pageReady is called. It opens on the
     depot (marked), or, where the depot is not known, on the whole map until the fleet's positions frame it."""
     center, zoom = (depot, DEPOT_ZOOM) if depot is not None else (WHOLE_MAP, WHOLE_MAP_ZOOM)
-    fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=False)
+    # Leaflet's own type size (folium's default, 1rem, makes the scale bar's figures overflow their bars).
+    fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=False,
+                      font_size="0.75rem")
     fmap.default_js = [("leaflet", _file_url(LEAFLET_DIR / "leaflet.js"))]
     fmap.default_css = [("leaflet_css", _file_url(LEAFLET_DIR / "leaflet.css"))]
     if tile_url.strip():

@@ -176,3 +176,18 @@ def service_tip(stop: StopView) -> str:
     seconds = stop.expected_service_s or 0.0
     text = f"ETAs count {seconds / 60:.1f} min at this stop"
     return f"{text}: {why}" if why else text
+
+
+def etas_summary(routes: list[RouteView]) -> str:
+    """What the day's ETAs rest on, in a sentence for the panel's summary: "ETAs on roads (Helsinki)", with the
+    legs left on the straight line; empty before the tracker has said."""
+    bases = sorted({r.eta_basis for r in routes if r.eta_basis})
+    if not bases:
+        return ""
+    legs = sum(r.straight_legs or 0 for r in routes)
+    text = "ETAs on " + " and ".join(bases)
+    if legs:
+        text += f" ({legs} leg{'s' if legs != 1 else ''} on the straight line, off the road map's streets)"
+    elif bases == ["straight line"]:
+        text += " (no road map: Tools > Road map)"
+    return text + "."

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from fleet_desk import messages, times
 from fleet_desk.clock import now_ms
-from fleet_desk.ui.models.routes import ROUTE_ID_ROLE, SORT_ROLE, RoutesModel, StopsModel
+from fleet_desk.ui.models.routes import ROUTE_ID_ROLE, SORT_ROLE, RoutesModel, StopsModel, etas_summary
 from fleet_desk.ui.tasks import run_in_background
 
 if TYPE_CHECKING:  # the database layer loads after the window shows
@@ -137,8 +137,8 @@ class RoutesPanel(QWidget):
         done = sum(r.done_count for r in routes)
         total = sum(len(r.stops) for r in routes)
         self.summary.setText(f"{len(routes)} routes today: {done} of {total} stops done, "
-                             f"{late} stop{'s' if late != 1 else ''} running late." if routes else
-                             "No routes today. File > Import manifest… loads a day's routes.")
+                             f"{late} stop{'s' if late != 1 else ''} running late. {etas_summary(routes)}"
+                             .strip() if routes else "No routes today. File > Import manifest… loads a day's routes.")
         self.routesChanged.emit(routes)
 
     def _load_failed(self, error: Exception) -> None:
