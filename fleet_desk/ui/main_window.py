@@ -561,6 +561,8 @@ class MainWindow(QMainWindow):
             self.port_watch.stop()
         if self.docking is not None:
             self.docking.cancel_download()  # what was read is stored; the unit is not erased
+        if self.road_map_dialog is not None:
+            self.road_map_dialog.cancel_import()  # the map in use stays
         if self.feed is not None:
             self.feed.stop()
         if self.outbox is not None:

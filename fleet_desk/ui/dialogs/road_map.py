@@ -46,7 +46,7 @@ def size_text(size_bytes: int) -> str:
     size = float(size_bytes)
     for unit in ("bytes", "KB", "MB", "GB"):
         if size < 1000 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+            return f"{size:.0f} {unit}" if unit == "bytes" or size >= 100 else f"{size:.1f} {unit}"
         size /= 1000
     return f"{size:.1f} GB"
 
@@ -165,9 +165,13 @@ class RoadMapDialog(QDialog):
         job.start()
         return job
 
-    def _cancel(self) -> None:
-        if self.job is not None:
+    def cancel_import(self) -> None:
+        """Stop a build under way (the window closes): nothing of it stays, the map in use stays in use."""
+        if self.job is not None and self.job.running:
             self.job.cancel()
+
+    def _cancel(self) -> None:
+        self.cancel_import()
         if self.progress is not None:
             self.progress.setLabelText("Cancelling…")
 
