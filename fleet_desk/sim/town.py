@@ -171,7 +171,8 @@ def write_town(path: Path, centre: Point = DEPOT) -> Town:
     bridges: list[Bridge] = []
 
     # Rows (east-west). The two quays run along the banks from ring to ring.
-    for n, y in enumerate(lines):
+    one_way = 0  # one-way streets so far: every other one runs the other way
+    for y in lines:
         if y == SOUTH_QUAY_M or y == NORTH_QUAY_M:
             name = "quai Saint-Vincent" if y == NORTH_QUAY_M else "quai Pierre Scize"
             w.way([(x, float(y)) for x in _span(-RING_M, RING_M)], {"highway": "tertiary", "name": name})
@@ -179,13 +180,16 @@ def write_town(path: Path, centre: Point = DEPOT) -> Town:
         tags, to_ring = _kind(y)
         name = next(avenues) if to_ring else next(names)
         ends = (-RING_M, RING_M) if to_ring else (-GRID_M, GRID_M)
-        if tags.get("oneway") and n % 2:
-            ends = (ends[1], ends[0])  # alternate directions
+        if tags.get("oneway"):
+            one_way += 1
+            if one_way % 2:
+                ends = (ends[1], ends[0])  # alternate directions
         w.way([(x, float(y)) for x in _span(*ends)], {**tags, "name": name})
 
     # Columns (north-south), cut by the river; two avenues cross it on bridges.
-    for n, x in enumerate(lines):
+    for x in lines:
         tags, to_ring = _kind(x)
+        one_way += bool(tags.get("oneway"))
         name = next(avenues) if to_ring else next(names)
         south, north = ((-RING_M, RING_M) if to_ring else (-GRID_M, GRID_M))
         pieces = [(float(south), float(SOUTH_QUAY_M)), (float(NORTH_QUAY_M), float(north))]
@@ -199,7 +203,7 @@ def write_town(path: Path, centre: Point = DEPOT) -> Town:
             bridges.append(Bridge(bridge_name, offset(*centre, low, x), offset(*centre, high, x),
                                   offset(*centre, middle, x)))
         for a, b in pieces:
-            if tags.get("oneway") and n % 2:
+            if tags.get("oneway") and one_way % 2:
                 a, b = b, a
             w.way([(float(x), v) for v in _span(a, b)], {**tags, "name": name})
 
