@@ -1,4 +1,6 @@
-"""The PyInstaller bundle: built from installer.spec, it runs the demo and takes its screenshot.
+"""The PyInstaller bundle: built from installer.spec, it runs the demo and takes its screenshot, and it carries
+the road engine: osrm-bindings' native module, its graph tools and car profile, and osmium, with which the
+bundled demo builds its town's road map and drives its vans on it.
 
 Marked slow (about a minute to build, in the background while the rest of the suite runs: see
 tests/integration/conftest.py); `pytest -m "not slow"` leaves it out while iterating.
@@ -27,10 +29,14 @@ def test_bundle_builds_and_runs_the_demo(bundle_build: BundleBuild, tmp_path: Pa
     assert (bundled / "resources" / "icons" / "fleet-desk.svg").is_file()
     assert list((bundled / "migrations" / "versions").glob("0001_*.py"))
     assert list(bundled.glob("xstatic/pkg/leaflet/data/leaflet.js"))
+    _the_road_engine_is_inside(bundled)
 
-    # Run from elsewhere, so nothing can come from the checkout.
+    # Run from elsewhere, so nothing can come from the checkout; logs and the demo's road map in folders of
+    # this test's own, to read back.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = "/usr/bin:/bin"
+    env["FLEET_DESK_LOG_DIR"] = str(tmp_path / "logs")
+    env["FLEET_DESK_CACHE_DIR"] = str(tmp_path / "cache")
     db = tmp_path / "depot.db"
     upgrade = subprocess.run([str(app), "--db", f"sqlite:///{db}", "db", "upgrade"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=120)
@@ -44,3 +50,23 @@ def test_bundle_builds_and_runs_the_demo(bundle_build: BundleBuild, tmp_path: Pa
     assert "vehicles on the map" in run.stderr
     image = QImage(str(shot))
     assert not image.isNull() and image.width() >= 800
+
+    # The demo's vans drive a road map the bundle built (osmium read the town, the bundled osrm-extract,
+    # -partition and -customize made the graph with the bundled car.lua) and opened (import osrm, MLD).
+    log = (tmp_path / "logs" / "fleet-desk.log").read_text(encoding="utf-8")
+    assert "drive straight lines" not in log, log[-3000:]
+    assert "demo town's road map built" in log, log[-3000:]
+    graphs = list((tmp_path / "cache" / "demo-roads").glob("town-*/map.osrm.mldgr"))
+    assert len(graphs) == 1 and graphs[0].stat().st_size > 0
+
+
+def _the_road_engine_is_inside(bundled: Path) -> None:
+    """osrm's native module, its graph tools (executable) and its car profile with the Lua it loads, and
+    osmium's native modules."""
+    osrm = bundled / "osrm"
+    assert list(osrm.glob("osrm_ext*.so")), sorted(p.name for p in osrm.iterdir())
+    for tool in ("osrm-extract", "osrm-partition", "osrm-customize"):
+        assert os.access(osrm / "bin" / tool, os.X_OK), f"{tool} missing or not executable in the bundle"
+    car = osrm / "share" / "profiles" / "car.lua"
+    assert car.is_file() and (car.parent / "lib" / "way_handlers.lua").is_file()
+    assert list((bundled / "osmium").glob("_osmium*.so"))
