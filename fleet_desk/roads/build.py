@@ -74,6 +74,21 @@ def osrm_tools() -> tuple[Path, Path]:
     return package / "bin", package / "share" / "profiles" / "car.lua"
 
 
+def osrm_steps(profile: Path, extract: Path, graph: Path, nodes: int) -> list[tuple[str, list[str]]]:
+    """The OSRM tools to run, in order, with their arguments, to build ``graph`` from ``extract`` (``nodes``:
+    how many road nodes it has, as `read_extract` counted them).
+
+    OSRM snaps a point to the "big" part of the network when the street nearest to it is a fragment cut off
+    from the rest (a car park, a road the extract's edge clips), but only parts of at least
+    ``--small-component-size`` nodes count as big (1000 by default): in a town-sized extract every part
+    would be small, and stops next to a fragment could not be routed. The size follows the extract's.
+    """
+    small = str(min(1000, max(10, nodes // 50)))
+    return [("osrm-extract", ["-p", str(profile), str(extract), "-o", str(graph), "--small-component-size", small]),
+            ("osrm-partition", [str(graph), "--small-component-size", small]),
+            ("osrm-customize", [str(graph)])]
+
+
 def map_name(source: Path) -> str:
     """What users call the map: the extract's file name without its extensions ("Helsinki")."""
     name = source.name
@@ -112,9 +127,7 @@ def build_road_map(source: Path, report: Report | None = None, cancelled: Cancel
         link = building / f"map{SUFFIXES[extract.format]}"
         link.symlink_to(source.resolve())
         graph = building / "map.osrm"
-        steps = (("osrm-extract", ["-p", str(profile), str(link), "-o", str(graph)]),
-                 ("osrm-partition", [str(graph)]), ("osrm-customize", [str(graph)]))
-        for tool, arguments in steps:
+        for tool, arguments in osrm_steps(profile, link, graph, extract.nodes):
             run_step(source, tools / tool, arguments, building, say, asked, memory_limit)
         link.unlink()
         say(0.98, "Putting the map in place")

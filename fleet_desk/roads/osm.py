@@ -42,6 +42,7 @@ class Extract:
     east: float
     streets: int
     main_roads: int
+    nodes: int = 0  # the drivable ways' located nodes (junctions counted once per way)
 
 
 def not_osm(path: Path, why: str) -> RoadMapError:
@@ -99,7 +100,7 @@ def read_extract(path: Path, folder: Path, cancelled: Callable[[], bool] | None 
     main_file = folder / "streets-main.geojson"
     all_file = folder / "streets-all.geojson"
     bbox = [90.0, 180.0, -90.0, -180.0]  # south, west, north, east
-    streets = main_roads = 0
+    streets = main_roads = nodes = 0
     seen = 0
     try:
         with main_file.open("w", encoding="utf-8") as main_out, all_file.open("w", encoding="utf-8") as all_out:
@@ -121,6 +122,7 @@ def read_extract(path: Path, folder: Path, cancelled: Callable[[], bool] | None 
                 line = json.dumps(feature, separators=(",", ":"), ensure_ascii=False)
                 _append(all_out, line, streets)
                 streets += 1
+                nodes += len(feature["geometry"]["coordinates"])
                 if feature["properties"]["highway"] in MAIN_ROADS:
                     _append(main_out, line, main_roads)
                     main_roads += 1
@@ -139,7 +141,7 @@ def read_extract(path: Path, folder: Path, cancelled: Callable[[], bool] | None 
     south, west, north, east = bbox
     log.info("%s: %d drivable streets (%d main roads) in %.4f..%.4f N, %.4f..%.4f E", path, streets, main_roads,
              south, north, west, east)
-    return Extract(fmt, south, west, north, east, streets, main_roads)
+    return Extract(fmt, south, west, north, east, streets, main_roads, nodes)
 
 
 HEAD = '{"type":"FeatureCollection","features":[\n'
