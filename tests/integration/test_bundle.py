@@ -1,6 +1,6 @@
 """The PyInstaller bundle: built from installer.spec, it runs the demo and takes its screenshot, and it carries
 the road engine: osrm-bindings' native module, its graph tools and car profile, and osmium, with which the
-bundled demo builds its town's road map and drives its vans on it.
+bundled app imports central Helsinki as its road map and the bundled demo builds its town's and drives on it.
 
 Marked slow (about a minute to build, in the background while the rest of the suite runs: see
 tests/integration/conftest.py); `pytest -m "not slow"` leaves it out while iterating.
@@ -8,6 +8,7 @@ tests/integration/conftest.py); `pytest -m "not slow"` leaves it out while itera
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from tests.helpers.bundle import BundleBuild
+from tests.helpers.roadmaps import helsinki_pbf
 
 
 @pytest.mark.slow
@@ -37,6 +39,7 @@ def test_bundle_builds_and_runs_the_demo(bundle_build: BundleBuild, tmp_path: Pa
     env["PATH"] = "/usr/bin:/bin"
     env["FLEET_DESK_LOG_DIR"] = str(tmp_path / "logs")
     env["FLEET_DESK_CACHE_DIR"] = str(tmp_path / "cache")
+    env["FLEET_DESK_DATA_DIR"] = str(tmp_path / "data")
     db = tmp_path / "depot.db"
     upgrade = subprocess.run([str(app), "--db", f"sqlite:///{db}", "db", "upgrade"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=120)
@@ -58,6 +61,18 @@ def test_bundle_builds_and_runs_the_demo(bundle_build: BundleBuild, tmp_path: Pa
     assert "demo town's road map built" in log, log[-3000:]
     graphs = list((tmp_path / "cache" / "demo-roads").glob("town-*/map.osrm.mldgr"))
     assert len(graphs) == 1 and graphs[0].stat().st_size > 0
+
+    # `roads import` of a real extract (osmium reads it, the bundled tools build it) and `roads status`.
+    imported = subprocess.run([str(app), "roads", "import", str(helsinki_pbf())], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=300)
+    assert imported.returncode == 0, imported.stdout[-2000:] + imported.stderr[-2000:]
+    status = subprocess.run([str(app), "roads", "status", "--format", "json"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0, status.stderr[-2000:]
+    in_use = json.loads(status.stdout)["map"]
+    assert in_use["name"] == "Helsinki", in_use
+    folder = Path(in_use["directory"])
+    assert folder.is_relative_to(tmp_path / "data") and (folder / "map.osrm.mldgr").stat().st_size > 0
 
 
 def _the_road_engine_is_inside(bundled: Path) -> None:
