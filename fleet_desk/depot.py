@@ -10,17 +10,23 @@ editor) is handed this one tracker and carries on the same vehicles' state.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from fleet_desk.push.payload import PayloadPolicy
+from fleet_desk.roads.library import MapInfo, RoadMapError, current_map
+from fleet_desk.roads.osrm_map import OsrmRoadMap
 from fleet_desk.settings import Settings
 from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.tracking.tracker import RouteTracker
 
 if TYPE_CHECKING:
     from fleet_desk.push.sender import OutboxSender
+
+
+log = logging.getLogger(__name__)
 
 
 class SettingsError(ValueError):
@@ -59,23 +65,37 @@ def _rules(settings: Settings) -> TrackingRules:
 class Depot:
     """What the core runs on, built from the user's settings; `configure` when they change."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
-        """Raises `SettingsError` for settings tracking cannot work with (a timezone or location that is none)."""
+    def __init__(self, engine: Engine, settings: Settings, road_map: MapInfo | None | bool = True) -> None:
+        """Raises `SettingsError` for settings tracking cannot work with (a timezone or location that is none).
+
+        ``road_map``: the road map ETAs ride on; True (the default): the one this installation uses, if any
+        (`fleet-desk roads import`); None: none, the straight line."""
         self.engine = engine
         self.settings = settings
         self.rules = _rules(settings)
         self.policy = PayloadPolicy.from_settings(settings)
+        self.road_info: MapInfo | None = None
+        self.road_map: OsrmRoadMap | None = None
+        self.road_problem: str | None = None  # why the installation's road map is not in use, in one line
         self.tracker = RouteTracker.live(self.rules, self.policy)
+        if road_map is True:
+            try:
+                road_map = current_map()
+            except RoadMapError as exc:  # the installation's choice of map cannot be read
+                self.road_problem = str(exc)
+                log.warning("road map not in use: %s", exc)
+                road_map = None
+        self.use_road_map(road_map or None)
 
     @classmethod
-    def open(cls, url: str | None, settings: Settings) -> Depot:
+    def open(cls, url: str | None, settings: Settings, road_map: MapInfo | None | bool = True) -> Depot:
         """The depot whose database is at ``url`` (None: ``FLEET_DESK_DB``, else the per-user one), created or
-        upgraded as needed."""
+        upgraded as needed; ``road_map`` as for the constructor."""
         from fleet_desk.store import open_database
 
         engine = open_database(url)
         try:
-            return cls(engine, settings)
+            return cls(engine, settings, road_map)
         except SettingsError:
             engine.dispose()
             raise
@@ -86,10 +106,25 @@ class Depot:
         self.settings, self.rules, self.policy = settings, rules, policy
         self.tracker.configure(rules, policy)
 
+    def use_road_map(self, info: MapInfo | None) -> None:
+        """ETAs ride on this road map from now on (None: the straight line). One that cannot be opened leaves
+        the straight line in use and says why in `road_problem` (and the log)."""
+        road_map = None
+        if info is not None:
+            self.road_problem = None
+            try:
+                road_map = OsrmRoadMap.open(info)
+            except RoadMapError as exc:
+                self.road_problem = str(exc)
+                log.warning("road map not in use: %s", exc)
+                info = None
+        self.road_info, self.road_map = info, road_map
+        self.tracker.use_road_map(road_map)
+
     def replay_tracker(self, enqueue: bool = False) -> RouteTracker:
         """A tracker for logs processed as if live at their own time (now is each fix's time). Old days reach
         no customer: its events are queued for the endpoint only with ``enqueue`` (to test an integration)."""
-        return RouteTracker(self.rules, clock=None, policy=self.policy if enqueue else None)
+        return RouteTracker(self.rules, clock=None, policy=self.policy if enqueue else None, road_map=self.road_map)
 
     def sender(self) -> OutboxSender:
         """A sender draining the outbox to the endpoint the settings name. Raises `ValueError` when none is set
@@ -104,5 +139,6 @@ class Depot:
         return OutboxSender(self.engine, target)
 
     def close(self) -> None:
-        """Release the database's connections."""
+        """Release the database's connections, and stop asking the road map."""
+        self.tracker.close()
         self.engine.dispose()

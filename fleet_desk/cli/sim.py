@@ -110,7 +110,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     fleet = DemoFleet(args.vehicles)
     try:
-        depot = Depot.open(fleet.url, Settings.load())
+        depot = Depot.open(fleet.url, Settings.load(), road_map=fleet.road_map)
         try:
             fleet.prepare(depot)
             fleet.start()

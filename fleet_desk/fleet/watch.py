@@ -13,7 +13,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -71,10 +70,7 @@ def recent_trails(engine: Engine, since_ms: int, max_points: int = 300) -> dict[
     return {vehicle_id: thin(points, max_points) for vehicle_id, points in trails.items() if vehicle_id is not None}
 
 
-_Point = TypeVar("_Point")
-
-
-def thin(points: Sequence[_Point], max_points: int) -> list[_Point]:
+def thin[P](points: Sequence[P], max_points: int) -> list[P]:
     """At most ``max_points`` evenly spread, the newest always kept (a map needs the shape, not every fix)."""
     if len(points) <= max_points:
         return list(points)

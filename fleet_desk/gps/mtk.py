@@ -37,7 +37,7 @@ from datetime import UTC as TZ_UTC
 from datetime import datetime
 from functools import lru_cache
 from itertools import repeat
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,7 +54,7 @@ GR245_LABELS = (b"HOLUXGR245", b"HOLUXM1200")  # from here on height and speed a
 HOLUX_LOW_PRECISION_BIT = 1 << 31
 _ERASED = b"\xff\xff\xff\xff"
 #: The logger's memory as read: a dump file's bytes, or the bytearray a download grows (`MtkStream.data`).
-Memory: TypeAlias = bytes | bytearray
+type Memory = bytes | bytearray
 
 # Field bits of the log format, with their sizes (standard MTK) in bit order.
 UTC, VALID, LATITUDE, LONGITUDE, HEIGHT, SPEED, HEADING, DSTA, DAGE, PDOP, HDOP, VDOP, NSAT, SID, ELEVATION, \

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from operator import itemgetter
 from pathlib import Path
-from typing import TextIO, TypeAlias
+from typing import TextIO
 
 import gpxpy.gpx
 from sqlalchemy import Engine, select
@@ -24,7 +24,7 @@ from fleet_desk.times import from_ms, iso_z, to_ms
 CSV_HEADER = ["device", "time_utc", "lat", "lon", "speed_mps", "course_deg", "alt_m", "hdop", "sats", "fix_quality"]
 FORMATS = ("csv", "gpx", "geojson")
 #: A stored position as exported: unit, fix time (ms), lat, lon, speed, course, altitude, hdop, satellites, quality.
-PositionRow: TypeAlias = tuple[str, int, float, float, float | None, float | None, float | None, float | None,
+type PositionRow = tuple[str, int, float, float, float | None, float | None, float | None, float | None,
                                int | None, int]
 
 

@@ -12,7 +12,7 @@ import functools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, Update, bindparam, or_, update
 
@@ -54,7 +54,7 @@ _TIME_AT = _POSITION_COLUMNS.index("fix_time_ms")
 _VEHICLE_AT = _POSITION_COLUMNS.index("vehicle_id")
 _fix_time = operator.itemgetter(_TIME_AT)
 #: One fix as a row of `_POSITION_COLUMNS`.
-StoredRow: TypeAlias = tuple[int, int | None, int, float, float, float | None, float | None, float | None, float | None,
+type StoredRow = tuple[int, int | None, int, float, float, float | None, float | None, float | None, float | None,
                              int | None, int, str]
 
 

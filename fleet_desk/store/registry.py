@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -23,10 +22,10 @@ class DeviceRef:
 
 
 #: The rows known by a unique name.
-Named = TypeVar("Named", Device, Vehicle, Driver)
 
 
-def get_or_create(session: Session, model: type[Named], name: str, **defaults: object) -> Named:
+def get_or_create[Named: (Device, Vehicle, Driver)](session: Session, model: type[Named], name: str,
+                                                    **defaults: object) -> Named:
     """The ``model`` row called ``name``, created (with ``defaults``) if there is none."""
     row = session.scalar(select(model).where(model.name == name))
     if row is not None:

@@ -1,16 +1,18 @@
 """Predicted arrival at every remaining stop, with a window that says how sure we are.
 
-Travel between stops is the straight-line distance times a road circuity
-factor, at the speed the vehicle has been making lately (blended with the
-default until there is enough driving to learn from); each earlier stop adds
-its service time, and a window that has not opened yet adds waiting. The
-same function plans a route from its planned start, so plan and prediction
-are comparable.
+Travel between stops comes in as seconds per leg: on the road map
+(`fleet_desk.tracking.travel`), or here, with no road map, the straight-line
+distance times a circuity at the speed the vehicle has been making lately
+(blended with the default until there is enough driving to learn from). Each
+earlier stop adds its service time, and a window that has not opened yet
+adds waiting. The same function plans a route from its planned start, so
+plan and prediction are comparable.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -45,36 +47,74 @@ class EtaWindow:
     latest_ms: int
 
 
+def straight_legs_s(stops: Sequence[StopPlan], lat: float, lon: float, speed_mps: float,
+                    circuity: float) -> list[float]:
+    """Seconds to drive each leg (from (lat, lon) to the first stop, then stop to stop) with no road map: the
+    straight line times the circuity, at ``speed_mps`` (kept within sane bounds)."""
+    speed = min(MAX_SPEED_MPS, max(MIN_SPEED_MPS, speed_mps))
+    here = (lat, lon)
+    out = []
+    for stop in stops:
+        out.append(near_distance_m(here[0], here[1], stop.lat, stop.lon) * circuity / speed)
+        here = (stop.lat, stop.lon)
+    return out
+
+
+class Spread:
+    """How far either side of the expected time a stop's window reaches, for a prediction ``ahead_s`` ahead.
+
+    Without history, a rule of thumb that widens with the time ahead (traffic is less certain the further
+    out); calibrated, the 10th and 90th percentiles of the errors measured at that horizon (the ETA history
+    has them), so that about 80% of arrivals fall inside the window promised. A stale position widens both.
+    """
+
+    #: Horizon buckets (seconds ahead, upper bounds) the calibration is kept by.
+    HORIZONS = (600.0, 1800.0, 3600.0, 7200.0, float("inf"))
+
+    def __init__(self, quantiles: dict[int, tuple[float, float]] | None = None) -> None:
+        """``quantiles``: per bucket index, the (10th, 90th) percentile of arrival minus prediction, seconds."""
+        self.quantiles = quantiles or {}
+
+    @classmethod
+    def bucket(cls, ahead_s: float) -> int:
+        """The horizon bucket ``ahead_s`` falls in."""
+        return next(i for i, upper in enumerate(cls.HORIZONS) if ahead_s < upper)
+
+    def around(self, ahead_s: float, stale_s: float) -> tuple[float, float]:
+        """(seconds before, seconds after) the expected time."""
+        q = self.quantiles.get(self.bucket(ahead_s))
+        if q is None:
+            return 60 + 0.05 * ahead_s + 0.5 * stale_s, 180 + 0.15 * ahead_s + stale_s
+        return max(60.0, -q[0]) + 0.5 * stale_s, max(120.0, q[1]) + stale_s
+
+
+RULE_OF_THUMB = Spread()
+
+
 def predict(
-    stops: list[StopPlan],
-    lat: float,
-    lon: float,
+    stops: Sequence[StopPlan],
+    legs_s: Sequence[float],
     start_ms: int,
-    speed_mps: float,
-    rules: TrackingRules,
     *,
     busy_s: float = 0.0,
     stale_s: float = 0.0,
+    spread: Spread = RULE_OF_THUMB,
 ) -> list[EtaWindow]:
-    """ETAs for ``stops`` in order, leaving (lat, lon) at ``start_ms`` after ``busy_s`` more at the current stop.
+    """ETAs for ``stops`` in order, driving ``legs_s[i]`` seconds to stop i, leaving at ``start_ms`` after
+    ``busy_s`` more at the current stop.
 
-    The window widens with the time ahead (traffic is less certain the
-    further out) and with ``stale_s``, the age of the position used.
+    Each earlier stop adds its service time, and a window that has not opened yet adds waiting. The window
+    around each comes from ``spread``, wider with ``stale_s``, the age of the position used.
     """
-    speed = min(MAX_SPEED_MPS, max(MIN_SPEED_MPS, speed_mps))
     t = start_ms + busy_s * 1000
-    here = (lat, lon)
     out: list[EtaWindow] = []
-    for stop in stops:
-        t += near_distance_m(here[0], here[1], stop.lat, stop.lon) * rules.circuity / speed * 1000
+    for stop, leg_s in zip(stops, legs_s, strict=True):
+        t += leg_s * 1000
         arrive = max(t, stop.window_start_ms)
-        ahead_s = (arrive - start_ms) / 1000
-        early = 60 + 0.05 * ahead_s + 0.5 * stale_s
-        late = 180 + 0.15 * ahead_s + stale_s
+        early, late = spread.around((arrive - start_ms) / 1000, stale_s)
         out.append(EtaWindow(stop.stop_id, _second(arrive), _second(max(start_ms, arrive - early * 1000)),
                              _second(arrive + late * 1000)))
         t = arrive + stop.service_s * 1000
-        here = (stop.lat, stop.lon)
     return out
 
 

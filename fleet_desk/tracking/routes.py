@@ -19,7 +19,7 @@ from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, Route, S
 from fleet_desk.store.registry import get_or_create
 from fleet_desk.store.search_index import email_key, index_terms, locale_region, phone_key, region_of, usual_region
 from fleet_desk.times import to_ms
-from fleet_desk.tracking.eta import StopPlan, predict
+from fleet_desk.tracking.eta import StopPlan, predict, straight_legs_s
 from fleet_desk.tracking.manifest import Manifest, ManifestStop
 from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.tracking.tracker import RouteTracker
@@ -126,7 +126,8 @@ def _plan(stops: list[ManifestStop], planned_start_ms: int | None, rules: Tracki
                       (s.service_minutes if s.service_minutes is not None else rules.service_s / 60) * 60)
              for i, s in enumerate(stops)]
     origin = rules.depot or (stops[0].lat, stops[0].lon)
-    etas = predict(plans, origin[0], origin[1], planned_start_ms, rules.default_speed_mps, rules)
+    legs_s = straight_legs_s(plans, origin[0], origin[1], rules.default_speed_mps, rules.circuity)
+    etas = predict(plans, legs_s, planned_start_ms)
     return [e.expected_ms for e in etas]
 
 

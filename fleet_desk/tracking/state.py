@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from fleet_desk.tracking.arrival import ArrivalDetector, StopZone
 from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, StopPlan
+from fleet_desk.tracking.follow import Follower
 
 #: Stop statuses a vehicle can still arrive at or leave.
 OPEN = ("pending", "arrived")
@@ -51,6 +52,7 @@ class StopState:
     told_eta_ms: int | None = None  # the ETA the customer was last told, and when
     told_at_ms: int | None = None
     told: set[str] = field(default_factory=set)  # once-only milestones already recorded for the stop
+    service_basis: str | None = None  # where plan.service_s comes from ("this address", ...)
     dirty: bool = False
     route: RouteState | None = field(default=None, repr=False)  # the route it belongs to
 
@@ -90,6 +92,8 @@ class RouteState:
     stops: list[StopState]
     silent_since_ms: int | None = None
     vehicle: str = ""  # the vehicle's name, for notices
+    eta_basis: str | None = None  # what its ETAs rest on: "roads (Helsinki)", "straight line"
+    straight_legs: int | None = None  # legs the road map could not route (None: no road map)
     dirty: bool = False
     _zones: list[StopZone] | None = field(default=None, init=False, repr=False)
 
@@ -98,6 +102,11 @@ class RouteState:
         if self._zones is None:
             self._zones = [StopZone(s.id, s.plan.lat, s.plan.lon, s.radius_m) for s in self.stops if s.status in OPEN]
         return self._zones
+
+    def rests_on(self, basis: str, straight_legs: int | None) -> None:
+        """What its ETAs were just predicted on."""
+        if self.eta_basis != basis or self.straight_legs != straight_legs:
+            self.eta_basis, self.straight_legs, self.dirty = basis, straight_legs, True
 
     def visited(self) -> None:
         """A stop's status changed: its zone may be closed now."""
@@ -110,6 +119,7 @@ class VehicleTrack:
 
     detector: ArrivalDetector
     learner: SpeedLearner
+    follower: Follower = field(default_factory=Follower)  # along the road map's path of the leg it drives
     route: RouteState | None = None
     day_start: tuple[float, float] | None = None  # where the vehicle was first seen on its route's day
     last_fix: tuple[int, float, float] | None = None  # time (ms), lat, lon
@@ -117,3 +127,5 @@ class VehicleTrack:
     checked_at: float = float("-inf")  # when (monotonic)
     last_eta_ms: int = 0  # fix time of the last prediction
     last_eta_at: tuple[float, float] = (0.0, 0.0)  # and where the vehicle was
+    leg_from: tuple[int, float, float] | None = None  # the leg being driven: left (ms, lat, lon)
+    leg_driven_m: float = 0.0  # and metres driven since

@@ -31,14 +31,19 @@ from fleet_desk.times import to_ms
 from fleet_desk.tracking.arrival import ArrivalDetector, Visit
 from fleet_desk.tracking.delay import delay_reason
 from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, predict
+from fleet_desk.tracking.follow import Follower
 from fleet_desk.tracking.geo import distance_m
+from fleet_desk.tracking.learned import Learned, customer_key, learn
 from fleet_desk.tracking.notices import CUSTOMER_FACING, ONCE, arriving_soon_due, eta_notice_due, is_news
+from fleet_desk.tracking.roads import RoadMap
 from fleet_desk.tracking.rules import SILENT_S, STALE_S, TrackingRules
 from fleet_desk.tracking.state import OPEN, RouteState, StopState, VehicleTrack
-from fleet_desk.tracking.state_sql import insert_events, insert_predictions, load_route, write_route
+from fleet_desk.tracking.state_sql import insert_driven_legs, insert_events, insert_predictions, load_route, write_route
+from fleet_desk.tracking.travel import RoadTimes
 
 log = logging.getLogger(__name__)
 
+RELEARN_S = 15 * 60.0  # learn from the depot's history again this often (and at each new service day)
 RELOAD_S = 60.0  # re-read a vehicle's route this often (changes made in this process invalidate at once)
 DEPOT_RADIUS_M = 300.0  # beyond this from the depot, a vehicle has left it
 ETA_CHANGE_MS = 60_000  # an ETA (or its window) moving less than this is not a new prediction,
@@ -56,24 +61,50 @@ class RouteTracker:
     """
 
     def __init__(self, rules: TrackingRules, clock: Callable[[], int] | None = None,
-                 policy: PayloadPolicy | None = None, from_track: bool = False):
+                 policy: PayloadPolicy | None = None, from_track: bool = False, road_map: RoadMap | None = None):
         """``clock``: milliseconds now; None for a replay, where each fix's time is now.
         ``policy``: queue customer-facing events for the endpoint with this payload policy; None: do not
         (a replay tells no customer unless asked to).
         ``from_track``: the fixes go back before what the stops already record (a docked unit's day, see
         `fleet_desk.tracking.reconcile`): a stop marked arrived counts as "at the stop" only once the track
-        itself arrives there, so an earlier fix elsewhere does not read as its departure."""
+        itself arrives there, so an earlier fix elsewhere does not read as its departure.
+        ``road_map``: drive ETAs on it (None: the straight line); live, it is asked on a thread of its own,
+        which `close` stops."""
         self.rules = rules
         self.clock = clock
         self.policy = policy
         self.from_track = from_track
         self._vehicles: dict[int, VehicleTrack] = {}
         self._lock = threading.Lock()
+        self.roads = RoadTimes(road_map, background=clock is not None and not from_track)
+        self.learned = Learned()
+        self._learned_at: tuple[float, str] | None = None  # (monotonic, service day) of the last learning
 
     @classmethod
-    def live(cls, rules: TrackingRules, policy: PayloadPolicy | None = None) -> RouteTracker:
+    def live(cls, rules: TrackingRules, policy: PayloadPolicy | None = None,
+             road_map: RoadMap | None = None) -> RouteTracker:
         """Now is the clock: an old fix tells no customer anything."""
-        return cls(rules, now_ms, policy)
+        return cls(rules, now_ms, policy, road_map=road_map)
+
+    def use_road_map(self, road_map: RoadMap | None) -> None:
+        """ETAs ride on ``road_map`` (None: the straight line) from the next prediction on."""
+        with self._lock:
+            old, self.roads = self.roads, RoadTimes(road_map, background=self.clock is not None and not self.from_track)
+            for track in self._vehicles.values():
+                track.follower = Follower()
+        old.close()
+
+    def close(self) -> None:
+        """Stop asking the road map (its thread, live)."""
+        self.roads.close()
+
+    def learn(self, conn: Connection, t: int, day: str) -> None:
+        """Learn again from the depot's history when a new service day starts, and every `RELEARN_S`."""
+        at = self._learned_at
+        if at is not None and at[1] == day and time.monotonic() - at[0] < RELEARN_S:
+            return
+        self.learned = learn(conn, t, self.rules)
+        self._learned_at = (time.monotonic(), day)
 
     @property
     def replaying(self) -> bool:
@@ -157,6 +188,7 @@ class _Batch:
         self.source = "replay" if tracker.clock is None else ("tracking" if source == "live" else source)
         self.events: list[dict[str, Any]] = []
         self.history: list[dict[str, Any]] = []
+        self.legs: list[dict[str, Any]] = []
         self.notices: list[Notice] = []
         self.now = 0
 
@@ -171,6 +203,8 @@ class _Batch:
             last_route = route
             if track.day_start is None:
                 track.day_start = (fix.lat, fix.lon)
+            if track.leg_from is not None and track.last_fix is not None and not track.detector.at_stop:
+                track.leg_driven_m += distance_m(track.last_fix[1], track.last_fix[2], fix.lat, fix.lon)
             track.last_fix = (t, fix.lat, fix.lon)
             if route is None or route.status == "done":
                 track.learner.feed(t, fix.lat, fix.lon, False)
@@ -201,10 +235,16 @@ class _Batch:
         old = track.route
         if old is not None:
             write_route(self.conn, old, track.learner.speed_mps)  # what this batch changed, before re-reading
-        new = load_route(self.conn, self.vehicle_id, day, t, rules.stop_radius_m)
+        self.tracker.learn(self.conn, t, day)
+        learned = self.tracker.learned
+        new = load_route(self.conn, self.vehicle_id, day, t, rules.stop_radius_m,
+                         lambda row: learned.service(row["address"], customer_key(row["phone_key"], row["email_key"],
+                                                                                  row["customer_name"]),
+                                                     row["service_s"], rules))
         if old is not None and (new is None or new.id != old.id):  # another route: start afresh
             track.day_start = None
             track.detector = ArrivalDetector(rules)
+            track.leg_from = None
         if new is not None:
             self._sync_detector(new)
         track.route, track.day, track.checked_at = new, day, time.monotonic()
@@ -227,6 +267,7 @@ class _Batch:
         if depot is None or distance_m(depot[0], depot[1], fix.lat, fix.lon) <= DEPOT_RADIUS_M:
             return
         route.departed_ms, route.status, route.dirty = t, "active", True
+        self.track.leg_from, self.track.leg_driven_m = (t, depot[0], depot[1]), 0.0
         for stop in route.stops:
             if stop.status == "pending":
                 self._event(stop, t, "out_for_delivery", None, now, t)
@@ -239,13 +280,30 @@ class _Batch:
         if visit.kind == "arrived" and stop.status == "pending":
             stop.arrive(visit.time_ms)
             self._event(stop, visit.time_ms, "arrived", None, now, visit.time_ms)
+            self._drove_to(route, stop, visit.time_ms)
         elif visit.kind == "departed" and stop.status == "arrived":
             stop.deliver(visit.time_ms)
             self._event(stop, visit.time_ms, "delivered", None, now, visit.time_ms)
+            self.track.leg_from, self.track.leg_driven_m = (visit.time_ms, stop.plan.lat, stop.plan.lon), 0.0
         if route.departed_ms is None and visit.kind == "arrived":  # no depot departure seen (started elsewhere)
             route.departed_ms, route.status, route.dirty = visit.time_ms, "active", True
         if all(s.status not in OPEN for s in route.stops):
             route.status, route.dirty = "done", True
+
+    def _drove_to(self, route: RouteState, stop: StopState, t: int) -> None:
+        """The leg that ended at ``stop``: recorded for the depot to learn circuity and traffic from."""
+        track = self.track
+        if track.leg_from is None:
+            return
+        left, lat, lon = track.leg_from
+        track.leg_from = None
+        if t <= left:
+            return
+        straight = distance_m(lat, lon, stop.plan.lat, stop.plan.lon)
+        self.legs.append({"route_id": route.id, "stop_id": stop.id, "departed_ms": left, "arrived_ms": t,
+                          "driven_m": round(max(track.leg_driven_m, straight), 1), "straight_m": round(straight, 1),
+                          "road_s": self.tracker.roads.leg_free_s(track.follower, (lat, lon),
+                                                                  (stop.plan.lat, stop.plan.lon))})
 
     # -- ETAs and delays ----------------------------------------------------------------------------------
 
@@ -269,8 +327,15 @@ class _Batch:
         start = t + stale_s * 1000
         if route.departed_ms is None and route.planned_start_ms is not None:
             start = max(start, route.planned_start_ms)  # not before the planned start; after it, late
-        etas = predict([s.plan for s in pending], lat, lon, int(start), track.learner.speed_mps, rules,
-                       busy_s=max(0.0, busy_s - stale_s), stale_s=stale_s)
+        plans = [s.plan for s in pending]
+        learned = self.tracker.learned
+        driving = route.departed_ms is not None and not track.detector.at_stop and now == t
+        travel = self.tracker.roads.travel(track.follower, (lat, lon), t, plans, track.learner.speed_mps,
+                                           learned.circuity or rules.circuity, learned,
+                                           times.at_depot(t, rules.timezone).hour, driving)
+        route.rests_on(travel.basis, travel.straight)
+        etas = predict(plans, travel.legs_s, int(start), busy_s=max(0.0, busy_s - stale_s), stale_s=stale_s,
+                       spread=learned.spread)
         news = is_news(t, now, rules)
         for before, (stop, eta) in enumerate(zip(pending, etas, strict=True)):
             stops_before = before + len(open_stops) - len(pending)
@@ -372,6 +437,8 @@ class _Batch:
             enqueue(conn, self.notices, self.tracker.policy, self.now)
         if self.history:
             insert_predictions(conn, self.history)
+        if self.legs:
+            insert_driven_legs(conn, self.legs)
         if route is not None:
             write_route(conn, route, self.track.learner.speed_mps)
 

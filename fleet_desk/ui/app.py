@@ -201,7 +201,8 @@ class AppSession:
         def open_it() -> Depot:
             from fleet_desk.depot import Depot
 
-            depot = Depot.open(url, settings)
+            # The demo's ETAs ride on the demo town's road map, never on the installation's.
+            depot = Depot.open(url, settings, road_map=demo.road_map if demo is not None else True)
             if demo is not None:
                 try:
                     demo.prepare(depot)
