@@ -44,6 +44,7 @@ Cancelled = Callable[[], bool]
 SUFFIXES = {"pbf": ".osm.pbf", "osm": ".osm", "osm.bz2": ".osm.bz2", "osm.gz": ".osm.gz"}
 EXTENSIONS = (".osm.pbf", ".osm.bz2", ".osm.gz", ".osm", ".pbf", ".xml")
 POLL_S = 0.05
+STALE_BUILD_S = 24 * 3600
 
 #: Lines osrm-extract writes on its way, with how far through its work each one is.
 EXTRACT_MILESTONES = (("Parsing in progress", 0.02), ("Parse ways and nodes", 0.05), ("Parsing finished", 0.3),
@@ -211,7 +212,9 @@ def run_step(source: Path, tool: Path, arguments: list[str], folder: Path, say: 
     log.debug("%s output:\n%s", tool.name, text)
     if process.returncode != 0:
         said = last_words(text)
-        log.warning("%s failed (exit %s) building a road map from %s; its output ends:\n%s", tool.name,
+        # INFO, not WARNING: the caller says it to the user in one line; the command line, which keeps no log
+        # file, would print a WARNING's lines on the terminal
+        log.info("%s failed (exit %s) building a road map from %s; its output ends:\n%s", tool.name,
                     process.returncode, source, "\n".join(text.strip().splitlines()[-15:]))
         raise RoadMapError(step_failure(source, tool.name, stage, process.returncode, said))
 
@@ -260,9 +263,12 @@ def remove_old_maps(keep: MapInfo) -> None:
     if current is None or current.directory.name != keep.directory.name:
         return
     for folder in roads_dir().iterdir():
-        if folder.name == keep.directory.name or folder.name.startswith(".") or not folder.is_dir():
+        if folder.name == keep.directory.name or not folder.is_dir():
             continue
-        if not (folder / MAP_JSON).exists():
+        if folder.name.startswith(".building-"):  # a build that never finished (its process killed) is
+            if time.time() - folder.stat().st_mtime < STALE_BUILD_S:  # removed once no build can still be on it
+                continue
+        elif not (folder / MAP_JSON).exists():
             continue
         try:
             shutil.rmtree(folder)

@@ -59,7 +59,6 @@ def test_cancel_mid_build_leaves_nothing_and_the_old_map_in_use(stage):
     OsrmRoadMap.open(old)  # still whole
 
 
-@pytest.mark.expected_errors
 def test_a_step_that_runs_out_of_memory_names_the_step_and_leaves_nothing():
     old = install_map("town")
     with pytest.raises(RoadMapError) as caught:
@@ -100,3 +99,15 @@ def test_the_map_is_named_after_its_extract(tmp_path):
     assert map_name(tmp_path / "Riverton.osm") == "Riverton"
     assert map_name(tmp_path / "area.osm.bz2") == "area"
     assert os.sep not in map_name(tmp_path / "x")
+
+
+def test_a_build_whose_process_was_killed_is_cleared_a_day_later_and_not_before(tmp_path):
+    roads_dir().mkdir(parents=True)
+    stale, recent = roads_dir() / ".building-stale", roads_dir() / ".building-recent"
+    for folder in (stale, recent):
+        folder.mkdir()
+        (folder / "map.osrm.ebg").write_bytes(b"half")
+    two_days_ago = stale.stat().st_mtime - 2 * 86400
+    os.utime(stale, (two_days_ago, two_days_ago))
+    info = build_road_map(write_town(tmp_path))
+    assert _left_in_roads_dir() == {info.directory.name, "current.json", ".building-recent"}
