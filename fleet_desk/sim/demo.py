@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from fleet_desk.roads.build import osrm_tools, run_step
+from fleet_desk.roads.build import osrm_steps, osrm_tools, run_step
 from fleet_desk.roads.library import MAP_JSON, MapInfo, RoadMapError, folder_size, write_atomically
 from fleet_desk.roads.osm import read_extract
 from fleet_desk.roads.osrm_map import OsrmRoadMap
@@ -71,19 +71,19 @@ def demo_road_map() -> MapInfo:
                            f"({exc.strerror or exc})") from exc
     try:
         town = write_town(building / "town.osm")
-        built_by = f"osrm-bindings {importlib.metadata.version('osrm-bindings')}\n".encode()
-        digest = hashlib.sha256(built_by + town.path.read_bytes()).hexdigest()[:16]
+        extract = read_extract(town.path, building)
+        tools, profile = osrm_tools()
+        graph = building / "map.osrm"
+        steps = osrm_steps(profile, town.path, graph, extract.nodes)
+        built_by = f"osrm-bindings {importlib.metadata.version('osrm-bindings')}\n{steps}\n".replace(str(building), "")
+        digest = hashlib.sha256(built_by.encode() + town.path.read_bytes()).hexdigest()[:16]
         final = root / f"town-{digest}"
         try:
             return MapInfo.load(final)
         except RoadMapError:
             shutil.rmtree(final, ignore_errors=True)  # none yet, or half of one: build it
         started = time.monotonic()
-        extract = read_extract(town.path, building)
-        tools, profile = osrm_tools()
-        graph = building / "map.osrm"
-        for tool, arguments in (("osrm-extract", ["-p", str(profile), str(town.path), "-o", str(graph)]),
-                                ("osrm-partition", [str(graph)]), ("osrm-customize", [str(graph)])):
+        for tool, arguments in steps:
             run_step(town.path, tools / tool, arguments, building, _quiet, _never, None)
         info = MapInfo(name=TOWN_NAME, source=str(final / "town.osm"), south=extract.south, west=extract.west,
                        north=extract.north, east=extract.east, built_ms=time.time_ns() // 1_000_000,
