@@ -71,6 +71,11 @@ class MapInfo:
         return self.directory / "streets-all.geojson"
 
     @property
+    def water(self) -> Path:
+        """GeoJSON of the lakes, river banks, rivers and canals (drawn under the streets)."""
+        return self.directory / "water.geojson"
+
+    @property
     def area_text(self) -> str:
         """The area in one line, e.g. "60.15-60.18 N, 24.90-24.97 E"."""
         return f"{_span(self.south, self.north, 'N', 'S')}, {_span(self.west, self.east, 'E', 'W')}"

@@ -94,27 +94,36 @@ def not_osm_kind(path: Path, head: bytes) -> str:
 
 def read_extract(path: Path, folder: Path, cancelled: Callable[[], bool] | None = None) -> Extract:
     """Read the extract at ``path`` and write its streets to ``folder`` (streets-main.geojson,
-    streets-all.geojson); RoadMapError when it is no extract or has no drivable road, BuildCancelled when
-    ``cancelled()`` says so."""
+    streets-all.geojson) with its water (water.geojson: lakes and river banks as polygons, rivers and canals
+    as lines, drawn with the streets on the offline map); RoadMapError when it is no extract or has no
+    drivable road, BuildCancelled when ``cancelled()`` says so."""
     fmt = sniff_format(path)
     main_file = folder / "streets-main.geojson"
     all_file = folder / "streets-all.geojson"
+    water_file = folder / "water.geojson"
     bbox = [90.0, 180.0, -90.0, -180.0]  # south, west, north, east
-    streets = main_roads = nodes = 0
+    streets = main_roads = nodes = waters = 0
     seen = 0
     try:
-        with main_file.open("w", encoding="utf-8") as main_out, all_file.open("w", encoding="utf-8") as all_out:
-            main_out.write(HEAD)
-            all_out.write(HEAD)
+        with (main_file.open("w", encoding="utf-8") as main_out, all_file.open("w", encoding="utf-8") as all_out,
+              water_file.open("w", encoding="utf-8") as water_out):
+            for out in (main_out, all_out, water_out):
+                out.write(HEAD)
             processor = (osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.NODE | osmium.osm.WAY)
                          .with_locations()
                          .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-                         .with_filter(osmium.filter.KeyFilter("highway")))
+                         .with_filter(osmium.filter.KeyFilter("highway", "waterway", "natural")))
             for way in processor:
                 seen += 1
                 if cancelled is not None and seen % POLL_EVERY == 0 and cancelled():
                     raise BuildCancelled
                 if not isinstance(way, osmium.osm.Way):  # the filters let ways through only
+                    continue
+                if "highway" not in way.tags:
+                    water = water_feature(way)
+                    if water is not None:
+                        _append(water_out, json.dumps(water, separators=(",", ":"), ensure_ascii=False), waters)
+                        waters += 1
                     continue
                 feature = street_feature(way, bbox)
                 if feature is None:
@@ -126,8 +135,8 @@ def read_extract(path: Path, folder: Path, cancelled: Callable[[], bool] | None 
                 if feature["properties"]["highway"] in MAIN_ROADS:
                     _append(main_out, line, main_roads)
                     main_roads += 1
-            main_out.write(TAIL)
-            all_out.write(TAIL)
+            for out in (main_out, all_out, water_out):
+                out.write(TAIL)
     except (RuntimeError, ValueError) as exc:
         raise not_osm(path, _osmium_reason(exc)) from exc
     except MemoryError as exc:
@@ -158,6 +167,30 @@ def _osmium_reason(exc: Exception) -> str:
     if "truncated" in lowered or "unexpected end" in lowered or "eof" in lowered or "premature" in lowered:
         return f"it ends before its data does, cut short? ({text})"
     return text
+
+
+#: Water drawn as an area (closed ways) and as a line.
+WATER_AREAS = {("natural", "water"), ("waterway", "riverbank")}
+WATER_LINES = {("waterway", "river"), ("waterway", "canal"), ("waterway", "stream")}
+
+
+def water_feature(way: osmium.osm.Way) -> dict[str, Any] | None:
+    """A lake, river bank, river or canal as a GeoJSON feature (a Polygon for a closed area, else a
+    LineString, with its ``water`` kind); None for anything else. Multipolygon relations are left out."""
+    tags = way.tags
+    kind = next(((k, v) for k, v in (("natural", tags.get("natural")), ("waterway", tags.get("waterway")))
+                 if (k, v) in WATER_AREAS | WATER_LINES), None)
+    if kind is None:
+        return None
+    coordinates = [[round(n.location.lon, 6), round(n.location.lat, 6)] for n in way.nodes if n.location.valid()]
+    if len(coordinates) < 2:
+        return None
+    properties = {"water": kind[1], "name": tags.get("name", "")}
+    if kind in WATER_AREAS and len(coordinates) >= 4 and coordinates[0] == coordinates[-1]:
+        return {"type": "Feature", "properties": properties, "geometry": {"type": "Polygon",
+                                                                          "coordinates": [coordinates]}}
+    return {"type": "Feature", "properties": properties, "geometry": {"type": "LineString",
+                                                                      "coordinates": coordinates}}
 
 
 def street_feature(way: osmium.osm.Way, bbox: list[float]) -> dict[str, Any] | None:

@@ -76,7 +76,8 @@ def demo_road_map() -> MapInfo:
         graph = building / "map.osrm"
         steps = osrm_steps(profile, town.path, graph, extract.nodes)
         built_by = f"osrm-bindings {importlib.metadata.version('osrm-bindings')}\n{steps}\n".replace(str(building), "")
-        digest = hashlib.sha256(built_by.encode() + town.path.read_bytes()).hexdigest()[:16]
+        layers = b"".join(p.read_bytes() for p in sorted(building.glob("*.geojson")))  # the offline map's too
+        digest = hashlib.sha256(built_by.encode() + town.path.read_bytes() + layers).hexdigest()[:16]
         final = root / f"town-{digest}"
         try:
             return MapInfo.load(final)

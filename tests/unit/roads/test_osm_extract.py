@@ -11,6 +11,7 @@ import pytest
 
 from fleet_desk.roads.library import BuildCancelled, RoadMapError
 from fleet_desk.roads.osm import read_extract
+from fleet_desk.sim.town import write_town as write_demo_town
 from tests.helpers.roadmaps import DLAT, LAT0, LON0, footpaths_xml, helsinki_pbf, town_xml
 
 NOT_OSM = r"is not an OpenStreetMap extract \(\.osm\.pbf, \.osm, \.osm\.bz2\): "
@@ -116,3 +117,16 @@ def test_reading_stops_when_cancelled(tmp_path):
     with pytest.raises(BuildCancelled):
         read_extract(helsinki_pbf(), tmp_path, cancelled)
     assert asked
+
+
+def test_the_water_is_kept_for_the_offline_map_and_does_not_widen_the_road_area(tmp_path):
+    town = write_demo_town(tmp_path / "town.osm")
+    extract = read_extract(tmp_path / "town.osm", tmp_path)
+    water = json.loads((tmp_path / "water.geojson").read_text())["features"]
+    kinds = {(f["properties"]["water"], f["geometry"]["type"]) for f in water}
+    assert kinds == {("river", "LineString"), ("water", "Polygon")}
+    streets = json.loads((tmp_path / "streets-all.geojson").read_text())["features"]
+    assert not any("water" in f["properties"] for f in streets)
+    # The river's course is what the town says it is.
+    river = next(f for f in water if f["properties"]["water"] == "river")["geometry"]["coordinates"]
+    assert len(river) == len(town.river) and extract.streets == len(streets)
