@@ -238,9 +238,9 @@ class _Batch:
         self.tracker.learn(self.conn, t, day)
         learned = self.tracker.learned
         new = load_route(self.conn, self.vehicle_id, day, t, rules.stop_radius_m,
-                         lambda row: learned.service(row["address"], customer_key(row["phone_key"], row["email_key"],
-                                                                                  row["customer_name"]),
-                                                     row["service_s"], rules))
+                         lambda row: learned.service(row["address"], row["lat"], row["lon"],
+                                                     customer_key(row["phone_key"], row["email_key"],
+                                                                  row["customer_name"]), row["service_s"], rules))
         if old is not None and (new is None or new.id != old.id):  # another route: start afresh
             track.day_start = None
             track.detector = ArrivalDetector(rules)

@@ -3,6 +3,7 @@ hour, and ETA windows calibrated from the errors measured at each horizon."""
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -45,27 +46,45 @@ def _stops(engine: Engine) -> list:
         return list(conn.execute(select(Stop).order_by(Stop.id)))
 
 
+#: Departed is once out of the radius (60 m) and margin (25 m): pulling away at 1.5 m/s² takes this long, which
+#: is the next leg's road time, not time at the stop.
+EXIT_S = math.sqrt(2 * 85 / 1.5)
+
+
 def _deliver(engine: Engine, stop_id: int, arrived_ms: int, dwell_s: float) -> None:
+    """Delivered after standing ``dwell_s`` at the stop, then driving out of its radius."""
     with engine.begin() as conn:
         conn.execute(update(Stop).where(Stop.id == stop_id).values(
-            status="delivered", arrived_ms=arrived_ms, departed_ms=arrived_ms + int(dwell_s * 1000)))
+            status="delivered", arrived_ms=arrived_ms, departed_ms=arrived_ms + round((dwell_s + EXIT_S) * 1000)))
 
 
 def test_service_time_comes_from_the_address_then_the_customer_then_the_depot_median_then_the_manifest(depot):
     stops = _stops(depot)
     with depot.connect() as conn:
         nothing_yet = learn(conn, NOW, RULES)
-    assert nothing_yet.service(stops[0].address, None, 240.0, RULES) == (240.0, DEFAULT)
-    assert nothing_yet.service(stops[0].address, None, 300.0, RULES) == (300.0, MANIFEST)
+    first = stops[0]
+    assert nothing_yet.service(first.address, first.lat, first.lon, None, 240.0, RULES) == (240.0, DEFAULT)
+    assert nothing_yet.service(first.address, first.lat, first.lon, None, 300.0, RULES) == (300.0, MANIFEST)
     t0 = to_ms(START + timedelta(days=1, hours=1))
     for i, stop in enumerate(stops[:12]):
         _deliver(depot, stop.id, t0 + i * 600_000, 120 + 10 * i)  # 120 .. 230 s
-    with depot.connect() as conn:
+    _deliver(depot, stops[12].id, t0 + 12 * 600_000, 1800)  # one long stop, at the address of stop 3
+    with depot.begin() as conn:
+        conn.execute(update(Stop).where(Stop.id == stops[12].id).values(
+            address=stops[3].address, lat=stops[3].lat, lon=stops[3].lon))
         learned = learn(conn, NOW, RULES)
-    assert learned.service("  " + stops[3].address.upper(), None, 240.0, RULES) == (150.0, THIS_ADDRESS)
+    depot_median = 180.0  # of 120 .. 230 and 1800
+    assert learned.service("1 rue Inconnue, Lyon", 45.7, 4.8, None, 240.0, RULES) == (
+        pytest.approx(depot_median, abs=0.01), DEPOT_MEDIAN)
+    # Two visits at stop 3's address (150 s, 1800 s): their median, pulled towards the depot's as they are few.
+    three = stops[3]
+    assert learned.service("  " + three.address.upper(), three.lat, three.lon, None, 240.0, RULES) == (
+        pytest.approx((975 * 2 + depot_median * 2) / 4, abs=0.01), THIS_ADDRESS)
+    # The same words elsewhere in town are another place.
+    assert learned.service(three.address, three.lat + 0.01, three.lon, None, 240.0, RULES)[1] == DEPOT_MEDIAN
     customer = stops[5].phone_key
-    assert learned.service("1 rue Inconnue, Lyon", customer, 240.0, RULES) == (170.0, THIS_CUSTOMER)
-    assert learned.service("1 rue Inconnue, Lyon", None, 240.0, RULES) == (pytest.approx(175.0), DEPOT_MEDIAN)
+    assert learned.service("1 rue Inconnue, Lyon", 45.7, 4.8, customer, 240.0, RULES) == (
+        pytest.approx((170 + depot_median * 2) / 3, abs=0.01), THIS_CUSTOMER)
 
 
 def test_circuity_and_traffic_by_hour_are_learned_from_driven_legs(depot):
