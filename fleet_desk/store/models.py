@@ -85,6 +85,9 @@ class Device(Base):
     vehicle_id: Mapped[int | None] = mapped_column(ForeignKey("vehicles.id", ondelete="SET NULL"))
     last_fix_ms: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_by: Mapped[str | None] = mapped_column(String(100))  # the desk reading it live, if any
+    read_since_ms: Mapped[int | None] = mapped_column(BigInteger)  # since when
+    read_seen_ms: Mapped[int | None] = mapped_column(BigInteger)  # that desk's last word (a quiet desk: take over)
 
     vehicle: Mapped[Vehicle | None] = relationship()
 
@@ -144,6 +147,7 @@ class Route(Base):
     status: Mapped[str] = mapped_column(String(12), default="planned")  # planned, active, done
     learned_speed_mps: Mapped[float | None] = mapped_column(Float)
     silent_since_ms: Mapped[int | None] = mapped_column(BigInteger)  # the unit's last fix, when it went silent
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # compare-and-set by writers
     eta_basis: Mapped[str | None] = mapped_column(String(40))  # "roads (Helsinki)", "straight line", ...
     straight_legs: Mapped[int | None] = mapped_column(Integer)  # legs the road map could not route (None: no map)
 
@@ -181,6 +185,7 @@ class Stop(Base):
     window_end_ms: Mapped[int] = mapped_column(BigInteger)
     service_s: Mapped[int] = mapped_column(Integer)
     planned_ms: Mapped[int | None] = mapped_column(BigInteger)  # planned arrival, from the planned start
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # compare-and-set by writers
     expected_service_s: Mapped[float | None] = mapped_column(Float)  # the service time ETAs count on
     service_basis: Mapped[str | None] = mapped_column(String(20))  # where it comes from: "this address", ...
 
@@ -218,6 +223,20 @@ class DrivenLeg(Base):
     road_s: Mapped[float | None] = mapped_column(Float)  # the road map's free-flow time (None: no map, or no route)
 
 
+class Change(Base):
+    """One change on the database, ids only, written in the transaction that made it: what desks wake on
+    (PostgreSQL announces each with NOTIFY; SQLite desks poll the newest id) and what `fleet-desk watch` prints.
+    A desk that was away reads on from the last id it saw."""
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # position, stop, route, outbox, unit
+    ref_id: Mapped[int] = mapped_column(BigInteger)  # the vehicle, stop, route, outbox event or unit
+    at_ms: Mapped[int] = mapped_column(BigInteger, index=True)
+    desk: Mapped[str | None] = mapped_column(String(100))  # who wrote it
+
+
 class LookupTerm(Base):
     """A folded word of an order's customer name or street, so a lookup by any word's prefix is an index probe."""
 
@@ -243,6 +262,7 @@ class OrderEvent(Base):
     detail: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(12))  # manifest, tracking, dispatcher, dock, replay
     customer_facing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    desk: Mapped[str | None] = mapped_column(String(100))  # the desk a dispatcher's action came from
 
 
 class EtaPrediction(Base):
@@ -287,3 +307,6 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     response_status: Mapped[int | None] = mapped_column(SmallInteger)
     response_body: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))  # the desk sending it now
+    claimed_until_ms: Mapped[int | None] = mapped_column(BigInteger)  # its lease (a desk that died: runs out)
+    sent_by: Mapped[str | None] = mapped_column(String(100))  # the desk whose attempt ended it
