@@ -46,6 +46,9 @@ def check_settings(settings: Settings) -> None:
     if url and not all(part in url for part in ("{z}", "{x}", "{y}")):
         raise SettingsError("tile_url", "the tiles URL needs {z}, {x} and {y}, e.g. "
                                         "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    name = settings.desk_name
+    if not name.strip() or len(name) > 100 or not name.isprintable():
+        raise SettingsError("desk_name", "the desk name is one line of 1 to 100 characters, e.g. desk-2")
     _rules(settings)
     if settings.endpoint_url:
         try:
@@ -136,7 +139,7 @@ class Depot:
         if target is None:
             raise ValueError("no endpoint URL is set: `fleet-desk config set endpoint_url https://...` "
                              "(or FLEET_DESK_ENDPOINT_URL)")
-        return OutboxSender(self.engine, target)
+        return OutboxSender(self.engine, target, desk=self.settings.desk_name)
 
     def close(self) -> None:
         """Release the database's connections, and stop asking the road map."""

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, fields
+import socket
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import platformdirs
@@ -24,6 +25,12 @@ log = logging.getLogger(__name__)
 def config_dir() -> Path:
     """Where settings and window layout live (``FLEET_DESK_CONFIG_DIR`` overrides)."""
     return Path(os.environ.get(ENV_DIR) or platformdirs.user_config_dir("fleet-desk", appauthor=False))
+
+
+def host_name() -> str:
+    """This computer's name, the default desk name ("desk" where the system gives none)."""
+    name = "".join(ch for ch in socket.gethostname() if ch.isprintable()).strip()
+    return name[:100] or "desk"
 
 
 @dataclass
@@ -62,6 +69,8 @@ class Settings:
     # Docking
     dock_auto_download: bool = False  # start downloading when a known unit is plugged in
     dock_erase: bool = False  # erase the unit once its whole track is stored
+    # Several desks on one database: this desk's name on its sends, claims and dispatcher actions
+    desk_name: str = field(default_factory=lambda: host_name())
 
     @classmethod
     def path(cls) -> Path:

@@ -51,13 +51,14 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         status = outbox_status(engine)
         attention = needing_attention(engine, ATTENTION_SHOWN)
         if args.format == "json":
-            print(json.dumps({**{k: status[k] for k in ("pending", "sent", "dead", "oldest_pending_age_s",
-                                                        "last_error")},
+            print(json.dumps({**{k: status[k] for k in ("pending", "sent", "dead", "superseded", "retrying",
+                                                        "oldest_pending_age_s", "last_error", "desks")},
                               "attention": [{k: getattr(row, k) for k in ATTENTION_FIELDS} for row in attention]}))
         else:
             age = f", oldest waiting {status['oldest_pending_age_s']:.0f} s" if status["oldest_pending_age_s"] else ""
             print(f"pending {status['pending']}{age}; sent {status['sent']}; dead {status['dead']}; "
                   f"superseded {status['superseded']}")
+            _print_desks(status["desks"])
             if status["last_error"]:
                 print(f"last error: {status['last_error']}")
             _print_attention(attention, status["dead"] + status["retrying"])
@@ -99,6 +100,17 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     print(f"sent {totals['sent']}, superseded {totals['superseded']}, dead {totals['dead']}, "
           f"pending {status['pending']}" + (f"; last error: {last_error}" if last_error else ""))
     return 0
+
+
+def _print_desks(desks: list[dict]) -> None:
+    """Which desk sent what, one line each (only where a desk has sent, ended or holds something)."""
+    if not desks:
+        return
+    print("by desk:")
+    for d in desks:
+        name = d["desk"] if d["desk"] is not None else "(not recorded)"
+        parts = [f"sent {d['sent']}"] + [f"{k} {d[k]}" for k in ("dead", "sending") if d[k]]
+        print(f"  {name}: {', '.join(parts)}")
 
 
 def _print_attention(rows: list[OutboxRow], total: int) -> None:

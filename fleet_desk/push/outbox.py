@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Engine, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, or_, select, update
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import mask
@@ -18,9 +18,10 @@ STATUSES = ("pending", "sent", "dead", "superseded")
 
 
 def outbox_status(engine: Engine, now: int | None = None) -> dict:
-    """Counts by status, the age of the oldest pending event and the last error."""
+    """Counts by status, the age of the oldest pending event, the last error, and by desk (`desks`)."""
     now = now or now_ms()
     with engine.connect() as conn:
+        desks = desk_counts(conn, now)
         counts = dict(conn.execute(select(OutboxEvent.status, func.count()).group_by(OutboxEvent.status)).all())
         oldest = conn.execute(select(func.min(OutboxEvent.created_ms))
                               .where(OutboxEvent.status == "pending")).scalar()
@@ -31,7 +32,28 @@ def outbox_status(engine: Engine, now: int | None = None) -> dict:
     return {"pending": counts.get("pending", 0), "sent": counts.get("sent", 0), "dead": counts.get("dead", 0),
             "superseded": counts.get("superseded", 0), "retrying": retrying,
             "oldest_pending_age_s": round((now - oldest) / 1000, 1) if oldest else None,
-            "last_error": mask(last_error) if last_error else None}
+            "last_error": mask(last_error) if last_error else None, "desks": desks}
+
+
+def desk_counts(conn: Connection, now: int) -> list[dict]:
+    """Which desk sent what: per desk, the events it sent, the dead letters its attempt ended and the events it
+    holds a claim on now (sending); desk None for events sent before desks were recorded. By name."""
+    desks: dict[str | None, dict] = {}
+
+    def entry(name: str | None) -> dict:
+        return desks.setdefault(name, {"desk": name, "sent": 0, "dead": 0, "sending": 0})
+
+    ended = conn.execute(select(OutboxEvent.sent_by, OutboxEvent.status, func.count())
+                         .where(OutboxEvent.status.in_(("sent", "dead")))
+                         .group_by(OutboxEvent.sent_by, OutboxEvent.status))
+    for name, status, count in ended:
+        entry(name)[status] = count
+    held = conn.execute(select(OutboxEvent.claimed_by, func.count())
+                        .where(OutboxEvent.status == "pending", OutboxEvent.claimed_until_ms >= now)
+                        .group_by(OutboxEvent.claimed_by))
+    for name, count in held:
+        entry(name)["sending"] = count
+    return sorted(desks.values(), key=lambda d: (d["desk"] is None, d["desk"] or ""))
 
 
 def retry_dead(engine: Engine) -> int:

@@ -10,6 +10,17 @@ the configured URL (the one the HTTPS rule checked).
 Every attempt carries the same Idempotency-Key and an HMAC of the exact body.
 Each event's outcome is stored as soon as its answer arrives, so a sender
 stopped mid-round sends again at most the one event that was in flight.
+
+Any number of desks may drain one outbox: a sender claims what it sends. Due
+events are taken a few at a time with a lease (claimed_by, the desk's name;
+claimed_until_ms) in a short transaction committed before any HTTP call; on
+PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so desks never wait on each other
+and no row lock is held across a request; on SQLite the single writer does it.
+An event is claimed only while no earlier event of its order is pending (sent
+or claimed elsewhere), so per-order order holds across desks. An outcome is
+written only while the claim is still this sender's, with the desk that ended
+it (sent_by). A desk that dies mid-send keeps its events until its lease runs
+out; then another desk sends them, with the same Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -18,7 +29,9 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import random
+import socket
 import threading
 import time
 import uuid
@@ -29,7 +42,9 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from sqlalchemy import Connection, Engine, Row, and_, bindparam, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, exists, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import Endpoint, shown
@@ -43,6 +58,18 @@ BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 600.0
 RETRYABLE = {408, 429}
 BATCH = 200
+LEASE_S = 60.0  # a claim's lease: several times the longest attempt (connect + read timeouts)
+LEASE_ENV = "FLEET_DESK_OUTBOX_LEASE_S"  # a shorter lease (tests of a desk that died mid-send)
+CLAIM = 10  # events claimed at a time, so several desks share a long queue
+
+
+def default_lease_s() -> float:
+    """The lease on claimed events: ``FLEET_DESK_OUTBOX_LEASE_S`` if set to a positive number, else 60 s."""
+    try:
+        lease = float(os.environ.get(LEASE_ENV, ""))
+    except ValueError:
+        return LEASE_S
+    return lease if lease > 0 else LEASE_S
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -96,9 +123,23 @@ class SendRound:
         return self.sent + self.retrying + self.dead
 
 
+@dataclass(frozen=True)
+class Claim:
+    """An event this sender claimed: what it sends, and its lease (``until``: the claim is ours while
+    claimed_by is our desk and claimed_until_ms is this)."""
+
+    id: int
+    event_id: str
+    type: str
+    body: str
+    attempts: int
+    until: int
+
+
 @dataclass
 class OutboxSender:
-    """One round at a time: `send_due` sends what is due, in order per order."""
+    """One round at a time: `send_due` claims what is due, a few events at a time, and sends it, in order per
+    order; ``desk`` is the name its claims and sends are recorded under (the ``desk_name`` setting)."""
 
     engine: Engine
     endpoint: Endpoint
@@ -107,32 +148,89 @@ class OutboxSender:
     rng: random.Random = field(default_factory=random.Random)
     timeout: tuple[float, float] = TIMEOUT
     backoff_base_s: float = BACKOFF_BASE_S
+    desk: str = field(default_factory=socket.gethostname)
+    lease_s: float = field(default_factory=default_lease_s)
+    claim_size: int = CLAIM
 
     def send_due(self, limit: int = BATCH) -> SendRound:
+        """Send up to ``limit`` due events, each at most once this round; what became of them."""
         result = SendRound()
-        now = self.clock()
         with self.engine.begin() as conn:
-            result.superseded = _supersede(conn)
-            first = (select(OutboxEvent.order_id, func.min(OutboxEvent.sequence).label("seq"))
-                     .where(OutboxEvent.status == "pending").group_by(OutboxEvent.order_id).subquery())
-            rows = conn.execute(
-                select(OutboxEvent.id, OutboxEvent.event_id, OutboxEvent.type, OutboxEvent.body,
-                       OutboxEvent.attempts)
-                .join(first, and_(first.c.order_id == OutboxEvent.order_id, first.c.seq == OutboxEvent.sequence))
-                .where(OutboxEvent.status == "pending", OutboxEvent.next_attempt_ms <= now)
-                .order_by(OutboxEvent.id).limit(limit)
-            ).all()
-        for row in rows:
-            values = self._attempt(row, result)
-            with self.engine.begin() as conn:  # this event's outcome, before the next one goes
-                conn.execute(_UPDATE, values)
+            result.superseded = _supersede(conn, self.clock())
+        tried: set[int] = set()
+        while len(tried) < limit:
+            claims = self._claim(min(self.claim_size, limit - len(tried)), tried)
+            if not claims:
+                break
+            left = list(claims)
+            try:
+                while left:
+                    taken = left.pop(0)
+                    tried.add(taken.id)
+                    claim = self._keep(taken)
+                    if claim is None:
+                        continue
+                    values = self._attempt(claim, result)
+                    with self.engine.begin() as conn:  # this event's outcome, before the next one goes
+                        if not conn.execute(_UPDATE, values).rowcount:
+                            log.info("outbox event %s: its claim ran out while it was sent; another desk has "
+                                     "it now", claim.event_id)
+            finally:
+                if left:  # not sent after all (the round failed): back to the queue now, not when the lease ends
+                    self._release(left)
         return result
 
-    def _attempt(self, row: Row[int, str, str, str, int], result: SendRound) -> dict[str, Any]:
+    def _claim(self, size: int, tried: set[int]) -> list[Claim]:
+        """Claim up to ``size`` due events no other desk holds, none with an earlier event of its order still
+        pending, in a short transaction of its own (committed before anything is sent)."""
+        now = self.clock()
+        until = now + int(self.lease_s * 1000)
+        due = _due(now)
+        if tried:
+            due = due.where(_CANDIDATE.id.not_in(tried))
+        with self.engine.connect() as conn:  # a read first: an idle desk writes nothing
+            if conn.execute(due.limit(1)).first() is None:
+                return []
+        chosen = due.order_by(_CANDIDATE.id).limit(size).with_for_update(skip_locked=True)
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                update(OutboxEvent).where(OutboxEvent.id.in_(chosen.scalar_subquery()))
+                .values(claimed_by=self.desk, claimed_until_ms=until)
+                .returning(OutboxEvent.id, OutboxEvent.event_id, OutboxEvent.type, OutboxEvent.body,
+                           OutboxEvent.attempts)).all()
+        return sorted((Claim(r.id, r.event_id, r.type, r.body, r.attempts, until) for r in rows),
+                      key=lambda c: c.id)
+
+    def _keep(self, claim: Claim) -> Claim | None:
+        """The claim, its lease renewed if less than half is left (so it outlasts the attempt); None if it is
+        no longer ours."""
+        now = self.clock()
+        if claim.until - now >= self.lease_s * 500:
+            return claim
+        until = now + int(self.lease_s * 1000)
+        with self.engine.begin() as conn:
+            kept = conn.execute(update(OutboxEvent).where(*_ours(claim, self.desk), OutboxEvent.status == "pending")
+                                .values(claimed_until_ms=until)).rowcount
+        if not kept:
+            log.info("outbox event %s: its claim ran out before it was sent; another desk has it", claim.event_id)
+            return None
+        return Claim(claim.id, claim.event_id, claim.type, claim.body, claim.attempts, until)
+
+    def _release(self, claims: list[Claim]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                for claim in claims:
+                    conn.execute(update(OutboxEvent).where(*_ours(claim, self.desk))
+                                 .values(claimed_by=None, claimed_until_ms=None))
+        except SQLAlchemyError as exc:  # the database went away: the leases run out instead
+            log.info("outbox claims not released (%s); they run out in %.0f s", exc, self.lease_s)
+
+    def _attempt(self, row: Claim, result: SendRound) -> dict[str, Any]:
         body = row.body.encode()
         attempts = row.attempts + 1
-        values = {"oid": row.id, "attempts": attempts, "status": "pending", "sent_ms": None,
-                  "next_attempt_ms": 0, "last_error": None, "response_status": None, "response_body": None}
+        values = {"oid": row.id, "claim_desk": self.desk, "claim_until": row.until, "attempts": attempts,
+                  "status": "pending", "sent_ms": None, "next_attempt_ms": 0, "last_error": None,
+                  "response_status": None, "response_body": None, "sent_by": None}
         target = self.endpoint
         try:
             response = self.session.post(target.url, data=body, timeout=self.timeout, allow_redirects=False,
@@ -145,14 +243,15 @@ class OutboxSender:
         else:
             status, text = response.status_code, target.scrub(response.text[:2000])
             if 200 <= status < 300:
-                values.update(status="sent", sent_ms=self.clock(), response_status=status)
+                values.update(status="sent", sent_ms=self.clock(), response_status=status, sent_by=self.desk)
                 result.sent += 1
                 return values
             error = refusal(target, response) or f"HTTP {status} from {target.shown}: {_short(text)}"
             retry_after = response.headers.get("Retry-After")
             if 300 <= status < 400 or not (status in RETRYABLE or status >= 500):
                 error = _stored(target, error)
-                values.update(status="dead", last_error=error, response_status=status, response_body=text)
+                values.update(status="dead", last_error=error, response_status=status, response_body=text,
+                              sent_by=self.desk)
                 result.dead += 1
                 result.last_error = result.refusal = error
                 log.warning("outbox event %s is a dead letter: %s", row.event_id, error)
@@ -226,9 +325,33 @@ def why(exc: requests.RequestException, timeout: tuple[float, float]) -> str:
     return _short(f"{type(exc).__name__}: {text}")
 
 
-_UPDATE = (update(OutboxEvent).where(OutboxEvent.id == bindparam("oid"))
+_CANDIDATE = aliased(OutboxEvent)
+_EARLIER = aliased(OutboxEvent)
+
+_UPDATE = (update(OutboxEvent)
+           .where(OutboxEvent.id == bindparam("oid"), OutboxEvent.claimed_by == bindparam("claim_desk"),
+                  OutboxEvent.claimed_until_ms == bindparam("claim_until"))
            .values({k: bindparam(k) for k in ("attempts", "status", "sent_ms", "next_attempt_ms", "last_error",
-                                              "response_status", "response_body")}))
+                                              "response_status", "response_body", "sent_by")}
+                   | {"claimed_by": None, "claimed_until_ms": None}))
+
+
+def _unclaimed(table: Any, now: int) -> Any:
+    """No desk holds the event: never claimed, released, or its lease ran out."""
+    return (table.claimed_until_ms.is_(None)) | (table.claimed_until_ms < now)
+
+
+def _due(now: int) -> Any:
+    """Pending events due now that no desk holds and that no earlier event of their order is waiting for."""
+    earlier = exists().where(_EARLIER.order_id == _CANDIDATE.order_id, _EARLIER.status == "pending",
+                             _EARLIER.sequence < _CANDIDATE.sequence)
+    return select(_CANDIDATE.id).where(_CANDIDATE.status == "pending", _CANDIDATE.next_attempt_ms <= now,
+                                       _unclaimed(_CANDIDATE, now), ~earlier)
+
+
+def _ours(claim: Claim, desk: str) -> tuple[Any, ...]:
+    """The claim is still this desk's: the lease it took (or last renewed), not one taken since."""
+    return OutboxEvent.id == claim.id, OutboxEvent.claimed_by == desk, OutboxEvent.claimed_until_ms == claim.until
 
 
 def _short(text: str) -> str:
@@ -240,17 +363,18 @@ def _stored(endpoint: Endpoint, error: str) -> str:
     return " ".join(endpoint.scrub(error).split())[:500]
 
 
-def _supersede(conn: Connection) -> int:
-    """Pending ETA updates with a newer pending ETA update for the same order are not sent."""
-    newer = (select(OutboxEvent.order_id, func.max(OutboxEvent.sequence).label("seq"))
-             .where(OutboxEvent.status == "pending", OutboxEvent.type == "eta_updated")
-             .group_by(OutboxEvent.order_id).subquery())
-    stale = select(OutboxEvent.id).join(newer, newer.c.order_id == OutboxEvent.order_id).where(
-        OutboxEvent.status == "pending", OutboxEvent.type == "eta_updated", OutboxEvent.sequence < newer.c.seq)
-    ids = [r[0] for r in conn.execute(stale)]
-    if ids:
-        conn.execute(update(OutboxEvent).where(OutboxEvent.id.in_(ids)).values(status="superseded"))
-    return len(ids)
+def _supersede(conn: Connection, now: int) -> int:
+    """Pending ETA updates with a newer pending ETA update for the same order are not sent (one that a desk is
+    sending now is left to it)."""
+    newer = aliased(OutboxEvent)
+    stale = select(_CANDIDATE.id).where(
+        _CANDIDATE.status == "pending", _CANDIDATE.type == "eta_updated", _unclaimed(_CANDIDATE, now),
+        exists().where(newer.order_id == _CANDIDATE.order_id, newer.status == "pending",
+                       newer.type == "eta_updated", newer.sequence > _CANDIDATE.sequence))
+    if conn.execute(stale.limit(1)).first() is None:  # a read first: an idle desk writes nothing
+        return 0
+    locked = stale.with_for_update(skip_locked=True).scalar_subquery()
+    return conn.execute(update(OutboxEvent).where(OutboxEvent.id.in_(locked)).values(status="superseded")).rowcount
 
 
 class SenderThread:
