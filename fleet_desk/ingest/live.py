@@ -4,6 +4,14 @@ Reader threads (one per unit, in `drivers`) only move bytes; a single
 ingest thread decodes each unit's stream and stores its fixes four times a
 second in batches, so 500 units cost four transactions a second, not
 thousands, and a fix reaches the tracker within a quarter second.
+
+On a database several desks share, a unit is read by one desk: opening it
+claims it for this desk (`fleet_desk.store.units.claim_unit`), the ingest
+thread renews the claims every few seconds, and a unit another desk reads is
+not opened here but waits, told in one line ("read by desk-2 since 07:02");
+it is opened here once that desk goes quiet (its claim not renewed for half
+a minute) or when the user takes it over (`take_over`). Stopping releases
+this desk's claims.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from fleet_desk.clock import now_ms
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.ingest.pipeline import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
+from fleet_desk.store.units import HEARTBEAT_S, Claim, claim_text, claim_unit, keep_claims, release_unit, this_desk
 from fleet_desk.tracking.tracker import RouteTracker
 
 FLUSH_SECONDS = 0.25  # a fix is stored (and its customer events queued) within this of arriving
@@ -55,9 +64,14 @@ class LiveIngest:
     """Runs live units until `stop`; errors never stop the other units."""
 
     def __init__(self, engine: Engine, tracker: RouteTracker, on_fixes: OnFixes | None = None,
-                 on_status: OnUnitStatus | None = None, on_error: Callable[[str], None] | None = None):
-        """``tracker``: the desk's live tracker; every unit's fixes go through it as they are stored."""
+                 on_status: OnUnitStatus | None = None, on_error: Callable[[str], None] | None = None,
+                 desk: str | None = None):
+        """``tracker``: the desk's live tracker; every unit's fixes go through it as they are stored.
+        ``desk``: the name this desk claims units with (default: the ``desk_name`` setting, else the host)."""
         self.engine = engine
+        self.desk = desk or this_desk()
+        #: Units another desk reads: port -> (device, vehicle, baud), opened here when that desk goes quiet.
+        self._waiting: dict[str, tuple[str, str | None, int | None]] = {}
         self.tracker = tracker
         self.on_fixes = on_fixes
         self.on_status = on_status
@@ -74,8 +88,42 @@ class LiveIngest:
     def start(self) -> None:
         self._worker.start()
 
-    def add_unit(self, port: str, device: str, vehicle: str | None = None, baud: int | None = None) -> DeviceRef:
+    def add_unit(self, port: str, device: str, vehicle: str | None = None, baud: int | None = None,
+                 take_over: bool = False) -> DeviceRef:
+        """Read the unit on ``port`` live, claimed for this desk; when another desk reads it (and said so
+        lately) it is not opened but waits, and `on_error` says who reads it. ``take_over``: claim it whatever
+        the other desk says (that desk stops reading it within a few seconds)."""
         ref = ensure_device(self.engine, device, vehicle, port=port)
+        held = claim_unit(self.engine, ref.name, self.desk, now_ms(), take_over=take_over)
+        if held is not None:
+            with self._lock:
+                self._waiting[port] = (device, vehicle, baud)
+            self.on_error(f"{ref.name} ({port}): {claim_text(held, now_ms())}; not opened here (it will be when "
+                          "that desk goes quiet, or take it over)")
+            return ref
+        with self._lock:
+            self._waiting.pop(port, None)
+        return self._open(ref, port, baud)
+
+    def take_over(self, port: str) -> DeviceRef | None:
+        """Read the waiting unit on ``port`` here now, whatever the desk reading it says; None: none waits."""
+        with self._lock:
+            waiting = self._waiting.get(port)
+        if waiting is None:
+            return None
+        device, vehicle, baud = waiting
+        return self.add_unit(port, device, vehicle, baud, take_over=True)
+
+    def waiting(self) -> dict[str, Claim | None]:
+        """Units not opened here because another desk reads them: port -> that desk's claim (None: it just
+        let go; the unit opens here on the next heartbeat)."""
+        from fleet_desk.store.units import claim_of
+
+        with self._lock:
+            names = {port: device for port, (device, _v, _b) in self._waiting.items()}
+        return {port: claim_of(self.engine, device) for port, device in names.items()}
+
+    def _open(self, ref: DeviceRef, port: str, baud: int | None) -> DeviceRef:
         not_before = (datetime.now(UTC) - timedelta(days=ROLLOVER_GUARD_DAYS)).date()
         writer = PositionWriter(self.engine, ref, "live", [self.tracker])
         pipeline = FixPipeline(writer, NmeaDecoder(not_before=not_before, label=ref.name), None)
@@ -94,12 +142,24 @@ class LiveIngest:
         return ref
 
     def remove_unit(self, port: str) -> None:
+        """Stop reading the unit on ``port`` (its claim released), or stop waiting for it."""
         with self._lock:
             feed = self._feeds.pop(port, None)
+            self._waiting.pop(port, None)
         if feed:
-            feed.unit.stop()
-            with self._lock:
-                self._retiring.append(feed)  # the ingest thread stores what it sent
+            self._close(feed)
+            self._release(feed.device.name)
+
+    def _close(self, feed: _Feed) -> None:
+        feed.unit.stop()
+        with self._lock:
+            self._retiring.append(feed)  # the ingest thread stores what it sent
+
+    def _release(self, device: str) -> None:
+        try:
+            release_unit(self.engine, device, self.desk)
+        except Exception as exc:  # the database is away: the claim goes stale and another desk takes it
+            log.warning("%s: could not release the claim on %s: %s", self.desk, device, exc)
 
     def units(self) -> list[tuple[DeviceRef, NmeaUnit, float]]:
         with self._lock:
@@ -127,8 +187,11 @@ class LiveIngest:
         with self._lock:
             feeds += self._retiring
             self._retiring = []
+            self._waiting.clear()
         for feed in feeds:
             self._finish(feed)
+        for feed in feeds:
+            self._release(feed.device.name)
 
     def _run(self) -> None:
         """The ingest loop, supervised: whatever escapes one round is logged and told, and the loop goes on
@@ -144,6 +207,7 @@ class LiveIngest:
     def _loop(self) -> None:
         next_flush = time.monotonic() + FLUSH_SECONDS
         next_sweep = time.monotonic() + SWEEP_SECONDS
+        next_beat = time.monotonic() + HEARTBEAT_S
         while True:
             timeout = max(0.0, next_flush - time.monotonic())
             item: tuple[str, bytes] | None
@@ -165,6 +229,40 @@ class LiveIngest:
             if time.monotonic() >= next_sweep:
                 self._sweep()
                 next_sweep = time.monotonic() + SWEEP_SECONDS
+            if time.monotonic() >= next_beat:
+                self._heartbeat()
+                next_beat = time.monotonic() + HEARTBEAT_S
+
+    def _heartbeat(self) -> None:
+        """Renew this desk's claims; a unit another desk took over is closed here and waits; a waiting unit
+        whose desk went quiet (or let go) is claimed and opened."""
+        with self._lock:
+            reading = {f.device.name: port for port, f in self._feeds.items()}
+            waiting = dict(self._waiting)
+        try:
+            lost = keep_claims(self.engine, self.desk, reading, now_ms())
+        except Exception as exc:
+            log.warning("%s: could not renew the claims on its units: %s", self.desk, exc)
+            return
+        for device in lost:
+            port = reading[device]
+            with self._lock:
+                feed = self._feeds.pop(port, None)
+                if feed is not None:
+                    self._waiting[port] = (device, feed.device.vehicle_name, feed.unit.baud)
+            if feed is not None:
+                self._close(feed)
+                self.on_error(f"{device} ({port}) was taken over by another desk; stopped reading it here")
+        for port, (device, vehicle, baud) in waiting.items():
+            try:
+                if claim_unit(self.engine, device, self.desk, now_ms()) is None:
+                    with self._lock:
+                        if self._waiting.pop(port, None) is None:
+                            continue  # removed meanwhile
+                    self._open(ensure_device(self.engine, device, vehicle, port=port), port, baud)
+                    log.info("%s: %s (%s) is read here now: the desk reading it went quiet", self.desk, device, port)
+            except Exception as exc:
+                log.warning("%s: could not claim %s: %s", self.desk, device, exc)
 
     def _feed(self, feed: _Feed, data: bytes) -> None:
         """One unit's bytes decoded; what goes wrong is that unit's alone (logged with the unit and the bytes,

@@ -1,6 +1,9 @@
 """Routes and stops in the database: a manifest stored (again: updated in place), and dispatchers' changes.
 
-Every change is recorded on the order's timeline with its source.
+Every change is recorded on the order's timeline with its source, and a dispatcher's with the desk it came
+from. A dispatcher's change is a compare-and-set on the stop's version (as the trackers' writes are, see
+`fleet_desk.tracking.state_sql`): when a tracker or another desk changed the stop between reading and
+writing it, the change is worked out again on the stop as it is now, never written over theirs.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from fleet_desk.clock import now_ms
@@ -18,6 +21,7 @@ from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, Route, Stop, Vehicle
 from fleet_desk.store.registry import get_or_create
 from fleet_desk.store.search_index import email_key, index_terms, locale_region, phone_key, region_of, usual_region
+from fleet_desk.store.units import this_desk
 from fleet_desk.times import to_ms
 from fleet_desk.tracking.eta import StopPlan, predict, straight_legs_s
 from fleet_desk.tracking.manifest import Manifest, ManifestStop
@@ -76,6 +80,7 @@ def store_manifest(engine: Engine, tracker: RouteTracker, manifest: Manifest, ru
             else:
                 result.routes_updated += 1
                 route.vehicle = vehicle
+                route.version = (route.version or 0) + 1  # trackers holding it merge on their next write
             if driver is not None:
                 route.driver = driver
                 driver.vehicle = vehicle
@@ -92,6 +97,7 @@ def store_manifest(engine: Engine, tracker: RouteTracker, manifest: Manifest, ru
                 else:
                     result.stops_updated += 1
                     new = False
+                    row.version = (row.version or 0) + 1
                 row.route_id = route.id
                 row.sequence = mstop.sequence
                 row.tracking_number = mstop.tracking_number
@@ -133,9 +139,21 @@ def _plan(stops: list[ManifestStop], planned_start_ms: int | None, rules: Tracki
 
 # -- dispatchers' changes ------------------------------------------------------------------------------------
 
+#: A dispatcher's change is worked out again on the stop as it is now this many times when other writers keep
+#: changing it in between (a tracker writes a moving van's stops every few seconds at most).
+CAS_TRIES = 10
+
 
 class StopNotFoundError(LookupError):
     """The dispatcher named an order, or a route, the database does not have; the message says which."""
+
+
+class ChangedElsewhereError(RuntimeError):
+    """A stop kept changing under a dispatcher's change (other desks, trackers); nothing was changed."""
+
+
+class _MissedError(Exception):
+    """A compare-and-set found the row changed since it was read: start the change again."""
 
 
 def _stop(session: Session, order_id: str) -> Stop:
@@ -145,28 +163,55 @@ def _stop(session: Session, order_id: str) -> Stop:
     return stop
 
 
+def _set(session: Session, stop: Stop, **values: object) -> None:
+    """Change the stop's row if it is still at the version it was read at (and bump it), else `_MissedError`."""
+    result = session.execute(
+        update(Stop).where(Stop.id == stop.id, Stop.version == stop.version)
+        .values(**values, version=stop.version + 1).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _MissedError
+
+
+def _again(what: str) -> ChangedElsewhereError:
+    return ChangedElsewhereError(f"{what} kept changing on other desks while this change was made; nothing was "
+                                 "changed: try again")
+
+
 def mark_stop(engine: Engine, tracker: RouteTracker, policy: PayloadPolicy, order_id: str, outcome: str,
-              reason: str | None = None) -> None:
+              reason: str | None = None, desk: str | None = None) -> None:
     """A dispatcher's word on a stop: delivered, or failed with a reason (a delivery exception), told to the
-    customer with ``policy``."""
+    customer with ``policy``; ``desk``: the desk it comes from (default: this one's name)."""
     if outcome not in ("delivered", "failed"):
         raise ValueError(f"a stop is marked delivered or failed, not {outcome!r}")
     if outcome == "failed" and not (reason or "").strip():
         raise ValueError("a failed delivery needs a reason")
+    desk = desk or this_desk()
+    for _ in range(CAS_TRIES):
+        try:
+            _mark(engine, tracker, policy, order_id, outcome, (reason or "").strip(), desk)
+            return
+        except _MissedError:
+            continue
+    raise _again(f"order {order_id}")
+
+
+def _mark(engine: Engine, tracker: RouteTracker, policy: PayloadPolicy, order_id: str, outcome: str, reason: str,
+          desk: str) -> None:
     stamp = now_ms()
     with _editing(engine, tracker) as session:
         stop = _stop(session, order_id)
-        if stop.status == outcome and (outcome == "delivered" or stop.failure_reason == (reason or "").strip()):
+        if stop.status == outcome and (outcome == "delivered" or stop.failure_reason == reason):
             return  # said already: the customer is not told twice
-        stop.status = outcome
-        stop.late = False
+        values: dict[str, object] = {"status": outcome, "late": False}
+        failure = stop.failure_reason
         if outcome == "failed":
-            stop.failure_reason = (reason or "").strip()  # (not empty: checked above)
+            values["failure_reason"] = failure = reason  # (not empty: checked by mark_stop)
         if stop.departed_ms is None and stop.arrived_ms is not None:
-            stop.departed_ms = stamp
+            values["departed_ms"] = stamp
+        _set(session, stop, **values)
         kind = "delivered" if outcome == "delivered" else "delivery_exception"
-        session.add(OrderEvent(stop_id=stop.id, time_ms=stamp, type=kind, detail=reason, source="dispatcher",
-                               customer_facing=True))
+        session.add(OrderEvent(stop_id=stop.id, time_ms=stamp, type=kind, detail=reason or None, source="dispatcher",
+                               customer_facing=True, desk=desk))
         route = stop.route
         latest = session.get(LatestPosition, route.vehicle_id)
         notice = Notice(
@@ -174,13 +219,26 @@ def mark_stop(engine: Engine, tracker: RouteTracker, policy: PayloadPolicy, orde
             tracking_number=stop.tracking_number, window=(stop.window_start_ms, stop.window_end_ms),
             vehicle=(route.vehicle_id, route.vehicle.name),
             position=(latest.lat, latest.lon, latest.fix_time_ms) if latest else None,
-            exception_reason=stop.failure_reason, customer=(stop.customer_name, stop.phone, stop.email),
+            exception_reason=failure, customer=(stop.customer_name, stop.phone, stop.email),
         )
         enqueue(session.connection(), [notice], policy, stamp)
 
 
-def reorder_route(engine: Engine, tracker: RouteTracker, route_id: int, order_ids: list[str]) -> None:
-    """New stop sequence for a route: ``order_ids`` in the order they will now be served."""
+def reorder_route(engine: Engine, tracker: RouteTracker, route_id: int, order_ids: list[str],
+                  desk: str | None = None) -> None:
+    """New stop sequence for a route: ``order_ids`` in the order they will now be served (``desk``: where the
+    change comes from, default this one)."""
+    desk = desk or this_desk()
+    for _ in range(CAS_TRIES):
+        try:
+            _reorder(engine, tracker, route_id, order_ids, desk)
+            return
+        except _MissedError:
+            continue
+    raise _again(f"route {route_id}")
+
+
+def _reorder(engine: Engine, tracker: RouteTracker, route_id: int, order_ids: list[str], desk: str) -> None:
     stamp = now_ms()
     with _editing(engine, tracker) as session:
         stops = {s.order_id: s for s in session.scalars(select(Stop).where(Stop.route_id == route_id))}
@@ -189,14 +247,27 @@ def reorder_route(engine: Engine, tracker: RouteTracker, route_id: int, order_id
         for sequence, order_id in enumerate(order_ids, start=1):
             stop = stops[order_id]
             if stop.sequence != sequence:
+                _set(session, stop, sequence=sequence)
                 session.execute(insert(OrderEvent).values(
-                    stop_id=stop.id, time_ms=stamp, type="resequenced", source="dispatcher",
+                    stop_id=stop.id, time_ms=stamp, type="resequenced", source="dispatcher", desk=desk,
                     detail=f"stop {stop.sequence} -> {sequence}"))
-                stop.sequence = sequence
 
 
-def reassign_stop(engine: Engine, tracker: RouteTracker, order_id: str, route_id: int) -> None:
-    """Move a stop to another route (another vehicle), at the end of its sequence."""
+def reassign_stop(engine: Engine, tracker: RouteTracker, order_id: str, route_id: int,
+                  desk: str | None = None) -> None:
+    """Move a stop to another route (another vehicle), at the end of its sequence (``desk``: where the change
+    comes from, default this one)."""
+    desk = desk or this_desk()
+    for _ in range(CAS_TRIES):
+        try:
+            _reassign(engine, tracker, order_id, route_id, desk)
+            return
+        except _MissedError:
+            continue
+    raise _again(f"order {order_id}")
+
+
+def _reassign(engine: Engine, tracker: RouteTracker, order_id: str, route_id: int, desk: str) -> None:
     stamp = now_ms()
     with _editing(engine, tracker) as session:
         stop = _stop(session, order_id)
@@ -205,6 +276,6 @@ def reassign_stop(engine: Engine, tracker: RouteTracker, order_id: str, route_id
             raise StopNotFoundError(f"no route {route_id}")
         last = session.scalar(select(func.max(Stop.sequence)).where(Stop.route_id == route_id)) or 0
         before = stop.route.route_key
-        stop.route_id, stop.sequence = route_id, last + 1
-        session.add(OrderEvent(stop_id=stop.id, time_ms=stamp, type="reassigned", source="dispatcher",
+        _set(session, stop, route_id=route_id, sequence=last + 1)
+        session.add(OrderEvent(stop_id=stop.id, time_ms=stamp, type="reassigned", source="dispatcher", desk=desk,
                                detail=f"route {before} -> {route.route_key} ({route.vehicle.name})"))

@@ -29,7 +29,7 @@ from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 from fleet_desk.store.registry import DeviceRef
 from fleet_desk.times import to_ms
 from fleet_desk.tracking.arrival import ArrivalDetector, Visit
-from fleet_desk.tracking.delay import delay_reason
+from fleet_desk.tracking.delay import delay_causes, revised_reason
 from fleet_desk.tracking.eta import EtaWindow, SpeedLearner, predict
 from fleet_desk.tracking.follow import Follower
 from fleet_desk.tracking.geo import distance_m
@@ -50,6 +50,7 @@ ETA_CHANGE_MS = 60_000  # an ETA (or its window) moving less than this is not a 
 ETA_CHANGE_SHARE = 0.02  # nor less than this share of the time ahead (hours ahead, a minute is noise)
 ETA_EVERY_MS = 30_000  # ETAs are predicted at least this often (fix time), and whenever the vehicle moved
 ETA_MOVED_M = 25.0
+AT_STOP_LEFT_S = 60.0  # a van at a stop past its service time leaves no sooner than this from now
 
 
 class RouteTracker:
@@ -321,8 +322,7 @@ class _Batch:
         else:
             stale_s = max(0.0, (now - t) / 1000)
         open_stops = [s for s in route.stops if s.status in OPEN]
-        busy_s = max((s.plan.service_s - (t - s.arrived_ms) / 1000
-                      for s in open_stops if s.status == "arrived" and s.arrived_ms is not None), default=0.0)
+        busy_s = _busy_s(open_stops, t, stale_s)
         pending = [s for s in open_stops if s.status == "pending"]
         start = t + stale_s * 1000
         if route.departed_ms is None and route.planned_start_ms is not None:
@@ -334,7 +334,7 @@ class _Batch:
                                            learned.circuity or rules.circuity, learned,
                                            times.at_depot(t, rules.timezone).hour, driving)
         route.rests_on(travel.basis, travel.straight)
-        etas = predict(plans, travel.legs_s, int(start), busy_s=max(0.0, busy_s - stale_s), stale_s=stale_s,
+        etas = predict(plans, travel.legs_s, int(start), busy_s=busy_s, stale_s=stale_s,
                        spread=learned.spread)
         news = is_news(t, now, rules)
         for before, (stop, eta) in enumerate(zip(pending, etas, strict=True)):
@@ -381,13 +381,12 @@ class _Batch:
         was_late = stop.late
         if late_s > self.rules.late_threshold_s:
             minutes = max(1, round(late_s / 60))
-            if was_late:
-                reason = stop.delay_reason
-            elif route.silent_since_ms is not None:
+            if route.silent_since_ms is not None:
                 reason = f"GPS unit silent since {times.hhmm(route.silent_since_ms, self.rules.timezone)}"
-            else:
-                reason = delay_reason(route.planned_start_ms, route.departed_ms, t, route.stops, stop,
-                                      self.track.learner.speed_mps, self.rules)
+            else:  # as things stand now, not frozen when first flagged; one episode, one 'delayed' event
+                reason = revised_reason(stop.delay_reason if was_late else None,
+                                        delay_causes(route.planned_start_ms, route.departed_ms, t, route.stops,
+                                                     stop, self.track.learner.speed_mps, self.rules))
             stop.run_late(minutes, reason)
             if not was_late:
                 self._event(stop, t, "delayed", f"about {minutes} min late: {reason}", now, t, news)
@@ -439,8 +438,20 @@ class _Batch:
             insert_predictions(conn, self.history)
         if self.legs:
             insert_driven_legs(conn, self.legs)
-        if route is not None:
-            write_route(conn, route, self.track.learner.speed_mps)
+        if route is not None and write_route(conn, route, self.track.learner.speed_mps):
+            self.track.checked_at = float("-inf")  # another desk or a dispatcher changed it: re-read it next fix
+
+
+def _busy_s(open_stops: Sequence[StopState], t: int, stale_s: float) -> float:
+    """Seconds the van will still spend where it is before it drives on, as of the fix at ``t`` (``stale_s``
+    old): what is left of the service time at a stop it is at, and once that is used up (a stop that runs
+    long), at least `AT_STOP_LEFT_S` more from now: it has not left, so the stops after it slip with every
+    minute it stays. Zero when it is at no stop."""
+    at = [s for s in open_stops if s.status == "arrived" and s.arrived_ms is not None]
+    if not at:
+        return 0.0
+    left = max(s.plan.service_s - (t - (s.arrived_ms or t)) / 1000 for s in at) - stale_s
+    return max(left, AT_STOP_LEFT_S)
 
 
 def _stops_text(n: int) -> str:
