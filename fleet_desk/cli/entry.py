@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from fleet_desk import __version__
-from fleet_desk.cli import config, db, dock, export, imports, live, lookup, manifest, outbox, ports, roads, sim
+from fleet_desk.cli import config, db, dock, export, imports, live, lookup, manifest, outbox, ports, roads, sim, watch
 from fleet_desk.cli.opening import closing, storage_errors, storage_message
 from fleet_desk.cli.options import Commands, add_global_options
 from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_USAGE, err
@@ -15,7 +15,7 @@ from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_USAGE, err
 #: Each command's parser, in the order ``fleet-desk --help`` lists them.
 COMMANDS = (imports.add_import_log, dock.add_dock, live.add_listen, export.add_export, manifest.add_manifest,
             imports.add_replay, lookup.add_stop, lookup.add_lookup, outbox.add_outbox, config.add_config,
-            ports.add_ports, roads.add_roads, sim.add_simulate, db.add_db)
+            ports.add_ports, roads.add_roads, sim.add_simulate, db.add_db, watch.add_watch)
 
 
 def build_parser() -> argparse.ArgumentParser:

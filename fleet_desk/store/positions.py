@@ -2,8 +2,9 @@
 
 The same fix from the same unit (same device, same fix time) is skipped by
 the database's unique key, so a log imported twice or a unit docked after it
-streamed live never doubles a position. The vehicle's latest position and
-the unit's last fix time are updated in the same transaction.
+streamed live never doubles a position. The vehicle's latest position, the
+unit's last fix time and the change desks wake on (one per vehicle that moved)
+are written in the same transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine, Update, bindparam, or_, update
 
 from fleet_desk.gps.fix import Fix
+from fleet_desk.store.changes import record
 from fleet_desk.store.models import Device, LatestPosition, Position
 from fleet_desk.store.registry import DeviceRef
 from fleet_desk.times import to_ms
@@ -175,6 +177,10 @@ def write_batches(conn: Connection, batches: Sequence[tuple[PositionWriter, Sequ
                        for r in newest.values() if r[_VEHICLE_AT] is not None]
         if latest_rows:
             conn.execute(latest, latest_rows)
+    moved = {writer.device.vehicle_id for (writer, _fixes), stored in zip(batches, stored_by_writer, strict=True)
+             if stored and writer.device.vehicle_id is not None}
+    if moved:  # desks wake on it when this commits (`fleet_desk.store.changes`)
+        record(conn, "position", moved)
     results = []
     for (writer, fixes), stored in zip(batches, stored_by_writer, strict=True):
         if fixes:
