@@ -22,7 +22,7 @@ from fleet_desk.store.search_index import (
     locale_region,
     mask_email,
     mask_phone,
-    phone_key,
+    phone_keys,
     usual_region,
     words,
 )
@@ -79,9 +79,9 @@ def _candidates(conn: Connection, text: str, region: str | None, limit: int) -> 
     ids = {text, text.upper()}
     yield EXACT, conn.scalars(select(Stop.id).where(Stop.tracking_number.in_(ids))).all()
     yield EXACT, conn.scalars(select(Stop.id).where(Stop.order_id.in_(ids))).all()
-    phone = phone_key(text, region)
+    phone = phone_keys(text, region)
     if phone:
-        yield CONTACT, conn.scalars(select(Stop.id).where(Stop.phone_key == phone).limit(limit)).all()
+        yield CONTACT, conn.scalars(select(Stop.id).where(Stop.phone_key.in_(phone)).limit(limit)).all()
     email = email_key(text)
     if email:
         yield CONTACT, conn.scalars(select(Stop.id).where(Stop.email_key == email).limit(limit)).all()

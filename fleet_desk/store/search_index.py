@@ -3,7 +3,9 @@
 Names and streets become folded words (case and accents gone: "Élodie" ->
 "elodie"), each a row of `lookup_terms`, so a prefix of any word finds the
 order. Phones become E.164 ("+33412345678") whatever the formatting, national
-numbers read with the depot's region. E-mails are lower-cased.
+numbers read with the depot's region; a national number no region vouches for
+keeps its digits ("0412345678"), and a lookup tries both. E-mails are
+lower-cased.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from fleet_desk.store.models import LookupTerm, Stop
 NAME, STREET = 1, 2
 TERM_MAX = 60
 _WORD = re.compile(r"[0-9a-z]+")
+_PHONE = re.compile(r"^\s*\+?\(?[0-9][0-9 .()/-]*$")  # digits and what people write between them
+MIN_DIGITS, MAX_DIGITS = 6, 17  # E.164 has at most 15, with a 00 prefix 17
 
 
 def fold(text: str) -> str:
@@ -42,11 +46,45 @@ def locale_region() -> str | None:
 
 
 def phone_key(text: str | None, region: str | None) -> str | None:
-    """E.164 for a possible phone number in any formatting; None if it is not one."""
-    if not text or sum(ch.isdigit() for ch in text) < 6:
+    """The key a phone number is stored and found by; None if the text is no phone number.
+
+    E.164 ("+33478112233") for an international number ("+33 4 78 11 22 33", "0033 4 78 11 22 33") and for a
+    national one that is a valid number of ``region``. A national number read with no region, or that is no
+    number of ``region`` (a French "04 78 11 22 33" on a computer set up for the United States), keeps its own
+    digits ("0478112233"): never a country code guessed for it. `phone_keys` finds it either way."""
+    if not text or not _PHONE.match(text) or not MIN_DIGITS <= sum(ch.isdigit() for ch in text) <= MAX_DIGITS:
         return None
+    written = text.strip()
+    if written.startswith(("+", "00")):
+        return _international("+" + written[2:] if written.startswith("00") else written)
+    if region:
+        try:
+            number = phonenumbers.parse(written, region)
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is not None and phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return "".join(ch for ch in written if ch.isdigit())
+
+
+def phone_keys(text: str | None, region: str | None) -> list[str]:
+    """The keys a stored number the caller means may have: its `phone_key` and, for an international one, the
+    digits it is dialled with inside its country ("+33 4 78 11 22 33" -> "0478112233"), the key of a number
+    stored with no region."""
+    key = phone_key(text, region)
+    if key is None:
+        return []
+    if not key.startswith("+"):
+        return [key]
+    national = phonenumbers.format_number(phonenumbers.parse(key), phonenumbers.PhoneNumberFormat.NATIONAL)
+    digits = "".join(ch for ch in national if ch.isdigit())
+    return [key, digits] if digits and digits != key else [key]
+
+
+def _international(text: str) -> str | None:
+    """E.164 for a number written with its country code; None when it is no possible number."""
     try:
-        number = phonenumbers.parse(text, region)
+        number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_possible_number(number):
@@ -55,8 +93,9 @@ def phone_key(text: str | None, region: str | None) -> str | None:
 
 
 def region_of(keys: Iterable[str]) -> str | None:
-    """The region most of these E.164 numbers belong to."""
-    numbers = (phonenumbers.parse(k) for k in keys)
+    """The region most of these keys' international (E.164) numbers belong to; keys kept as national digits
+    say nothing about it."""
+    numbers = (phonenumbers.parse(k) for k in keys if k.startswith("+"))
     codes = Counter(n.country_code for n in numbers if n.country_code is not None)  # parse always sets it
     if not codes:
         return None
@@ -100,5 +139,5 @@ def mask_email(email: str | None) -> str:
 def usual_region(conn: Connection) -> str | None:
     """Where most customers' phones are, for reading a national number when no region is set (the setting
     `phone_region`)."""
-    keys = conn.scalars(select(Stop.phone_key).where(Stop.phone_key.is_not(None)).limit(50)).all()
+    keys = conn.scalars(select(Stop.phone_key).where(Stop.phone_key.startswith("+")).limit(50)).all()
     return region_of(key for key in keys if key is not None)  # the query leaves NULLs out; said for the type
