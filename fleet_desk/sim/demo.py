@@ -119,15 +119,25 @@ def demo_trouble(index: int) -> DayTrouble:
     if index == 2:
         trouble.late_departure_s = 40 * 60  # still at the depot, its first customers will wait
     elif index == 4:
-        trouble.slow_legs = {leg: 0.45 for leg in range(2, 7)}  # stuck in traffic
+        trouble.slow_legs = {leg: 0.4 for leg in range(1, STOPS)}  # stuck in traffic all morning
     elif index == 7:
-        trouble.long_stops = {3: 30 * 60}  # a stop that takes half an hour
+        # A stop that takes an hour (with hour-long windows, half an hour is still on time), and the van some
+        # way into it when the demo starts, so its later customers show late at once.
+        trouble.long_stops = {3: 60 * 60}
     return trouble
+
+
+LONG_STOP_SO_FAR_S = 40 * 60  # how far into its long stop the demo finds the van that has one
 
 
 def demo_traffic(index: int) -> float:
     """How much slower than free flow van ``index`` drives the town's streets (1.3: 30% longer)."""
     return 1.3 if index % 5 == 1 else 1.0
+
+
+def _demo_day(index: int, start: datetime, seed: int, streets: OsrmRoadMap | None) -> SimulatedDay:
+    return simulate_day(index, start, stops=STOPS, seed=seed, trouble=demo_trouble(index),
+                        window_minutes=WINDOW_MINUTES, road_map=streets, traffic=demo_traffic(index))
 
 
 class DemoFleet:
@@ -158,9 +168,12 @@ class DemoFleet:
         self.elapsed_s: list[int] = []
         for i in range(vehicles):
             elapsed = 20 * 60 + (i * 7 % 12) * 5 * 60  # 20 to 75 minutes into the day
-            day = simulate_day(i, now - timedelta(seconds=elapsed), stops=STOPS, seed=seed,
-                               trouble=demo_trouble(i), window_minutes=WINDOW_MINUTES, road_map=streets,
-                               traffic=demo_traffic(i))
+            day = _demo_day(i, now - timedelta(seconds=elapsed), seed, streets)
+            long_stops = demo_trouble(i).long_stops
+            if long_stops:  # the same day, started early enough to find the van well into that stop
+                reached = day.arrivals[min(long_stops)] - day.start
+                elapsed = int(reached.total_seconds()) + LONG_STOP_SO_FAR_S
+                day = _demo_day(i, now - timedelta(seconds=elapsed), seed, streets)
             day.unit.head_start_s += elapsed  # carry on live from where the day is now
             self.days.append(day)
             self.elapsed_s.append(elapsed)
