@@ -4,6 +4,10 @@ Read from the latest position per vehicle (never a scan of history), so it
 shows what any source wrote: live units on this workstation or another,
 docked units and imported logs alike. No Qt here: the board and the map
 observe it through the UI layer.
+
+Given the database's `ChangeListener`, the watch reads when a vehicle moved or
+a unit or route changed (on any desk), and otherwise only every ``interval_s``
+as a safety net; without one it polls every second as before.
 """
 
 from __future__ import annotations
@@ -18,11 +22,17 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from fleet_desk.fleet.vehicles import FleetVehicle
+from fleet_desk.store.changes import ChangeListener, ChangeRow
 from fleet_desk.store.models import Device, Driver, LatestPosition, Position, Vehicle
 
 log = logging.getLogger(__name__)
 
 MIN_GAP_S = 0.5
+#: With a change listener: read anyway this often (a change missed by every other path shows within it).
+SAFETY_S = 15.0
+#: The changes the board and the map show: vehicles that moved, units (assigned, read by a desk), routes (a
+#: manifest brings vehicles).
+WAKES_ON = frozenset({"position", "unit", "route"})
 
 
 def load_fleet(engine: Engine) -> list[FleetVehicle]:
@@ -81,24 +91,30 @@ def thin[P](points: Sequence[P], max_points: int) -> list[P]:
 
 
 class FleetWatch:
-    """Polls the fleet in a background thread and reports vehicles that changed.
+    """Reads the fleet in a background thread and reports vehicles that changed.
 
     ``on_change(changed, removed)`` gets the rows that differ from the last
-    poll (all of them the first time) and the ids of vehicles that are gone.
-    Errors (a database that went away) go to ``on_error`` and polling goes on.
+    read (all of them the first time) and the ids of vehicles that are gone.
+    With ``changes`` it reads when they say a vehicle, unit or route changed
+    (and every ``interval_s``, `SAFETY_S` by default); without, every second.
+    Errors (a database that went away) go to ``on_error`` and reading goes on.
     """
 
     def __init__(self, engine: Engine, on_change: Callable[[list[FleetVehicle], list[int]], None],
-                 on_error: Callable[[str], None] | None = None, interval_s: float = 1.0):
+                 on_error: Callable[[str], None] | None = None, interval_s: float | None = None,
+                 changes: ChangeListener | None = None):
         self.engine = engine
         self.on_change = on_change
         self.on_error = on_error or (lambda message: None)
-        self.interval_s = interval_s
+        self.interval_s = interval_s if interval_s is not None else (SAFETY_S if changes is not None else 1.0)
+        self.changes = changes
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleet-watch", daemon=True)
         self._known: dict[int, FleetVehicle] = {}
         self._failing = False
+        if changes is not None:
+            changes.subscribe(self._on_changes)
 
     def start(self) -> None:
         self._thread.start()
@@ -108,9 +124,17 @@ class FleetWatch:
         self._wake.set()
 
     def stop(self) -> None:
+        if self.changes is not None:
+            self.changes.unsubscribe(self._on_changes)
         self._stop.set()
         self._wake.set()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _on_changes(self, rows: list[ChangeRow]) -> None:
+        """The change listener's batch: read now if it touches what the fleet shows."""
+        if any(row.kind in WAKES_ON for row in rows):
+            self._wake.set()
 
     def poll(self) -> tuple[list[FleetVehicle], list[int]]:
         rows = {r.vehicle_id: r for r in load_fleet(self.engine)}
@@ -122,23 +146,25 @@ class FleetWatch:
     def _run(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
+            self._wake.clear()  # before reading: a change that lands while reading wakes the next read
             try:
                 changed, removed = self.poll()
             except Exception as exc:
                 if not self._failing:
                     log.warning("fleet poll failed", exc_info=True)
                     self.on_error(f"Reading the fleet from the database failed ({type(exc).__name__}: {exc}); "
-                                  "retrying every second.")
+                                  "retrying.")
                 self._failing = True
             else:
                 self._failing = False
                 if changed or removed:
                     self.on_change(changed, removed)
-            # Woken early by `poll_now` (new fixes, an import), but never more often than MIN_GAP_S:
+            # Woken early by `poll_now` (new fixes, an import) or a change on the database (any desk's), but never
+            # more often than MIN_GAP_S:
             # hundreds of units storing fixes must not turn the watch into a busy loop.
             self._stop.wait(max(0.0, MIN_GAP_S - (time.monotonic() - started)))
-            self._wake.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
-            self._wake.clear()
+            interval = min(self.interval_s, 1.0) if self._failing else self.interval_s  # failing: retry soon
+            self._wake.wait(max(0.0, interval - (time.monotonic() - started)))
 
 
 def vehicle_track(engine: Engine, vehicle_id: int, since_ms: int, max_points: int = 3000) -> list[tuple[float, float]]:

@@ -22,7 +22,6 @@ a slow transaction's changes are read when they land.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
@@ -60,14 +59,24 @@ _desk: str | None = None
 
 
 def set_desk(name: str | None) -> None:
-    """The name this process's changes are recorded under (the desk's setting; None: the host name)."""
+    """The name this process's changes are recorded under (None: the ``desk_name`` setting, read again)."""
     global _desk
     _desk = (name or "").strip()[:100] or None
 
 
 def this_desk() -> str:
-    """The desk changes of this process are recorded under."""
-    return _desk or os.environ.get("FLEET_DESK_DESK") or socket.gethostname()[:100] or "desk"
+    """The desk changes of this process are recorded under: the one set, else the ``desk_name`` setting (read
+    once), else the host name."""
+    global _desk
+    if _desk is None:
+        from fleet_desk.settings import Settings
+
+        try:
+            _desk = str(getattr(Settings.load(), "desk_name", "") or "").strip()[:100] or None
+        except Exception:  # unreadable settings: said where they are loaded for the user; here, the host
+            log.debug("settings unreadable for the desk name", exc_info=True)
+        _desk = _desk or socket.gethostname()[:100] or "desk"
+    return _desk
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
+from fleet_desk.store.changes import record
 from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, Route, Stop, Vehicle
 from fleet_desk.store.registry import get_or_create
 from fleet_desk.store.search_index import email_key, index_terms, locale_region, phone_key, region_of, usual_region
@@ -170,6 +171,7 @@ def _set(session: Session, stop: Stop, **values: object) -> None:
         .values(**values, version=stop.version + 1).execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise _MissedError
+    record(session.connection(), "stop", [stop.id])  # every desk wakes on it when this commits
 
 
 def _again(what: str) -> ChangedElsewhereError:

@@ -1,8 +1,9 @@
 """The window's view of the core: live units and the fleet, as Qt signals.
 
 Owns the `LiveIngest` (reader threads and the ingest thread) and the
-`FleetWatch` (a polling thread); their callbacks arrive on those threads
-and become signals, which Qt delivers on the GUI thread.
+`FleetWatch` (a thread that reads the fleet when the database's changes say a
+vehicle moved, on this desk or another); their callbacks arrive on those
+threads and become signals, which Qt delivers on the GUI thread.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fleet_desk import messages
 from fleet_desk.fleet.watch import FleetWatch
 from fleet_desk.ingest.live import LiveIngest
 from fleet_desk.store import DeviceRef
+from fleet_desk.store.changes import ChangeListener
 from fleet_desk.store.units import UnitAssignment, assign_unit, live_units, set_live
 from fleet_desk.tracking.tracker import RouteTracker
 from fleet_desk.ui.tasks import run_in_background
@@ -37,13 +39,15 @@ class FleetFeed(QObject):
     fixesStored = Signal(int)
     unitsChanged = Signal()  # a unit was attached, started or stopped
 
-    def __init__(self, engine: Engine, tracker: RouteTracker, parent: QObject | None = None) -> None:
-        """``tracker``: the depot's live tracker, which the live units' fixes go through."""
+    def __init__(self, engine: Engine, tracker: RouteTracker, parent: QObject | None = None,
+                 changes: ChangeListener | None = None) -> None:
+        """``tracker``: the depot's live tracker, which the live units' fixes go through; ``changes``: the
+        window's change listener, which wakes the fleet watch (without one it polls every second)."""
         super().__init__(parent)
         self.engine = engine
         self.live = LiveIngest(engine, tracker, on_fixes=self._on_fixes, on_status=self._on_status,
                                on_error=messages.warning)
-        self.watch = FleetWatch(engine, on_change=self.fleetChanged.emit, on_error=messages.error)
+        self.watch = FleetWatch(engine, on_change=self.fleetChanged.emit, on_error=messages.error, changes=changes)
         self._statuses: dict[str, UnitStatus] = {}
         self._stopped = False
 

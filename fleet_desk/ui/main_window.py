@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # the database layer, live ingestion and the heavier panels a
     from fleet_desk.depot import Depot
     from fleet_desk.push.endpoint import Endpoint
     from fleet_desk.tracking.board import RouteView
+    from fleet_desk.ui.change_bell import ChangeBell
     from fleet_desk.ui.dialogs.import_log import ImportFlow
     from fleet_desk.ui.dialogs.manifest import ManifestImport
     from fleet_desk.ui.dialogs.outbox import OutboxMonitor
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.depot: Depot | None = None
         self.feed: FleetFeed | None = None
         self.outbox: OutboxFeed | None = None
+        self.changes: ChangeBell | None = None  # what this desk wakes on: the database's changes, any desk's
         self.port_watch: PortWatcher | None = None
         self.port_lister: Callable[[], list[PortInfo]] | None = None  # tests: pseudo-terminals as ports
         # Panels and dialogs made on first use.
@@ -215,6 +217,7 @@ class MainWindow(QMainWindow):
         ``depot`` (made once by the app; its live tracker is the one every import, dock and route change of
         this window goes through)."""
         from fleet_desk.store.database import describe, is_read_only
+        from fleet_desk.ui.change_bell import ChangeBell
         from fleet_desk.ui.fleet_feed import FleetFeed
         from fleet_desk.ui.outbox_feed import OutboxFeed
 
@@ -234,7 +237,10 @@ class MainWindow(QMainWindow):
         else:
             self.outbox.start()
         self.outbox_button.setEnabled(True)
-        self.feed = FleetFeed(engine, depot.tracker, self)
+        self.changes = ChangeBell(engine, self)
+        self.changes.changed.connect(self._on_changes)
+        self.changes.start()
+        self.feed = FleetFeed(engine, depot.tracker, self, changes=self.changes.listener)
         self.feed.fleetChanged.connect(self._on_fleet)
         self.feed.unitStatusChanged.connect(self._on_unit_status)
         self.feed.fixesStored.connect(lambda _n: self._poke_outbox())  # new fixes may have queued notices
@@ -350,6 +356,16 @@ class MainWindow(QMainWindow):
         if self._seen_fleet:
             self.map.fit_to_fleet()
         self.mapReady.emit()
+
+    def _on_changes(self, kinds: dict[str, set[int]]) -> None:
+        """Something changed on the database, at this desk or another: the panels showing it read it again
+        (the board and the map through the fleet watch, which the same changes wake)."""
+        if "stop" in kinds or "route" in kinds:
+            self.routes.refresh()
+        if self.outbox is not None:
+            self.outbox.changed(kinds)
+        if self.lookup is not None:
+            self.lookup.changed(kinds)
 
     def _poll_fleet(self) -> None:
         """Something was stored: the board and map need not wait for the watch's next look."""
@@ -567,6 +583,8 @@ class MainWindow(QMainWindow):
             self.feed.stop()
         if self.outbox is not None:
             self.outbox.stop()
+        if self.changes is not None:
+            self.changes.stop()
         self.routes.stop()
         self.message_bar.detach()
         super().closeEvent(event)

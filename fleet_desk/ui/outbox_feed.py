@@ -1,7 +1,9 @@
 """The window's view of the outbox: sends while the app runs and reports the outbox's state as signals.
 
 Owns the `SenderThread`; its rounds arrive on that thread and become signals.
-The state is re-read every few seconds (other processes may queue or send).
+The state is re-read when the database's changes say an outbox event or a
+stop changed (on this desk or another: other desks queue and send too), and
+every `REFRESH_MS` as a safety net.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from fleet_desk.settings import Settings
 from fleet_desk.ui.tasks import run_in_background
 
 log = logging.getLogger(__name__)
-REFRESH_MS = 2000
+REFRESH_MS = 10_000  # the safety net: changes announced wake it sooner
+WAKE_GAP_MS = 500  # changes arriving together: one re-read
 
 
 class OutboxFeed(QObject):
@@ -47,6 +50,10 @@ class OutboxFeed(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
+        self._soon = QTimer(self)
+        self._soon.setSingleShot(True)
+        self._soon.setInterval(WAKE_GAP_MS)
+        self._soon.timeout.connect(self.refresh)
         self.configure(settings)
 
     # Control
@@ -57,6 +64,7 @@ class OutboxFeed(QObject):
 
     def stop(self) -> None:
         self._timer.stop()
+        self._soon.stop()
         self.thread.stop()
 
     def configure(self, settings: Settings) -> None:
@@ -96,6 +104,14 @@ class OutboxFeed(QObject):
     def poke(self) -> None:
         """Something was stored that may have queued events: look now."""
         self.thread.poke()
+
+    def changed(self, kinds: dict[str, set[int]]) -> None:
+        """Changes on the database (`fleet_desk.ui.change_bell`): an outbox event or a stop (whose notices are
+        queued with it) changed, here or at another desk: send what is due and re-read the state, soon."""
+        if "outbox" in kinds or "stop" in kinds:
+            self.thread.poke()
+            if self._timer.isActive() and not self._soon.isActive():
+                self._soon.start()
 
     def retry(self) -> None:
         """Retry now: refused events back in the queue, waiting ones due at once."""

@@ -1,6 +1,7 @@
 """The Routes panel: the day's routes with progress and an on-time or late badge, and the selected route's stops.
 
-Routes are re-read in the background every few seconds (`fleet_desk.tracking.board`);
+Routes are re-read in the background when a stop or route changes on any desk (the window's
+`fleet_desk.ui.change_bell`) and every few seconds besides (`fleet_desk.tracking.board`);
 only rows that changed are redrawn (`fleet_desk.ui.models.routes`). A dispatcher can mark a stop delivered or
 failed, move it up or down the sequence, or hand it to another route; each is
 recorded on the order's timeline by `fleet_desk.tracking.routes`.
@@ -12,7 +13,16 @@ from collections.abc import Callable
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -34,18 +44,35 @@ if TYPE_CHECKING:  # the database layer loads after the window shows
     from fleet_desk.depot import Depot
     from fleet_desk.tracking.board import RouteView, StopView
 
-REFRESH_MS = 2000
+REFRESH_MS = 10_000  # the safety net (and the clock's part of progress): changes announced wake it sooner
+LOADING = "Loading the day's routes…"
+NO_ROUTES = "No routes today. File > Import manifest… loads a day's routes."
 
 
-def _table(model: QAbstractTableModel, parent: QWidget, sortable: bool) -> QTableView:
+class _SortProxy(QSortFilterProxyModel):
+    """Sorts by `SORT_ROLE` as Python compares it (the Status column's urgency is a list: rank, then more)."""
+
+    def lessThan(self, left: QModelIndex | QPersistentModelIndex,
+                 right: QModelIndex | QPersistentModelIndex) -> bool:
+        a, b = left.data(SORT_ROLE), right.data(SORT_ROLE)
+        try:
+            return bool(a < b)
+        except TypeError:  # a row with nothing to sort by goes last
+            return a is not None and b is None
+
+
+def _table(model: QAbstractTableModel, parent: QWidget, sort_column: int | None,
+           stretch: tuple[int, ...]) -> QTableView:
+    """A table that fits the panel's width: its columns sized to their contents, except ``stretch``, which share
+    what is left and elide (their full text in the tooltip); never a horizontal scroll bar."""
     view = QTableView(parent)
-    if sortable:
-        proxy = QSortFilterProxyModel(parent)
+    if sort_column is not None:
+        proxy = _SortProxy(parent)
         proxy.setSourceModel(model)
         proxy.setSortRole(SORT_ROLE)
         view.setModel(proxy)
         view.setSortingEnabled(True)
-        view.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        view.sortByColumn(sort_column, Qt.SortOrder.AscendingOrder)
     else:
         view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -53,8 +80,15 @@ def _table(model: QAbstractTableModel, parent: QWidget, sortable: bool) -> QTabl
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.verticalHeader().hide()
     view.verticalHeader().setDefaultSectionSize(22)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    view.setWordWrap(False)
+    header = view.horizontalHeader()
+    header.setStretchLastSection(False)
+    header.setMinimumSectionSize(24)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    for column in stretch:
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
     view.setAlternatingRowColors(True)
     return view
 
@@ -71,13 +105,14 @@ class RoutesPanel(QWidget):
         self.depot: Depot | None = None  # set by `start`
         self.routes_model = RoutesModel(self.zone, self)
         self.stops_model = StopsModel(self.zone, self)
-        self.routes_table = _table(self.routes_model, self, sortable=True)
-        self.stops_table = _table(self.stops_model, self, sortable=False)
+        # Late routes first (sorted by status); the driver's and the next customer's names give way when narrow.
+        self.routes_table = _table(self.routes_model, self, RoutesModel.STATUS, stretch=(2, 5))
+        self.stops_table = _table(self.stops_model, self, None, stretch=(1, StopsModel.LATE))
         self.stops_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.stops_table.customContextMenuRequested.connect(self._stop_menu)
         self.stops_table.doubleClicked.connect(self._stop_double_clicked)
         self.routes_table.selectionModel().currentRowChanged.connect(lambda *_: self._show_selected())
-        self.summary = QLabel("No routes today. File > Import manifest… loads a day's routes.", self)
+        self.summary = QLabel(LOADING, self)
         self.summary.setWordWrap(True)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.routes_table)
@@ -88,14 +123,15 @@ class RoutesPanel(QWidget):
         layout.addWidget(splitter, 1)
         self._routes: list[RouteView] = []
         self._loading = False
+        self._again = False  # asked to refresh while reading: read again when this read is in
         self._menu: QMenu | None = None  # the stop's context menu last shown
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
 
     def start(self, depot: Depot) -> None:
-        """Show today's routes (the depot's date, in its time zone) from ``depot``'s database, refreshed every
-        2 s; a dispatcher's changes go through ``depot``'s live tracker."""
+        """Show today's routes (the depot's date, in its time zone) from ``depot``'s database, refreshed on
+        changes and every 10 s; a dispatcher's changes go through ``depot``'s live tracker."""
         self.depot = depot
         self._timer.start()
         self.refresh()
@@ -114,7 +150,10 @@ class RoutesPanel(QWidget):
     def refresh(self) -> None:
         from fleet_desk.tracking.board import load_routes
 
-        if self.depot is None or self._loading:
+        if self.depot is None:
+            return
+        if self._loading:
+            self._again = True
             return
         self._loading = True
         now = now_ms()
@@ -123,6 +162,9 @@ class RoutesPanel(QWidget):
 
     def _loaded(self, routes: list[RouteView]) -> None:
         self._loading = False
+        if self._again:  # something changed while reading: read again (this one shows meanwhile)
+            self._again = False
+            self.refresh()
         self.routes_model.refresh_times()
         if routes == self._routes:
             return
@@ -138,7 +180,7 @@ class RoutesPanel(QWidget):
         total = sum(len(r.stops) for r in routes)
         self.summary.setText(f"{len(routes)} routes today: {done} of {total} stops done, "
                              f"{late} stop{'s' if late != 1 else ''} running late. {etas_summary(routes)}"
-                             .strip() if routes else "No routes today. File > Import manifest… loads a day's routes.")
+                             .strip() if routes else NO_ROUTES)
         self.routesChanged.emit(routes)
 
     def _load_failed(self, error: Exception) -> None:
