@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from fleet_desk.cli import main
 from fleet_desk.push.outbox import outbox_rows
+from fleet_desk.settings import host_name
 from tests.helpers.outbox import ENDPOINT_TOKEN, SECRET, queue_notices
 from tests.helpers.receiver import Receiver
 
@@ -41,10 +42,13 @@ def test_status_lists_the_events_needing_attention(db_url: str, engine: Engine, 
     listed = [int(m) for m in re.findall(r"^\s+(\d+)\s+(?:dead|pending)\s", out, re.MULTILINE)]
     assert "needing attention" in out and sorted(listed) == sorted(dead + tried)
     assert "HTTP 400" in out and "1 attempt " in out
+    assert f"by desk:\n  {host_name()}: sent 1, dead 1\n" in out
     assert main(["--db", db_url, "outbox", "status", "--format", "json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["dead"] == 1 and {e["id"] for e in status["attention"]} == set(dead + tried)
     assert {e["status"] for e in status["attention"]} == {"dead", "pending"}
+    assert status["superseded"] == 0 and status["retrying"] == 1
+    assert status["desks"] == [{"desk": host_name(), "sent": 1, "dead": 1, "sending": 0}]  # this desk's name
 
 
 def test_show_takes_the_uuid_the_sender_named_or_the_number(db_url: str, engine: Engine,
