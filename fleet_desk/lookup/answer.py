@@ -9,8 +9,10 @@ to the customer (the outbox).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -18,12 +20,14 @@ from sqlalchemy.orm import aliased
 
 from fleet_desk import times
 from fleet_desk.fleet.vehicles import STALE_AFTER_S
-from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, OutboxEvent, Route, Stop, Vehicle
+from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, OutboxEvent, Position, Route, Stop, Vehicle
 from fleet_desk.store.search_index import mask_email, mask_phone
 from fleet_desk.times import iso_z
 from fleet_desk.tracking.geo import distance_m
+from fleet_desk.tracking.notices import CUSTOMER_FACING
 from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.tracking.state import OPEN
+from fleet_desk.tracking.tracker import DEPOT_RADIUS_M
 
 NEAR_M = 400.0  # a route stop closer than this names where the van is
 EVENT_WORDS = {
@@ -39,6 +43,8 @@ EVENT_WORDS = {
     "resequenced": "Moved in the route",
     "reassigned": "Handed to another route",
 }
+FROM_LOGS = frozenset({"dock", "import", "replay"})  # events read after the fact, which tell no customer
+_FLAGGED = re.compile(r"^about (\d+) min late")
 NOTICE_STATUS = {"pending": "waiting to be sent", "sent": "sent", "dead": "refused by the endpoint",
                  "superseded": "replaced by a newer ETA before it went out"}
 
@@ -53,7 +59,7 @@ class VehicleSeen:
     lon: float
     fix_ms: int
     fix_age_s: float
-    near: str  # "near 12 Rue X, Lyon" or "at 45.75120, 4.84230"
+    near: str  # "at the depot", "near 12 Rue X, Lyon" or "at 45.75120, 4.84230"
 
     @property
     def stale(self) -> bool:
@@ -120,6 +126,7 @@ class OrderAnswer:
     vehicle: VehicleSeen | None
     timeline: list[TimelineItem] = field(default_factory=list)
     notices: list[NoticeSent] = field(default_factory=list)
+    untold: str = "nothing yet"  # with no notices: why the customer was told nothing
     words: str = ""  # what to tell the customer
 
     @property
@@ -152,17 +159,27 @@ def answer_for(engine: Engine, stop_id: int, rules: TrackingRules, now_ms: int) 
                                 .where(Stop.route_id == stop.route_id).order_by(Stop.sequence)).all()
         seen = conn.execute(select(LatestPosition.fix_time_ms, LatestPosition.lat, LatestPosition.lon)
                             .where(LatestPosition.vehicle_id == row.vehicle_id)).first()
-        events = conn.execute(select(OrderEvent.time_ms, OrderEvent.type, OrderEvent.detail)
+        events = conn.execute(select(OrderEvent.time_ms, OrderEvent.type, OrderEvent.detail, OrderEvent.source,
+                                     OrderEvent.customer_facing)
                               .where(OrderEvent.stop_id == stop_id)
                               .order_by(OrderEvent.time_ms, OrderEvent.id)).all()
         pushed = conn.execute(select(OutboxEvent.created_ms, OutboxEvent.sent_ms, OutboxEvent.type,
                                      OutboxEvent.status, OutboxEvent.body)
                               .where(OutboxEvent.order_id == stop.order_id).order_by(OutboxEvent.sequence)).all()
 
+        depot = rules.depot
+        if seen is not None and depot is None:  # where the van's day started, as the tracker takes it
+            first = conn.execute(select(Position.lat, Position.lon)
+                                 .where(Position.vehicle_id == row.vehicle_id,
+                                        Position.fix_time_ms >= _day_start_ms(row.service_date, rules))
+                                 .order_by(Position.fix_time_ms).limit(1)).first()
+            depot = (first.lat, first.lon) if first is not None else None
+
     vehicle = None
     if seen is not None:
         vehicle = VehicleSeen(row.vehicle, seen.lat, seen.lon, seen.fix_time_ms,
-                              max(0.0, (now_ms - seen.fix_time_ms) / 1000), _near(seen.lat, seen.lon, siblings))
+                              max(0.0, (now_ms - seen.fix_time_ms) / 1000),
+                              _near(seen.lat, seen.lon, siblings, depot))
     delivered = next((e.time_ms for e in reversed(events) if e.type == "delivered"), None)
     answer = OrderAnswer(
         stop_id=stop.id, order_id=stop.order_id, tracking_number=stop.tracking_number,
@@ -180,18 +197,57 @@ def answer_for(engine: Engine, stop_id: int, rules: TrackingRules, now_ms: int) 
         delivered_ms=delivered or (stop.departed_ms if stop.status == "delivered" else None),
         arrived_ms=stop.arrived_ms, failure_reason=stop.failure_reason, departed_depot_ms=row.route_departed_ms,
         vehicle=vehicle,
-        timeline=[TimelineItem(e.time_ms, e.type, e.detail) for e in events],
+        timeline=_timeline(events, stop.delay_minutes if stop.late and stop.status in OPEN else None),
         notices=[NoticeSent(p.sent_ms or p.created_ms, p.type, p.status, _said(p.body, rules)) for p in pushed],
+        untold=_untold(events, row.vehicle, rules),
     )
     answer.words = words_for(answer, rules, now_ms)
     return answer
 
 
-def _near(lat: float, lon: float, stops: Sequence[Any]) -> str:
+def _day_start_ms(service_date: str, rules: TrackingRules) -> int:
+    """Midnight at the depot starting ``service_date``."""
+    midnight = datetime.combine(date.fromisoformat(service_date), datetime.min.time())
+    return times.to_ms(midnight.replace(tzinfo=rules.timezone) if rules.timezone else midnight.astimezone())
+
+
+def _near(lat: float, lon: float, stops: Sequence[Any], depot: tuple[float, float] | None) -> str:
+    """Where the van is in words: at the depot, near a stop of its route, or else its coordinates."""
     best = min(stops, key=lambda s: distance_m(lat, lon, s.lat, s.lon), default=None)
-    if best is not None and distance_m(lat, lon, best.lat, best.lon) <= NEAR_M:
+    to_best = distance_m(lat, lon, best.lat, best.lon) if best is not None else float("inf")
+    if depot is not None and distance_m(lat, lon, *depot) <= min(DEPOT_RADIUS_M, to_best):
+        return "at the depot"
+    if best is not None and to_best <= NEAR_M:
         return f"near {best.address}"
     return f"at {lat:.5f}, {lon:.5f}"
+
+
+def _timeline(events: Sequence[Any], late_now: int | None) -> list[TimelineItem]:
+    """The order's events in time order; a delay still running says how late it is now beside how late it was
+    when flagged, so the timeline agrees with the card's headline."""
+    items = [TimelineItem(e.time_ms, e.type, e.detail) for e in events]
+    last_delay = next((i for i in range(len(items) - 1, -1, -1) if items[i].type == "delayed"), None)
+    if late_now is not None and last_delay is not None:
+        item = items[last_delay]
+        flagged = _FLAGGED.match(item.detail or "")
+        if flagged and int(flagged.group(1)) != late_now:
+            detail = (item.detail or "").replace(flagged.group(0), f"about {flagged.group(1)} min late when flagged "
+                                                                   f"(now about {late_now} min)", 1)
+            items[last_delay] = TimelineItem(item.time_ms, item.type, detail)
+    return items
+
+
+def _untold(events: Sequence[Any], vehicle: str, rules: TrackingRules) -> str:
+    """Why no notice went to the customer (shown when none did)."""
+    news = [e for e in events if e.type in CUSTOMER_FACING]
+    if not news:
+        return "nothing yet"
+    if any(e.customer_facing for e in news):
+        return "nothing: no notice was queued for this order"
+    if all(e.source in FROM_LOGS for e in news):
+        return (f"nothing: what happened was read from {vehicle}'s GPS log after the fact, and news more than "
+                f"{age_words(rules.news_max_age_s)} old is not sent")
+    return f"nothing: the news came in more than {age_words(rules.news_max_age_s)} late, too old to send"
 
 
 def _said(body: str, rules: TrackingRules) -> str:
@@ -324,5 +380,5 @@ def as_text(a: OrderAnswer, rules: TrackingRules) -> str:
               for t in a.timeline] or ["  (nothing yet)"]
     lines += ["", "Told the customer:"]
     lines += [f"  {clock(n.time_ms)}  {n.said} ({NOTICE_STATUS.get(n.status, n.status)})" for n in a.notices] or [
-        "  nothing yet"]
+        f"  {a.untold}"]
     return "\n".join(lines)

@@ -38,6 +38,7 @@ from fleet_desk.sim.day import DayTrouble, SimulatedDay, render_day, rows_to_csv
 from fleet_desk.sim.endpoint import DemoEndpoint
 from fleet_desk.sim.town import write_town
 from fleet_desk.sim.vans import DEPOT, PtyUnit, run
+from fleet_desk.times import to_ms
 
 if TYPE_CHECKING:
     from fleet_desk.depot import Depot
@@ -48,6 +49,7 @@ DEMO_BAUD = 4800
 STOPS = 14
 WINDOW_MINUTES = 60
 TOWN_NAME = "Demo town"
+MANIFEST_BEFORE = timedelta(minutes=30)  # the day's manifest was imported this long before the first van's start
 CACHE_ENV_DIR = "FLEET_DESK_CACHE_DIR"  # as the dock's download cache reads it
 
 
@@ -177,6 +179,7 @@ class DemoFleet:
             day.unit.head_start_s += elapsed  # carry on live from where the day is now
             self.days.append(day)
             self.elapsed_s.append(elapsed)
+        self.manifest_ms = to_ms(min(day.start for day in self.days) - MANIFEST_BEFORE)  # when dispatch loaded it
         self.ptys = [PtyUnit(day.unit, DEMO_BAUD) for day in self.days]
         self._stop = threading.Event()
         self._feeder = threading.Thread(target=run, args=(self.ptys,), kwargs={"stop": self._stop},
@@ -186,7 +189,10 @@ class DemoFleet:
     def prepare(self, depot: Depot) -> None:
         """``depot`` (opened on `url`) given the day's manifest, each van's morning so far, and live unit
         assignments; its live tracker carries on from the mornings."""
+        from sqlalchemy import update
+
         from fleet_desk.ingest.pipeline import import_log
+        from fleet_desk.store.models import OrderEvent
         from fleet_desk.store.units import assign_unit
         from fleet_desk.tracking.manifest import read_manifest
         from fleet_desk.tracking.routes import store_manifest
@@ -195,6 +201,9 @@ class DemoFleet:
         manifest = self.directory / "manifest.csv"
         manifest.write_text(rows_to_csv([row for day in self.days for row in day.rows]), encoding="utf-8")
         store_manifest(engine, depot.tracker, read_manifest(manifest, tz=rules.timezone), rules)
+        with engine.begin() as conn:  # the manifest came in before the first van left, not when the demo began
+            conn.execute(update(OrderEvent).where(OrderEvent.type == "confirmed", OrderEvent.source == "manifest")
+                         .values(time_ms=self.manifest_ms))
         for i, (day, elapsed, pty) in enumerate(zip(self.days, self.elapsed_s, self.ptys, strict=True)):
             unit = f"unit-{i + 1:02d}"
             log = self.directory / f"{unit}-so-far.nmea"

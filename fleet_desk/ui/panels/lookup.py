@@ -266,5 +266,5 @@ def card_html(a: OrderAnswer, tz: tzinfo | None) -> str:
                   f"<td style='color:#555'>{e(NOTICE_STATUS.get(n.status, n.status))}</td></tr>" for n in a.notices]
         parts.append("</table>")
     else:
-        parts.append("<p>Nothing yet.</p>")
+        parts.append(f"<p>{e(a.untold[:1].upper() + a.untold[1:])}.</p>")
     return "".join(parts)
