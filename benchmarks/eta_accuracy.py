@@ -102,6 +102,7 @@ class Scores:
     late: int = 0
     flagged: int = 0
     leads: list[float] = field(default_factory=list)
+    missed: list[float] = field(default_factory=list)  # minutes late, of late stops not flagged in time
     on_time: int = 0
     false_alarms: int = 0
     facing: int = 0
@@ -160,6 +161,8 @@ def replay(days: list[tuple[SimulatedDay, Path]], truth: dict[str, datetime], tr
     flagged = [r for r in late if r.id in first_flag and first_flag[r.id] < r.window_end_ms]
     scores.late, scores.flagged, scores.on_time = len(late), len(flagged), len(on_time)
     scores.leads = [(r.window_end_ms - first_flag[r.id]) / 60_000 for r in flagged]
+    scores.missed = sorted(round((truth[r.order_id].timestamp() * 1000 - r.window_end_ms) / 60_000, 1)
+                           for r in late if r not in flagged)
     scores.false_alarms = sum(1 for r in on_time if r.id in first_flag)
     scored = {r.id for r in rows.values()}
     scores.facing = sum(1 for sid, kind, _, f in events if f and kind in ("eta_updated", "delayed") and sid in scored)
@@ -286,6 +289,9 @@ def road_days(vans: int, stops: int) -> None:
     line("late flagged in time (goal >= 90%)",
          lambda s: f"{s.flagged}/{s.late} {s.flagged / max(1, s.late):.0%}")
     line("  median lead min (goal >= 15)", lambda s: f"{median(s.leads):.0f}")
+    line("  missed ones: min late (median)", lambda s: f"{median(s.missed):.1f}")
+    line(f"  of those over {RULES.late_threshold_s / 60:.0f} min late (the threshold)",
+         lambda s: f"{s.flagged}/{s.flagged + sum(m > RULES.late_threshold_s / 60 for m in s.missed)}")
     line("on-time falsely flagged (goal <= 10%)",
          lambda s: f"{s.false_alarms}/{s.on_time} {s.false_alarms / max(1, s.on_time):.0%}")
     line("ETA + delay events/order (goal <= 3)", lambda s: f"{s.facing / max(1, s.orders):.2f}")

@@ -11,6 +11,7 @@ plan and prediction are comparable.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -78,14 +79,15 @@ class Spread:
     @classmethod
     def bucket(cls, ahead_s: float) -> int:
         """The horizon bucket ``ahead_s`` falls in."""
-        return next(i for i, upper in enumerate(cls.HORIZONS) if ahead_s < upper)
+        return bisect_right(cls.HORIZONS, ahead_s)
 
     def around(self, ahead_s: float, stale_s: float) -> tuple[float, float]:
         """(seconds before, seconds after) the expected time."""
-        q = self.quantiles.get(self.bucket(ahead_s))
-        if q is None:
-            return 60 + 0.05 * ahead_s + 0.5 * stale_s, 180 + 0.15 * ahead_s + stale_s
-        return max(60.0, -q[0]) + 0.5 * stale_s, max(120.0, q[1]) + stale_s
+        if self.quantiles:
+            q = self.quantiles.get(bisect_right(self.HORIZONS, ahead_s))
+            if q is not None:
+                return max(60.0, -q[0]) + 0.5 * stale_s, max(120.0, q[1]) + stale_s
+        return 60 + 0.05 * ahead_s + 0.5 * stale_s, 180 + 0.15 * ahead_s + stale_s
 
 
 RULE_OF_THUMB = Spread()
@@ -108,19 +110,16 @@ def predict(
     """
     t = start_ms + busy_s * 1000
     out: list[EtaWindow] = []
+    around = spread.around
     for stop, leg_s in zip(stops, legs_s, strict=True):
         t += leg_s * 1000
-        arrive = max(t, stop.window_start_ms)
-        early, late = spread.around((arrive - start_ms) / 1000, stale_s)
-        out.append(EtaWindow(stop.stop_id, _second(arrive), _second(max(start_ms, arrive - early * 1000)),
-                             _second(arrive + late * 1000)))
+        arrive = t if t > stop.window_start_ms else stop.window_start_ms
+        early, late = around((arrive - start_ms) / 1000, stale_s)
+        out.append(EtaWindow(stop.stop_id, round(arrive / 1000) * 1000,
+                             round(max(start_ms, arrive - early * 1000) / 1000) * 1000,
+                             round((arrive + late * 1000) / 1000) * 1000))  # to the second: more is false precision
         t = arrive + stop.service_s * 1000
     return out
-
-
-def _second(ms: float) -> int:
-    """Predictions are to the second; more would be false precision."""
-    return round(ms / 1000) * 1000
 
 
 class SpeedLearner:

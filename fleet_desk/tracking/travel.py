@@ -60,6 +60,7 @@ class RoadTimes:
         self.road_map = road_map
         self.background = background
         self._legs: dict[tuple[Point, Point], Leg | None] = {}
+        self._pairs: dict[tuple[int, ...], list[tuple[Point, Point]]] = {}  # a stop sequence's legs, by stop ids
         self._paths: dict[tuple[Point, Point], object] = {}  # Path, None (cannot route) or _ASKING
         self._lock = threading.Lock()
         self._queue: queue.SimpleQueue[tuple[str, tuple[Point, ...]] | None] = queue.SimpleQueue()
@@ -84,23 +85,22 @@ class RoadTimes:
     def travel(self, follower: Follower, here: Point, t_ms: int, stops: Sequence[StopPlan], speed_mps: float,
                circuity: float, learned: Learned, hour: int, driving: bool) -> Travel:
         """Seconds to each of ``stops`` in turn from ``here`` (the van's position at ``t_ms``)."""
-        straight = straight_legs_s(stops, here[0], here[1], speed_mps, circuity)
         if self.road_map is None:
-            return Travel(straight, self.basis, None, None)
+            return Travel(straight_legs_s(stops, here[0], here[1], speed_mps, circuity), self.basis, None, None)
         if not stops:
             return Travel([], self.basis, 0, None)
         points = [(s.lat, s.lon) for s in stops]
         first = _key(points[0])
         free: list[float | None] = [self._current_leg(follower, here, first, t_ms, driving)]
-        free += self._between(points)
+        free += self._between(stops)
         factor = follower.traffic(learned.traffic_at(hour))
-        legs_s, fallback = [], 0
-        for leg_free, leg_straight in zip(free, straight, strict=True):
-            if leg_free is None or leg_free is ASKING:  # the map cannot route it, or has not answered yet
-                fallback += leg_free is None
-                legs_s.append(leg_straight)
-            else:
-                legs_s.append(leg_free * factor)
+        legs_s = [0.0 if leg is None or leg is ASKING else leg * factor for leg in free]
+        fallback = 0
+        for i, leg in enumerate(free):
+            if leg is None or leg is ASKING:  # the map cannot route it, or has not answered yet: straight line
+                fallback += leg is None
+                start = here if i == 0 else points[i - 1]
+                legs_s[i] = straight_legs_s(stops[i:i + 1], start[0], start[1], speed_mps, circuity)[0]
         return Travel(legs_s, self.basis, fallback, round(factor, 2))
 
     def _current_leg(self, follower: Follower, here: Point, target: Point, t_ms: int, driving: bool) -> float | None:
@@ -134,21 +134,25 @@ class RoadTimes:
             return follower.remaining_s(here, target, t_ms, driving)
         return ASKING if path is _ASKING else None
 
-    def _between(self, points: list[Point]) -> list[float | None]:
-        keys = [_key(p) for p in points]
-        pairs = list(zip(keys, keys[1:], strict=False))
-        missing = [p for p in pairs if p not in self._legs]
-        if missing:
-            if len(self._legs) > MAX_CACHED:
-                self._legs.clear()
-            self._ask("legs", tuple(keys))
+    def _between(self, stops: Sequence[StopPlan]) -> list[float | None]:
+        """Free-flow seconds of each leg from one stop to the next (`ASKING` while asked, None when the map
+        cannot route it); the whole sequence is asked in one request when any leg is missing."""
+        ids = tuple(s.stop_id for s in stops)
+        pairs = self._pairs.get(ids)
+        if pairs is None:
+            if len(self._pairs) > MAX_CACHED:
+                self._pairs.clear()
+            keys = [_key((s.lat, s.lon)) for s in stops]
+            pairs = self._pairs[ids] = list(zip(keys, keys[1:], strict=False))
+        legs = self._legs
+        if any(pair not in legs for pair in pairs):
+            if len(legs) > MAX_CACHED:
+                legs.clear()
+            self._ask("legs", (pairs[0][0], *(b for _, b in pairs)))  # a replay waits for the answer
         out: list[float | None] = []
         for pair in pairs:
-            if pair not in self._legs:
-                out.append(ASKING)
-                continue
-            leg = self._legs[pair]
-            out.append(None if leg is None else leg.seconds)
+            leg = legs.get(pair, ASKING)
+            out.append(leg if leg is ASKING or leg is None else leg.seconds)
         return out
 
     def leg_free_s(self, follower: Follower, start: Point, end: Point) -> float | None:
