@@ -144,9 +144,9 @@ class Claim:
     since_ms: int
     seen_ms: int
 
-    def stale(self, now_ms: int, stale_s: float = CLAIM_STALE_S) -> bool:
-        """The desk has not renewed it for ``stale_s``: it may be taken over."""
-        return now_ms - self.seen_ms > stale_s * 1000
+    def stale(self, now_ms: int, stale_s: float | None = None) -> bool:
+        """The desk has not renewed it for ``stale_s`` (default `CLAIM_STALE_S`): it may be taken over."""
+        return now_ms - self.seen_ms > (CLAIM_STALE_S if stale_s is None else stale_s) * 1000
 
 
 def claim_of(engine: Engine, device: str) -> Claim | None:
@@ -160,11 +160,12 @@ def claim_of(engine: Engine, device: str) -> Claim | None:
 
 
 def claim_unit(engine: Engine, device: str, desk: str, now_ms: int, take_over: bool = False,
-               stale_s: float = CLAIM_STALE_S) -> Claim | None:
+               stale_s: float | None = None) -> Claim | None:
     """Claim ``device`` for ``desk`` (it will open its port) unless another desk reads it and said so within
     ``stale_s``; ``take_over``: whatever the other desk says (the user asked). Returns None when claimed (or
     already this desk's), else the other desk's claim. One statement, so two desks claiming at once cannot
-    both win."""
+    both win. ``stale_s``: default `CLAIM_STALE_S`."""
+    stale_s = CLAIM_STALE_S if stale_s is None else stale_s
     free = or_(Device.read_by.is_(None), Device.read_by == desk, Device.read_seen_ms.is_(None),
                Device.read_seen_ms < now_ms - int(stale_s * 1000))
     stmt = (update(Device).where(Device.name == device)

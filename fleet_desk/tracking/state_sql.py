@@ -15,6 +15,7 @@ the merged values. Nothing is ever written back over another writer's change.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -27,6 +28,8 @@ from fleet_desk.store.models import DrivenLeg, EtaPrediction, OrderEvent, Route,
 from fleet_desk.tracking.eta import StopPlan
 from fleet_desk.tracking.notices import CUSTOMER_FACING
 from fleet_desk.tracking.state import RouteState, StopOrder, StopState
+
+log = logging.getLogger(__name__)
 
 ROUTE_MAX_H = 14  # no route is still under way this long after its planned start
 
@@ -51,6 +54,15 @@ _CAS_ROUTE = (update(Route).where(Route.id == bindparam("rid"), Route.version ==
 MERGE_TRIES = 5  # a row changed again while merging: read and merge again, this many times at most
 
 Values = tuple[Any, ...]
+
+
+@dataclass(slots=True)
+class Merged:
+    """What `write_route` found another writer (a dispatcher, another desk) had changed meanwhile: kept, and
+    merged into the cached route, which should be read again. ``overruled``: stops whose status the other
+    writer set, so the tracker's own news of them in this batch (arrived, delivered, ETAs told) is void."""
+
+    overruled: set[int] = field(default_factory=set)
 
 
 @dataclass(slots=True, eq=False)
@@ -124,21 +136,21 @@ def load_route(conn: Connection, vehicle_id: int, day: str, now_ms: int, stop_ra
     return route
 
 
-def write_route(conn: Connection, route: RouteState, learned_speed_mps: float) -> bool:
+def write_route(conn: Connection, route: RouteState, learned_speed_mps: float) -> Merged | None:
     """What changed of the route and its stops since it was read or last written, each row compare-and-set on
-    the version it was read at. Returns whether another writer had changed one of them meanwhile: its changes
-    were kept and merged into ``route`` (re-read the route before relying on the rest of it).
+    the version it was read at. Returns None, or what another writer had changed meanwhile: its changes were
+    kept and merged into ``route`` (re-read the route before relying on the rest of it).
 
     A route made by hand (not read by `load_route`) has no versions: its rows are written by id."""
     changed = [s for s in route.stops if s.dirty]
     record_many(conn, {"stop": [s.id for s in changed], "route": [route.id] if route.dirty else []})  # desks wake
     stored = route if isinstance(route, StoredRoute) else None
-    conflict = False
+    merged: Merged | None = None
     if changed:
         if stored is None:
             conn.execute(_UPDATE_STOP, [_stop_row(s) for s in changed])
         else:
-            conflict = _write_stops(conn, stored, changed)
+            merged = _write_stops(conn, stored, changed)
         for s in changed:
             s.dirty = False
     if route.dirty:
@@ -150,14 +162,17 @@ def write_route(conn: Connection, route: RouteState, learned_speed_mps: float) -
             stored.base = tuple(row[k] for k in ROUTE_COLUMNS)
         else:
             _merge_route(conn, stored, row)
-            conflict = True
+            merged = merged or Merged()
         route.dirty = False
-    return conflict
+    if merged is not None:
+        log.info("route %s: changed by another writer meanwhile (stops overruled: %s); merged, theirs kept",
+                 route.id, sorted(merged.overruled) or "none")
+    return merged
 
 
-def _write_stops(conn: Connection, route: StoredRoute, changed: list[StopState]) -> bool:
+def _write_stops(conn: Connection, route: StoredRoute, changed: list[StopState]) -> Merged | None:
     """Compare-and-set the changed stops in one statement; when one of them missed, merge them all (a row
-    this statement did write merges to itself). Returns whether one missed."""
+    this statement did write merges to itself). Returns None when none missed."""
     rows = [_stop_row(s) for s in changed]
     for row in rows:
         row["read_version"] = route.stop_versions.get(row["sid"], 0)
@@ -165,14 +180,15 @@ def _write_stops(conn: Connection, route: StoredRoute, changed: list[StopState])
         for row in rows:
             route.stop_versions[row["sid"]] += 1
             route.stop_bases[row["sid"]] = tuple(row[k] for k in STOP_COLUMNS)
-        return False
+        return None
+    merged = Merged()
     for _ in range(MERGE_TRIES):
-        if _merge_stops(conn, route, changed):
+        if _merge_stops(conn, route, changed, merged):
             break
-    return True
+    return merged
 
 
-def _merge_stops(conn: Connection, route: StoredRoute, changed: Sequence[StopState]) -> bool:
+def _merge_stops(conn: Connection, route: StoredRoute, changed: Sequence[StopState], merged: Merged) -> bool:
     """Three-way merge of ``changed`` with their rows as they are now (locked on PostgreSQL until the
     transaction ends): a column another writer changed since the route was read keeps its value, one only
     the tracker changed takes the tracker's. Returns False when a row changed yet again under the merge."""
@@ -184,17 +200,21 @@ def _merge_stops(conn: Connection, route: StoredRoute, changed: Sequence[StopSta
         current = now.get(sid)
         if current is None or current["route_id"] != route.id:  # deleted, or moved to another route
             route.stop_versions.pop(sid, None)
+            merged.overruled.add(sid)
             continue
         theirs = tuple(current[k] for k in STOP_COLUMNS)
-        merged = _merge(route.stop_bases.get(sid, theirs), tuple(_stop_row(stop)[k] for k in STOP_COLUMNS), theirs)
+        base = route.stop_bases.get(sid, theirs)
+        values = _merge(base, tuple(_stop_row(stop)[k] for k in STOP_COLUMNS), theirs)
         version = current["version"] or 0
-        if merged != theirs:
-            row = {"sid": sid, "read_version": version, **dict(zip(STOP_COLUMNS, merged, strict=True))}
+        if values != theirs:
+            row = {"sid": sid, "read_version": version, **dict(zip(STOP_COLUMNS, values, strict=True))}
             if conn.execute(_CAS_STOP, row).rowcount != 1:
                 return False
             version += 1
-        route.stop_versions[sid], route.stop_bases[sid] = version, merged
-        _take_stop(stop, merged)
+        if current["status"] != base[0] and current["status"] != stop.status:
+            merged.overruled.add(sid)
+        route.stop_versions[sid], route.stop_bases[sid] = version, values
+        _take_stop(stop, values)
     route.visited()
     return True
 

@@ -38,7 +38,14 @@ from fleet_desk.tracking.notices import CUSTOMER_FACING, ONCE, arriving_soon_due
 from fleet_desk.tracking.roads import RoadMap
 from fleet_desk.tracking.rules import SILENT_S, STALE_S, TrackingRules
 from fleet_desk.tracking.state import OPEN, RouteState, StopState, VehicleTrack
-from fleet_desk.tracking.state_sql import insert_driven_legs, insert_events, insert_predictions, load_route, write_route
+from fleet_desk.tracking.state_sql import (
+    Merged,
+    insert_driven_legs,
+    insert_events,
+    insert_predictions,
+    load_route,
+    write_route,
+)
 from fleet_desk.tracking.travel import RoadTimes
 
 log = logging.getLogger(__name__)
@@ -235,7 +242,7 @@ class _Batch:
             return track.route  # (None too: a vehicle with no route today is not looked up on every fix)
         old = track.route
         if old is not None:
-            write_route(self.conn, old, track.learner.speed_mps)  # what this batch changed, before re-reading
+            self._merged(write_route(self.conn, old, track.learner.speed_mps))  # this batch's changes, first
         self.tracker.learn(self.conn, t, day)
         learned = self.tracker.learned
         new = load_route(self.conn, self.vehicle_id, day, t, rules.stop_radius_m,
@@ -428,8 +435,20 @@ class _Batch:
             customer=(o.customer_name, o.phone, o.email),
         )
 
+    def _merged(self, merged: Merged | None) -> None:
+        """Another desk or a dispatcher changed the route meanwhile: re-read it on the next fix, and record
+        nothing this batch said of the stops whose status they decided."""
+        if merged is None:
+            return
+        self.track.checked_at = float("-inf")
+        if merged.overruled:
+            self.events = [e for e in self.events if e["stop_id"] not in merged.overruled]
+            self.notices = [n for n in self.notices if n.stop_id not in merged.overruled]
+
     def write(self) -> None:
         conn, route = self.conn, self.track.route
+        if route is not None:  # first: what another writer decided voids this batch's news of it
+            self._merged(write_route(conn, route, self.track.learner.speed_mps))
         if self.events:
             insert_events(conn, self.events)
         if self.notices and self.tracker.policy is not None:  # the outbox rows commit with what they describe
@@ -438,8 +457,6 @@ class _Batch:
             insert_predictions(conn, self.history)
         if self.legs:
             insert_driven_legs(conn, self.legs)
-        if route is not None and write_route(conn, route, self.track.learner.speed_mps):
-            self.track.checked_at = float("-inf")  # another desk or a dispatcher changed it: re-read it next fix
 
 
 def _busy_s(open_stops: Sequence[StopState], t: int, stale_s: float) -> float:
