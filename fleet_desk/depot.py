@@ -11,6 +11,7 @@ editor) is handed this one tracker and carries on the same vehicles' state.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -19,6 +20,8 @@ from fleet_desk.push.payload import PayloadPolicy
 from fleet_desk.roads.library import MapInfo, RoadMapError, current_map
 from fleet_desk.roads.osrm_map import OsrmRoadMap
 from fleet_desk.settings import Settings
+from fleet_desk.tracking.manifest import ManifestStop
+from fleet_desk.tracking.road_check import unroutable
 from fleet_desk.tracking.rules import TrackingRules
 from fleet_desk.tracking.tracker import RouteTracker
 
@@ -123,6 +126,13 @@ class Depot:
                 info = None
         self.road_info, self.road_map = info, road_map
         self.tracker.use_road_map(road_map)
+
+    def road_problems(self, stops: Iterable[ManifestStop]) -> list[str]:
+        """The stops (and the depot) the road map in use cannot route, one line each naming it and why; none
+        without a road map."""
+        if self.road_map is None:
+            return []
+        return unroutable(stops, self.road_map, self.rules.depot)
 
     def replay_tracker(self, enqueue: bool = False) -> RouteTracker:
         """A tracker for logs processed as if live at their own time (now is each fix's time). Old days reach

@@ -49,6 +49,8 @@ def cmd_manifest_import(args: argparse.Namespace) -> int:
             "imported: run the import again to see which line")
         return EXIT_FAILED
     print(f"{args.file}: {result.report()}")
+    for line in depot.road_problems(manifest.stops):  # their ETAs fall back to the straight line: say why now
+        print(f"{args.file}: {line}", file=sys.stderr)
     if manifest.skipped_lines:
         print(f"  skipped {len(manifest.skipped_lines)} invalid row(s): lines "
               f"{', '.join(str(n) for n in sorted(manifest.skipped_lines))}")

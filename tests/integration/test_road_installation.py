@@ -26,6 +26,7 @@ from fleet_desk.store.positions import write_batches
 from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from tests.helpers.days import START
+from tests.helpers.roadmaps import ISLAND, OUTSIDE, TOWN_EAST, TOWN_WEST, install_map
 
 
 @pytest.fixture
@@ -100,3 +101,21 @@ def test_a_road_map_that_cannot_be_opened_leaves_the_straight_line_and_says_why(
         assert depot.tracker.roads.basis == "straight line"
     finally:
         depot.close()
+
+
+def test_a_manifest_with_stops_the_road_map_cannot_route_is_imported_and_each_is_named(tmp_path, monkeypatch,
+                                                                                       capsys):
+    monkeypatch.setenv(ENV_DIR, str(tmp_path / "data"))
+    install_map("town")
+    rows = ["route_id,vehicle,stop_sequence,order_id,tracking_number,customer_name,address,lat,lon,"
+            "window_start,window_end"]
+    for sequence, (lat, lon) in enumerate((TOWN_EAST, ISLAND, TOWN_WEST, OUTSIDE), start=1):
+        rows.append(f"R1,Van 1,{sequence},ORD-{sequence},T-{sequence},A. Client,{sequence} Mill Street,{lat},{lon},"
+                    "2026-11-20T09:00:00+00:00,2026-11-20T10:00:00+00:00")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["--db", f"sqlite:///{tmp_path / 'depot.db'}", "manifest", "import", str(manifest)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": ")[1] for line in err] == ["stop 2 of R1 (ORD-2, 2 Mill Street)",
+                                                    "stop 4 of R1 (ORD-4, 4 Mill Street)"]
+    assert "not connected" in err[0] and "outside the road map's area (Riverton" in err[1]
