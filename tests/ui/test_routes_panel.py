@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
@@ -35,7 +36,9 @@ def test_routes_panel_shows_who_is_late_and_why_and_the_map_draws_the_stops(qtbo
         assert panel.selected_route().key == "R02"
         stops = panel.stops_model
         late_texts = [t for r in range(stops.rowCount()) if (t := stops.index(r, stops.LATE).data())]
-        assert late_texts and all("late departure from the depot" in t for t in late_texts)
+        assert late_texts and all(t.endswith(" late start") for t in late_texts)
+        assert all("late departure from the depot" in stops.index(r, stops.LATE).data(Qt.ItemDataRole.ToolTipRole)
+                   for r in range(stops.rowCount()) if stops.index(r, stops.LATE).data())
 
         # The map: every stop, coloured by status; the selected route's planned sequence as a line.
         r1 = next(r for r in panel.current_routes if r.key == "R01")

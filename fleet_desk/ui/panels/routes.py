@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from fleet_desk import messages, times
 from fleet_desk.clock import now_ms
-from fleet_desk.ui.models.routes import ROUTE_ID_ROLE, SORT_ROLE, RoutesModel, StopsModel, etas_summary
+from fleet_desk.ui.models.routes import ROUTE_ID_ROLE, SORT_ROLE, RoutesModel, StopsModel, etas_summary, urgency
 from fleet_desk.ui.tasks import run_in_background
 
 if TYPE_CHECKING:  # the database layer loads after the window shows
@@ -61,10 +61,11 @@ class _SortProxy(QSortFilterProxyModel):
             return a is not None and b is None
 
 
-def _table(model: QAbstractTableModel, parent: QWidget, sort_column: int | None,
-           stretch: tuple[int, ...]) -> QTableView:
-    """A table that fits the panel's width: its columns sized to their contents, except ``stretch``, which share
-    what is left and elide (their full text in the tooltip); never a horizontal scroll bar."""
+def _table(model: QAbstractTableModel, parent: QWidget, sort_column: int | None, stretch: tuple[int, ...],
+           fixed: dict[int, int] | None = None) -> QTableView:
+    """A table that fits the panel's width: its columns sized to their contents, except ``fixed`` ones (column:
+    pixels, the user may drag them) and ``stretch``, which share what is left; what does not fit elides (its
+    full text in the tooltip); never a horizontal scroll bar."""
     view = QTableView(parent)
     if sort_column is not None:
         proxy = _SortProxy(parent)
@@ -89,6 +90,9 @@ def _table(model: QAbstractTableModel, parent: QWidget, sort_column: int | None,
     header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     for column in stretch:
         header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+    for column, width in (fixed or {}).items():
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(column, width)
     view.setAlternatingRowColors(True)
     return view
 
@@ -107,7 +111,7 @@ class RoutesPanel(QWidget):
         self.stops_model = StopsModel(self.zone, self)
         # Late routes first (sorted by status); the driver's and the next customer's names give way when narrow.
         self.routes_table = _table(self.routes_model, self, RoutesModel.STATUS, stretch=(2, 5))
-        self.stops_table = _table(self.stops_model, self, None, stretch=(1, StopsModel.LATE))
+        self.stops_table = _table(self.stops_model, self, None, stretch=(StopsModel.LATE,), fixed={1: 110})
         self.stops_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.stops_table.customContextMenuRequested.connect(self._stop_menu)
         self.stops_table.doubleClicked.connect(self._stop_double_clicked)
@@ -171,9 +175,9 @@ class RoutesPanel(QWidget):
         self._routes = routes
         self.routes_model.set_rows(routes)
         if self.selected_route() is None:
-            late = next((r for r in routes if r.badge() == "Late"), None)  # who is late and why, first
-            if late is not None:
-                self.select_route(late.id)
+            late = [r for r in routes if r.badge() == "Late"]  # who is late and why, first: the most urgent
+            if late:
+                self.select_route(min(late, key=urgency).id)
         self._show_selected()
         late = sum(len(r.late_stops) for r in routes)
         done = sum(r.done_count for r in routes)

@@ -1,0 +1,148 @@
+"""What a new dispatcher tripped over on the first day (issue 20): the Routes panel puts the late routes first,
+fits its width, never shows a van at a stop as an ETA in the past, says it is loading while it loads; the
+status bar shows the depot's clock; the demo shows its three vans in trouble within seconds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from fleet_desk.clock import now_ms
+from fleet_desk.tracking.board import RouteView, StopView
+from fleet_desk.ui.models.routes import RoutesModel, StopsModel
+from fleet_desk.ui.panels.routes import LOADING, RoutesPanel
+
+TIP = Qt.ItemDataRole.ToolTipRole
+MIN = 60_000
+
+
+def stop(number: int, status: str = "pending", eta_ms: int | None = None, arrived_ms: int | None = None,
+         late: bool = False, reason: str | None = None) -> StopView:
+    """A stop of a route that started an hour ago, its window around now."""
+    now = now_ms()
+    window = now - 30 * MIN + number * 10 * MIN
+    return StopView(number, number, f"ORD-{number}", f"TRK-{number}", f"Customer with a long name {number}",
+                    "1 rue de la République", 45.75, 4.85, window, window + 60 * MIN, None, status, arrived_ms,
+                    None, eta_ms, None if eta_ms is None else eta_ms - 2 * MIN,
+                    None if eta_ms is None else eta_ms + 5 * MIN, late, 12 if late else None, reason, None,
+                    240.0, "depot median")
+
+
+def route(number: int, stops: tuple[StopView, ...], departed: bool = True) -> RouteView:
+    now = now_ms()
+    return RouteView(number, f"R{number:02d}", "2026-11-20", number, f"Van {number}", "Élodie Martin-Fontaine",
+                     "active" if departed else "planned", now - 60 * MIN, now - 55 * MIN if departed else None,
+                     None, stops, "roads (Demo town)", 0)
+
+
+LATE_DEPARTURE = "late departure from the depot, 33 min after the planned start (still at the depot)"
+LONG_STOP = "a long stop earlier on the route (stop 4: 40 min instead of 4)"
+
+
+def _day() -> list[RouteView]:
+    now = now_ms()
+    return [
+        route(1, (stop(1, "delivered", arrived_ms=now - 40 * MIN), stop(2, eta_ms=now + 5 * MIN))),
+        route(2, (stop(1, eta_ms=now + 20 * MIN, late=True, reason=LATE_DEPARTURE),), departed=False),
+        route(3, (stop(4, "arrived", eta_ms=now - 12 * MIN, arrived_ms=now - 12 * MIN),
+                  stop(5, eta_ms=now + 3 * MIN))),
+        route(4, (stop(4, "arrived", eta_ms=now - 40 * MIN, arrived_ms=now - 40 * MIN),
+                  stop(5, eta_ms=now + 2 * MIN, late=True, reason=LONG_STOP),
+                  stop(6, eta_ms=now + 9 * MIN, late=True, reason=LONG_STOP))),
+        route(5, (stop(1, "delivered", arrived_ms=now - 50 * MIN),)),
+    ]
+
+
+def _panel(qtbot: QtBot) -> RoutesPanel:
+    panel = RoutesPanel()
+    qtbot.addWidget(panel)
+    panel.resize(610, 740)  # the dock's width in the default layout
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
+def _column(panel: RoutesPanel, title: str) -> int:
+    return RoutesModel.COLUMNS.index(title)
+
+
+def test_the_late_routes_come_first_then_by_status_and_time(qtbot: QtBot) -> None:
+    panel = _panel(qtbot)
+    assert panel.summary.text() == LOADING  # not "No routes today" while the day is being read
+    panel._loaded(_day())
+    view = panel.routes_table.model()
+    keys = [view.index(row, 0).data() for row in range(view.rowCount())]
+    # Late first (the one with more late stops first), then on time by the next stop's time, done last.
+    assert keys == ["R04", "R02", "R03", "R01", "R05"]
+    assert panel.selected_route().key == "R04"  # who is late and why, shown at once
+    assert panel.summary.text().startswith("5 routes today")
+    panel._loaded([])
+    assert panel.summary.text().startswith("No routes today")
+
+
+def test_a_van_at_a_stop_shows_since_when_not_an_eta_in_the_past(qtbot: QtBot) -> None:
+    panel = _panel(qtbot)
+    panel._loaded(_day())
+    model = panel.routes_model
+    row = next(i for i, r in enumerate(model.rows) if r.key == "R03")
+    next_stop = model.index(row, _column(panel, "Next stop")).data()
+    next_eta = model.index(row, model.NEXT_ETA).data()
+    arrived = model.rows[row].stops[0].arrived_ms
+    assert next_stop.startswith("at #4 ") and next_eta == f"since {panel.hhmm(arrived)}"
+    assert "has been at stop #4" in model.index(row, model.NEXT_ETA).data(TIP)
+    assert "12 min so far" in model.index(row, model.NEXT_ETA).data(TIP)
+    # The stop's own row: when it came and how long it has been there, not "07:16 (07:16-07:19)".
+    panel.select_route(3)
+    stops = panel.stops_model
+    assert stops.index(0, 3).data() == f"arrived {panel.hhmm(arrived)}"
+    assert stops.index(0, stops.STATUS).data() == "at stop"
+    assert "12 min so far" in stops.index(0, stops.STATUS).data(TIP)
+    assert stops.index(1, 3).data().startswith(panel.hhmm(stops.rows[1].eta_ms))
+    # An ETA the van let go by (held while its unit is silent) is overdue, not a time to come.
+    silent = replace(model.rows[row], stops=(replace(model.rows[row].stops[1], eta_ms=now_ms() - 10 * MIN),))
+    assert RoutesModel(lambda: None).data  # (a model of its own)
+    other = RoutesModel(lambda: UTC)
+    other.set_rows([silent])
+    assert other.index(0, other.NEXT_ETA).data().startswith("overdue (")
+
+
+def test_the_tables_fit_the_panel_and_the_late_column_reads(qtbot: QtBot) -> None:
+    panel = _panel(qtbot)
+    panel._loaded(_day())
+    QApplication.processEvents()
+    for table in (panel.routes_table, panel.stops_table):
+        assert not table.horizontalScrollBar().isVisible()
+        header = table.horizontalHeader()
+        assert header.length() <= table.viewport().width() + 1, table
+    # Route ids and times are never cut: their columns are as wide as their contents.
+    routes = panel.routes_table
+    metrics = routes.fontMetrics()
+    for title in ("Route", "Status", "Next ETA", "ETAs on"):
+        column = _column(panel, title)
+        widest = max(metrics.horizontalAdvance(str(routes.model().index(r, column).data()))
+                     for r in range(routes.model().rowCount()))
+        assert routes.columnWidth(column) >= widest, title
+    # The late stops say by how much and why in a few words; the whole reason is in the tooltip.
+    stops = panel.stops_model
+    late = stops.index(1, StopsModel.LATE)
+    assert late.data() == "+12 min long stop #4"
+    assert late.data(TIP) == f"About 12 min late: {LONG_STOP}"
+    text_width = panel.stops_table.fontMetrics().horizontalAdvance(late.data())
+    assert panel.stops_table.columnWidth(StopsModel.LATE) >= text_width
+    assert panel.routes_model.index(0, _column(panel, "ETAs on")).data() == "roads"
+
+
+def test_times_are_the_depots_whatever_this_computers_zone(qtbot: QtBot) -> None:
+    model = RoutesModel(lambda: ZoneInfo("Asia/Tokyo"))
+    model.set_rows(_day())
+    row = next(i for i, r in enumerate(model.rows) if r.key == "R01")
+    eta = model.rows[row].stops[1].eta_ms
+    from datetime import datetime
+
+    tokyo = datetime.fromtimestamp(eta / 1000, ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+    assert model.index(row, model.NEXT_ETA).data() == tokyo
