@@ -70,3 +70,19 @@ def weekday(ms: int, tz: tzinfo | None) -> str:
 def local_day(ms: int, tz: tzinfo | None) -> str:
     """The depot's date at ``ms`` as ``YYYY-MM-DD``: the service day routes belong to."""
     return at_depot(ms, tz).date().isoformat()
+
+
+def zone_name(tz: tzinfo | None, ms: int) -> str:
+    """The depot's zone as people name it: "Paris" for Europe/Paris, "Ho Chi Minh" for Asia/Ho_Chi_Minh; for no
+    setting (``tz`` None), this computer's zone's abbreviation at ``ms`` ("UTC", "CET")."""
+    key = getattr(tz, "key", None)
+    if key:
+        return key.rsplit("/", 1)[-1].replace("_", " ")
+    return at_depot(ms, tz).tzname() or "local"
+
+
+def depot_clock(ms: int, tz: tzinfo | None) -> str:
+    """The depot's clock for the status bar: "Paris 07:28"; with no zone set, "07:28 UTC" (this computer's)."""
+    if getattr(tz, "key", None):
+        return f"{zone_name(tz, ms)} {hhmm(ms, tz)}"
+    return f"{hhmm(ms, tz)} {zone_name(tz, ms)}"

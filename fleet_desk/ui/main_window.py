@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
@@ -144,14 +145,17 @@ class MainWindow(QMainWindow):
         self.rate_label = QLabel("0.0 fixes/s", self)
         self.db_label = QLabel("Database: opening…", self)
         self.tiles_label = QLabel("", self)
+        self.clock_label = QLabel("", self)  # the desk's name and the depot's clock: every time shown is the depot's
         self.outbox_button = QToolButton(self)
         self.outbox_button.setAutoRaise(True)
         self.outbox_button.setText("Outbox: …")
         self.outbox_button.setToolTip("Customer notices for the tracking endpoint (Tools > Outbox)")
         self.outbox_button.clicked.connect(lambda: self.show_outbox())
         self.outbox_button.setEnabled(False)
-        for label in (self.units_label, self.rate_label, self.outbox_button, self.tiles_label, self.db_label):
+        for label in (self.units_label, self.rate_label, self.outbox_button, self.tiles_label, self.db_label,
+                      self.clock_label):
             bar.addPermanentWidget(label)
+        self._show_clock()
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -273,8 +277,13 @@ class MainWindow(QMainWindow):
         return self.depot
 
     def _zone(self) -> tzinfo | None:
-        """The depot's time zone now."""
-        return self.depot.rules.timezone if self.depot is not None else None
+        """The depot's time zone now (before the depot opens, as the settings name it)."""
+        if self.depot is not None:
+            return self.depot.rules.timezone
+        try:
+            return ZoneInfo(self.settings.depot_timezone) if self.settings.depot_timezone else None
+        except (ValueError, ZoneInfoNotFoundError):  # the depot refuses it when it opens, and says why
+            return None
 
     def _on_unit_plugged(self, port: PortInfo) -> None:
         """A unit appeared on a port: unless it is one read live, the Dock panel says whose it is."""
@@ -286,6 +295,7 @@ class MainWindow(QMainWindow):
     def database_failed(self, error: Exception) -> None:
         """The database could not be opened: say which, why and what to do; the window stays usable."""
         self.units_label.setText("No database")
+        self.routes.summary.setText("No database: no routes to show.")
         self.db_label.setText("Database: could not be opened")
         text = (f"{error}\n\nCheck that the database server is running and reachable, or start Fleet Desk "
                 "with another database: fleet-desk --db URL (or set FLEET_DESK_DB).")
@@ -333,8 +343,22 @@ class MainWindow(QMainWindow):
     def _on_unit_status(self, unit: str, status: UnitStatus) -> None:
         self.board_model.set_unit_status(unit, status)  # the status bar follows on the next tick
 
+    def _show_clock(self) -> None:
+        """ "desk-2 · Paris 07:28": this desk's name (the host's if not set) and the depot's time now."""
+        from fleet_desk import times
+        from fleet_desk.settings import host_name
+
+        zone, now = self._zone(), now_ms()
+        desk = getattr(self.settings, "desk_name", "") or host_name()
+        self.clock_label.setText(f"{desk} · {times.depot_clock(now, zone)}")
+        where = (f"the depot's time zone, {self.settings.depot_timezone}" if self.settings.depot_timezone else
+                 f"this computer's zone ({times.zone_name(zone, now)}): the depot's time zone is not set "
+                 "(Tools > Settings > Routes)")
+        self.clock_label.setToolTip(f"Desk {desk}. Every time in this window is the depot's: {where}.")
+
     def _on_tick(self) -> None:
         self.board_model.tick()
+        self._show_clock()
         if self.feed is None:
             return
         self.rate_label.setText(f"{self.feed.fixes_per_second():.1f} fixes/s")

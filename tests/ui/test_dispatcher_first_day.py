@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt
@@ -13,9 +14,11 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from fleet_desk.clock import now_ms
+from fleet_desk.settings import Settings
 from fleet_desk.tracking.board import RouteView, StopView
 from fleet_desk.ui.models.routes import RoutesModel, StopsModel
 from fleet_desk.ui.panels.routes import LOADING, RoutesPanel
+from tests.helpers.desk import CLOSED_PORT_TILES, close_window, open_window
 
 TIP = Qt.ItemDataRole.ToolTipRole
 MIN = 60_000
@@ -146,3 +149,26 @@ def test_times_are_the_depots_whatever_this_computers_zone(qtbot: QtBot) -> None
 
     tokyo = datetime.fromtimestamp(eta / 1000, ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
     assert model.index(row, model.NEXT_ETA).data() == tokyo
+
+
+def test_the_status_bar_shows_the_desk_and_the_depots_clock(qtbot: QtBot, tmp_path: Path) -> None:
+    from datetime import datetime
+
+    settings = Settings(tile_url=CLOSED_PORT_TILES, tile_attribution="test tiles", depot_timezone="Asia/Tokyo",
+                        desk_name="desk-7")
+    window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}", settings)
+    try:
+        def tokyo() -> str:
+            return datetime.now(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+
+        qtbot.waitUntil(lambda: window.clock_label.text() == f"desk-7 · Tokyo {tokyo()}", timeout=5000)
+        assert "Asia/Tokyo" in window.clock_label.toolTip()
+    finally:
+        close_window(window, engine)
+    # No zone set: this computer's stands in, and the status bar says so.
+    window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'other.db'}")
+    try:
+        assert "not set" in window.clock_label.toolTip()
+        assert window.clock_label.text().split(" · ")[0]  # the host's name
+    finally:
+        close_window(window, engine)
