@@ -1,16 +1,40 @@
-"""``db upgrade``: the database's schema brought to this version's (Alembic's migrations)."""
+"""``db upgrade``: the database's schema brought to this version's (Alembic's migrations); ``db maintain``: old
+positions thinned (`fleet_desk.store.retention`)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from fleet_desk.cli.options import Commands
 
 
 def add_db(commands: Commands) -> None:
     """The `db` command: database maintenance."""
-    p = commands.add("db", cmd_db_upgrade, help="database maintenance")
-    p.add_argument("action", choices=["upgrade"])
+    p = commands.add("db", cmd_db, help="database maintenance: upgrade the schema, or thin old positions (maintain)")
+    p.add_argument("action", choices=["upgrade", "maintain"],
+                   help="upgrade: the schema to this version's; maintain: positions older than --keep-days thinned "
+                        "(one per 30 s while moving, one per stand; every stop visit and each vehicle's latest "
+                        "kept)")
+    p.add_argument("--keep-days", type=_days, default=None, metavar="N",
+                   help="days of positions kept at full rate (default: the keep_full_days setting, 30)")
+
+
+def _days(value: str) -> float:
+    try:
+        days = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of days: {value!r}") from None
+    if days < 0 or days != days:
+        raise argparse.ArgumentTypeError(f"days cannot be negative: {value!r}")
+    return days
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """Run the action asked for; returns the exit code."""
+    if args.action == "maintain":
+        return cmd_db_maintain(args)
+    return cmd_db_upgrade(args)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -20,4 +44,34 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     url = resolve_url(args.db)
     before, after = upgrade_database(url)
     print(f"{describe(url)}: schema {before or 'empty'} -> {after}")
+    return 0
+
+
+def cmd_db_maintain(args: argparse.Namespace) -> int:
+    """Thin positions older than the days kept at full rate and say what was removed; returns the exit code."""
+    from fleet_desk.clock import now_ms
+    from fleet_desk.settings import Settings
+    from fleet_desk.store.database import describe, open_database, resolve_url, said_in_one_line
+    from fleet_desk.store.retention import DEFAULT_KEEP_DAYS, thin_positions
+
+    keep = args.keep_days
+    if keep is None:
+        keep = float(getattr(Settings.load(), "keep_full_days", DEFAULT_KEEP_DAYS))
+    url = resolve_url(args.db)
+    engine = open_database(url)
+    try:
+        with said_in_one_line(url):
+            tty = sys.stderr.isatty()
+
+            def progress(done: int, total: int) -> None:
+                if tty and (done == total or done % 50 == 0):
+                    print(f"\rthinning: {done}/{total} unit-days", end="" if done < total else "\n",
+                          file=sys.stderr, flush=True)
+
+            result = thin_positions(engine, keep, now_ms(), progress)
+    finally:
+        engine.dispose()
+    print(f"{describe(url)}: {result.report()}")
+    for unit, removed in sorted(result.by_unit.items()):
+        print(f"  {unit}: {removed:,} removed")
     return 0
