@@ -22,6 +22,7 @@ a slow transaction's changes are read when they land.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -41,8 +42,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KINDS = ("position", "stop", "route", "outbox", "unit")
-#: The PostgreSQL channel every desk LISTENs on.
+#: The PostgreSQL channel every desk LISTENs on; a depot kept in a schema of its own (a server shared by
+#: depots) announces on ``fleet_desk.<schema>``, so desks of one depot are not woken by another's.
 CHANNEL = "fleet_desk"
+_CHANNEL_SQL = (f"CASE WHEN current_schema() = 'public' THEN '{CHANNEL}' "
+                f"ELSE '{CHANNEL}.' || current_schema() END")
 #: How long change rows are kept (a desk away longer re-reads everything instead).
 KEEP_MS = 24 * 3_600_000
 #: Old rows are pruned by the writer whose change ids cross a multiple of this.
@@ -123,8 +127,7 @@ def record_many(conn: Connection, changed: dict[str, Sequence[int]], desk: str |
         newest[row["kind"]] = max(newest.get(row["kind"], 0), change_id)
     if conn.dialect.name == "postgresql":
         for kind, change_id in newest.items():
-            conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                         {"channel": CHANNEL, "payload": f"{kind}:{change_id}"})
+            conn.execute(text(f"SELECT pg_notify({_CHANNEL_SQL}, :payload)"), {"payload": f"{kind}:{change_id}"})
     top = max(change_ids)
     if top // PRUNE_EVERY != (top - len(change_ids)) // PRUNE_EVERY:
         prune(conn, stamp - KEEP_MS)
@@ -243,6 +246,7 @@ class ChangeListener:
         self.cursor = ChangeCursor(track_gaps=self.postgres)
         self.reconnects = 0
         self.backend_pid: int | None = None  # of the LISTENing connection (PostgreSQL)
+        self.channel = CHANNEL  # the one it LISTENs on (PostgreSQL: the depot's schema's)
         self._subscribers: list[Subscriber] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -304,10 +308,11 @@ class ChangeListener:
         while not self._stop.is_set():
             try:
                 if self.postgres:
-                    if self._pg is None:
+                    if self._pg is None:  # then read at once: what came before the LISTEN, or while away
                         self._connect()
                         backoff = 0.5
-                    self._wait_announcement()
+                    else:
+                        self._wait_announcement()
                 else:
                     self._wake.wait(self.poll_s)
                     self._wake.clear()
@@ -334,18 +339,21 @@ class ChangeListener:
 
     def _connect(self) -> None:
         import psycopg
+        from psycopg import sql
 
         args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
         kwargs.setdefault("connect_timeout", 5)
+        kwargs.setdefault("application_name", f"fleet-desk changes {os.getpid()}")
         conn = psycopg.connect(*args, **kwargs, autocommit=True)
-        conn.execute(f"LISTEN {CHANNEL}")
+        row = conn.execute(f"SELECT {_CHANNEL_SQL}").fetchone()
+        self.channel = row[0] if row else CHANNEL
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
         self._pg = conn
         self.backend_pid = conn.info.backend_pid
         if self._listening.is_set():
             self.reconnects += 1
             log.info("change listener connected again; reading on from change %d", self.cursor.last_id)
         self._listening.set()
-        # Whatever was recorded before the LISTEN (or while disconnected) is read now: the caller reads next.
 
     def _wait_announcement(self) -> None:
         """Until an announcement, a wake, a stop or ``safety_s``; then drain what else was announced."""
