@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+from typing import TYPE_CHECKING
 
 from fleet_desk.cli.options import Commands
 from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_USAGE, err
+
+if TYPE_CHECKING:
+    from fleet_desk.settings import Settings
 
 DEFAULT_SHOWN = 50  # characters of a default value in the list of keys
 TYPE_WORDS = {bool: "true/false", int: "integer", float: "number", str: "text"}
@@ -15,8 +20,10 @@ def add_config(commands: Commands) -> None:
     """The `config` command: settings, and the secrets kept in the OS keyring."""
     p = commands.add("config", cmd_config, database=False, help="settings, and secrets kept in the OS keyring",
                      formatter_class=ConfigHelp)
-    p.add_argument("action", choices=["set", "set-secret"])
-    p.add_argument("key", metavar="KEY", help="set: a setting (listed below); set-secret: a secret (listed below)")
+    p.add_argument("action", choices=["show", "set", "set-secret"],
+                   help="show: every setting and whether each secret is set (never its value)")
+    p.add_argument("key", nargs="?", metavar="KEY",
+                   help="set: a setting (listed below); set-secret: a secret (listed below)")
     p.add_argument("value", nargs="?", metavar="VALUE", help="set: its new value (a secret is asked for instead)")
 
 
@@ -51,6 +58,40 @@ def settings_help() -> str:
     return "\n".join(lines) + "\n"
 
 
+def settings_shown(settings: Settings) -> str:
+    """``config show``: the settings file, each setting's value (the endpoint URL with its credentials masked),
+    whether each secret is set and where, and the database commands use when --db is not given."""
+    from dataclasses import fields
+
+    from fleet_desk.push.endpoint import ENV, SECRETS, read_secret, shown
+    from fleet_desk.settings import Settings
+    from fleet_desk.store.database import ENV_VAR, describe, resolve_url
+
+    defaults = Settings()
+    lines = [f"settings file: {Settings.path()}" + ("" if Settings.path().exists() else " (not written yet: defaults)")]
+    width = max(len(f.name) for f in fields(Settings))
+    for f in fields(Settings):
+        value = getattr(settings, f.name)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if f.name == "endpoint_url" and value:
+            text = shown(str(value))
+        note = "  (default)" if value == getattr(defaults, f.name) else ""
+        lines.append(f"  {f.name:<{width}}  {text if text else '(empty)'}{note}")
+    lines.append("secrets (values never shown):")
+    for key in SECRETS:
+        try:
+            secret = read_secret(key, settings)
+        except Exception as exc:  # a keyring backend failing: say so, show nothing
+            state = f"cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        else:
+            where = f"from {ENV[key]}" if os.environ.get(ENV[key]) else "kept"
+            state = f"set ({where})" if secret else "not set"
+        lines.append(f"  {key:<{width}}  {state}")
+    lines.append(f"database without --db: {describe(resolve_url())}"
+                 + (f" (from {ENV_VAR})" if os.environ.get(ENV_VAR) else ""))
+    return "\n".join(lines)
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Set a setting (checked as the Settings dialog checks it) or a secret; returns the exit code."""
     import getpass
@@ -61,6 +102,12 @@ def cmd_config(args: argparse.Namespace) -> int:
     from fleet_desk.settings import Settings
 
     settings = Settings.load()
+    if args.action == "show":
+        print(settings_shown(settings))
+        return 0
+    if args.key is None:
+        err(f"config {args.action} needs a KEY (`fleet-desk config --help` lists them)")
+        return EXIT_USAGE
     if args.action == "set-secret":
         secret = getpass.getpass(f"{args.key}: ")
         if not secret:

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from fleet_desk.cli.opening import open_engine
 from fleet_desk.cli.options import Commands, parse_time
 from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_USAGE, err
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 def add_export(commands: Commands) -> None:
@@ -22,9 +26,20 @@ def add_export(commands: Commands) -> None:
     p.add_argument("-o", "--output", metavar="FILE")
 
 
+def _units(engine: Engine) -> list[str]:
+    """The names of the units the database knows, sorted."""
+    from sqlalchemy import select
+
+    from fleet_desk.store.models import Device
+
+    with engine.connect() as conn:
+        return sorted(conn.scalars(select(Device.name)))
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the export to standard output or, whole or not at all, to ``-o FILE``; returns the exit code."""
     from fleet_desk.store import export
+    from fleet_desk.store.database import describe, resolve_url
 
     engine = open_engine(args)
     fmt = args.format or ("jsonl" if args.what == "events" and args.output and args.output.endswith(".jsonl")
@@ -33,6 +48,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     if fmt not in allowed:
         err(f"{args.what} export as {' or '.join(allowed)}, not {fmt}")
         return EXIT_USAGE
+    if args.device is not None:
+        known = _units(engine)
+        if args.device not in known:
+            err(f"no unit named {args.device!r} in {describe(resolve_url(args.db))}; "
+                + (f"units: {', '.join(known)}" if known else "it knows no unit yet")
+                + ("" if args.what == "positions" else f" (--device goes with positions, not {args.what})"))
+            return EXIT_FAILED
     try:
         with export.output_file(args.output) as out:
             if args.what == "positions":

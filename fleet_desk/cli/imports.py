@@ -68,7 +68,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 def _import_files(args: argparse.Namespace, engine: Engine, tracker: RouteTracker) -> int:
     """Import (or, with a replaying ``tracker``, replay) each file; a bad file does not stop the others."""
     from fleet_desk.gps.mtk import MtkFormatError
-    from fleet_desk.ingest.pipeline import NotNmeaError, import_log, import_mtk_dump
+    from fleet_desk.ingest.pipeline import (
+        DamagedLogError,
+        NotNmeaError,
+        UnreadableLogError,
+        import_log,
+        import_mtk_dump,
+    )
     from fleet_desk.store.database import DAMAGED_ADVICE
 
     storage = storage_errors()
@@ -87,9 +93,20 @@ def _import_files(args: argparse.Namespace, engine: Engine, tracker: RouteTracke
             err(said if said.endswith(DAMAGED_ADVICE) else f"{said} (positions stored before stay stored; the "
                 "same import run again goes on from there, storing nothing twice)")
             return EXIT_FAILED
-        except (OSError, NotNmeaError, MtkFormatError) as exc:
+        except (UnreadableLogError, NotNmeaError, MtkFormatError) as exc:  # nothing was stored from it
             line.close()
-            err(f"{exc}; nothing more was read from it (positions stored before stay stored)")
+            err(f"{exc} (nothing was imported from it)")
+            failures += 1
+            continue
+        except DamagedLogError as exc:
+            line.close()
+            err(f"{exc}; nothing more was read from it (the positions before the damage are stored)")
+            failures += 1
+            continue
+        except OSError as exc:  # the disk, in mid-read
+            line.close()
+            err(f"{path}: {exc.strerror or exc}; nothing more was read from it (positions stored before stay "
+                "stored)")
             failures += 1
             continue
         line.close()

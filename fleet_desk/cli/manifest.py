@@ -42,6 +42,11 @@ def cmd_manifest_import(args: argparse.Namespace) -> int:
         err(f"{len(manifest.problems)} problem(s) in {len(manifest.skipped_lines)} row(s); nothing was imported "
             "(fix the file, or --skip-invalid to import the valid rows)")
         return EXIT_FAILED
+    if not manifest.stops:
+        err(f"{args.file}: no valid row to import"
+            + (f" ({len(manifest.skipped_lines)} row(s) with problems, listed above)" if manifest.skipped_lines
+               else "") + "; nothing was imported")
+        return EXIT_FAILED
     try:
         result = store_manifest(engine, depot.tracker, manifest, depot.rules)
     except IntegrityError as exc:  # a row changed by another program since the check above

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -29,8 +32,10 @@ def open_engine(args: argparse.Namespace) -> Engine:
     """The database alone, for commands that only read or export it."""
     from fleet_desk.store import open_database
 
+    new = new_database(args)
     engine = open_database(args.db)
     closing(args).callback(engine.dispose)
+    _said_created(new)
     return engine
 
 
@@ -40,9 +45,34 @@ def open_depot(args: argparse.Namespace) -> Depot:
     from fleet_desk.depot import Depot
     from fleet_desk.settings import Settings
 
+    new = new_database(args)
     depot = Depot.open(args.db, Settings.load())
     closing(args).callback(depot.close)
+    _said_created(new)
     return depot
+
+
+def new_database(args: argparse.Namespace) -> Path | None:
+    """The SQLite file a command is about to create, when ``--db`` (or FLEET_DESK_DB) names one that does not
+    exist yet; None when it exists or is the user's default (made on first use). A file whose folder does not
+    exist is refused (a mistyped path is not a new, empty depot): `DatabaseError` in one line."""
+    from fleet_desk.store import DatabaseError
+    from fleet_desk.store.database import ENV_VAR, sqlite_file
+
+    url = args.db or os.environ.get(ENV_VAR)
+    path = sqlite_file(url) if url else None
+    if path is None or path.exists():
+        return None
+    if not path.parent.is_dir():
+        given = "--db" if args.db else ENV_VAR
+        raise DatabaseError(f"{path}: there is no folder {path.parent}; check the path given to {given} (a new "
+                            "database is made only in a folder that exists)")
+    return path
+
+
+def _said_created(path: Path | None) -> None:
+    if path is not None and path.exists():
+        print(f"fleet-desk: created new database at {path}", file=sys.stderr)
 
 
 def storage_errors() -> tuple[type[BaseException], ...]:

@@ -207,18 +207,37 @@ class DamagedLogError(OSError):
     """A compressed log cut short or damaged: what was read before the damage is stored."""
 
 
+class UnreadableLogError(OSError):
+    """A log that cannot be opened at all (missing, a folder, not allowed): nothing was read from it."""
+
+
+def open_log(path: Path) -> io.BufferedIOBase:
+    """``path`` opened for reading (through gzip when it is compressed); `UnreadableLogError` naming the file
+    and the reason in words when it cannot be."""
+    if path.is_dir():
+        raise UnreadableLogError(f"{path}: is a folder, not a log file")
+    if not path.exists():
+        raise UnreadableLogError(f"{path}: no such file")
+    if not path.is_file():
+        raise UnreadableLogError(f"{path}: is not a regular file (a device or a pipe?)")
+    try:
+        return _open(path)
+    except OSError as exc:
+        raise UnreadableLogError(f"{path}: {(exc.strerror or str(exc)).lower()}") from None
+
+
 def read_chunks(path: Path, progress: Callable[[int, int], None] | None = None) -> Iterator[bytes]:
     """The file's bytes in chunks of about `CHUNK`; ``progress(done, total)`` is on-disk bytes. A .gz cut short
     or damaged raises `DamagedLogError` once the bytes before the damage are handed over (read in pieces, as
     one big read of a damaged stream gives nothing)."""
     total = path.stat().st_size
-    with _open(path) as f:
+    with open_log(path) as f:
         raw = getattr(f, "fileobj", None) or f
         chunk = bytearray()
         while True:
             try:
                 piece = f.read1(CHUNK - len(chunk))
-            except (EOFError, zlib.error) as exc:
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:  # cut short, garbled, or a wrong CRC
                 if chunk:
                     yield bytes(chunk)
                 raise DamagedLogError(f"{path}: the compressed file is cut short or damaged ({exc})") from None
@@ -248,7 +267,8 @@ def import_log(
     Batches already written stay written if a later part of the file fails.
     When ``cancelled()`` turns true, reading stops, what was decoded so far
     is stored, and the summary says ``cancelled``.
-    Raises `FileNotFoundError`/`OSError` for unreadable files and
+    Raises `UnreadableLogError` (an OSError) for files it cannot open,
+    `DamagedLogError` for a compressed one damaged on the way, and
     `NotNmeaError` when the file holds no NMEA at all. A replaying
     ``tracker`` (no clock: now is each fix's time) takes every batch as it
     is stored; the live one reconciles the stored track with the day's stops
@@ -257,10 +277,11 @@ def import_log(
     carries on from it.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    with _open(path) as f:
-        head = f.read(4096)
+    with open_log(path) as f:
+        try:
+            head = f.read(4096)
+        except (EOFError, zlib.error, gzip.BadGzipFile):
+            head = b""  # damaged near its start: read_chunks says so below, after what it can read
     ref = ensure_device(engine, device, vehicle)
     decoder = NmeaDecoder(date_hint=day, not_before=header_date(head), label=str(path))
     replay = tracker.replaying
@@ -347,11 +368,22 @@ def import_mtk_dump(engine: Engine, tracker: RouteTracker, path: Path, device: s
                     source: str = "import") -> IngestSummary:
     """Import an MTK logger's binary dump saved by other software, as a dock would: stored, then the track
     reconciled with the day's stops (no customer told old news) and ``tracker`` (the live one) carrying on."""
-    data = Path(path).read_bytes()
+    from fleet_desk.gps.mtk import MtkFormatError
+
+    path = Path(path)
+    with open_log(path) as f:
+        try:
+            data = f.read()
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            raise DamagedLogError(f"{path}: the compressed file is cut short or damaged ({exc}); nothing was "
+                                  "read from it") from None
     ref = ensure_device(engine, device, vehicle)
     mtk_import = MtkImport(engine, ref, source)
-    mtk_import.feed(data)
-    summary = mtk_import.finish()
+    try:
+        mtk_import.feed(data)
+        summary = mtk_import.finish()
+    except MtkFormatError as exc:
+        raise MtkFormatError(f"{path}: {exc}") from None
     reconcile_stored(engine, tracker, ref, summary, source)
     return summary
 

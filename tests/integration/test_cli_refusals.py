@@ -21,8 +21,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def _one_line(err: str) -> str:
+    """The one line said, besides the notice that a command made the database it was given."""
     assert "Traceback" not in err, err
-    lines = err.strip().splitlines()
+    lines = [line for line in err.strip().splitlines() if not line.startswith("fleet-desk: created new database at")]
     assert len(lines) == 1, err
     return lines[0]
 

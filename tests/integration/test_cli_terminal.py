@@ -17,11 +17,19 @@ TELIT = next(p for p in NMEA_LOGS if p.name == "telit-he910.log")
 M241 = TESTDATA / "mtk-loggers" / "mtk_logger_m241.bin"
 
 
+def _made(tmp_path: Path) -> str:
+    """A database made beforehand, so what is drawn is the command's alone (a new one is said first)."""
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    assert main(["db", "upgrade", "--db", url]) == 0
+    return url
+
+
 def test_an_import_draws_its_bar_on_the_terminal_and_ends_the_line(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _made(tmp_path)
     with terminal() as term:
         monkeypatch.setattr(sys, "stderr", term.stream)
-        code = main(["--db", f"sqlite:///{tmp_path / 'd.db'}", "import-log", str(TELIT), "--device", "telit"])
+        code = main(["--db", url, "import-log", str(TELIT), "--device", "telit"])
         drawn = term.close()
     assert code == 0
     assert drawn.startswith(f"\r{TELIT.name} [")
@@ -29,11 +37,12 @@ def test_an_import_draws_its_bar_on_the_terminal_and_ends_the_line(tmp_path: Pat
 
 
 def test_a_dock_draws_its_phases_on_the_same_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _made(tmp_path)
     sim = SimulatedMtkLogger(M241.read_bytes(), baud=38400, model="M-241", line_rate=False).start()
     try:
         with terminal() as term:
             monkeypatch.setattr(sys, "stderr", term.stream)
-            code = main(["--db", f"sqlite:///{tmp_path / 'd.db'}", "dock", sim.path, "--device", "holux"])
+            code = main(["--db", url, "dock", sim.path, "--device", "holux"])
             drawn = term.close()
     finally:
         sim.close()
