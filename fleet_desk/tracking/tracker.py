@@ -336,7 +336,7 @@ class _Batch:
             start = max(start, route.planned_start_ms)  # not before the planned start; after it, late
         plans = [s.plan for s in pending]
         learned = self.tracker.learned
-        driving = route.departed_ms is not None and not track.detector.at_stop and now == t
+        driving = route.departed_ms is not None and not track.detector.at_stop and stale_s == 0  # not a sweep
         travel = self.tracker.roads.travel(track.follower, (lat, lon), t, plans, track.learner.speed_mps,
                                            learned.circuity or rules.circuity, learned,
                                            times.at_depot(t, rules.timezone).hour, driving)

@@ -86,6 +86,9 @@ def test_the_live_tracker_asks_the_road_map_on_its_own_thread_and_stops_it_when_
         assert depot.tracker.roads._legs  # the legs between the remaining stops came back from the map
         with depot.engine.connect() as conn:
             assert conn.execute(select(Route.eta_basis)).scalar_one() == f"roads ({town.name})"
+        # The van was followed along its street paths, against the clock: its own traffic is being learned.
+        (track,) = depot.tracker._vehicles.values()
+        assert track.follower.leg is not None and track.follower.traffic(None) != 1.0
     finally:
         depot.close()
     assert not asking[0].is_alive()
