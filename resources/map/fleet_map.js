@@ -30,8 +30,8 @@
     const cls = "fd-vehicle" + (v.id === S.selected ? " fd-selected" : "");
     return L.divIcon({
       className: "", iconSize: [28, 28], iconAnchor: [14, 14],
-      html: '<div class="' + cls + '" data-state="' + v.state + '">' + arrow(S.colors[v.state] || "#555", v.course)
-        + '<span class="fd-label">' + escapeHtml(v.label) + "</span></div>",
+      html: '<div class="' + cls + '" data-state="' + v.state + '" title="' + escapeHtml(v.label) + '">'
+        + arrow(S.colors[v.state] || "#555", v.course) + '<span class="fd-label">' + escapeHtml(v.label) + "</span></div>",
     });
   }
 
@@ -71,14 +71,130 @@
     return "";
   }
 
+  // On a small map (the lookup's) the notice says it in a few words (the whole of it in its tooltip), so it
+  // leaves room for what the map is there to show.
+  const SMALL_MAP_PX = 520;
+
   function showNotice() {
     const text = noticeText();
-    S.notice.textContent = text;
+    const small = S.map.getSize().x < SMALL_MAP_PX;
+    const streets = S.streets && S.streets.config;
+    S.notice.textContent = text && small
+      ? "Map tiles cannot be loaded: " + (streets ? "road map streets shown." : "plain background.") : text;
+    S.notice.title = text;
+    S.noticeFull = text;
     S.notice.style.display = text ? "block" : "none";
+    if (S.order) fitOrder();
+  }
+
+  // Vehicle labels stay clear of each other, of other vans' arrows and of the depot's label: each goes to the
+  // first free spot round its van (right, left, above, below), the selected van's first; a label with no free
+  // spot is hidden (its van's name shows on hover) until there is room again.
+  const LABEL_SPOTS = [[26, 4, false], [2, 4, true], [18, -15, false], [18, 25, false], [10, -15, true], [10, 25, true]];
+
+  function overlap(a, b) { return !(a.r <= b.l || b.r <= a.l || a.b <= b.t || b.b <= a.t); }
+
+  function boxOf(el) {
+    const r = el.getBoundingClientRect(), c = S.map.getContainer().getBoundingClientRect();
+    return { l: r.left - c.left, t: r.top - c.top, r: r.right - c.left, b: r.bottom - c.top };
+  }
+
+  function layoutLabels() {
+    S.layoutQueued = false;
+    if (!S.map) return;
+    const taken = [];
+    const depot = S.depotMarker && S.depotMarker.getElement() && S.depotMarker.getElement().querySelector(".fd-depot");
+    if (depot) taken.push(boxOf(depot));
+    const size = S.map.getSize();
+    const shown = [];
+    for (const m of Object.values(S.markers)) {
+      const p = S.map.latLngToContainerPoint(m.getLatLng());
+      if (p.x < -150 || p.y < -50 || p.x > size.x + 50 || p.y > size.y + 50) continue;
+      m.fdPoint = p;
+      shown.push(m);
+      taken.push({ l: p.x - 10, t: p.y - 10, r: p.x + 10, b: p.y + 10, owner: m });  // its arrow
+    }
+    shown.sort((a, b) => (b.fd.id === S.selected) - (a.fd.id === S.selected) || a.fd.id - b.fd.id);
+    for (const m of shown) {
+      const el = m.getElement();
+      const label = el && el.querySelector(".fd-label");
+      if (!label) continue;
+      const w = label.offsetWidth, h = label.offsetHeight, p = m.fdPoint;
+      let spot = null;
+      for (const [dx, dy, leftward] of LABEL_SPOTS) {
+        const x = leftward ? dx - w : dx;
+        const box = { l: p.x - 14 + x, t: p.y - 14 + dy, r: p.x - 14 + x + w, b: p.y - 14 + dy + h };
+        if (!taken.some((o) => o.owner !== m && overlap(o, box))) { spot = [x, dy, box]; break; }
+      }
+      if (spot) {
+        label.style.left = spot[0] + "px";
+        label.style.top = spot[1] + "px";
+        label.style.visibility = "";
+        taken.push(spot[2]);
+      } else {
+        label.style.visibility = "hidden";
+      }
+    }
+  }
+
+  function queueLayout() {
+    if (S.layoutQueued) return;
+    S.layoutQueued = true;
+    requestAnimationFrame(layoutLabels);
+  }
+
+  // What the colours mean, in a corner: collapsed to its title on a small map, a click opens or closes it.
+  const STATE_WORDS = { moving: "moving", stopped: "stopped", stale: "no recent fix", offline: "offline",
+                        "no fix": "no position" };
+  const STOP_WORDS = { pending: "to do", arrived: "van at the stop", delivered: "delivered", failed: "failed",
+                       late: "will be late" };
+
+  function addLegend() {
+    const Legend = L.Control.extend({
+      onAdd() {
+        const div = L.DomUtil.create("div", "fd-legend leaflet-control");
+        const row = (swatch, words) => '<div class="fd-legend-row">' + swatch + escapeHtml(words) + "</div>";
+        let html = '<div class="fd-legend-title">Legend</div><div class="fd-legend-body"><div class="fd-legend-head">Vans</div>';
+        for (const state in STATE_WORDS) {
+          if (S.colors[state]) {
+            html += row('<svg class="fd-legend-arrow" viewBox="0 0 28 28"><path d="M14 3 L22 23 L14 18 L6 23 Z" fill="'
+              + S.colors[state] + '"/></svg>', STATE_WORDS[state]);
+          }
+        }
+        html += '<div class="fd-legend-head">Stops</div>';
+        for (const status in STOP_WORDS) {
+          if (S.stopColors[status]) {
+            html += row('<span class="fd-legend-dot" style="background:' + S.stopColors[status] + '"></span>',
+                        STOP_WORDS[status]);
+          }
+        }
+        div.innerHTML = html + "</div>";
+        L.DomEvent.disableClickPropagation(div);
+        div.querySelector(".fd-legend-title").addEventListener("click", () => div.classList.toggle("fd-collapsed"));
+        return div;
+      },
+    });
+    S.legend = new Legend({ position: "topright" }).addTo(S.map);
+    if (S.map.getSize().x < 600) S.legend.getContainer().classList.add("fd-collapsed");
+  }
+
+  // The order the lookup shows, clear of the notice and the scale bar below, and of its own label above.
+  function fitOrder() {
+    const o = S.order;
+    if (!o || !S.map) return;
+    const points = [[o.stop.lat, o.stop.lon]];
+    if (o.vehicle) points.push([o.vehicle.lat, o.vehicle.lon]);
+    const size = S.map.getSize();
+    const below = S.notice.style.display === "block" ? S.notice.offsetHeight + 45 : 40;
+    const room = (px, side) => Math.max(0, Math.min(px, Math.floor(side / 2) - 20));
+    S.map.fitBounds(L.latLngBounds(points), {
+      paddingTopLeft: [room(50, size.x), room(60, size.y)],
+      paddingBottomRight: [room(50, size.x), room(below, size.y)], maxZoom: points.length === 1 ? 15 : 16, ...STILL,
+    });
   }
 
   function reportTiles() {
-    if (S.bridge) S.bridge.tileStatus(S.notice.textContent);
+    if (S.bridge) S.bridge.tileStatus(S.noticeFull || "");
   }
 
   function setTileState(state) {
@@ -222,11 +338,16 @@
       };
       S.map.on("zoomend", drawStreets);
       if (config.depot) {
-        L.marker(config.depot, {
+        // A dot at the depot and its label below, where a van standing at the depot does not cover it.
+        S.depotMarker = L.marker(config.depot, {
           interactive: false, keyboard: false, zIndexOffset: -1000,
-          icon: L.divIcon({ className: "fd-depot", html: "Depot", iconSize: [46, 18], iconAnchor: [23, 9] }),
+          icon: L.divIcon({ className: "fd-depot-mark", html: '<div class="fd-depot-dot"></div><div class="fd-depot">Depot</div>',
+                            iconSize: [60, 40], iconAnchor: [30, 6] }),
         }).addTo(S.map);
       }
+      addLegend();
+      S.map.on("zoomend", queueLayout);
+      S.map.on("resize", () => { showNotice(); queueLayout(); });
       watchTiles();
       const manual = () => { S.autoFit = false; };
       S.map.on("dragstart", manual);
@@ -265,6 +386,7 @@
       if (S.follow && S.selected !== null && S.markers[S.selected]) {
         S.map.panTo(S.markers[S.selected].getLatLng(), { animate: false });
       }
+      queueLayout();
     },
     loadTrails(trails) {
       for (const id in trails) {
@@ -280,6 +402,7 @@
       for (const vid of [previous, id]) {
         if (vid !== null && S.markers[vid]) S.markers[vid].setIcon(iconFor(S.markers[vid].fd));
       }
+      queueLayout();
       if (id !== null && S.markers[id]) {
         S.markers[id].setZIndexOffset(1000);
         if (center) { S.autoFit = false; S.map.setView(S.markers[id].getLatLng(), Math.max(S.map.getZoom(), 15), STILL); }
@@ -357,11 +480,9 @@
       L.circleMarker(points[0], {
         radius: 8, color: "#ffffff", weight: 2, fillColor: S.stopColors[o.stop.status] || "#9e9e9e", fillOpacity: 0.95,
       }).bindTooltip(escapeHtml(o.stop.label), { direction: "top", permanent: true }).addTo(S.orderLayer);
-      if (o.vehicle) points.push([o.vehicle.lat, o.vehicle.lon]);
       S.autoFit = false;
-      if (points.length === 1) S.map.setView(points[0], 15, STILL);
-      else S.map.fitBounds(L.latLngBounds(points), { padding: [50, 50], maxZoom: 16, ...STILL });
       S.order = o;
+      fitOrder();
     },
     orderInfo() { return S.order ? { stop: S.order.stop, vehicle: S.order.vehicle, markers: Object.keys(S.markers).length } : null; },
     // Read-only views of the page's state, for tests and diagnostics.
@@ -378,7 +499,35 @@
       return { count: times.length, newest: times.length ? Math.max(...times) : null,
                oldest: times.length ? Math.min(...times) : null };
     },
-    notice() { return S.notice ? S.notice.textContent : ""; },
+    notice() { return S.notice ? S.noticeFull || "" : ""; },
+    noticeShown() { return S.notice ? S.notice.textContent : ""; },
+    // Where labels, arrows, the depot's label and the stop of a focused order are on screen (tests).
+    layout() {
+      layoutLabels();
+      const depot = S.depotMarker && S.depotMarker.getElement() && S.depotMarker.getElement().querySelector(".fd-depot");
+      const out = { depot: depot ? boxOf(depot) : null, vans: {}, notice: S.notice.style.display === "block" ? boxOf(S.notice) : null,
+                    legend: S.legend ? boxOf(S.legend.getContainer()) : null,
+                    legendCollapsed: S.legend ? S.legend.getContainer().classList.contains("fd-collapsed") : null,
+                    stop: null };
+      for (const id in S.markers) {
+        const el = S.markers[id].getElement();
+        if (!el) continue;
+        const label = el.querySelector(".fd-label");
+        const p = S.map.latLngToContainerPoint(S.markers[id].getLatLng());
+        out.vans[id] = { icon: { l: p.x - 10, t: p.y - 10, r: p.x + 10, b: p.y + 10 }, label: boxOf(label),
+                         hidden: label.style.visibility === "hidden" };
+      }
+      if (S.orderLayer) {
+        S.orderLayer.eachLayer((layer) => {
+          if (layer instanceof L.CircleMarker) {
+            const p = S.map.latLngToContainerPoint(layer.getLatLng());
+            const r = layer.getRadius();
+            out.stop = { l: p.x - r, t: p.y - r, r: p.x + r, b: p.y + r };
+          }
+        });
+      }
+      return out;
+    },
     // The road map's streets (null: none): {name, main, all, water} as file:// URLs of GeoJSON files.
     setStreets(config) {
       const st = S.streets;
