@@ -7,9 +7,10 @@ signed ping with what is typed in the dialog, before anything is saved.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -57,8 +58,25 @@ RULES = (
 )
 SECRET_LABELS = {"endpoint_token": "Bearer token", "signing_secret": "Signing secret"}
 
+_CERT_REASON = re.compile(r"certificate verify failed: (.+?)\.?\s*(?:\(_ssl|$)")
+
 #: The tab that holds each setting `check_settings` can refuse.
 _TAB_OF = {"tile_url": 0, "depot_timezone": 1, "endpoint_url": 2}
+
+
+def in_words(text: str) -> str:
+    """A failed test as the user can act on it: a TLS failure ("SSLError: [SSL: CERTIFICATE_VERIFY_FAILED] ...",
+    or requests' "HTTPSConnectionPool(...) (Caused by SSLError(...))") said in words; anything else as it is."""
+    if "SSLError" not in text and "CERTIFICATE_VERIFY_FAILED" not in text:
+        return text
+    where = text.split(" did not answer:", 1)[0] if " did not answer:" in text else "The endpoint"
+    found = _CERT_REASON.search(text)
+    reason = found.group(1).strip().rstrip(".") if found else None
+    if "CERTIFICATE_VERIFY_FAILED" in text or found:
+        return (f"{where}: its certificate is not one this computer trusts ({reason or 'the check failed'}), so "
+                "nothing was sent. Use the address the certificate is made out to, or ask the endpoint's owner "
+                "for a certificate from a known authority")
+    return f"{where}: a secure (HTTPS) connection could not be made, so nothing was sent"
 
 
 class SettingsDialog(QDialog):
@@ -92,7 +110,15 @@ class SettingsDialog(QDialog):
         self.tile_url.setToolTip("A slippy-map tile URL with {z}, {x} and {y}")
         form.addRow("Map tiles URL:", self.tile_url)
         self.attribution = QLineEdit(settings.tile_attribution, page)
-        form.addRow("Tiles attribution:", self.attribution)
+        self.attribution.setToolTip("The credit the tile provider asks for, in HTML (a link is <a href=...>)")
+        form.addRow("Tiles attribution (HTML):", self.attribution)
+        self.attribution_shown = QLabel(page)
+        self.attribution_shown.setTextFormat(Qt.TextFormat.RichText)
+        self.attribution_shown.setWordWrap(True)
+        self.attribution_shown.setOpenExternalLinks(True)
+        self.attribution.textChanged.connect(self._show_attribution)
+        self._show_attribution(settings.tile_attribution)
+        form.addRow("Shown on the map as:", self.attribution_shown)
         reset = QPushButton("Use OpenStreetMap", page)
         reset.clicked.connect(self._use_osm)
         form.addRow("", reset)
@@ -172,6 +198,10 @@ class SettingsDialog(QDialog):
         return page
 
     # Actions
+    def _show_attribution(self, text: str) -> None:
+        """The attribution as the map draws it (the field holds its HTML)."""
+        self.attribution_shown.setText(text.strip() or "<i style='color:#757575'>(none)</i>")
+
     def _use_osm(self) -> None:
         self.tile_url.setText(OSM_TILES)
         self.attribution.setText(OSM_ATTRIBUTION)
@@ -187,6 +217,13 @@ class SettingsDialog(QDialog):
             **{name: type(getattr(self.settings, name))(box.value()) for name, box in self.rules.items()})
 
     def test_connection(self) -> None:
+        secret_field = self.secret_fields["signing_secret"]
+        url = self.endpoint_url.text().strip()
+        if url and not secret_field.text() and read_secret("signing_secret", self.result_settings()) is None:
+            self._tested(False, "Type the signing secret in the Signing secret field above first: the endpoint "
+                                "checks every event's signature with it (it is kept in the OS keyring on OK)")
+            secret_field.setFocus()
+            return
         try:
             target = endpoint(self.result_settings(), self.secret_fields["endpoint_token"].text() or None,
                               self.secret_fields["signing_secret"].text() or None)
@@ -202,7 +239,7 @@ class SettingsDialog(QDialog):
 
     def _tested(self, ok: bool, text: str) -> None:
         self.test_button.setEnabled(True)
-        self.test_result.setText(("✔ " if ok else "✖ ") + text)
+        self.test_result.setText(("✔ " if ok else "✖ ") + (text if ok else in_words(text)))
         self.test_result.setStyleSheet(f"color: {'#2e7d32' if ok else '#c62828'}")
 
     def _accept(self) -> None:
