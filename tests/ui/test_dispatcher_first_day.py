@@ -5,16 +5,18 @@ status bar shows the depot's clock; the demo shows its three vans in trouble wit
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+import pytest
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from fleet_desk.clock import now_ms
 from fleet_desk.settings import Settings
+from fleet_desk.store.units import UnitAssignment
 from fleet_desk.tracking.board import RouteView, StopView
 from fleet_desk.ui.models.routes import RoutesModel, StopsModel
 from fleet_desk.ui.panels.routes import LOADING, RoutesPanel
@@ -145,15 +147,11 @@ def test_times_are_the_depots_whatever_this_computers_zone(qtbot: QtBot) -> None
     model.set_rows(_day())
     row = next(i for i, r in enumerate(model.rows) if r.key == "R01")
     eta = model.rows[row].stops[1].eta_ms
-    from datetime import datetime
-
     tokyo = datetime.fromtimestamp(eta / 1000, ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
     assert model.index(row, model.NEXT_ETA).data() == tokyo
 
 
 def test_the_status_bar_shows_the_desk_and_the_depots_clock(qtbot: QtBot, tmp_path: Path) -> None:
-    from datetime import datetime
-
     settings = Settings(tile_url=CLOSED_PORT_TILES, tile_attribution="test tiles", depot_timezone="Asia/Tokyo",
                         desk_name="desk-7")
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}", settings)
@@ -170,5 +168,76 @@ def test_the_status_bar_shows_the_desk_and_the_depots_clock(qtbot: QtBot, tmp_pa
     try:
         assert "not set" in window.clock_label.toolTip()
         assert window.clock_label.text().split(" · ")[0]  # the host's name
+    finally:
+        close_window(window, engine)
+
+
+def _assignment(device: str, live: bool) -> UnitAssignment:
+    return UnitAssignment(device, "nmea", "Van 1" if live else None, "/dev/ttyUSB0" if live else None, 4800 if live
+                          else None, live, None, None, None)
+
+
+@pytest.mark.expected_errors  # the file that is no log is said as an error, in one line
+def test_import_log_proposes_no_live_unit_and_a_file_that_is_no_log_is_one_line(qtbot: QtBot, tmp_path: Path) -> None:
+    from fleet_desk.ui.dialogs.import_log import ImportFlow
+
+    settings = Settings(tile_url=CLOSED_PORT_TILES, depot_timezone="Pacific/Kiritimati")  # UTC+14: another date
+    window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}", settings)
+    try:
+        flow = ImportFlow(window.depot, [Path("/bin/ls")], window)
+        seen: dict = {}
+
+        def look_and_cancel() -> None:
+            options = flow.options
+            seen["unit"] = options.unit.currentText()
+            seen["units"] = [options.unit.itemText(i) for i in range(options.unit.count())]
+            seen["date"] = options.date.date().toPython()
+            options.reject()
+
+        QTimer.singleShot(300, look_and_cancel)
+        flow._ask([_assignment("unit-01", True), _assignment("logger-1", False)])
+        assert seen["unit"] == ""  # not "unit-01", read live on Van 1 right now
+        assert seen["units"] == ["logger-1", "unit-01"]
+        kiritimati = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+        assert seen["date"] == kiritimati  # the depot's date, not this computer's
+
+        with qtbot.waitSignal(flow.done, timeout=30000) as done:
+            flow.begin("logger-9", None, None)
+        [outcome] = done.args[0]
+        assert outcome.error and outcome.summary is None
+        assert flow.summary_box is None  # no box to close for a file that is no log
+        qtbot.waitUntil(lambda: any("/bin/ls" in t for t in window.message_bar.texts()), timeout=5000)
+    finally:
+        close_window(window, engine)
+
+
+def test_a_manifest_with_hh_mm_times_asks_which_day(qtbot: QtBot, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from fleet_desk.sim.day import rows_to_csv, simulate_day
+    from fleet_desk.store.models import Route, Stop
+
+    window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}",
+                                 Settings(tile_url=CLOSED_PORT_TILES, depot_timezone="Europe/Paris"))
+    try:
+        day = simulate_day(2, datetime(2026, 11, 20, 8, tzinfo=UTC), stops=3, seed=1)
+        for row in day.rows:  # times of day only, as many depots' exports give them
+            for column in ("window_start", "window_end", "planned_start"):
+                row[column] = datetime.fromisoformat(row[column]).astimezone(ZoneInfo("Europe/Paris")).strftime("%H:%M")
+        path = tmp_path / "hhmm.csv"
+        path.write_text(rows_to_csv(day.rows), encoding="utf-8")
+        flow = window.import_manifest(path)
+        qtbot.waitUntil(lambda: flow.day_question is not None, timeout=10000)
+        question = flow.day_question
+        assert "HH:MM" in question.findChild(QLabel).text()
+        today = datetime.now(ZoneInfo("Europe/Paris")).date()
+        assert question.chosen() == today  # proposed: today at the depot
+        question.day.setDate(QDate(2026, 11, 27))
+        question.accept()
+        qtbot.waitUntil(lambda: any("for Fri 27 Nov 2026" in t for t in window.message_bar.texts()), timeout=10000)
+        with engine.connect() as conn:
+            assert conn.scalar(select(Route.service_date)) == "2026-11-27"
+            first = conn.scalar(select(Stop.window_start_ms).order_by(Stop.window_start_ms))
+        assert datetime.fromtimestamp(first / 1000, ZoneInfo("Europe/Paris")).date().isoformat() == "2026-11-27"
     finally:
         close_window(window, engine)

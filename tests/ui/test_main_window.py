@@ -284,6 +284,7 @@ def test_import_log_dialog_flow_through_the_cli_code(qtbot: QtBot, desk: Desk) -
                     timeout=10000)
 
 
+@pytest.mark.expected_errors  # the file that is no log is named in the message bar, as an error
 def test_import_cancel_keeps_what_was_read_and_bad_file_is_named(qtbot: QtBot, desk: Desk, tmp_path: Path) -> None:
     from fleet_desk.sim.vans import SimulatedUnit, render
     from fleet_desk.ui.dialogs.import_log import ImportFlow

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Engine
 
 from fleet_desk import messages
+from fleet_desk.clock import now_ms
 from fleet_desk.depot import Depot
 from fleet_desk.ingest.pipeline import IngestSummary, NotNmeaError, import_log
 from fleet_desk.store.units import UnitAssignment, unit_assignments
@@ -83,7 +84,8 @@ class ImportOptions(QDialog):
     """Which unit the log belongs to, and a date if the log lacks one."""
 
     def __init__(self, paths: list[Path], units: list[str], vehicles: list[str],
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, today: date | None = None) -> None:
+        """``today``: the depot's date, proposed for a log without dates (this computer's if not given)."""
         super().__init__(parent)
         self.setWindowTitle("Import log")
         form = QFormLayout(self)
@@ -91,15 +93,16 @@ class ImportOptions(QDialog):
         form.addRow("Files:", _label(names))
         self.unit = QComboBox(self, editable=True)
         self.unit.addItems(units)
-        self.unit.setCurrentText(units[0] if units else "")
-        self.unit.lineEdit().setPlaceholderText("unit name, e.g. unit-07")
+        self.unit.setCurrentText("")  # never a guess: the first unit listed may be one a van carries live now
+        self.unit.lineEdit().setPlaceholderText("the unit's name, e.g. holux-3 (pick or type)")
         form.addRow("GPS unit:", self.unit)
         self.vehicle = QComboBox(self, editable=True)
         self.vehicle.addItems([""] + vehicles)
         self.vehicle.lineEdit().setPlaceholderText("optional: assigns the unit to this vehicle")
         form.addRow("Vehicle:", self.vehicle)
         self.use_date = QCheckBox("Date for epochs before the log gives one", self)
-        self.date = QDateEdit(QDate.currentDate(), self, calendarPopup=True)
+        self.date = QDateEdit(QDate(today.year, today.month, today.day) if today else QDate.currentDate(), self,
+                              calendarPopup=True)
         self.date.setEnabled(False)
         self.use_date.toggled.connect(self.date.setEnabled)
         form.addRow(self.use_date, self.date)
@@ -168,9 +171,11 @@ class ImportFlow(QObject):
         run_in_background(lambda: unit_assignments(engine), self._ask, owner=self)
 
     def _ask(self, assignments: list[UnitAssignment]) -> None:
-        units = [a.device for a in assignments]
+        # Units read live are on their vans now: a log to import comes from a logger, so those come last.
+        units = [a.device for a in assignments if not a.live] + [a.device for a in assignments if a.live]
         vehicles = sorted({a.vehicle for a in assignments if a.vehicle})
-        self.options = ImportOptions(self.paths, units, vehicles, self.parent_widget)
+        today = date.fromisoformat(self.depot.rules.local_day(now_ms()))
+        self.options = ImportOptions(self.paths, units, vehicles, self.parent_widget, today)
         if self.options.exec() == QDialog.DialogCode.Accepted:
             self.begin(*self.options.values())
 
@@ -202,6 +207,12 @@ class ImportFlow(QObject):
     def _on_finished(self, outcomes: list[FileOutcome]) -> None:
         if self.progress is not None:
             self.progress.close()
+        for outcome in outcomes:  # a file that could not be read: one line in the message bar
+            if outcome.error:
+                messages.error(outcome.error)
+        if not any(o.summary for o in outcomes):  # nothing was read: no box to close
+            self.done.emit(outcomes)
+            return
         failed = any(o.error for o in outcomes)
         self.summary_box = QMessageBox(QMessageBox.Icon.Warning if failed else QMessageBox.Icon.Information,
                                        "Import log", summary_text(outcomes), QMessageBox.StandardButton.Ok,

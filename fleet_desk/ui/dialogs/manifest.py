@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QDate, QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QFormLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -59,6 +61,35 @@ class ManifestProblems(QDialog):
         self.details.setFocus(Qt.FocusReason.OtherFocusReason)
 
 
+NO_DATE = "has no date"  # the reader's word for an HH:MM time read with no day given
+
+
+class DayQuestion(QDialog):
+    """The manifest's times are ``HH:MM`` with no date: which day are they (today at the depot, unless changed)?
+    The command line asks the same with --date."""
+
+    def __init__(self, name: str, today: date, times_without_date: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Manifest date")
+        form = QFormLayout(self)
+        label = QLabel(f"<b>{name}</b> gives {times_without_date} time(s) as HH:MM, without a date. "
+                       "Which day are its routes for?", self)
+        label.setWordWrap(True)
+        form.addRow(label)
+        self.day = QDateEdit(QDate(today.year, today.month, today.day), self, calendarPopup=True)
+        self.day.setDisplayFormat("ddd d MMM yyyy")
+        form.addRow("Day (at the depot):", self.day)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Read the manifest for this day")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def chosen(self) -> date:
+        """The day picked."""
+        return self.day.date().toPython()
+
+
 def choose_manifest(parent: QWidget) -> Path | None:
     """The manifest file the user picks (None if they cancel)."""
     name, _ = QFileDialog.getOpenFileName(parent, "Import manifest", "", MANIFEST_FILTER)
@@ -66,8 +97,9 @@ def choose_manifest(parent: QWidget) -> Path | None:
 
 
 class ManifestImport(QObject):
-    """File > Import manifest on ``depot``: ``HH:MM`` times are read as today's, at the depot; a file with problems
-    opens `ManifestProblems` over ``parent`` first. ``stored`` once routes changed."""
+    """File > Import manifest on ``depot``: a file whose times are ``HH:MM`` asks which day first (`DayQuestion`,
+    today at the depot proposed); a file with problems opens `ManifestProblems` over ``parent`` first.
+    ``stored`` once routes changed."""
 
     stored = Signal()
 
@@ -77,22 +109,39 @@ class ManifestImport(QObject):
         self.path = path
         self.parent_widget = parent
         self.problems: ManifestProblems | None = None
+        self.day_question: DayQuestion | None = None
+        self.day: date | None = None  # the day HH:MM times were read on, once asked
 
-    def start(self) -> None:
+    def start(self, day: date | None = None) -> None:
         """Read and check the file in the background (a tracking number stored for another order is a row
-        problem too, with its line and column)."""
+        problem too, with its line and column); ``day``: the date of its HH:MM times (None: ask if it has any)."""
         engine, rules, path = self.depot.engine, self.depot.rules, self.path
-        today = date.fromisoformat(rules.local_day(now_ms()))
+        self.day = day
 
         def read_and_check() -> Manifest:
-            manifest = read_manifest(path, day=today, tz=rules.timezone)
+            manifest = read_manifest(path, day=day, tz=rules.timezone)
+            if day is None and any(NO_DATE in p.reason for p in manifest.problems):
+                return manifest  # asked first; checked once the day is known
             with engine.connect() as conn:
                 check_stored(manifest, conn)
             return manifest
 
         run_in_background(read_and_check, self._checked, self._unreadable, owner=self)
 
+    def _ask_day(self, undated: int) -> None:
+        today = date.fromisoformat(self.depot.rules.local_day(now_ms()))
+        self.day_question = DayQuestion(self.path.name, today, undated, self.parent_widget)
+        self.day_question.accepted.connect(lambda: self.start(self.day_question.chosen() if self.day_question
+                                                              else today))
+        self.day_question.rejected.connect(lambda: messages.warning(
+            f"Manifest {self.path.name}: nothing imported (no day chosen for its HH:MM times)"))
+        self.day_question.open()
+
     def _checked(self, manifest: Manifest) -> None:
+        undated = sum(1 for p in manifest.problems if NO_DATE in p.reason)
+        if self.day is None and undated:
+            self._ask_day(undated)
+            return
         if not manifest.problems:
             self._store(manifest)
             return
@@ -110,9 +159,11 @@ class ManifestImport(QObject):
     def _store(self, manifest: Manifest) -> None:
         engine, tracker, rules, name = self.depot.engine, self.depot.tracker, self.depot.rules, self.path.name
 
+        day = f" for {self.day:%a %d %b %Y}" if self.day is not None else ""
+
         def done(result: ManifestResult) -> None:
             skipped = f"; {len(manifest.skipped_lines)} invalid row(s) skipped" if manifest.skipped_lines else ""
-            messages.info(f"Manifest {name}: {result.report()}{skipped}")
+            messages.info(f"Manifest {name}{day}: {result.report()}{skipped}")
             self.stored.emit()
 
         run_in_background(lambda: store_manifest(engine, tracker, manifest, rules), done,
