@@ -97,7 +97,7 @@ class ChangeRow:
 
 # -- writing -------------------------------------------------------------------------------------------------
 
-_INSERT = insert(Change).returning(Change.id)
+_INSERT = insert(Change).returning(Change.id, Change.kind)
 
 
 def record(conn: Connection, kind: str, ref_ids: Iterable[int], desk: str | None = None,
@@ -121,10 +121,12 @@ def record_many(conn: Connection, changed: dict[str, Sequence[int]], desk: str |
             for kind, refs in changed.items() for ref in refs]
     if not rows:
         return []
-    change_ids = list(conn.execute(_INSERT, rows).scalars())
     newest: dict[str, int] = {}
-    for row, change_id in zip(rows, change_ids, strict=True):
-        newest[row["kind"]] = max(newest.get(row["kind"], 0), change_id)
+    change_ids: list[int] = []
+    for change_id, kind in conn.execute(_INSERT, rows):
+        change_ids.append(change_id)
+        newest[kind] = max(newest.get(kind, 0), change_id)
+    change_ids.sort()
     if conn.dialect.name == "postgresql":
         for kind, change_id in newest.items():
             conn.execute(text(f"SELECT pg_notify({_CHANNEL_SQL}, :payload)"), {"payload": f"{kind}:{change_id}"})
