@@ -139,6 +139,14 @@ class LookupView(QWidget):
             self.results.setCurrentRow(max(0, self.results.currentRow()))
             self._reload_card()
 
+    def changed(self, kinds: dict[str, set[int]]) -> None:
+        """Changes on the database, this desk's or another's (`fleet_desk.ui.change_bell`): the card is read
+        again when its stop changed or an outbox event did (its notices); the clock's part waits for
+        `REFRESH_MS`."""
+        a = self.answer
+        if a is not None and (a.stop_id in kinds.get("stop", ()) or "outbox" in kinds):
+            self._reload_card()
+
     def clear(self) -> None:
         self._query_seq += 1
         self.search.clear()
