@@ -1,6 +1,7 @@
-"""A desk wakes on what other desks write: another process's positions reach the fleet board, its manifest and
-its dispatcher's mark reach the routes panel, sooner than the panels' slow safety reads would bring them (on a
-SQLite file, where the desk polls the newest change id, and on the real PostgreSQL, where it LISTENs)."""
+"""A desk wakes on what other desks write: another process's positions reach the fleet board; its manifest
+and its dispatcher's mark reach the routes panel, the open lookup card and the outbox's count; each sooner
+than the panels' slow safety reads would bring them (on a SQLite file, where the desk polls the newest change
+id, and on the real PostgreSQL, where it LISTENs)."""
 
 from __future__ import annotations
 
@@ -63,8 +64,16 @@ def test_another_desks_writes_wake_the_board_and_the_routes(qtbot: QtBot, tmp_pa
         first = window.routes.current_routes[0].stops[0]
         assert first.status == "pending"
 
+        lookup = window.show_lookup(first.order_id)
+        qtbot.waitUntil(lambda: lookup.answer is not None, timeout=10000)
+        assert lookup.answer.stop_status == "pending"
+        waiting = window.outbox.status.get("pending", 0)
+
         _run(MAIN, "--db", db_url, "stop", first.order_id, "failed", "--reason", "gate locked")
         qtbot.waitUntil(lambda: window.routes.current_routes[0].stops[0].status == "failed",
+                        timeout=int(WAKE_S * 1000))
+        qtbot.waitUntil(lambda: lookup.answer.stop_status == "failed", timeout=int(WAKE_S * 1000))  # the card
+        qtbot.waitUntil(lambda: window.outbox.status.get("pending", 0) == waiting + 1,  # its notice, queued
                         timeout=int(WAKE_S * 1000))
     finally:
         close_window(window, engine)
