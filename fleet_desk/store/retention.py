@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, bindparam, delete, func, select, text
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text
 
 from fleet_desk.store.models import Device, LatestPosition, Position, Route, Stop
 
@@ -119,7 +119,7 @@ def thin_positions(engine: Engine, keep_days: float, now_ms: int, progress: Prog
     return result
 
 
-def _visits(conn, before_ms: int) -> dict[int, list[tuple[int, int]]]:
+def _visits(conn: Connection, before_ms: int) -> dict[int, list[tuple[int, int]]]:
     """Each vehicle's stop visits (arrived, departed) that began before ``before_ms``, sorted by arrival."""
     by_vehicle: dict[int, list[tuple[int, int]]] = defaultdict(list)
     rows = conn.execute(
@@ -127,7 +127,8 @@ def _visits(conn, before_ms: int) -> dict[int, list[tuple[int, int]]]:
         .join(Route, Route.id == Stop.route_id)
         .where(Stop.arrived_ms.is_not(None), Stop.arrived_ms < before_ms))
     for vehicle, arrived, departed in rows:
-        by_vehicle[vehicle].append((arrived, max(arrived, departed)))
+        if arrived is not None:  # (the query's condition: for the type checker)
+            by_vehicle[vehicle].append((arrived, max(arrived, departed or arrived)))
     return {vehicle: _merged(spans) for vehicle, spans in by_vehicle.items()}
 
 
