@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from PySide6.QtCore import QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from drivers.base import PortInfo, UnitStatus
 from fleet_desk import __version__, messages
@@ -33,6 +33,7 @@ from fleet_desk.ui.models.fleet_board import FleetBoardModel
 from fleet_desk.ui.panels.fleet_board import FleetBoard
 from fleet_desk.ui.panels.routes import RoutesPanel
 from fleet_desk.ui.port_watch import PortWatcher
+from fleet_desk.ui.status_button import StatusButton
 from fleet_desk.ui.tasks import run_in_background
 
 if TYPE_CHECKING:  # the database layer, live ingestion and the heavier panels and dialogs load on first use
@@ -146,8 +147,7 @@ class MainWindow(QMainWindow):
         self.db_label = QLabel("Database: opening…", self)
         self.tiles_label = QLabel("", self)
         self.clock_label = QLabel("", self)  # the desk's name and the depot's clock: every time shown is the depot's
-        self.outbox_button = QToolButton(self)
-        self.outbox_button.setAutoRaise(True)
+        self.outbox_button = StatusButton(self)  # cut at its end when the bar is narrow, all of it in the tooltip
         self.outbox_button.setText("Outbox: …")
         self.outbox_button.setToolTip("Customer notices for the tracking endpoint (Tools > Outbox)")
         self.outbox_button.clicked.connect(lambda: self.show_outbox())

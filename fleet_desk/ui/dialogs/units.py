@@ -7,6 +7,9 @@ Port listing and database reads run in the background.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import tzinfo
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -26,30 +29,48 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Engine
 
 from drivers.base import BAUD_RATES, PortInfo, list_ports
+from fleet_desk import times
+from fleet_desk.clock import now_ms
 from fleet_desk.store.units import UnitAssignment, unit_assignments
-from fleet_desk.times import iso_z
 from fleet_desk.ui.fleet_feed import FleetFeed
 from fleet_desk.ui.tasks import run_in_background
 
 PORT_COLUMNS = ("Port", "USB VID:PID", "Serial number", "Description")
-UNIT_COLUMNS = ("Unit", "Vehicle", "Port", "Baud", "Live", "Status", "Fixes/s", "Last fix (UTC)")
+UNIT_COLUMNS = ("Unit", "Vehicle", "Port", "Baud", "Live", "Status", "Fixes/s", "Last fix")
+LAST_FIX = UNIT_COLUMNS.index("Last fix")
+#: Room between a list's rows and its columns, so twelve units do not read as one block.
+ROOMY = "QTreeWidget::item { padding: 3px 0px; }"
+GAP = 18  # pixels between columns
+
+
+def last_fix_words(ms: int | None, zone: tzinfo | None, now: int) -> str:
+    """When a unit's last fix was, at the depot: "14:20:05" today, "Tue 01 Dec 14:20" before; "never"."""
+    if ms is None:
+        return "never"
+    if times.local_day(ms, zone) == times.local_day(now, zone):
+        return times.hhmmss(ms, zone)
+    return f"{times.weekday(ms, zone)} {times.hhmm(ms, zone)}"
 
 
 class GpsUnitsDialog(QDialog):
-    """The units of ``engine``'s depot and the ports of this computer; ``feed`` reads the live ones."""
+    """The units of ``engine``'s depot and the ports of this computer; ``feed`` reads the live ones. Times are
+    the depot's (``zone()``; by default the time zone of the parent window's depot)."""
 
-    def __init__(self, feed: FleetFeed, engine: Engine, parent: QWidget | None = None) -> None:
+    def __init__(self, feed: FleetFeed, engine: Engine, parent: QWidget | None = None,
+                 zone: Callable[[], tzinfo | None] | None = None) -> None:
         super().__init__(parent)
         self.feed = feed
         self.engine = engine
+        self.zone = zone or (lambda: _depot_zone(parent))
         self.setWindowTitle("GPS units")
-        self.resize(900, 560)
+        self.resize(980, 640)
         self._units: dict[str, QTreeWidgetItem] = {}
 
         ports_box = QGroupBox("Serial ports on this computer", self)
         self.ports = QTreeWidget(ports_box)
         self.ports.setHeaderLabels(PORT_COLUMNS)
         self.ports.setRootIsDecorated(False)
+        self.ports.setStyleSheet(ROOMY)
         self.ports.itemSelectionChanged.connect(self._port_picked)
         refresh = QPushButton("Refresh", ports_box)
         refresh.clicked.connect(self.refresh_ports)
@@ -61,6 +82,9 @@ class GpsUnitsDialog(QDialog):
         self.units = QTreeWidget(units_box)
         self.units.setHeaderLabels(UNIT_COLUMNS)
         self.units.setRootIsDecorated(False)
+        self.units.setAlternatingRowColors(True)
+        self.units.setStyleSheet(ROOMY)
+        self.units.setMinimumHeight(200)
         self.units.itemSelectionChanged.connect(self._unit_picked)
         QVBoxLayout(units_box).addWidget(self.units)
 
@@ -96,7 +120,7 @@ class GpsUnitsDialog(QDialog):
         form.addRow(buttons)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(ports_box, 2)
+        layout.addWidget(ports_box, 1)
         layout.addWidget(units_box, 3)
         layout.addWidget(form_box)
 
@@ -125,8 +149,7 @@ class GpsUnitsDialog(QDialog):
             empty = QTreeWidgetItem(["no serial ports found", "", "", "plug a unit in, then Refresh"])
             self.ports.addTopLevelItem(empty)
         self.port.setCurrentText(current)
-        for col in range(len(PORT_COLUMNS)):
-            self.ports.resizeColumnToContents(col)
+        _fit_columns(self.ports)
 
     def _port_picked(self) -> None:
         items = self.ports.selectedItems()
@@ -151,16 +174,19 @@ class GpsUnitsDialog(QDialog):
             item.setText(2, a.port or "")
             item.setText(3, str(a.baud) if a.baud else "detect")
             item.setText(4, "yes" if a.live else "no")
-            item.setText(7, iso_z(a.last_fix_ms) if a.last_fix_ms else "never")
+            item.setText(LAST_FIX, last_fix_words(a.last_fix_ms, self.zone(), now_ms()))
+            item.setToolTip(LAST_FIX, times.iso_z(a.last_fix_ms) if a.last_fix_ms else "")
         for name in list(self._units):
             if name not in seen:
                 self.units.takeTopLevelItem(self.units.indexOfTopLevelItem(self._units.pop(name)))
         self._show_live_status()
-        for col in range(len(UNIT_COLUMNS)):
-            self.units.resizeColumnToContents(col)
+        zone = self.zone()
+        self.units.headerItem().setText(LAST_FIX, f"Last fix ({times.zone_name(zone, now_ms())} time)")
+        _fit_columns(self.units)
 
     def _show_live_status(self) -> None:
         running = self.feed.running_units()
+        before = [item.text(5) for item in self._units.values()]
         for name, item in self._units.items():
             if name in running:
                 _port, status, rate = running[name]
@@ -169,6 +195,8 @@ class GpsUnitsDialog(QDialog):
             else:
                 item.setText(5, "not read")
                 item.setText(6, "")
+        if [item.text(5) for item in self._units.values()] != before:
+            _fit_columns(self.units)
 
     def _unit_picked(self) -> None:
         items = self.units.selectedItems()
@@ -209,3 +237,16 @@ class GpsUnitsDialog(QDialog):
     def closeEvent(self, event: QCloseEvent) -> None:
         self._timer.stop()
         super().closeEvent(event)
+
+
+def _fit_columns(tree: QTreeWidget) -> None:
+    """Each column as wide as its contents and a gap, so columns do not run into each other."""
+    for col in range(tree.columnCount() - 1):  # the last one takes what is left
+        tree.resizeColumnToContents(col)
+        tree.setColumnWidth(col, tree.columnWidth(col) + GAP)
+
+
+def _depot_zone(window: QWidget | None) -> tzinfo | None:
+    """The time zone of the depot ``window`` (the main window) is open on; None (this computer's) without one."""
+    depot = getattr(window, "depot", None)
+    return depot.rules.timezone if depot is not None else None
