@@ -87,9 +87,9 @@
     if (S.order) fitOrder();
   }
 
-  // Vehicle labels stay clear of each other, of other vans' arrows and of the depot's label: each goes to the
-  // first free spot round its van (right, left, above, below), the selected van's first; a label with no free
-  // spot is hidden (its van's name shows on hover) until there is room again.
+  // Vehicle labels stay clear of each other, of other vans' arrows, of the depot's label and of the map's controls
+  // (zoom, legend, notice, scale): each goes to the first free spot round its van (right, left, above, below), the
+  // selected van's first; a label with no free spot is hidden (its van's name shows on hover) until there is room.
   const LABEL_SPOTS = [[26, 4, false], [2, 4, true], [18, -15, false], [18, 25, false], [10, -15, true], [10, 25, true]];
 
   function overlap(a, b) { return !(a.r <= b.l || b.r <= a.l || a.b <= b.t || b.b <= a.t); }
@@ -105,6 +105,9 @@
     const taken = [];
     const depot = S.depotMarker && S.depotMarker.getElement() && S.depotMarker.getElement().querySelector(".fd-depot");
     if (depot) taken.push(boxOf(depot));
+    for (const control of S.map.getContainer().querySelectorAll(".leaflet-control")) {  // zoom, legend, notice...
+      if (control.offsetWidth) taken.push(boxOf(control));
+    }
     const size = S.map.getSize();
     const shown = [];
     for (const m of Object.values(S.markers)) {

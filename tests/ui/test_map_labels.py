@@ -11,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 from pytestqt.qtbot import QtBot
 
 from fleet_desk.settings import Settings
+from fleet_desk.ui.main_window import MainWindow
 from fleet_desk.ui.map.view import FleetMapView
 from tests.helpers.desk import CLOSED_PORT_TILES, close_window, js, open_window
 
@@ -19,6 +20,14 @@ DEPOT = (45.75, 4.85)
 
 def _overlap(a: dict, b: dict) -> bool:
     return not (a["r"] <= b["l"] or b["r"] <= a["l"] or a["b"] <= b["t"] or b["b"] <= a["t"])
+
+
+def _latlon(qtbot: QtBot, window: MainWindow, point: list[float]) -> tuple[float, float]:
+    """The map position under a point of the map's widget (pixels from its top left)."""
+    ll = js(qtbot, window, "(() => { const m = Object.values(window).find(v => v instanceof L.Map);"
+                           f" const ll = m.containerPointToLatLng([{point[0]}, {point[1]}]);"
+                           " return [ll.lat, ll.lng]; })()")
+    return ll[0], ll[1]
 
 
 def _van(vid: int, lat: float, lon: float, course: float | None = 90.0) -> dict:
@@ -43,6 +52,12 @@ def test_labels_keep_clear_of_the_depot_and_of_each_other_and_a_legend_explains_
         window.map.call("update", {"vehicles": vans, "removed": []})
         qtbot.waitUntil(lambda: js(qtbot, window, "fleetMap.count()") == 5, timeout=10000)
         window.map.call("setZoom", 14)
+        # One more where the legend is (the top right corner): its label goes where it can be read.
+        top_right = js(qtbot, window, "(() => { const b = document.querySelector('.fd-legend').getBoundingClientRect();"
+                                      " const c = document.querySelector('.leaflet-container').getBoundingClientRect();"
+                                      " return [b.left - c.left - 30, b.top - c.top + 40]; })()")
+        window.map.call("update", {"vehicles": [_van(12, *_latlon(qtbot, window, top_right))], "removed": []})
+        qtbot.waitUntil(lambda: js(qtbot, window, "fleetMap.count()") == 6, timeout=10000)
         layout = js(qtbot, window, "fleetMap.layout()")
         depot = layout["depot"]
         assert depot is not None
@@ -51,11 +66,12 @@ def test_labels_keep_clear_of_the_depot_and_of_each_other_and_a_legend_explains_
             assert not _overlap(van["icon"], depot), vid
         for vid, van in shown.items():
             assert not _overlap(van["label"], depot), vid  # ... does any van's label
+            assert not _overlap(van["label"], layout["legend"]), vid  # nor does one hide under the legend
             for other, theirs in shown.items():
                 if other != vid:
                     assert not _overlap(van["label"], theirs["label"]), (vid, other)
                     assert not _overlap(van["label"], theirs["icon"]), (vid, other)
-        assert {"3", "6", "10", "1"} <= set(shown)  # close together, yet each named
+        assert {"3", "6", "10", "1", "12"} <= set(shown)  # close together or in a corner, yet each named
 
         # The legend: what each van and stop colour means, open on the main map.
         assert layout["legend"] is not None and layout["legendCollapsed"] is False
