@@ -20,6 +20,7 @@ from fleet_desk.push.payload import PayloadPolicy
 from fleet_desk.roads.library import MapInfo, RoadMapError, current_map
 from fleet_desk.roads.osrm_map import OsrmRoadMap
 from fleet_desk.settings import Settings
+from fleet_desk.store import changes
 from fleet_desk.tracking.manifest import ManifestStop
 from fleet_desk.tracking.road_check import unroutable
 from fleet_desk.tracking.rules import TrackingRules
@@ -79,6 +80,7 @@ class Depot:
         self.engine = engine
         self.settings = settings
         self.rules = _rules(settings)
+        changes.set_desk(settings.desk_name)  # what this desk's writes are recorded under
         self.policy = PayloadPolicy.from_settings(settings)
         self.road_info: MapInfo | None = None
         self.road_map: OsrmRoadMap | None = None
@@ -110,6 +112,7 @@ class Depot:
         """The user changed the settings: rules and payload policy follow, the live tracker from its next fix."""
         rules, policy = _rules(settings), PayloadPolicy.from_settings(settings)
         self.settings, self.rules, self.policy = settings, rules, policy
+        changes.set_desk(settings.desk_name)
         self.tracker.configure(rules, policy)
 
     def use_road_map(self, info: MapInfo | None) -> None:

@@ -59,28 +59,18 @@ GAP_MAX = 5000
 #: Rows read per query; a reader far behind reads page after page.
 PAGE = 5000
 
-_desk: str | None = None
+_desk: str | None = None  # set by the composition root (`fleet_desk.depot.Depot`) from the desk_name setting
 
 
 def set_desk(name: str | None) -> None:
-    """The name this process's changes are recorded under (None: the ``desk_name`` setting, read again)."""
+    """The name this process's changes are recorded under (None or empty: the host name)."""
     global _desk
     _desk = (name or "").strip()[:100] or None
 
 
 def this_desk() -> str:
-    """The desk changes of this process are recorded under: the one set, else the ``desk_name`` setting (read
-    once), else the host name."""
-    global _desk
-    if _desk is None:
-        from fleet_desk.settings import Settings
-
-        try:
-            _desk = str(getattr(Settings.load(), "desk_name", "") or "").strip()[:100] or None
-        except Exception:  # unreadable settings: said where they are loaded for the user; here, the host
-            log.debug("settings unreadable for the desk name", exc_info=True)
-        _desk = _desk or socket.gethostname()[:100] or "desk"
-    return _desk
+    """The desk changes of this process are recorded under: the one the depot set, else the host name."""
+    return _desk or socket.gethostname()[:100] or "desk"
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,12 +5,13 @@ killed."""
 
 from __future__ import annotations
 
+import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from fleet_desk.gps import Fix
@@ -277,15 +278,22 @@ def test_listener_ignores_changes_before_it_started_unless_asked(engine):
     assert [r.ref_id for r in replay] == [1, 2]
 
 
-def test_the_desk_is_the_setting_unless_set(engine, monkeypatch, tmp_path):
-    monkeypatch.setenv("FLEET_DESK_CONFIG_DIR", str(tmp_path))
-    Settings(desk_name="desk-7").save()
+def test_the_desk_is_the_depots_desk_name_else_the_host(engine, db_url):
+    """The depot (the composition root) says which desk this process is; nothing in the store reads settings."""
+    from fleet_desk.depot import Depot
+
     set_desk(None)
     with engine.begin() as conn:
         record(conn, "unit", [1])
+    assert _changes(engine)[-1][2] == socket.gethostname()
+    depot = Depot(engine, Settings(desk_name="desk-7"), road_map=None)
+    with engine.begin() as conn:
+        record(conn, "unit", [2])
     assert _changes(engine)[-1][2] == "desk-7"
-    with engine.connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(Change)) == 1
+    depot.configure(Settings(desk_name="desk-8"))
+    with engine.begin() as conn:
+        record(conn, "unit", [3])
+    assert _changes(engine)[-1][2] == "desk-8"
 
 
 def test_an_update_without_a_change_to_a_stop_records_nothing(engine, tmp_path):
