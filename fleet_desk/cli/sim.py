@@ -121,6 +121,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
                     if unit.port:
                         live.add_unit(unit.port, unit.device, unit.vehicle, unit.baud)
                 print(f"demo: {len(fleet.ptys)} simulated vans on pseudo-terminals; Ctrl-C to stop", file=sys.stderr)
+                print(f"demo: its database, thrown away on exit, is {fleet.url}; while this runs, other commands "
+                      f"reach it with --db, e.g. fleet-desk --db {fleet.url} lookup Martin", file=sys.stderr)
                 time.sleep(args.duration if args.duration else 1e9)
             finally:
                 live.stop()
