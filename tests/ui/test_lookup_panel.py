@@ -101,6 +101,8 @@ def test_lookup_window_answers_by_tracking_number_phone_and_name_with_map_delay_
         _search(qtbot, view, late.tracking_number)
         qtbot.waitUntil(lambda: view.answer is not None and view.answer.order_id == late.order_id, timeout=10000)
         assert "Running about" in view.answer.words and "late departure from the depot" in view.answer.words
+        card = view.card.toPlainText()  # still at the depot: said so, not as coordinates
+        assert "Position at the depot" in card and "Nothing yet." not in card.split("Told the customer")[1]
 
         # A van silent for 12 minutes is not shown as live.
         silent = first_open_stop(engine, "R03")
