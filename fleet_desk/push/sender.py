@@ -11,8 +11,8 @@ Every attempt carries the same Idempotency-Key and an HMAC of the exact body.
 Each event's outcome is stored as soon as its answer arrives, so a sender
 stopped mid-round sends again at most the one event that was in flight.
 
-Any number of desks may drain one outbox: a sender claims what it sends. Due
-events are taken a few at a time with a lease (claimed_by, the desk's name;
+Any number of desks may drain one outbox: a sender claims what it sends. A
+round reads the due events, then takes them a few at a time with a lease (claimed_by, the desk's name;
 claimed_until_ms) in a short transaction committed before any HTTP call; on
 PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so desks never wait on each other
 and no row lock is held across a request; on SQLite the single writer does it.
@@ -42,7 +42,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from sqlalchemy import Connection, Engine, bindparam, exists, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
@@ -60,7 +60,7 @@ RETRYABLE = {408, 429}
 BATCH = 200
 LEASE_S = 60.0  # a claim's lease: several times the longest attempt (connect + read timeouts)
 LEASE_ENV = "FLEET_DESK_OUTBOX_LEASE_S"  # a shorter lease (tests of a desk that died mid-send)
-CLAIM = 10  # events claimed at a time, so several desks share a long queue
+CLAIM = 10  # events claimed at a time, so several desks share a round's events
 
 
 def default_lease_s() -> float:
@@ -153,21 +153,21 @@ class OutboxSender:
     claim_size: int = CLAIM
 
     def send_due(self, limit: int = BATCH) -> SendRound:
-        """Send up to ``limit`` due events, each at most once this round; what became of them."""
+        """Send up to ``limit`` due events, the first waiting of each order, each once; what became of them."""
         result = SendRound()
+        now = self.clock()
         with self.engine.begin() as conn:
-            result.superseded = _supersede(conn, self.clock())
-        tried: set[int] = set()
-        while len(tried) < limit:
-            claims = self._claim(min(self.claim_size, limit - len(tried)), tried)
+            result.superseded = _supersede(conn, now)
+            due = [r[0] for r in conn.execute(_first_due(now).limit(limit))]  # a read: an idle desk writes nothing
+        while due:
+            claims = self._claim(due)
             if not claims:
                 break
+            due = [i for i in due if i > claims[-1].id]  # the ones passed over are another desk's now
             left = list(claims)
             try:
                 while left:
-                    taken = left.pop(0)
-                    tried.add(taken.id)
-                    claim = self._keep(taken)
+                    claim = self._keep(left.pop(0))
                     if claim is None:
                         continue
                     values = self._attempt(claim, result)
@@ -180,18 +180,14 @@ class OutboxSender:
                     self._release(left)
         return result
 
-    def _claim(self, size: int, tried: set[int]) -> list[Claim]:
-        """Claim up to ``size`` due events no other desk holds, none with an earlier event of its order still
-        pending, in a short transaction of its own (committed before anything is sent)."""
+    def _claim(self, due: list[int]) -> list[Claim]:
+        """Claim the first `claim_size` of the ``due`` events still due, held by no other desk and with no
+        earlier event of their order pending, in a short transaction of its own (committed before anything is
+        sent); by id."""
         now = self.clock()
         until = now + int(self.lease_s * 1000)
-        due = _due(now)
-        if tried:
-            due = due.where(_CANDIDATE.id.not_in(tried))
-        with self.engine.connect() as conn:  # a read first: an idle desk writes nothing
-            if conn.execute(due.limit(1)).first() is None:
-                return []
-        chosen = due.order_by(_CANDIDATE.id).limit(size).with_for_update(skip_locked=True)
+        chosen = (_still_due(now).where(_CANDIDATE.id.in_(due)).order_by(_CANDIDATE.id).limit(self.claim_size)
+                  .with_for_update(skip_locked=True))
         with self.engine.begin() as conn:
             rows = conn.execute(
                 update(OutboxEvent).where(OutboxEvent.id.in_(chosen.scalar_subquery()))
@@ -341,8 +337,20 @@ def _unclaimed(table: Any, now: int) -> Any:
     return (table.claimed_until_ms.is_(None)) | (table.claimed_until_ms < now)
 
 
-def _due(now: int) -> Any:
-    """Pending events due now that no desk holds and that no earlier event of their order is waiting for."""
+def _first_due(now: int) -> Any:
+    """The first pending event of each order, if it is due and no desk holds it, by id (one pass over the
+    pending events: what a round may send)."""
+    first = (select(OutboxEvent.order_id, func.min(OutboxEvent.sequence).label("seq"))
+             .where(OutboxEvent.status == "pending").group_by(OutboxEvent.order_id).subquery())
+    return (select(OutboxEvent.id)
+            .join(first, and_(first.c.order_id == OutboxEvent.order_id, first.c.seq == OutboxEvent.sequence))
+            .where(OutboxEvent.status == "pending", OutboxEvent.next_attempt_ms <= now, _unclaimed(OutboxEvent, now))
+            .order_by(OutboxEvent.id))
+
+
+def _still_due(now: int) -> Any:
+    """`_first_due`'s conditions again, row by row, as the claim takes them (other desks may have claimed or
+    sent them since, or a dead letter gone back in the queue)."""
     earlier = exists().where(_EARLIER.order_id == _CANDIDATE.order_id, _EARLIER.status == "pending",
                              _EARLIER.sequence < _CANDIDATE.sequence)
     return select(_CANDIDATE.id).where(_CANDIDATE.status == "pending", _CANDIDATE.next_attempt_ms <= now,

@@ -40,14 +40,16 @@ def _rows(engine) -> dict[int, OutboxEvent]:
 def test_what_another_desk_holds_waits_for_its_lease_then_goes_once(engine, receiver):
     queue_notices(engine, orders=4, per_order=2)
     clock = Clock()
-    one, two = _sender(engine, receiver, "desk-1", clock), _sender(engine, receiver, "desk-2", clock)
-    held = one._claim(2, set())  # desk-1 claims two, then dies before sending them
-    assert [c.until for c in held] == [T0 + 60_000] * 2
-    result = two.send_due()
-    assert result.sent == 4 and not {c.event_id for c in held} & set(receiver.keys)  # the two other orders
+    one = _sender(engine, receiver, "desk-1", clock, claim_size=2)
+    two = _sender(engine, receiver, "desk-2", clock)
+    held = one._claim([1, 2, 3, 4])  # desk-1 claims two (the first of orders 0 and 1), then dies
+    assert [(c.id, c.until) for c in held] == [(1, T0 + 60_000), (2, T0 + 60_000)]
+    assert two.send_due().sent == 2 and not {c.event_id for c in held} & set(receiver.keys)  # orders 2 and 3
+    assert two.send_due().sent == 2  # their second events
     assert two.send_due().sent == 0  # the held ones' orders wait: their later events are not claimed either
     clock.now = T0 + 60_001  # the lease ran out
-    assert two.send_due().sent == 4 and len(receiver.keys) == 8 and set(receiver.keys.values()) == {1}
+    assert two.send_due().sent == 2 and two.send_due().sent == 2
+    assert len(receiver.keys) == 8 and set(receiver.keys.values()) == {1}
     rows = _rows(engine).values()
     assert {r.sent_by for r in rows} == {"desk-2"} and {r.claimed_by for r in rows} == {None}
     by_order: dict[str, list[int]] = {}
@@ -60,7 +62,7 @@ def test_an_outcome_is_not_written_over_a_claim_taken_since(engine, receiver, ca
     queue_notices(engine, orders=1, per_order=1)
     clock = Clock()
     one = _sender(engine, receiver, "desk-1", clock)
-    (claim,) = one._claim(5, set())
+    (claim,) = one._claim([1])
     with engine.begin() as conn:  # desk-1's lease ran out while it was sending, and desk-2 took the event
         conn.execute(update(OutboxEvent).values(claimed_by="desk-2", claimed_until_ms=T0 + 120_000))
     assert one._keep(claim) is claim  # half its lease is left, as desk-1 sees it: sent without asking
@@ -75,7 +77,7 @@ def test_a_lease_is_renewed_while_half_is_gone(engine, receiver):
     queue_notices(engine, orders=1, per_order=1)
     clock = Clock()
     one = _sender(engine, receiver, "desk-1", clock)
-    (claim,) = one._claim(5, set())
+    (claim,) = one._claim([1])
     clock.now = T0 + 31_000
     kept = one._keep(claim)
     assert kept is not None and kept.until == T0 + 91_000
@@ -105,7 +107,7 @@ def test_status_says_which_desk_sent_what_and_holds_what(engine, receiver):
     receiver.faults = ["ok", "400"]
     clock = Clock()
     _sender(engine, receiver, "desk-1", clock).send_due(limit=2)
-    _sender(engine, receiver, "desk-2", clock)._claim(1, set())
+    _sender(engine, receiver, "desk-2", clock)._claim([3])
     with engine.begin() as conn:  # sent before desks were recorded
         conn.execute(update(OutboxEvent).where(OutboxEvent.id == 6).values(status="sent"))
     status = outbox_status(engine, now=T0)
@@ -122,3 +124,15 @@ def test_the_lease_comes_from_the_environment_when_set(monkeypatch):
     for bad in ("", "soon", "-1", "0"):
         monkeypatch.setenv("FLEET_DESK_OUTBOX_LEASE_S", bad)
         assert default_lease_s() == 60.0
+
+
+def test_desks_that_read_the_same_due_events_claim_different_ones(engine, receiver):
+    queue_notices(engine, orders=5, per_order=2)
+    clock = Clock()
+    one = _sender(engine, receiver, "desk-1", clock, claim_size=2)
+    two = _sender(engine, receiver, "desk-2", clock, claim_size=2)
+    due = [1, 2, 3, 4, 5, 6]  # both read these; 6 is the second event of order 0, not due while 1 waits
+    assert [c.id for c in one._claim(due)] == [1, 2]
+    assert [c.id for c in two._claim(due)] == [3, 4]
+    assert [c.id for c in one._claim(due)] == [5]
+    assert two._claim(due) == []
