@@ -33,7 +33,8 @@ from fleet_desk.clock import now_ms
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.ingest.pipeline import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
-from fleet_desk.store.units import HEARTBEAT_S, Claim, claim_text, claim_unit, keep_claims, release_unit, this_desk
+from fleet_desk.store.changes import this_desk
+from fleet_desk.store.units import HEARTBEAT_S, Claim, claim_text, claim_unit, keep_claims, release_unit
 from fleet_desk.tracking.tracker import RouteTracker
 
 FLUSH_SECONDS = 0.25  # a fix is stored (and its customer events queued) within this of arriving

@@ -13,27 +13,20 @@ the database) can be taken over; a desk stopping cleanly releases its claims.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from sqlalchemy import Engine, case, or_, select, update
+from sqlalchemy import Connection, Engine, case, or_, select, update
 from sqlalchemy.orm import Session
 
+from fleet_desk.store import changes
 from fleet_desk.store.models import Device, Vehicle
 from fleet_desk.store.registry import DeviceRef, ensure_device
 from fleet_desk.times import hhmm
 
 CLAIM_STALE_S = 30.0  # a claim not renewed for this long is the claim of a desk gone quiet: it can be taken over
 HEARTBEAT_S = 5.0  # a desk renews its claims this often
-
-
-def this_desk() -> str:
-    """This desk's name: the ``desk_name`` setting, else the computer's host name."""
-    from fleet_desk.settings import Settings
-
-    return str(getattr(Settings.load(), "desk_name", "") or socket.gethostname())
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +169,7 @@ def claim_unit(engine: Engine, device: str, desk: str, now_ms: int, take_over: b
     for _ in range(3):
         with engine.begin() as conn:
             if conn.execute(stmt).rowcount == 1:
+                _announce(conn, device)  # other desks show who reads it now
                 return None
         claim = claim_of(engine, device)
         if claim is not None:
@@ -207,8 +201,14 @@ def keep_claims(engine: Engine, desk: str, devices: Iterable[str], now_ms: int) 
 def release_unit(engine: Engine, device: str, desk: str) -> None:
     """``desk`` stopped reading ``device``: its claim goes (another desk's claim stays)."""
     with engine.begin() as conn:
-        conn.execute(update(Device).where(Device.name == device, Device.read_by == desk)
-                     .values(read_by=None, read_since_ms=None, read_seen_ms=None))
+        if conn.execute(update(Device).where(Device.name == device, Device.read_by == desk)
+                        .values(read_by=None, read_since_ms=None, read_seen_ms=None)).rowcount:
+            _announce(conn, device)
+
+
+def _announce(conn: Connection, device: str) -> None:
+    """A unit's claim changed: recorded in the change log, in the claiming transaction."""
+    changes.record(conn, "unit", conn.scalars(select(Device.id).where(Device.name == device)).all())
 
 
 def claim_text(unit: UnitAssignment | Claim | None, now_ms: int, tz: tzinfo | None = None,

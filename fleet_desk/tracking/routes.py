@@ -18,11 +18,10 @@ from sqlalchemy.orm import Session
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
-from fleet_desk.store.changes import record
+from fleet_desk.store.changes import record, this_desk
 from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, Route, Stop, Vehicle
 from fleet_desk.store.registry import get_or_create
 from fleet_desk.store.search_index import email_key, index_terms, locale_region, phone_key, region_of, usual_region
-from fleet_desk.store.units import this_desk
 from fleet_desk.times import to_ms
 from fleet_desk.tracking.eta import StopPlan, predict, straight_legs_s
 from fleet_desk.tracking.manifest import Manifest, ManifestStop
