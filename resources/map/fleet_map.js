@@ -124,10 +124,14 @@
       if (!label) continue;
       const w = label.offsetWidth, h = label.offsetHeight, p = m.fdPoint;
       let spot = null;
-      for (const [dx, dy, leftward] of LABEL_SPOTS) {
-        const x = leftward ? dx - w : dx;
-        const box = { l: p.x - 14 + x, t: p.y - 14 + dy, r: p.x - 14 + x + w, b: p.y - 14 + dy + h };
-        if (!taken.some((o) => o.owner !== m && overlap(o, box))) { spot = [x, dy, box]; break; }
+      for (const within of [true, false]) {  // a spot inside the map first, one past its edge if none
+        for (const [dx, dy, leftward] of LABEL_SPOTS) {
+          const x = leftward ? dx - w : dx;
+          const box = { l: p.x - 14 + x, t: p.y - 14 + dy, r: p.x - 14 + x + w, b: p.y - 14 + dy + h };
+          if (within && (box.l < 0 || box.t < 0 || box.r > size.x || box.b > size.y)) continue;
+          if (!taken.some((o) => o.owner !== m && overlap(o, box))) { spot = [x, dy, box]; break; }
+        }
+        if (spot) break;
       }
       if (spot) {
         label.style.left = spot[0] + "px";

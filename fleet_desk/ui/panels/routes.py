@@ -111,7 +111,7 @@ class RoutesPanel(QWidget):
         self.stops_model = StopsModel(self.zone, self)
         # Late routes first (sorted by status); the driver's and the next customer's names give way when narrow.
         self.routes_table = _table(self.routes_model, self, RoutesModel.STATUS, stretch=(2, 5))
-        self.stops_table = _table(self.stops_model, self, None, stretch=(StopsModel.LATE,), fixed={1: 110})
+        self.stops_table = _table(self.stops_model, self, None, stretch=(StopsModel.LATE,), fixed={1: 100})
         self.stops_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.stops_table.customContextMenuRequested.connect(self._stop_menu)
         self.stops_table.doubleClicked.connect(self._stop_double_clicked)
