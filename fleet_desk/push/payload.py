@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, func, insert, select
 
 from fleet_desk.settings import Settings
+from fleet_desk.store import changes
 from fleet_desk.store.models import OutboxEvent
 from fleet_desk.times import iso_z
 
@@ -110,5 +111,6 @@ def enqueue(conn: Connection, notices: list[Notice], policy: PayloadPolicy, now_
                      "sequence": sequence, "type": WIRE_TYPES[notice.kind], "created_ms": now_ms,
                      "body": body(notice, event_id, sequence, policy), "status": "pending", "attempts": 0,
                      "next_attempt_ms": now_ms})
-    conn.execute(insert(OutboxEvent), rows)
+    ids = conn.scalars(insert(OutboxEvent).returning(OutboxEvent.id, sort_by_parameter_order=True), rows).all()
+    changes.record(conn, "outbox", ids)  # other desks' outbox monitors and `fleet-desk watch` see it
     return len(rows)

@@ -48,6 +48,7 @@ from sqlalchemy.orm import aliased
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import Endpoint, shown
+from fleet_desk.store import changes
 from fleet_desk.store.models import OutboxEvent
 from fleet_desk.times import iso_z
 
@@ -175,6 +176,8 @@ class OutboxSender:
                         if not conn.execute(_UPDATE, values).rowcount:
                             log.info("outbox event %s: its claim ran out while it was sent; another desk has "
                                      "it now", claim.event_id)
+                        else:
+                            changes.record(conn, "outbox", [claim.id])
             finally:
                 if left:  # not sent after all (the round failed): back to the queue now, not when the lease ends
                     self._release(left)
@@ -382,7 +385,10 @@ def _supersede(conn: Connection, now: int) -> int:
     if conn.execute(stale.limit(1)).first() is None:  # a read first: an idle desk writes nothing
         return 0
     locked = stale.with_for_update(skip_locked=True).scalar_subquery()
-    return conn.execute(update(OutboxEvent).where(OutboxEvent.id.in_(locked)).values(status="superseded")).rowcount
+    ids = conn.scalars(update(OutboxEvent).where(OutboxEvent.id.in_(locked)).values(status="superseded")
+                       .returning(OutboxEvent.id)).all()
+    changes.record(conn, "outbox", ids)
+    return len(ids)
 
 
 class SenderThread:
