@@ -99,7 +99,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from fleet_desk.depot import Depot
     from fleet_desk.ingest.live import LiveIngest
     from fleet_desk.settings import Settings
-    from fleet_desk.sim.demo import DemoFleet
+    from fleet_desk.sim.demo import DemoFleet, demo_settings
     from fleet_desk.store.units import live_units
 
     def on_fixes(device: DeviceRef, fixes: list[Fix]) -> None:
@@ -110,7 +110,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     fleet = DemoFleet(args.vehicles)
     try:
-        depot = Depot.open(fleet.url, Settings.load(), road_map=fleet.road_map)
+        depot = Depot.open(fleet.url, demo_settings(Settings.load()), road_map=fleet.road_map)
         try:
             fleet.prepare(depot)
             fleet.start()

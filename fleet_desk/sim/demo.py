@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +35,7 @@ from fleet_desk.roads.build import osrm_steps, osrm_tools, run_step
 from fleet_desk.roads.library import MAP_JSON, MapInfo, RoadMapError, folder_size, write_atomically
 from fleet_desk.roads.osm import read_extract
 from fleet_desk.roads.osrm_map import OsrmRoadMap
+from fleet_desk.settings import Settings
 from fleet_desk.sim.day import DayTrouble, SimulatedDay, render_day, rows_to_csv, simulate_day
 from fleet_desk.sim.endpoint import DemoEndpoint
 from fleet_desk.sim.town import write_town
@@ -49,8 +51,16 @@ DEMO_BAUD = 4800
 STOPS = 14
 WINDOW_MINUTES = 60
 TOWN_NAME = "Demo town"
+DEMO_TIMEZONE = "Europe/Paris"  # the demo depot is in Lyon
 MANIFEST_BEFORE = timedelta(minutes=30)  # the day's manifest was imported this long before the first van's start
 CACHE_ENV_DIR = "FLEET_DESK_CACHE_DIR"  # as the dock's download cache reads it
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The user's settings, with the demo depot's place and time zone where the user has set none, so the demo
+    shows depot time and knows its depot out of the box."""
+    return replace(settings, depot_timezone=settings.depot_timezone or DEMO_TIMEZONE,
+                   depot_location=settings.depot_location or f"{DEPOT[0]}, {DEPOT[1]}")
 
 
 def demo_maps_dir() -> Path:

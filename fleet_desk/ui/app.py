@@ -165,10 +165,11 @@ class AppSession:
         settings = Settings.load()
         note = ""
         if self.demo_wanted:
-            from fleet_desk.sim.demo import DemoFleet
+            from fleet_desk.sim.demo import DemoFleet, demo_settings
 
             self.demo = DemoFleet(self.vehicles)
             url = self.demo.url
+            settings = demo_settings(settings)
             note = (f"demo fleet ({self.vehicles} simulated vans; the database is thrown away on exit; "
                     "customer notices go to a demo endpoint on this computer)")
         else:
