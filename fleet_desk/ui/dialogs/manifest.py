@@ -161,10 +161,18 @@ class ManifestImport(QObject):
 
         day = f" for {self.day:%a %d %b %Y}" if self.day is not None else ""
 
-        def done(result: ManifestResult) -> None:
+        depot = self.depot
+
+        def store() -> tuple[ManifestResult, list[str]]:
+            return store_manifest(engine, tracker, manifest, rules), depot.road_problems(manifest.stops)
+
+        def done(outcome: tuple[ManifestResult, list[str]]) -> None:
+            result, off_the_map = outcome
             skipped = f"; {len(manifest.skipped_lines)} invalid row(s) skipped" if manifest.skipped_lines else ""
             messages.info(f"Manifest {name}{day}: {result.report()}{skipped}")
+            for line in off_the_map:  # their ETAs fall back to the straight line: the dispatcher knows why
+                messages.warning(f"Manifest {name}: {line}")
             self.stored.emit()
 
-        run_in_background(lambda: store_manifest(engine, tracker, manifest, rules), done,
+        run_in_background(store, done,
                           lambda exc: messages.error(f"Manifest {name} was not imported: {exc}"), owner=self)
