@@ -54,20 +54,14 @@ def open_depot(args: argparse.Namespace) -> Depot:
 
 def new_database(args: argparse.Namespace) -> Path | None:
     """The SQLite file a command is about to create, when ``--db`` (or FLEET_DESK_DB) names one that does not
-    exist yet; None when it exists or is the user's default (made on first use). A file whose folder does not
-    exist is refused (a mistyped path is not a new, empty depot): `DatabaseError` in one line."""
-    from fleet_desk.store import DatabaseError
+    exist yet; None when it exists or is the user's default (made on first use)."""
     from fleet_desk.store.database import ENV_VAR, sqlite_file
 
     url = args.db or os.environ.get(ENV_VAR)
     path = sqlite_file(url) if url else None
     if path is None or path.exists():
         return None
-    if not path.parent.is_dir():
-        given = "--db" if args.db else ENV_VAR
-        raise DatabaseError(f"{path}: there is no folder {path.parent}; check the path given to {given} (a new "
-                            "database is made only in a folder that exists)")
-    return path
+    return path  # (one whose folder does not exist is refused by open_database, for the app too)
 
 
 def _said_created(path: Path | None) -> None:

@@ -93,7 +93,7 @@ def test_a_mistyped_database_folder_is_refused_and_a_new_file_is_said(capsys: Ca
     typo = tmp_path / "depto" / "depot.db"
     code, out, err = _run(capsys, "--db", f"sqlite:///{typo}", "export", "stops")
     assert code == 1 and out == ""
-    assert f"there is no folder {typo.parent}; check the path given to --db" in err
+    assert f"there is no folder {typo.parent}; check the database path given (--db or FLEET_DESK_DB)" in err
     assert not typo.parent.exists()
     fresh = tmp_path / "fresh.db"
     code, _, err = _run(capsys, "--db", f"sqlite:///{fresh}", "lookup", "anyone")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, inspect, select, text
 
 from fleet_desk.gps import Fix
@@ -174,4 +175,16 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+    engine.dispose()
+
+
+def test_a_database_path_in_a_folder_that_does_not_exist_is_refused_for_every_caller(tmp_path):
+    """The app and the command line alike: a mistyped path is not a new, empty depot (one road, in the store)."""
+    from fleet_desk.store import DatabaseError
+
+    typo = tmp_path / "depto" / "depot.db"
+    with pytest.raises(DatabaseError, match="there is no folder .*depto; check the database path given"):
+        open_database(f"sqlite:///{typo}")
+    assert not typo.parent.exists()
+    engine = open_database(f"sqlite:///{tmp_path / 'depot.db'}")  # a new file in a folder that exists: made
     engine.dispose()
