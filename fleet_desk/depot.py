@@ -53,6 +53,8 @@ def check_settings(settings: Settings) -> None:
     name = settings.desk_name
     if not name.strip() or len(name) > 100 or not name.isprintable():
         raise SettingsError("desk_name", "the desk name is one line of 1 to 100 characters, e.g. desk-2")
+    if settings.keep_full_days < 1:
+        raise SettingsError("keep_full_days", "positions are kept at full rate for at least 1 day, e.g. 30")
     _rules(settings)
     if settings.endpoint_url:
         try:

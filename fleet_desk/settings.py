@@ -71,6 +71,8 @@ class Settings:
     dock_erase: bool = False  # erase the unit once its whole track is stored
     # Several desks on one database: this desk's name on its sends, claims and dispatcher actions
     desk_name: str = field(default_factory=lambda: host_name())
+    # Keeping the database in proportion (fleet-desk db maintain, and the app once a night)
+    keep_full_days: int = 30  # days of positions kept at full rate; older ones thinned (at least 1)
 
     @classmethod
     def path(cls) -> Path:

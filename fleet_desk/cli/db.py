@@ -1,5 +1,6 @@
 """``db upgrade``: the database's schema brought to this version's (Alembic's migrations); ``db maintain``: old
-positions thinned (`fleet_desk.store.retention`)."""
+positions thinned and old change-log rows pruned (`fleet_desk.store.retention`), the run recorded so the desks'
+nightly run does not repeat it tonight."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ def add_db(commands: Commands) -> None:
     p.add_argument("action", choices=["upgrade", "maintain"],
                    help="upgrade: the schema to this version's; maintain: positions older than --keep-days thinned "
                         "(one per 30 s while moving, one per stand; every stop visit and each vehicle's latest "
-                        "kept)")
+                        "kept) and change-log rows older than a day removed (the app also does it once a night)")
     p.add_argument("--keep-days", type=_days, default=None, metavar="N",
                    help="days of positions kept at full rate (default: the keep_full_days setting, 30)")
 
@@ -27,6 +28,8 @@ def _days(value: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of days: {value!r}") from None
     if days < 0 or days != days:
         raise argparse.ArgumentTypeError(f"days cannot be negative: {value!r}")
+    if days > 100_000:
+        raise argparse.ArgumentTypeError(f"more days than there are positions: {value!r}")
     return days
 
 
@@ -48,15 +51,17 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_maintain(args: argparse.Namespace) -> int:
-    """Thin positions older than the days kept at full rate and say what was removed; returns the exit code."""
+    """Thin positions older than the days kept at full rate, prune the change log and say what was removed;
+    returns the exit code."""
     from fleet_desk.clock import now_ms
     from fleet_desk.settings import Settings
     from fleet_desk.store.database import describe, open_database, resolve_url, said_in_one_line
-    from fleet_desk.store.retention import DEFAULT_KEEP_DAYS, thin_positions
+    from fleet_desk.store.retention import maintain, record_run
 
+    settings = Settings.load()
     keep = args.keep_days
     if keep is None:
-        keep = float(getattr(Settings.load(), "keep_full_days", DEFAULT_KEEP_DAYS))
+        keep = float(settings.keep_full_days) if settings.keep_full_days >= 1 else 30.0
     url = resolve_url(args.db)
     engine = open_database(url)
     try:
@@ -68,10 +73,11 @@ def cmd_db_maintain(args: argparse.Namespace) -> int:
                     print(f"\rthinning: {done}/{total} unit-days", end="" if done < total else "\n",
                           file=sys.stderr, flush=True)
 
-            result = thin_positions(engine, keep, now_ms(), progress)
+            record_run(engine, settings.desk_name, now_ms())
+            result = maintain(engine, keep, now_ms(), progress)
     finally:
         engine.dispose()
     print(f"{describe(url)}: {result.report()}")
-    for unit, removed in sorted(result.by_unit.items()):
+    for unit, removed in sorted(result.thinned.by_unit.items()):
         print(f"  {unit}: {removed:,} removed")
     return 0

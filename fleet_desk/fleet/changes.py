@@ -50,6 +50,7 @@ def describe(conn: Connection, rows: Sequence[ChangeRow]) -> list[Described]:
         "route": _routes(conn, refs.get("route", set())),
         "outbox": _outbox(conn, refs.get("outbox", set())),
         "unit": _units(conn, refs.get("unit", set())),
+        "maintenance": {0: {"run": "database maintenance"}},  # a desk's nightly run (or db maintain) began
     }
     described = []
     for row in rows:
@@ -160,6 +161,8 @@ def as_text(line: Described) -> str:
         by = f"  by {line['sent_by']}" if line["sent_by"] else ""
         what = (f"event {line['id']}  {line['type']} for order {line['order_id']} #{line['sequence']}  "
                 f"{line['status']}  attempts {line['attempts']}{by}")
+    elif kind == "maintenance":
+        what = "database maintenance began (old positions thinned, old changes pruned)"
     else:
         reader = f"  read by {line['read_by']}" if line["read_by"] else ""
         what = f"unit {line['unit']}  vehicle {line['vehicle'] or '-'}{reader}"

@@ -15,6 +15,14 @@ Thinning works on whole UTC days, one unit's day per transaction (a desk
 writing meanwhile waits a moment at most), by the unique index on (unit,
 time). Every decision depends only on fixes that stay, so running it again
 removes nothing more: it is idempotent.
+
+`maintain` is the whole job (positions thinned, old change-log rows pruned),
+run by ``fleet-desk db maintain`` and by the app once a night. Each run is
+written in the change log as a ``maintenance`` change, in the transaction
+that claims it (`claim_night`), so of several desks on one database only one
+runs it per depot night: the claim is one statement (on SQLite the single
+writer serialises it; on PostgreSQL a transaction-scoped advisory lock on the
+depot's schema does), and a desk finding tonight's claim taken does nothing.
 """
 
 from __future__ import annotations
@@ -24,11 +32,12 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, tzinfo
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text
+from sqlalchemy import Connection, Engine, bindparam, delete, exists, func, insert, literal, select, text
 
-from fleet_desk.store.models import Device, LatestPosition, Position, Route, Stop
+from fleet_desk.store import changes
+from fleet_desk.store.models import Change, Device, LatestPosition, Position, Route, Stop
 
 DAY_MS = 86_400_000
 MOVING_EVERY_MS = 30_000  # while moving, one fix per this
@@ -69,6 +78,7 @@ class Thinned:
     days: int = 0
     seconds: float = 0.0
     by_unit: dict[str, int] = field(default_factory=dict)
+    cancelled: bool = False  # stopped before the last unit-day (the app closing): the rest goes next time
 
     def report(self) -> str:
         """One paragraph for the user: what was removed and what stays."""
@@ -86,9 +96,11 @@ class Thinned:
 Progress = Callable[[int, int], None]
 
 
-def thin_positions(engine: Engine, keep_days: float, now_ms: int, progress: Progress | None = None) -> Thinned:
+def thin_positions(engine: Engine, keep_days: float, now_ms: int, progress: Progress | None = None,
+                   cancelled: Callable[[], bool] | None = None) -> Thinned:
     """Thin every unit's fixes of the whole UTC days ending ``keep_days`` before ``now_ms`` (see the module);
-    ``progress``: called with (unit-days done, unit-days in all)."""
+    ``progress``: called with (unit-days done, unit-days in all); ``cancelled``: asked between unit-days (True:
+    stop there; what was thinned stays thinned, the rest is thinned next time)."""
     if keep_days < 0:
         raise ValueError(f"days to keep at full rate cannot be negative ({keep_days:g})")
     started = time.monotonic()
@@ -105,6 +117,9 @@ def thin_positions(engine: Engine, keep_days: float, now_ms: int, progress: Prog
             for day in range(first // DAY_MS * DAY_MS, before, DAY_MS)]
     newest = {device: last for device, _first, last in devices}
     for done, (device, day) in enumerate(todo):
+        if cancelled is not None and cancelled():
+            result.cancelled = True
+            break
         looked, removed = _thin_day(engine, device, day, visits, latest, newest[device])
         result.looked_at += looked
         result.removed += removed
@@ -164,3 +179,98 @@ def _thin_day(engine: Engine, device: int, day: int, visits: dict[int, list[tupl
         for i in range(0, len(doomed), _DELETE_CHUNK):
             conn.execute(delete(Position).where(Position.id.in_(doomed[i:i + _DELETE_CHUNK])))
     return looked, len(doomed)
+
+
+# -- the whole job, and which desk runs it tonight -------------------------------------------------------------
+
+MAINTENANCE = "maintenance"  # the change-log kind a run is recorded as (ref_id 0, at its start, by its desk)
+NIGHT_HOUR = 2  # the depot's nightly run is due from this hour, depot time
+NIGHT_WINDOW_H = 4  # ...until this many hours later; outside it a desk runs it only when the last run is a day old
+
+
+@dataclass
+class Maintained:
+    """What one maintenance run did: positions thinned, old change-log rows pruned."""
+
+    thinned: Thinned
+    changes_pruned: int = 0
+
+    def report(self) -> str:
+        """One line for the user."""
+        pruned = (f"; {self.changes_pruned:,} change-log rows older than {changes.KEEP_MS // 3_600_000} h removed"
+                  if self.changes_pruned else "")
+        stopped = " (stopped early: the rest is thinned next time)" if self.thinned.cancelled else ""
+        return self.thinned.report() + stopped + pruned
+
+
+def prune_changes(engine: Engine, now_ms: int, cancelled: Callable[[], bool] | None = None) -> int:
+    """Change-log rows older than `changes.KEEP_MS` removed, `changes.PRUNE_MAX` per transaction; returns how
+    many."""
+    total = 0
+    while cancelled is None or not cancelled():
+        with engine.begin() as conn:
+            gone = changes.prune(conn, now_ms - changes.KEEP_MS)
+        total += gone
+        if gone < changes.PRUNE_MAX:
+            break
+    return total
+
+
+def maintain(engine: Engine, keep_days: float, now_ms: int, progress: Progress | None = None,
+             cancelled: Callable[[], bool] | None = None) -> Maintained:
+    """The whole maintenance: positions thinned (`thin_positions`) and old change-log rows pruned. Idempotent."""
+    thinned = thin_positions(engine, keep_days, now_ms, progress, cancelled)
+    return Maintained(thinned, prune_changes(engine, now_ms, cancelled))
+
+
+def record_run(engine: Engine, desk: str, now_ms: int) -> None:
+    """A run by hand (``fleet-desk db maintain``) written in the change log: the desks' nightly run need not
+    follow it tonight."""
+    with engine.begin() as conn:
+        conn.execute(insert(Change).values(kind=MAINTENANCE, ref_id=0, at_ms=now_ms, desk=desk))
+
+
+def last_run_ms(engine: Engine) -> int | None:
+    """When the last maintenance run began, by any desk (None: none in the change log, which keeps a day)."""
+    with engine.connect() as conn:
+        return conn.scalar(select(func.max(Change.at_ms)).where(Change.kind == MAINTENANCE))
+
+
+def night_start(now_ms: int, tz: tzinfo | None) -> int:
+    """The last `NIGHT_HOUR` o'clock at the depot at or before ``now_ms`` (ms, UTC); ``tz``: the depot's (None:
+    this computer's)."""
+    here = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(tz)
+    zone = here.tzinfo
+    start = datetime(here.year, here.month, here.day, NIGHT_HOUR, tzinfo=zone)
+    if start > here:
+        day = here.date() - timedelta(days=1)
+        start = datetime(day.year, day.month, day.day, NIGHT_HOUR, tzinfo=zone)
+    return int(start.timestamp() * 1000)
+
+
+def night_due(now_ms: int, tz: tzinfo | None, last_ms: int | None) -> bool:
+    """Whether the nightly run is due: none since the last `NIGHT_HOUR` o'clock at the depot, and either it is
+    the night (within `NIGHT_WINDOW_H` of that hour) or the last run is more than a day old (a desk closed at
+    night runs it when it starts)."""
+    start = night_start(now_ms, tz)
+    if last_ms is not None and last_ms >= start:
+        return False
+    return now_ms - start < NIGHT_WINDOW_H * 3_600_000 or last_ms is None or now_ms - last_ms > DAY_MS
+
+
+def claim_night(engine: Engine, desk: str, now_ms: int, tz: tzinfo | None) -> bool:
+    """Claim tonight's run for ``desk`` if it is due (`night_due`) and no desk has claimed it since the last
+    `NIGHT_HOUR` o'clock: True when this desk is to run it. One conditional INSERT (on PostgreSQL under a
+    transaction-scoped advisory lock on the depot's schema; a desk finding the lock taken is not the one)."""
+    if not night_due(now_ms, tz, last_run_ms(engine)):
+        return False
+    start = night_start(now_ms, tz)
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql" and not conn.scalar(text(
+                "SELECT pg_try_advisory_xact_lock(hashtext('fleet_desk.maintenance.' || current_schema()))")):
+            return False  # another desk is claiming it this moment
+        taken = exists().where(Change.kind == MAINTENANCE, Change.at_ms >= start)
+        claimed = conn.execute(insert(Change).from_select(
+            ["kind", "ref_id", "at_ms", "desk"],
+            select(literal(MAINTENANCE), literal(0), literal(now_ms), literal(desk)).where(~taken)))
+        return bool(claimed.rowcount)

@@ -3,15 +3,32 @@ PostgreSQL: one fix per 30 s while moving, one per stand, every stop visit and t
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import insert, select
 
 from fleet_desk.cli import main
+from fleet_desk.cli.config import settings_help
 from fleet_desk.ingest.pipeline import import_log
+from fleet_desk.settings import Settings
 from fleet_desk.sim.day import DayTrouble
-from fleet_desk.store.models import LatestPosition, Position, Stop
-from fleet_desk.store.retention import DAY_MS, MOVING_EVERY_MS, STILL_MPS, thin_positions
+from fleet_desk.store.changes import KEEP_MS
+from fleet_desk.store.models import Change, LatestPosition, Position, Stop
+from fleet_desk.store.retention import (
+    DAY_MS,
+    MAINTENANCE,
+    MOVING_EVERY_MS,
+    STILL_MPS,
+    claim_night,
+    last_run_ms,
+    maintain,
+    night_due,
+    night_start,
+    record_run,
+    thin_positions,
+)
 from fleet_desk.times import to_ms
 from fleet_desk.tracking import RouteTracker, TrackingRules
 from fleet_desk.tracking.manifest import read_manifest
@@ -115,3 +132,110 @@ def test_db_maintain_refuses_a_negative_number_of_days_in_one_line(db_url, capsy
         assert exc.code == 2
     err = capsys.readouterr().err
     assert "days cannot be negative: '-3'" in err and "Traceback" not in err
+
+
+# -- the whole job, the setting, and which desk runs it tonight ----------------------------------------------
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def _at(text: str, tz=PARIS) -> int:
+    return to_ms(datetime.fromisoformat(text).replace(tzinfo=tz))
+
+
+def _changes(engine, kind: str | None = None) -> list:
+    stmt = select(Change.kind, Change.at_ms, Change.desk).order_by(Change.id)
+    if kind:
+        stmt = stmt.where(Change.kind == kind)
+    with engine.connect() as conn:
+        return conn.execute(stmt).all()
+
+
+def test_the_night_begins_at_two_at_the_depot_and_the_run_is_due_once_after_it():
+    assert night_start(_at("2026-12-03T01:59"), PARIS) == _at("2026-12-02T02:00")
+    assert night_start(_at("2026-12-03T02:00"), PARIS) == _at("2026-12-03T02:00")
+    assert night_start(_at("2026-12-03T23:30"), PARIS) == _at("2026-12-03T02:00")
+    assert night_start(_at("2026-03-29T12:00"), PARIS) == _at("2026-03-29T03:00")  # 02:00 does not exist that day
+    saigon = ZoneInfo("Asia/Ho_Chi_Minh")  # 02:00 there is 19:00 UTC the day before
+    assert night_start(_at("2026-12-03T20:00", UTC), saigon) == _at("2026-12-03T19:00", UTC)
+    # at 02:10 with no run since yesterday's night: due; once a desk ran it, not again tonight
+    assert night_due(_at("2026-12-03T02:10"), PARIS, _at("2026-12-02T02:05"))
+    assert not night_due(_at("2026-12-03T02:20"), PARIS, _at("2026-12-03T02:10"))
+    assert not night_due(_at("2026-12-03T23:59"), PARIS, _at("2026-12-03T02:10"))
+    # a desk started at 09:00: due only if the last run is more than a day old (else it waits for the night)
+    assert not night_due(_at("2026-12-03T09:00"), PARIS, _at("2026-12-02T10:00"))
+    assert night_due(_at("2026-12-03T09:00"), PARIS, _at("2026-12-02T08:59"))
+    assert night_due(_at("2026-12-03T09:00"), PARIS, None)
+
+
+def test_only_one_desk_claims_tonight_and_the_claim_is_in_the_change_log(engine):
+    night = _at("2026-12-03T02:01")
+    assert claim_night(engine, "desk-1", night, PARIS)
+    assert not claim_night(engine, "desk-2", night + 1000, PARIS)
+    assert not claim_night(engine, "desk-1", night + 3_600_000, PARIS)  # and not twice by the same desk
+    assert last_run_ms(engine) == night
+    assert _changes(engine, MAINTENANCE) == [(MAINTENANCE, night, "desk-1")]
+    assert claim_night(engine, "desk-2", night + DAY_MS, PARIS)  # the next night
+    assert [r.desk for r in _changes(engine, MAINTENANCE)] == ["desk-1", "desk-2"]
+    record_run(engine, "desk-3", night + DAY_MS + 60_000)  # by hand, with `fleet-desk db maintain`
+    assert last_run_ms(engine) == night + DAY_MS + 60_000
+
+
+def test_maintain_thins_positions_and_prunes_change_rows_older_than_a_day(tmp_path, engine):
+    _replayed_day(tmp_path, engine)
+    now = to_ms(START) + 40 * DAY_MS
+    with engine.begin() as conn:  # the change log as a busy day leaves it: rows from two days ago and now
+        conn.execute(insert(Change), [{"kind": "position", "ref_id": 1, "at_ms": now - 2 * DAY_MS, "desk": "d"}
+                                      for _ in range(50)])
+        conn.execute(insert(Change), [{"kind": "stop", "ref_id": 2, "at_ms": now - 60_000, "desk": "d"}])
+    old_changes = sum(1 for r in _changes(engine) if r.at_ms < now - KEEP_MS)
+    assert old_changes >= 50
+    result = maintain(engine, 30, now)
+    assert result.thinned.removed > 0 and result.changes_pruned == old_changes
+    assert all(r.at_ms >= now - KEEP_MS for r in _changes(engine))
+    assert f"{old_changes:,} change-log rows older than 24 h removed" in result.report()
+    again = maintain(engine, 30, now)
+    assert (again.thinned.removed, again.changes_pruned) == (0, 0) and "change-log" not in again.report()
+
+
+def test_maintain_stops_between_unit_days_when_cancelled_and_says_so(tmp_path, engine):
+    _replayed_day(tmp_path, engine)
+    count = len(_positions(engine))
+    result = maintain(engine, 30, to_ms(START) + 40 * DAY_MS, cancelled=lambda: True)
+    assert result.thinned.cancelled and result.thinned.removed == 0 and len(_positions(engine)) == count
+    assert "stopped early" in result.report()
+
+
+def test_db_maintain_keeps_the_setting_s_days_and_records_its_run(tmp_path, db_url, engine, capsys):
+    _replayed_day(tmp_path, engine)
+    count = len(_positions(engine))
+    assert main(["config", "set", "keep_full_days", "100000"]) == 0
+    try:
+        assert main(["--db", db_url, "db", "maintain"]) == 0
+        assert "full rate kept for 100000 days" in capsys.readouterr().out
+        assert len(_positions(engine)) == count
+        assert [r.desk for r in _changes(engine, MAINTENANCE)] == [Settings.load().desk_name]
+    finally:
+        assert main(["config", "set", "keep_full_days", "30"]) == 0
+
+
+@pytest.mark.parametrize("value, said", [("0", "at least 1 day"), ("-5", "at least 1 day"),
+                                         ("a month", "invalid literal")])
+def test_keep_full_days_is_a_setting_of_at_least_one_day(value, said, capsys):
+    before = Settings.load().keep_full_days
+    assert main(["config", "set", "keep_full_days", value]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fleet-desk: keep_full_days: ") and said in err and err.count("\n") == 1
+    assert Settings.load().keep_full_days == before == 30
+    assert "keep_full_days" in settings_help()
+
+
+def test_fleet_desk_watch_says_a_maintenance_run_in_words(engine):
+    from fleet_desk.fleet.changes import as_text, describe
+    from fleet_desk.store.changes import ChangeCursor
+
+    record_run(engine, "desk-3", to_ms(START))
+    with engine.connect() as conn:
+        lines = describe(conn, ChangeCursor().read(conn))
+    assert [(line["kind"], line.get("gone"), line["desk"]) for line in lines] == [(MAINTENANCE, None, "desk-3")]
+    assert "database maintenance began" in as_text(lines[0]) and "deleted" not in as_text(lines[0])
