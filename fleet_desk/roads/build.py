@@ -109,16 +109,37 @@ def build_road_map(source: Path, report: Report | None = None, cancelled: Cancel
     for this machine fails with a message instead of driving it into swap. RoadMapError, in one line, when the
     file is no extract, has no roads, or a step fails.
     """
+    started = time.monotonic()
+    root, name = roads_dir(), map_name(source)
+    info = build_into(source, root, f"{_folder_name(name)}-{time.time_ns() // 1_000_000}", name, report, cancelled,
+                      memory_limit)
+    try:
+        use_map(info)
+    except OSError as exc:
+        shutil.rmtree(info.directory, ignore_errors=True)
+        raise _disk_error(root, exc) from exc
+    remove_old_maps(info)
+    if report is not None:
+        report(1.0, "Done")
+    log.info("road map %s built from %s in %.1f s: %s, %d streets, %d bytes, in %s", info.name, source,
+             time.monotonic() - started, info.area_text, info.streets, info.size_bytes, info.directory)
+    return info
+
+
+def build_into(source: Path, root: Path, folder: str, name: str, report: Report | None = None,
+               cancelled: Cancelled | None = None, memory_limit: int | None = None) -> MapInfo:
+    """Build a road map from the extract at ``source`` into ``root``/``folder``, called ``name``, without making
+    it the one in use (`build_road_map` does; the demo keeps its town's map apart). Built in a temporary folder
+    beside it and renamed into place, so a reader never sees half of one; RoadMapError if ``folder`` exists."""
     say = report or (lambda fraction, stage: None)
     asked = cancelled or (lambda: False)
-    started = time.monotonic()
-    root = roads_dir()
     try:
         root.mkdir(parents=True, exist_ok=True)
         building = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
     except OSError as exc:
         raise RoadMapError(f"{root}: cannot make a folder for the road map ({exc.strerror or exc}); "
                            "check the disk and its permissions") from exc
+    final = root / folder
     try:
         say(0.0, "Reading the extract")
         extract = read_extract(source, building, asked)
@@ -132,10 +153,8 @@ def build_road_map(source: Path, report: Report | None = None, cancelled: Cancel
             run_step(source, tools / tool, arguments, building, say, asked, memory_limit)
         link.unlink()
         say(0.98, "Putting the map in place")
-        built_ms = time.time_ns() // 1_000_000
-        final = root / f"{_folder_name(map_name(source))}-{built_ms}"
-        info = MapInfo(name=map_name(source), source=str(source.resolve()), south=extract.south,
-                       west=extract.west, north=extract.north, east=extract.east, built_ms=built_ms,
+        info = MapInfo(name=name, source=str(source.resolve()), south=extract.south, west=extract.west,
+                       north=extract.north, east=extract.east, built_ms=time.time_ns() // 1_000_000,
                        size_bytes=0, streets=extract.streets, directory=final)
         write_atomically(building / MAP_JSON, info.to_json())  # its size counted below, then written again
         info = MapInfo(**{**vars(info), "size_bytes": folder_size(building)})
@@ -149,15 +168,6 @@ def build_road_map(source: Path, report: Report | None = None, cancelled: Cancel
     except BaseException:
         shutil.rmtree(building, ignore_errors=True)
         raise
-    try:
-        use_map(info)
-    except OSError as exc:
-        shutil.rmtree(final, ignore_errors=True)
-        raise _disk_error(root, exc) from exc
-    remove_old_maps(info)
-    say(1.0, "Done")
-    log.info("road map %s built from %s in %.1f s: %s, %d streets, %d bytes, in %s", info.name, source,
-             time.monotonic() - started, info.area_text, info.streets, info.size_bytes, final)
     return info
 
 

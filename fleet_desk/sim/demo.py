@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from fleet_desk.roads.build import osrm_steps, osrm_tools, run_step
-from fleet_desk.roads.library import MAP_JSON, MapInfo, RoadMapError, folder_size, write_atomically
+from fleet_desk.roads.build import build_into, osrm_steps, osrm_tools
+from fleet_desk.roads.library import MAP_JSON, MapInfo, RoadMapError, write_atomically
 from fleet_desk.roads.osm import read_extract
 from fleet_desk.roads.osrm_map import OsrmRoadMap
 from fleet_desk.settings import Settings
@@ -71,58 +71,41 @@ def demo_maps_dir() -> Path:
 
 
 def demo_road_map() -> MapInfo:
-    """The demo town's road map: the one built before if the town is unchanged (its content hash names the
-    folder), else built now (about a second) with the same OSRM tools as ``fleet-desk roads import``. It is
-    not made the installation's road map. RoadMapError, in one line, when it cannot be built."""
+    """The demo town's road map: the one built before if the town is unchanged (the content hash of the town,
+    the street layers read from it and the OSRM steps names the folder), else built now (about a second) as
+    ``fleet-desk roads import`` builds one. It is not made the installation's road map. RoadMapError, in one
+    line, when it cannot be built."""
     root = demo_maps_dir()
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        building = Path(tempfile.mkdtemp(prefix=".building-", dir=root))
-    except OSError as exc:
-        raise RoadMapError(f"{root}: cannot make a folder for the demo town's road map "
-                           f"({exc.strerror or exc})") from exc
-    try:
-        town = write_town(building / "town.osm")
-        extract = read_extract(town.path, building)
-        tools, profile = osrm_tools()
-        graph = building / "map.osrm"
-        steps = osrm_steps(profile, town.path, graph, extract.nodes)
-        built_by = f"osrm-bindings {importlib.metadata.version('osrm-bindings')}\n{steps}\n".replace(str(building), "")
-        layers = b"".join(p.read_bytes() for p in sorted(building.glob("*.geojson")))  # the offline map's too
-        digest = hashlib.sha256(built_by.encode() + town.path.read_bytes() + layers).hexdigest()[:16]
-        final = root / f"town-{digest}"
-        try:
-            return MapInfo.load(final)
-        except RoadMapError:
-            shutil.rmtree(final, ignore_errors=True)  # none yet, or half of one: build it
-        started = time.monotonic()
-        for tool, arguments in steps:
-            run_step(town.path, tools / tool, arguments, building, _quiet, _never, None)
-        info = MapInfo(name=TOWN_NAME, source=str(final / "town.osm"), south=extract.south, west=extract.west,
-                       north=extract.north, east=extract.east, built_ms=time.time_ns() // 1_000_000,
-                       size_bytes=folder_size(building), streets=extract.streets, directory=final)
-        write_atomically(building / MAP_JSON, info.to_json())
-        try:
-            os.rename(building, final)
-        except OSError:  # another demo built it meanwhile
-            return MapInfo.load(final)
-        log.info("demo town's road map built in %.1f s in %s", time.monotonic() - started, final)
-        for old in root.glob("town-*"):
-            if old != final:
-                shutil.rmtree(old, ignore_errors=True)
-        return info
+        with tempfile.TemporaryDirectory(prefix=".town-") as scratch:
+            town = write_town(Path(scratch) / "town.osm")
+            extract = read_extract(town.path, Path(scratch))
+            _, profile = osrm_tools()
+            steps = osrm_steps(profile, Path("town.osm"), Path("map.osrm"), extract.nodes)
+            layers = b"".join(p.read_bytes() for p in sorted(Path(scratch).glob("*.geojson")))
+            built_by = f"osrm-bindings {importlib.metadata.version('osrm-bindings')}\n{steps}\n".encode()
+            folder = f"town-{hashlib.sha256(built_by + town.path.read_bytes() + layers).hexdigest()[:16]}"
+            try:
+                return MapInfo.load(root / folder)
+            except RoadMapError:
+                shutil.rmtree(root / folder, ignore_errors=True)  # none yet, or half of one: build it
+            started = time.monotonic()
+            try:
+                info = build_into(town.path, root, folder, TOWN_NAME)
+            except RoadMapError:
+                if (root / folder).is_dir():  # another demo built it meanwhile
+                    return MapInfo.load(root / folder)
+                raise
+            kept = shutil.copy(town.path, info.directory / "town.osm")  # the extract stays with its map
+            info = replace(info, source=str(kept))
+            write_atomically(info.directory / MAP_JSON, info.to_json())
     except OSError as exc:
         raise RoadMapError(f"{root}: cannot build the demo town's road map ({exc.strerror or exc})") from exc
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
-
-
-def _quiet(fraction: float, stage: str) -> None:
-    """Progress nobody watches: the demo's map builds in about a second."""
-
-
-def _never() -> bool:
-    return False
+    log.info("demo town's road map built in %.1f s in %s", time.monotonic() - started, info.directory)
+    for old in root.glob("town-*"):
+        if old != info.directory:
+            shutil.rmtree(old, ignore_errors=True)
+    return info
 
 
 def demo_trouble(index: int) -> DayTrouble:
