@@ -48,7 +48,8 @@ class EndpointError(ValueError):
 
 @dataclass(frozen=True)
 class Endpoint:
-    """The tracking endpoint events are pushed to: its URL, the bearer token if any and the signing secret.
+    """The tracking endpoint events are pushed to: its URL, the bearer token if any and the signing secret
+    ("" only for `fleet-desk outbox ping` without one: its test event then goes unsigned).
 
     Its repr and `shown` never show the credentials, and `scrub` takes them out of any text that may quote
     them (an error, the endpoint's answer).
@@ -59,7 +60,8 @@ class Endpoint:
     secret: str
 
     def __repr__(self) -> str:  # never the credentials, even in a traceback
-        return f"Endpoint({self.shown!r}, token={'set' if self.token else 'none'}, secret=set)"
+        return f"Endpoint({self.shown!r}, token={'set' if self.token else 'none'}, " \
+               f"secret={'set' if self.secret else 'none'})"
 
     @cached_property
     def shown(self) -> str:
@@ -215,17 +217,25 @@ def store_secret(key: str, value: str, settings: Settings) -> str:
     return f"{path} (readable only by you; no OS keyring here)"
 
 
-def endpoint(settings: Settings, token: str | None = None, secret: str | None = None) -> Endpoint | None:
+#: How to set the signing secret, and the refusal when it is not set (every event is signed with it; none is
+#: sent without one).
+SET_SECRET = f"`fleet-desk config set-secret signing_secret` (or {ENV['signing_secret']})"
+NO_SECRET = f"no signing secret is set: {SET_SECRET}"
+
+
+def endpoint(settings: Settings, token: str | None = None, secret: str | None = None,
+             unsigned: bool = False) -> Endpoint | None:
     """The configured endpoint; None when no URL is set. Raises `EndpointError` when it cannot be used.
 
     ``token`` and ``secret``: typed but not yet kept (the Settings dialog's Test connection); else the kept ones.
+    ``unsigned``: no signing secret is no refusal (its secret is then ""): `fleet-desk outbox ping` tries the URL
+    first and says the secret is missing after; what sends events never asks for this.
     """
     url = os.environ.get(ENV["endpoint_url"]) or settings.endpoint_url
     if not url:
         return None
     url = check_url(url)
     secret = secret or read_secret("signing_secret", settings)
-    if not secret:
-        raise EndpointError("no signing secret is set: `fleet-desk config set-secret signing_secret` "
-                            f"(or {ENV['signing_secret']})")
-    return Endpoint(url, token or read_secret("endpoint_token", settings), secret)
+    if not secret and not unsigned:
+        raise EndpointError(NO_SECRET)
+    return Endpoint(url, token or read_secret("endpoint_token", settings), secret or "")

@@ -31,7 +31,9 @@ import json
 import logging
 import os
 import random
+import re
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -86,9 +88,10 @@ def headers(endpoint: Endpoint, event_id: str, kind: str, body: bytes) -> dict[s
         "Content-Type": "application/json",
         "Idempotency-Key": event_id,
         "X-Fleet-Desk-Event": kind,
-        "X-Fleet-Desk-Signature": signature(endpoint.secret, body),
         "User-Agent": "fleet-desk",
     }
+    if endpoint.secret:  # none only for a ping without one (an endpoint without a secret sends no event)
+        out["X-Fleet-Desk-Signature"] = signature(endpoint.secret, body)
     if endpoint.token:
         out["Authorization"] = f"Bearer {endpoint.token}"
     return out
@@ -234,8 +237,8 @@ class OutboxSender:
         try:
             response = self.session.post(target.url, data=body, timeout=self.timeout, allow_redirects=False,
                                          headers=headers(target, row.event_id, row.type, body))
-        except requests.RequestException as exc:
-            error = f"{target.shown} did not answer: {why(exc, self.timeout)}"
+        except OSError as exc:  # requests' errors, and its OSError for a CA bundle file that is not there
+            error = not_sent(target, exc, self.timeout)
             retry_after = None
             status = None
             text = None
@@ -253,7 +256,8 @@ class OutboxSender:
                               sent_by=self.desk)
                 result.dead += 1
                 result.last_error = result.refusal = error
-                log.warning("outbox event %s is a dead letter: %s", row.event_id, error)
+                log.warning("outbox event %s was refused (kept, not retried; fleet-desk outbox show %s): %s",
+                            row.event_id, row.id, error)
                 return values
         error = _stored(target, error)
         wait = backoff_s(attempts, retry_after, self.rng, self.backoff_base_s)
@@ -270,7 +274,8 @@ class OutboxSender:
 
 def ping(endpoint: Endpoint, session: requests.Session | None = None, timeout: tuple[float, float] = TIMEOUT,
          clock: Callable[[], int] = now_ms) -> tuple[int, str]:
-    """A signed test event; returns the answer's status and text (raises `requests.RequestException` on none)."""
+    """A signed test event; returns the answer's status and text (raises `requests.RequestException`, an
+    `OSError`, on none)."""
     event_id = str(uuid.uuid4())
     now = iso_z(clock())
     body = json.dumps({"schema_version": 1, "event_id": event_id, "type": "ping", "occurred_at": now,
@@ -283,15 +288,17 @@ def ping(endpoint: Endpoint, session: requests.Session | None = None, timeout: t
 
 
 def check_connection(endpoint: Endpoint) -> tuple[bool, str]:
-    """Send a signed ping; (worked, what to tell the user)."""
+    """Send a signed ping (unsigned if the endpoint has no secret); (worked, what to tell the user), worded as
+    the sender's stored errors are (`not_sent`)."""
     started = time.monotonic()
     try:
         code, text = ping(endpoint)
-    except requests.RequestException as exc:
-        return False, f"{endpoint.shown} did not answer: {why(exc, TIMEOUT)}"
+    except OSError as exc:
+        return False, not_sent(endpoint, exc, TIMEOUT)
     took = (time.monotonic() - started) * 1000
     if 200 <= code < 300:
-        return True, f"{endpoint.shown} accepted a signed test event (HTTP {code}, {took:.0f} ms)"
+        signed = "a signed" if endpoint.secret else "an unsigned"
+        return True, f"{endpoint.shown} accepted {signed} test event (HTTP {code}, {took:.0f} ms)"
     if 300 <= code < 400:
         return False, text
     hint = " (check the token and the signing secret)" if code in (401, 403) else ""
@@ -308,20 +315,73 @@ def refusal(endpoint: Endpoint, response: requests.Response) -> str | None:
             "event goes only to the configured URL (set endpoint_url to the new address if it moved)")
 
 
-def why(exc: requests.RequestException, timeout: tuple[float, float]) -> str:
+def not_sent(endpoint: Endpoint, exc: OSError, timeout: tuple[float, float]) -> str:
+    """A request that got no answer, as the user reads it wherever it is said (a stored error, the outbox
+    monitor, `fleet-desk outbox ping`, Settings' Test connection): "<URL> did not answer: <why>", or, when the
+    endpoint answered but its certificate is not trusted or no secure connection could be made, what to do."""
+    if not isinstance(exc, requests.RequestException):  # not tried: e.g. REQUESTS_CA_BUNDLE names no file
+        return f"{endpoint.shown}: nothing was sent ({_short(str(exc))})"
+    secure = tls_words(exc)
+    if secure:
+        return f"{endpoint.shown}: {secure}"
+    return f"{endpoint.shown} did not answer: {why(exc, timeout)}"
+
+
+#: Certificate checks that failed and what the user can do about each (OpenSSL's X509_V_ERR_* codes).
+_CERT_ADVICE = {
+    62: "Use the address the certificate is made out to",  # hostname mismatch
+    64: "Use the address the certificate is made out to",  # IP address mismatch
+    10: "Ask the endpoint's owner to renew it",  # expired
+    9: "Check this computer's date and time",  # not yet valid
+}
+_TRUST_ADVICE = ("Ask the endpoint's owner for a certificate from a known authority (or, for the depot's own "
+                 "authority, name its certificate file in REQUESTS_CA_BUNDLE)")
+_NOT_TLS = {"WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE"}
+_OPENSSL_TEXT = re.compile(r"^\[[^\]]*\]\s*|\s*\(_ssl\.c:\d+\)$")
+
+
+def tls_words(exc: BaseException) -> str | None:
+    """A failed secure (HTTPS) connection in words the user can act on, or None when ``exc`` is no TLS failure:
+    requests' own text is "HTTPSConnectionPool(...) (Caused by SSLError(SSLCertVerificationError(1, '[SSL:
+    CERTIFICATE_VERIFY_FAILED] ... (_ssl.c:1000)')))"."""
+    for cause in _causes(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason = (cause.verify_message or "").strip().rstrip(".") or "the check failed"
+            if reason[1:2].islower():  # "Hostname mismatch" within a sentence; "IP address mismatch" as it is
+                reason = reason[0].lower() + reason[1:]
+            advice = _CERT_ADVICE.get(cause.verify_code, _TRUST_ADVICE)
+            return f"its certificate is not one this computer trusts ({reason}), so nothing was sent. {advice}"
+        if isinstance(cause, ssl.SSLError):
+            reason = _OPENSSL_TEXT.sub("", str(cause.args[1] if len(cause.args) > 1 else cause)) or "no reason given"
+            hint = ". It does not speak HTTPS on that port: is its URL http://?" if cause.reason in _NOT_TLS else ""
+            return f"a secure (HTTPS) connection could not be made ({reason}), so nothing was sent{hint}"
+    return None
+
+
+def why(exc: OSError, timeout: tuple[float, float]) -> str:
     """The root cause of a failed request in a few words (requests' own text is a paragraph quoting the URL)."""
     if isinstance(exc, requests.ConnectTimeout):
         return f"no connection within {timeout[0]:g} s"
     if isinstance(exc, requests.Timeout):
         return f"no answer within {timeout[1]:g} s"
-    cause: BaseException = exc
-    for _ in range(10):  # the innermost of urllib3's wrappers: refused, reset, no such host
-        inner = cause.__cause__ or cause.__context__
-        if inner is None:
-            break
-        cause = inner
+    cause = _causes(exc)[-1]  # the innermost of urllib3's wrappers: refused, reset, no such host
     text = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
+    if isinstance(cause, socket.gaierror):
+        return _short(f"host not found ({text})")
+    if isinstance(cause, ConnectionRefusedError):
+        return "connection refused (nothing listens on that port)"
     return _short(f"{type(exc).__name__}: {text}")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it was raised from, outermost first (urllib3 wraps the socket's or TLS's error twice)."""
+    chain = [exc]
+    for _ in range(10):
+        inner = chain[-1].__cause__ or chain[-1].__context__
+        if inner is None or inner in chain:
+            break
+        chain.append(inner)
+    return chain
 
 
 _CANDIDATE = aliased(OutboxEvent)

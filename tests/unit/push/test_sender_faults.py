@@ -121,7 +121,7 @@ def test_a_failing_endpoint_is_said_in_one_line_and_the_event_waits(db_url, engi
     error = row.last_error
     assert "\n" not in error and len(error) < 400 and shown in error
     expected = {"500": f"HTTP 500 from {shown}: ", "429:30": f"HTTP 429 from {shown}: slow down",
-                "down": f"{shown} did not answer: ConnectionError: Connection refused",
+                "down": f"{shown} did not answer: connection refused (nothing listens on that port)",
                 "drop": f"{shown} did not answer: ConnectionError: Remote end closed connection",
                 "timeout": f"{shown} did not answer: no answer within 0.5 s"}[fault]
     assert error.startswith(expected), error
