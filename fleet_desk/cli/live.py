@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from fleet_desk.cli.opening import open_depot
@@ -14,6 +15,7 @@ from fleet_desk.cli.terminal import ProgressLine, err
 if TYPE_CHECKING:
     from fleet_desk.gps import DecodeStats, Fix
     from fleet_desk.store import DeviceRef
+    from fleet_desk.store.units import Claim
 
 
 def add_listen(commands: Commands) -> None:
@@ -24,6 +26,9 @@ def add_listen(commands: Commands) -> None:
     p.add_argument("--vehicle", metavar="NAME")
     p.add_argument("--baud", type=int, help="skip baud rate detection")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
+    p.add_argument("--take-over", action="store_true",
+                   help="read the unit here even if another desk reads it now (that desk stops within seconds); "
+                        "without it, a unit another desk reads waits until that desk goes quiet")
 
 
 def rejected(stats: DecodeStats | None) -> str:
@@ -32,6 +37,17 @@ def rejected(stats: DecodeStats | None) -> str:
         return "rejected -"
     return (f"rejected {stats.malformed} malformed, {stats.implausible} implausible, "
             f"{stats.framing.bad_checksum} bad checksum")
+
+
+def waiting_text(claim: Claim | None, desk: str, tz: tzinfo | None) -> str:
+    """Who reads a unit this desk waits for: "read by desk-2 since 07:02" (``tz``: the depot's time); "let go by
+    the desk that read it" when nobody does any more."""
+    from fleet_desk.clock import now_ms
+    from fleet_desk.store.units import claim_text
+
+    if claim is None:
+        return "let go by the desk that read it"
+    return claim_text(claim, now_ms(), tz, desk)
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
@@ -50,8 +66,16 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     live = LiveIngest(depot.engine, depot.tracker, on_fixes=on_fixes, on_error=errors.append)
     live.start()
-    live.add_unit(args.port, args.device, args.vehicle, args.baud)
-    print(f"listening on {args.port} as {args.device}; Ctrl-C to stop", file=sys.stderr)
+    live.add_unit(args.port, args.device, args.vehicle, args.baud, take_over=args.take_over)
+    zone = depot.rules.timezone
+    reading = bool(live.units())
+    if reading:
+        print(f"listening on {args.port} as {args.device}"
+              + (" (taken over)" if args.take_over else "") + "; Ctrl-C to stop", file=sys.stderr)
+    else:
+        errors.clear()  # said once here, in the command line's words
+        err(f"{args.device} is {waiting_text(live.waiting().get(args.port), live.desk, zone)}; waiting until that "
+            f"desk goes quiet (or run with --take-over); Ctrl-C to stop")
     deadline = time.monotonic() + args.duration if args.duration else None
     line = ProgressLine(sys.stdout, every_s=0.0) if sys.stdout.isatty() else None  # piped: a line a second
     try:
@@ -67,6 +91,10 @@ def cmd_listen(args: argparse.Namespace) -> int:
                     line.show(status)
                 else:
                     print(status, flush=True)
+            if bool(live.units()) != reading:
+                reading = not reading
+                err(f"{args.device}: read here now (the desk that read it let go or went quiet)" if reading else
+                    f"{args.device}: {waiting_text(live.waiting().get(args.port), live.desk, zone)}; waiting")
             while errors:
                 err(errors.pop(0))
     except KeyboardInterrupt:

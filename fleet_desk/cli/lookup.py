@@ -52,12 +52,12 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     """Record the dispatcher's mark on the stop (and the customer notice it queues); returns the exit code."""
-    from fleet_desk.tracking.routes import StopNotFoundError, mark_stop
+    from fleet_desk.tracking.routes import ChangedElsewhereError, StopNotFoundError, mark_stop
 
     try:
         depot = open_depot(args)
         mark_stop(depot.engine, depot.tracker, depot.policy, args.order_id, args.outcome, args.reason)
-    except StopNotFoundError as exc:
+    except (StopNotFoundError, ChangedElsewhereError) as exc:  # the second: other desks kept changing it
         err(str(exc))
         return EXIT_FAILED
     print(f"order {args.order_id}: {args.outcome}")
