@@ -1,5 +1,7 @@
 """Dialogs a new user found hard to read: the Outbox monitor's rows one line each, the GPS units table with room
-between its columns and its times at the depot, not ISO in UTC."""
+between its columns and its times at the depot, not ISO in UTC, and an endpoint whose certificate this computer does
+not trust said the same way by the sender's stored error, the Outbox monitor and Settings (a real HTTPS server on
+127.0.0.1 with a self-signed certificate)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,16 @@ from sqlalchemy import update
 
 from fleet_desk import times
 from fleet_desk.clock import now_ms
+from fleet_desk.push.endpoint import Endpoint
+from fleet_desk.push.outbox import outbox_rows
 from fleet_desk.settings import Settings
 from fleet_desk.store.models import Device, OutboxEvent
 from fleet_desk.store.units import assign_unit
+from fleet_desk.ui.dialogs.settings import SettingsDialog
 from fleet_desk.ui.dialogs.units import LAST_FIX, last_fix_words
 from tests.helpers.desk import CLOSED_PORT_TILES, close_window, open_window
-from tests.helpers.outbox import queue_notices
+from tests.helpers.outbox import SECRET, queue_notices
+from tests.helpers.tls import https_endpoint, self_signed
 
 ZONE = "Pacific/Kiritimati"  # UTC+14: not this machine's
 
@@ -71,3 +77,32 @@ def test_last_fix_words_name_the_day_when_it_is_not_today() -> None:
     assert last_fix_words(now - 5_000, zone, now) == "01:59:55"
     assert last_fix_words(now - 3 * 3_600_000, zone, now) == "Wed 02 Dec 23:00"  # the day before, at the depot
     assert last_fix_words(None, zone, now) == "never"
+
+
+def test_an_untrusted_certificate_is_said_alike_by_the_stored_error_the_outbox_monitor_and_settings(
+        qtbot: QtBot, tmp_path: Path) -> None:
+    with https_endpoint(*self_signed(tmp_path)) as server:
+        window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}",
+                                     fixed_endpoint=Endpoint(server.url(), None, SECRET))
+        try:
+            queue_notices(engine, orders=1, per_order=1)
+            window.outbox.poke()
+            qtbot.waitUntil(lambda: bool(outbox_rows(engine)[0].last_error), timeout=20000)
+            stored = outbox_rows(engine)[0].last_error
+            assert stored and stored.startswith(f"{server.url()}: its certificate is not one this computer trusts")
+            monitor = window.show_outbox()
+            qtbot.waitUntil(monitor.test_button.isEnabled, timeout=10000)
+            monitor.test_button.click()
+            qtbot.waitUntil(lambda: monitor.test_result.text().startswith("✖"), timeout=20000)
+            assert monitor.test_result.text() == f"✖ {stored}"
+            monitor.close()
+            dialog = SettingsDialog(Settings(endpoint_url=server.url()))
+            qtbot.addWidget(dialog)
+            dialog.secret_fields["signing_secret"].setText("typed-not-kept")
+            dialog.test_button.click()
+            qtbot.waitUntil(lambda: dialog.test_button.isEnabled() and dialog.test_result.text().startswith("✖"),
+                            timeout=20000)
+            assert dialog.test_result.text() == f"✖ {stored}"  # one wording, wherever it is read
+            assert server.posts == []
+        finally:
+            close_window(window, engine)
