@@ -35,6 +35,13 @@ NAMING = {
 }
 
 
+def _code_point_order(length: int) -> String:
+    """A lookup key, read by prefix range (``>= 'mart' AND < 'mart' || U+10FFFF``): in code point order on
+    PostgreSQL too, as SQLite's BINARY gives it (a linguistic collation such as glibc's en_US.UTF-8 sorts
+    U+10FFFF as if it were absent, so the range would hold the prefix alone). Migration 0009."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class Base(DeclarativeBase):
     """The base of every table, with one naming convention, so every constraint and index has a name a
     migration can predict and alter, alike on SQLite and PostgreSQL."""
@@ -174,8 +181,8 @@ class Stop(Base):
     customer_name: Mapped[str] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(200))
-    phone_key: Mapped[str | None] = mapped_column(String(20))  # E.164, for lookup (fleet_desk.store.search_index)
-    email_key: Mapped[str | None] = mapped_column(String(200))  # lower case, for lookup
+    phone_key: Mapped[str | None] = mapped_column(_code_point_order(20))  # E.164, for lookup (store.search_index)
+    email_key: Mapped[str | None] = mapped_column(_code_point_order(200))  # lower case, for lookup
     address: Mapped[str] = mapped_column(String(300))
     notes: Mapped[str | None] = mapped_column(String(500))
     lat: Mapped[float] = mapped_column(Float)
@@ -241,10 +248,11 @@ class LookupTerm(Base):
     """A folded word of an order's customer name or street, so a lookup by any word's prefix is an index probe."""
 
     __tablename__ = "lookup_terms"
-    __table_args__ = (Index("ix_lookup_terms_term", "term", "stop_id"),)
+    # (field, term, stop_id): a lookup's whole query answered from the index (migration 0009)
+    __table_args__ = (Index("ix_lookup_terms_field_term", "field", "term", "stop_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    term: Mapped[str] = mapped_column(String(60))
+    term: Mapped[str] = mapped_column(_code_point_order(60))
     stop_id: Mapped[int] = mapped_column(ForeignKey("stops.id", ondelete="CASCADE"), index=True)
     field: Mapped[int] = mapped_column(SmallInteger)  # 1 name, 2 street
 

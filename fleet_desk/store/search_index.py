@@ -139,5 +139,7 @@ def mask_email(email: str | None) -> str:
 def usual_region(conn: Connection) -> str | None:
     """Where most customers' phones are, for reading a national number when no region is set (the setting
     `phone_region`)."""
-    keys = conn.scalars(select(Stop.phone_key).where(Stop.phone_key.startswith("+")).limit(50)).all()
+    # Those starting with "+" as an index range (lookup keys are in code point order, migration 0009): LIKE '+%'
+    # reads every key when none does, on each lookup
+    keys = conn.scalars(select(Stop.phone_key).where(Stop.phone_key >= "+", Stop.phone_key < ",").limit(50)).all()
     return region_of(key for key in keys if key is not None)  # the query leaves NULLs out; said for the type
