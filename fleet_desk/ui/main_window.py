@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the database layer, live ingestion and the heavier panels a
     from fleet_desk.ui.dialogs.settings import SettingsDialog
     from fleet_desk.ui.dialogs.units import GpsUnitsDialog
     from fleet_desk.ui.fleet_feed import FleetFeed
+    from fleet_desk.ui.maintenance import NightlyMaintenance
     from fleet_desk.ui.outbox_feed import OutboxFeed
     from fleet_desk.ui.panels.dock import DockView
     from fleet_desk.ui.panels.lookup import LookupView
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.outbox: OutboxFeed | None = None
         self.changes: ChangeBell | None = None  # what this desk wakes on: the database's changes, any desk's
         self.port_watch: PortWatcher | None = None
+        self.maintenance: NightlyMaintenance | None = None  # once a night, if no other desk runs it
         self.port_lister: Callable[[], list[PortInfo]] | None = None  # tests: pseudo-terminals as ports
         # Panels and dialogs made on first use.
         self.lookup: LookupView | None = None
@@ -208,6 +210,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.board.vehicleSelected.connect(lambda vid: self.map.select(vid, center=False))
         self.board.vehicleActivated.connect(lambda vid: self.map.select(vid, center=True))
+        self.board.takeOverAsked.connect(lambda unit: self.show_units().take_over(unit))
         self.map.vehicleClicked.connect(self.board.select_vehicle)
         self.map.ready.connect(self._on_map_ready)
         self.map.tilesChanged.connect(self._on_tiles)
@@ -220,9 +223,11 @@ class MainWindow(QMainWindow):
         """The database is open: start the outbox, the fleet feed (live units, fleet watch) and the clock, all on
         ``depot`` (made once by the app; its live tracker is the one every import, dock and route change of
         this window goes through)."""
+        from fleet_desk.store.changes import this_desk
         from fleet_desk.store.database import describe, is_read_only
         from fleet_desk.ui.change_bell import ChangeBell
         from fleet_desk.ui.fleet_feed import FleetFeed
+        from fleet_desk.ui.maintenance import NightlyMaintenance
         from fleet_desk.ui.outbox_feed import OutboxFeed
 
         if depot.settings is not self.settings:  # changed in the window while the database was opening
@@ -249,6 +254,10 @@ class MainWindow(QMainWindow):
         self.feed.unitStatusChanged.connect(self._on_unit_status)
         self.feed.fixesStored.connect(lambda _n: self._poke_outbox())  # new fixes may have queued notices
         self.feed.start(read_only)
+        self.board.watch_readers(engine, this_desk, self._zone)  # which desk reads each unit
+        if not read_only:
+            self.maintenance = NightlyMaintenance(depot, self)
+            self.maintenance.start()
         for action in self.database_actions:
             action.setEnabled(not read_only or action in self.read_only_actions)
         self._tick.start()
@@ -386,6 +395,10 @@ class MainWindow(QMainWindow):
         (the board and the map through the fleet watch, which the same changes wake)."""
         if "stop" in kinds or "route" in kinds:
             self.routes.refresh()
+        if "unit" in kinds:  # a unit claimed, let go or taken over, here or at another desk
+            self.board.readers_changed()
+            if self.units_dialog is not None:
+                self.units_dialog.refresh_units()
         if self.outbox is not None:
             self.outbox.changed(kinds)
         if self.lookup is not None:
@@ -597,6 +610,9 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 log.warning("could not save settings: %s", exc)
         self._tick.stop()
+        self.board.stop_readers()
+        if self.maintenance is not None:
+            self.maintenance.stop()
         if self.port_watch is not None:
             self.port_watch.stop()
         if self.docking is not None:

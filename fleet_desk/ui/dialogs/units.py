@@ -3,6 +3,12 @@
 Attaching a port to a unit (and a vehicle) saves the assignment and starts
 live ingestion; assignments persist, so the units restart with the app.
 Port listing and database reads run in the background.
+
+On a database several desks share, a unit another desk reads live says so
+in its Status ("read by desk-2 since 07:02"; "..., silent for 2 min (can be
+taken over)" once that desk has gone quiet) and is not opened here; Take over
+reads it here (asking first while that desk still says it reads it), and
+that desk stops reading it within a few seconds.
 """
 
 from __future__ import annotations
@@ -29,15 +35,17 @@ from PySide6.QtWidgets import (
 from sqlalchemy import Engine
 
 from drivers.base import BAUD_RATES, PortInfo, list_ports
-from fleet_desk import times
+from fleet_desk import messages, times
 from fleet_desk.clock import now_ms
-from fleet_desk.store.units import UnitAssignment, unit_assignments
+from fleet_desk.store.changes import this_desk
+from fleet_desk.store.units import CLAIM_STALE_S, HEARTBEAT_S, UnitAssignment, claim_text, unit_assignments
 from fleet_desk.ui.fleet_feed import FleetFeed
 from fleet_desk.ui.tasks import run_in_background
 
 PORT_COLUMNS = ("Port", "USB VID:PID", "Serial number", "Description")
 UNIT_COLUMNS = ("Unit", "Vehicle", "Port", "Baud", "Live", "Status", "Fixes/s", "Last fix")
 LAST_FIX = UNIT_COLUMNS.index("Last fix")
+STATUS = UNIT_COLUMNS.index("Status")
 #: Room between a list's rows and its columns, so twelve units do not read as one block.
 ROOMY = "QTreeWidget::item { padding: 3px 0px; }"
 GAP = 18  # pixels between columns
@@ -57,11 +65,15 @@ class GpsUnitsDialog(QDialog):
     the depot's (``zone()``; by default the time zone of the parent window's depot)."""
 
     def __init__(self, feed: FleetFeed, engine: Engine, parent: QWidget | None = None,
-                 zone: Callable[[], tzinfo | None] | None = None) -> None:
+                 zone: Callable[[], tzinfo | None] | None = None, clock: Callable[[], int] = now_ms) -> None:
+        """``clock``: now in ms (tests: a desk gone quiet without waiting for it)."""
         super().__init__(parent)
         self.feed = feed
         self.engine = engine
         self.zone = zone or (lambda: _depot_zone(parent))
+        self.clock = clock
+        self.confirm_box: QMessageBox | None = None  # "desk-2 still reads it: take it over?" while asked
+        self._ticks = 0
         self.setWindowTitle("GPS units")
         self.resize(980, 640)
         self._units: dict[str, QTreeWidgetItem] = {}
@@ -111,9 +123,13 @@ class GpsUnitsDialog(QDialog):
         self.stop_button.clicked.connect(self.stop_selected)
         self.start_button = QPushButton("Start", form_box)
         self.start_button.clicked.connect(self.start_selected)
+        self.take_over_button = QPushButton("Take over", form_box)
+        self.take_over_button.setToolTip("Read the selected unit here: one another desk reads live")
+        self.take_over_button.setEnabled(False)
+        self.take_over_button.clicked.connect(self.take_over_selected)
         close = QPushButton("Close", form_box)
         close.clicked.connect(self.close)
-        for b in (self.attach_button, self.start_button, self.stop_button):
+        for b in (self.attach_button, self.start_button, self.stop_button, self.take_over_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(close)
@@ -127,7 +143,7 @@ class GpsUnitsDialog(QDialog):
         self.feed.unitsChanged.connect(self.refresh_units)
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
-        self._timer.timeout.connect(self._show_live_status)
+        self._timer.timeout.connect(self._tick)
         self._timer.start()
         self.refresh_ports()
         self.refresh_units()
@@ -184,21 +200,63 @@ class GpsUnitsDialog(QDialog):
         self.units.headerItem().setText(LAST_FIX, f"Last fix ({times.zone_name(zone, now_ms())} time)")
         _fit_columns(self.units)
 
+    def _tick(self) -> None:
+        """Once a second: the live status; every few seconds the units again (another desk's claims)."""
+        self._ticks += 1
+        if self._ticks % int(HEARTBEAT_S) == 0:
+            self.refresh_units()
+        else:
+            self._show_live_status()
+
     def _show_live_status(self) -> None:
         running = self.feed.running_units()
-        before = [item.text(5) for item in self._units.values()]
+        now, zone, desk = self.clock(), self.zone(), this_desk()
+        before = [item.text(STATUS) for item in self._units.values()]
         for name, item in self._units.items():
+            a: UnitAssignment = item.data(0, Qt.ItemDataRole.UserRole)
+            claim = claim_text(a, now, zone, desk)
             if name in running:
                 _port, status, rate = running[name]
-                item.setText(5, status.state.value + (f": {status.message}" if status.message else ""))
+                item.setText(STATUS, status.state.value + (f": {status.message}" if status.message else ""))
                 item.setText(6, f"{rate:.1f}")
-            else:
-                item.setText(5, "not read")
+                item.setToolTip(STATUS, claim)
+            elif a.read_by and a.read_by != desk:
+                item.setText(STATUS, claim)
                 item.setText(6, "")
-        if [item.text(5) for item in self._units.values()] != before:
+                item.setToolTip(STATUS, f"{claim}: not opened here while that desk reads it; Take over reads it "
+                                        "here")
+            else:
+                item.setText(STATUS, "not read")
+                item.setText(6, "")
+                item.setToolTip(STATUS, "")
+        if [item.text(STATUS) for item in self._units.values()] != before:
             _fit_columns(self.units)
+        self._enable_take_over()
+
+    def other_desk(self, unit: UnitAssignment | None) -> str | None:
+        """The other desk that reads ``unit`` live (None: none, or this desk)."""
+        if unit is None or not unit.read_by or unit.read_by == this_desk():
+            return None
+        return unit.read_by
+
+    def _enable_take_over(self) -> None:
+        unit = self._selected()
+        reader = self.other_desk(unit)
+        self.take_over_button.setEnabled(reader is not None and self.confirm_box is None)
+        if unit is not None and reader is not None:
+            quiet = self._quiet(unit)
+            self.take_over_button.setToolTip(
+                f"Read {unit.device} here: {reader} " + ("has gone quiet" if quiet else
+                                                         "still reads it (you will be asked first)"))
+        else:
+            self.take_over_button.setToolTip("Read the selected unit here: one another desk reads live")
+
+    def _quiet(self, unit: UnitAssignment) -> bool:
+        seen = unit.read_seen_ms or unit.read_since_ms or 0
+        return self.clock() - seen > CLAIM_STALE_S * 1000
 
     def _unit_picked(self) -> None:
+        self._enable_take_over()
         items = self.units.selectedItems()
         if not items:
             return
@@ -233,6 +291,72 @@ class GpsUnitsDialog(QDialog):
             QMessageBox.warning(self, "GPS units", f"{unit.device} has no port: choose one and Attach.")
             return
         self.feed.attach(unit.device, unit.port, unit.vehicle, unit.baud, live=True)
+
+    def select_unit(self, device: str) -> bool:
+        """Select ``device``'s row (False: no such unit listed yet)."""
+        item = self._units.get(device)
+        if item is None:
+            return False
+        self.units.setCurrentItem(item)
+        return True
+
+    def take_over_selected(self) -> None:
+        unit = self._selected()
+        if unit is not None:
+            self.take_over(unit.device)
+
+    def take_over(self, device: str) -> None:
+        """Read ``device`` here, though another desk reads it: at once when that desk has gone quiet, else once
+        the user says so (that desk stops reading it within a few seconds)."""
+        item = self._units.get(device)
+        unit: UnitAssignment | None = item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+        if item is not None:
+            self.units.setCurrentItem(item)
+        reader = self.other_desk(unit)
+        if unit is None or reader is None:
+            messages.info(f"{device}: no other desk reads it live; Start reads it here")
+            return
+        if not unit.port:
+            QMessageBox.warning(self, "GPS units", f"{unit.device} has no port: choose one and Attach.")
+            return
+        if self._quiet(unit):
+            self._take_over(unit)
+            return
+        box = self.confirm_box = QMessageBox(
+            QMessageBox.Icon.Question, "Take over a GPS unit",
+            f"{unit.device} is {claim_text(unit, self.clock(), self.zone())}, and that desk still says so.\n\n"
+            f"Take it over? It is read here from now on, and {reader} stops reading it within a few seconds.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.button(QMessageBox.StandardButton.Yes).setText("Take over")
+
+        def answered(_result: int) -> None:
+            self.confirm_box = None
+            box.deleteLater()
+            if box.clickedButton() is box.button(QMessageBox.StandardButton.Yes):
+                self._take_over(unit)
+            self._enable_take_over()
+
+        box.finished.connect(answered)
+        box.open()
+        self._enable_take_over()
+
+    def _take_over(self, unit: UnitAssignment) -> None:
+        live, port = self.feed.live, unit.port or ""
+
+        def take() -> object:
+            return (live.take_over(port)  # waiting here already
+                    or live.add_unit(port, unit.device, unit.vehicle, unit.baud, take_over=True))
+
+        def taken(_ref: object) -> None:
+            messages.info(f"{unit.device} is read at this desk now; {unit.read_by} stops reading it within a few "
+                          "seconds")
+            self.feed.unitsChanged.emit()
+
+        def failed(exc: Exception) -> None:
+            messages.error(f"{unit.device} could not be taken over: {exc}")
+
+        run_in_background(take, taken, failed, owner=self)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._timer.stop()

@@ -1,13 +1,16 @@
 """The fleet board's model: every vehicle, its driver, unit, state, speed, fix age and position.
 
 Rows change only when their vehicle changed (`dataChanged` for that row);
-the fix age ticks once a second with one `dataChanged` for its column.
+the fix age ticks once a second with one `dataChanged` for its column. On a
+database several desks share, a unit another desk reads live says which
+("unit-07 · desk-2", and in its tooltip "read by desk-2 since 07:02").
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import tzinfo
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
@@ -15,6 +18,7 @@ from PySide6.QtGui import QColor
 from drivers.base import UnitState, UnitStatus
 from fleet_desk.clock import now_ms
 from fleet_desk.fleet.vehicles import FleetVehicle, VehicleState, vehicle_state
+from fleet_desk.store.units import UnitAssignment, claim_text
 from fleet_desk.ui.style import STATE_COLORS, state_icon
 
 COLUMNS = ("Vehicle", "Driver", "Unit", "State", "Speed", "Last fix", "Position")
@@ -77,6 +81,9 @@ class FleetBoardModel(QAbstractTableModel):
         self._states: list[VehicleState] = []
         self._keys: list[tuple[str, ...]] = []  # text sort keys per row, made once per change
         self._unit_status: dict[str, UnitStatus] = {}
+        self._readers: dict[str, UnitAssignment] = {}  # unit -> its assignment, for units some desk reads live
+        self._desk: str | None = None  # this desk's name: its own units need no saying
+        self._zone: tzinfo | None = None
         self._now = clock()
 
     # Qt model interface
@@ -104,7 +111,8 @@ class FleetBoardModel(QAbstractTableModel):
             if col == DRIVER:
                 return row.driver or ""
             if col == UNIT:
-                return row.unit or "no unit"
+                reader = self.reader_of(row.unit)
+                return f"{row.unit} · {reader}" if reader else row.unit or "no unit"
             if col == STATE:
                 return state.value
             if col == SPEED:
@@ -139,7 +147,37 @@ class FleetBoardModel(QAbstractTableModel):
         if unit is not None:
             lines.append(f"unit {row.unit} on {unit.port}: {unit.state.value}"
                          + (f" ({unit.message})" if unit.message else ""))
+        claim = self.claim_text(row.unit)
+        if claim:
+            lines.append(f"unit {row.unit}: {claim}")
         return "\n".join(lines)
+
+    # Which desk reads each unit
+    def set_readers(self, units: Iterable[UnitAssignment], desk: str | None, zone: tzinfo | None) -> None:
+        """The units and which desk reads each live (`fleet_desk.store.units.unit_assignments`); ``desk``: this
+        desk's name; ``zone``: the depot's, for "since 07:02"."""
+        readers = {u.device: u for u in units if u.read_by}
+        if (readers, desk, zone) == (self._readers, self._desk, self._zone):
+            return
+        self._readers, self._desk, self._zone = readers, desk, zone
+        if self._rows:
+            self.dataChanged.emit(self.index(0, UNIT), self.index(len(self._rows) - 1, UNIT))
+
+    def reader_of(self, unit: str | None) -> str | None:
+        """The other desk that reads ``unit`` live (None: nobody, or this desk)."""
+        reading = self._readers.get(unit or "")
+        if reading is None or reading.read_by == self._desk:
+            return None
+        return reading.read_by
+
+    def reading(self, unit: str | None) -> UnitAssignment | None:
+        """``unit``'s assignment if some desk reads it live."""
+        return self._readers.get(unit or "")
+
+    def claim_text(self, unit: str | None) -> str:
+        """Who reads ``unit`` live, in words ("read by desk-2 since 07:02", "read here since 07:01"); empty when
+        nobody does."""
+        return claim_text(self._readers.get(unit or ""), self.clock(), self._zone, self._desk)
 
     # Updates
     def vehicle(self, vehicle_id: int) -> FleetVehicle | None:
