@@ -157,6 +157,8 @@ class Depot:
         return OutboxSender(self.engine, target, desk=self.settings.desk_name)
 
     def close(self) -> None:
-        """Release the database's connections, and stop asking the road map."""
+        """Release the database's connections, and stop asking the road map (and let go of it)."""
+        self.tracker.use_road_map(None)
         self.tracker.close()
+        self.road_map = None
         self.engine.dispose()

@@ -309,8 +309,10 @@ def open_database(url: str | None = None, migrate: bool = True) -> Engine:
     path = sqlite_file(url)
     if path is not None and not path.exists() and not path.parent.is_dir() and url != default_url():
         # A mistyped path is not a new, empty depot; the user's own default folder is made on first use.
-        raise DatabaseError(f"{path}: there is no folder {path.parent}; check the database path given (--db or "
-                            f"{ENV_VAR}): a new database is made only in a folder that exists")
+        folder = path.parent
+        missing = f"{folder} is a file, not a folder" if folder.exists() else f"there is no folder {folder}"
+        raise DatabaseError(f"{path}: {missing}; check the database path given (--db or {ENV_VAR}): a new "
+                            "database is made only in a folder that exists")
     read_only = path is not None and _cannot_write(path)
     with said_in_one_line(url):
         engine = create_db_engine(url, read_only=read_only)

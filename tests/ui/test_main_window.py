@@ -230,9 +230,9 @@ def test_database_that_cannot_be_opened_is_explained(qtbot: QtBot, tmp_path: Pat
     session = AppSession(f"sqlite:///{blocker}/depot.db", demo=False, vehicles=0, remember_layout=False)
     window = session.open()
     qtbot.waitUntil(lambda: window.database_box is not None, timeout=10000)
-    assert "cannot open database" in window.database_box.text()
+    assert f"{blocker} is a file, not a folder" in window.database_box.text()
     assert "--db URL" in window.database_box.text()
-    assert any("cannot open database" in t for t in window.message_bar.texts())
+    assert any("is a file, not a folder" in t for t in window.message_bar.texts())
     assert not window.import_action.isEnabled()
     session.close()
 
