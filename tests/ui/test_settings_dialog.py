@@ -4,13 +4,6 @@ pointing to the Signing secret field on its own tab, and a certificate the compu
 
 from __future__ import annotations
 
-import http.server
-import shutil
-import ssl
-import subprocess
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from fleet_desk.settings import OSM_ATTRIBUTION, Settings
 from fleet_desk.ui.dialogs.settings import SettingsDialog
+from tests.helpers.tls import https_endpoint, self_signed
 
 
 def _shown(html: str) -> str:
@@ -53,30 +47,9 @@ def test_test_connection_without_a_secret_points_to_the_field_on_the_same_tab(qt
     assert dialog.tabs.currentIndex() == 2
 
 
-@contextmanager
-def _https_server(folder: Path) -> Iterator[int]:
-    """An HTTPS server on this computer whose certificate is self-signed; yields its port."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make the test's certificate")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True, timeout=60)
-    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def test_a_certificate_error_is_said_in_words(qtbot: QtBot, tmp_path: Path) -> None:
-    with _https_server(tmp_path) as port:
+    with https_endpoint(*self_signed(tmp_path)) as endpoint:
+        port = endpoint.port
         dialog = SettingsDialog(Settings(endpoint_url=f"https://127.0.0.1:{port}/hook"))
         qtbot.addWidget(dialog)
         dialog.secret_fields["signing_secret"].setText("typed-not-kept")
