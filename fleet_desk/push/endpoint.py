@@ -187,10 +187,16 @@ def read_secret(key: str, settings: Settings) -> str | None:
     return None
 
 
+MIN_SECRET = 12  # characters a kept secret has at least
+
+
 def store_secret(key: str, value: str, settings: Settings) -> str:
     """Keep a secret; returns where it went (for the user), never the value."""
     if key not in SECRETS:
         raise EndpointError(f"unknown secret {key!r}; one of {', '.join(SECRETS)}")
+    if len(value) < MIN_SECRET:  # guessable, and masked wherever it appears it would garble every message
+        raise EndpointError(f"a {key} of {len(value)} characters is too short; give at least {MIN_SECRET} (the "
+                            "endpoint's owner issues it)")
     if keyring_available():
         import keyring
 

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
 
 SECRET = "s3cret-for-tests"
-ENDPOINT_TOKEN = "t0ken"
+ENDPOINT_TOKEN = "t0ken-0123456789"
 
 
 def queue_notices(engine: Engine, orders: int, per_order: int, kind: str = "out_for_delivery") -> None:

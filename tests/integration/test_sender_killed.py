@@ -29,7 +29,7 @@ def test_killed_mid_send_and_restarted_delivers_everything_once(db_url, engine, 
     queue_notices(engine, orders=10, per_order=3)
     receiver.faults = ["slow:0.3"] * 30
     env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,
-               FLEET_DESK_ENDPOINT_TOKEN="t0ken", FLEET_DESK_OUTBOX_LEASE_S="2")
+               FLEET_DESK_ENDPOINT_TOKEN="t0ken-0123456789", FLEET_DESK_OUTBOX_LEASE_S="2")
     cmd = [sys.executable, str(ROOT / "main.py"), "--db", db, "outbox", "send", "--until-empty", "--timeout", "60"]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_until(lambda: len(receiver.accepted) >= 3, timeout=30)
@@ -48,7 +48,7 @@ def test_a_sender_killed_mid_round_sends_again_at_most_the_one_in_flight(db_url,
     queue_notices(engine, orders=30, per_order=1)  # all 30 due in one round
     receiver.faults = ["slow:0.2"] * 30
     env = dict(os.environ, FLEET_DESK_ENDPOINT_URL=receiver.url, FLEET_DESK_SIGNING_SECRET=SECRET,
-               FLEET_DESK_ENDPOINT_TOKEN="t0ken", FLEET_DESK_OUTBOX_LEASE_S="2")
+               FLEET_DESK_ENDPOINT_TOKEN="t0ken-0123456789", FLEET_DESK_OUTBOX_LEASE_S="2")
     cmd = [sys.executable, str(ROOT / "main.py"), "--db", db_url, "outbox", "send"]
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cmd += ["--until-empty", "--timeout", "60"]  # run again: what the killed one had claimed waits for its lease

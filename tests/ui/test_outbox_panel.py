@@ -27,7 +27,7 @@ def test_the_app_sends_while_it_runs_and_the_monitor_shows_refusals_retry_pause_
     depot_zone = ZoneInfo("Pacific/Kiritimati")  # UTC+14: not this machine's
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}",
                                  Settings(tile_url=CLOSED_PORT_TILES, depot_timezone="Pacific/Kiritimati"),
-                                 fixed_endpoint=Endpoint(receiver.url, "t0ken", SECRET))
+                                 fixed_endpoint=Endpoint(receiver.url, "t0ken-0123456789", SECRET))
     try:
         queue_notices(engine, orders=3, per_order=2)
         window.outbox.poke()
@@ -89,7 +89,7 @@ def test_settings_endpoint_tab_refuses_plain_http_keeps_secrets_out_of_settings_
         # Test connection with what is typed, before anything is saved.
         dialog.endpoint_url.setText(receiver.url)
         dialog.secret_fields["signing_secret"].setText(SECRET)
-        dialog.secret_fields["endpoint_token"].setText("t0ken")
+        dialog.secret_fields["endpoint_token"].setText("t0ken-0123456789")
         dialog.test_button.click()
         qtbot.waitUntil(lambda: "accepted a signed test event" in dialog.test_result.text(), timeout=10000)
         assert receiver.problems == [] and receiver.accepted[-1]["type"] == "ping"
@@ -115,7 +115,7 @@ def test_settings_endpoint_tab_refuses_plain_http_keeps_secrets_out_of_settings_
         secrets_file = config_dir() / "secrets.json"
         assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600
         assert read_secret("signing_secret", window.settings) == SECRET
-        assert read_secret("endpoint_token", window.settings) == "t0ken"
+        assert read_secret("endpoint_token", window.settings) == "t0ken-0123456789"
         # The running app follows: the outbox now sends there.
         qtbot.waitUntil(lambda: window.outbox.endpoint_url == receiver.url, timeout=5000)
         assert window.depot.rules.late_threshold_s == 8 * 60

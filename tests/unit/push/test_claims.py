@@ -28,7 +28,7 @@ class Clock:
 
 
 def _sender(engine, receiver: Receiver, desk: str, clock: Clock, **kw) -> OutboxSender:
-    return OutboxSender(engine, Endpoint(receiver.url, "t0ken", SECRET), clock=clock, timeout=(1.0, 1.0),
+    return OutboxSender(engine, Endpoint(receiver.url, "t0ken-0123456789", SECRET), clock=clock, timeout=(1.0, 1.0),
                         backoff_base_s=0.05, desk=desk, lease_s=60, **kw)
 
 

@@ -24,7 +24,8 @@ from tests.helpers.receiver import VALIDATOR, Receiver
 
 
 def _sender(engine, receiver: Receiver, **kw) -> OutboxSender:
-    return OutboxSender(engine, Endpoint(receiver.url, "t0ken", SECRET), timeout=(1.0, 0.5), backoff_base_s=0.05, **kw)
+    return OutboxSender(engine, Endpoint(receiver.url, "t0ken-0123456789", SECRET), timeout=(1.0, 0.5),
+                        backoff_base_s=0.05, **kw)
 
 
 def _drain(sender: OutboxSender, seconds: float = 20) -> None:
@@ -117,13 +118,15 @@ def test_endpoint_rules_https_keyring_and_environment(tmp_path, monkeypatch, cap
     settings = Settings(endpoint_url="https://tracking.example.com/e")
     # This machine has no OS keyring: the secret is refused unless the user opts in to a private file.
     with pytest.raises(EndpointError, match="no OS keyring"):
-        store_secret("signing_secret", "abc", settings)
+        store_secret("signing_secret", "abc-signing-key", settings)
     settings.allow_plaintext_secrets = True
-    where = store_secret("signing_secret", "abc", settings)
+    with pytest.raises(EndpointError, match="a signing_secret of 3 characters is too short; give at least 12"):
+        store_secret("signing_secret", "abc", settings)  # masked wherever it appears, it would garble messages
+    where = store_secret("signing_secret", "abc-signing-key", settings)
     path = config_dir() / "secrets.json"
     assert str(path) in where and stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert "abc" not in json.dumps(Settings.load().__dict__)  # never in the settings file
-    assert endpoint(settings).secret == "abc" and "abc" not in repr(endpoint(settings))
+    assert "abc-signing-key" not in json.dumps(Settings.load().__dict__)  # never in the settings file
+    assert endpoint(settings).secret == "abc-signing-key" and "abc-signing-key" not in repr(endpoint(settings))
     monkeypatch.setenv("FLEET_DESK_SIGNING_SECRET", "from-env")
     monkeypatch.setenv("FLEET_DESK_ENDPOINT_URL", "http://127.0.0.1:1/e")
     assert endpoint(Settings()).secret == "from-env" and endpoint(Settings()).url == "http://127.0.0.1:1/e"

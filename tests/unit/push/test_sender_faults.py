@@ -86,7 +86,7 @@ def test_a_redirect_is_not_followed_and_the_event_is_a_dead_letter_saying_where(
     moved = Recorder(code, {"Location": location})
     try:
         queue_notices(engine, orders=2, per_order=1)
-        sender = OutboxSender(engine, Endpoint(moved.url + "/events", "t0ken", SECRET), timeout=(1.0, 1.0))
+        sender = OutboxSender(engine, Endpoint(moved.url + "/events", "t0ken-0123456789", SECRET), timeout=(1.0, 1.0))
         result = sender.send_due()
         assert (result.dead, result.sent, result.retrying) == (2, 0, 0)
         assert elsewhere.requests == [] and [r[0] for r in moved.requests] == ["POST", "POST"]
@@ -195,9 +195,10 @@ def test_a_secrets_file_others_could_read_is_made_private(no_keyring, caplog):
     try:
         path.write_text(json.dumps({"endpoint_token": "kept"}), encoding="utf-8")
         os.chmod(path, 0o644)
-        where = store_secret("signing_secret", "abc", settings)
+        where = store_secret("signing_secret", "abc-signing-key", settings)
         assert "readable only by you" in where and stat.S_IMODE(path.stat().st_mode) == 0o600  # and now true
-        assert json.loads(path.read_text(encoding="utf-8")) == {"endpoint_token": "kept", "signing_secret": "abc"}
+        assert json.loads(path.read_text(encoding="utf-8")) == {"endpoint_token": "kept",
+                                                                "signing_secret": "abc-signing-key"}
 
         os.chmod(path, 0o664)  # loosened by hand later: reading it tightens it again, and says so
         with caplog.at_level(logging.WARNING, logger="fleet_desk"):
