@@ -15,6 +15,14 @@ The full 20 million positions take long to load on a small machine; the default 
 disk figures are projected from the measured bytes per row (lookups do not scan positions).
 
 Run: python benchmarks/pg_scale.py [--positions 2000000] [--pg postgresql+psycopg://postgres@127.0.0.1/test]
+     [--schema bench_pg_scale] [--lookups-only]
+
+Lookups at 201,600 orders / 2 million positions, p50 / p95 ms, 2 cores with a load average of 1.6-2.0 (other
+work running), before and after migration 0009 and the name search of the same day (2026-12-02):
+    kind             SQLite before  after       PostgreSQL before  after
+    tracking number  7.9 / 9.8      5.1 / 6.0   17.8 / 24.9        11.9 / 15.2
+    phone            5.7 / 8.0      3.7 / 4.5   12.5 / 17.0        10.0 / 13.4
+    partial name     25.2 / 69.8    7.8 / 17.4  32.8 / 60.6        16.2 / 26.0
 """
 
 from __future__ import annotations
