@@ -71,14 +71,54 @@ class Startup:
 
 
 def no_display_reason() -> str | None:
-    """Why no window can open here, before Qt aborts the process over it (None: go ahead)."""
-    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+    """Why no window can open here, before Qt aborts the process over it (None: go ahead): no display, or Qt's
+    X11 plugin missing system libraries (Qt's own message names only the first, and not its package)."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or (platform and not platform.startswith("xcb")):
         return None
-    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+    if os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        return missing_xcb_libraries()
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or platform:
         return None
     return ("no display: neither DISPLAY nor WAYLAND_DISPLAY is set. Run Fleet Desk on a desktop session; on a "
             "machine without a screen, `QT_QPA_PLATFORM=offscreen fleet-desk --demo --screenshot shot.png` saves a "
             "picture of the window and `fleet-desk --demo --headless` prints the live fixes")
+
+
+#: The Debian/Ubuntu package of each library Qt's xcb plugin loads that a desktop may lack.
+XCB_PACKAGES = {"libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
+                "libxcb-keysyms.so.1": "libxcb-keysyms1", "libxcb-image.so.0": "libxcb-image0",
+                "libxcb-render-util.so.0": "libxcb-render-util0", "libxcb-randr.so.0": "libxcb-randr0",
+                "libxcb-shape.so.0": "libxcb-shape0", "libxcb-sync.so.1": "libxcb-sync1",
+                "libxcb-xfixes.so.0": "libxcb-xfixes0", "libxcb-xkb.so.1": "libxcb-xkb1",
+                "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libX11-xcb.so.1": "libx11-xcb1"}
+
+
+def missing_xcb_libraries() -> str | None:
+    """Which system libraries Qt's X11 (xcb) plugin cannot load here, asked of the system's own loader
+    (``ldd``), with the command that installs them; None when none is missing (or it cannot be told)."""
+    import shutil
+    import subprocess
+    from importlib.util import find_spec
+
+    spec = find_spec("PySide6")
+    ldd = shutil.which("ldd")
+    if spec is None or spec.origin is None or ldd is None:
+        return None
+    plugin = Path(spec.origin).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    if not plugin.exists():
+        return None
+    try:
+        said = subprocess.run([ldd, str(plugin)], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    missing = list(dict.fromkeys(line.split("=>")[0].strip() for line in said.splitlines() if "not found" in line))
+    if not missing:
+        return None
+    packages = [XCB_PACKAGES[lib] for lib in missing if lib in XCB_PACKAGES]
+    install = f"; on Debian or Ubuntu: sudo apt-get install {' '.join(packages)}" if packages else ""
+    return (f"Qt's X11 plugin cannot start: this system lacks {', '.join(missing)}{install} (the README lists "
+            "every library a desktop needs)")
 
 
 def run_app(db: str | None, demo: bool = False, screenshot: Path | None = None, after: float = 30.0,
