@@ -73,6 +73,13 @@ class TimelineItem:
     time_ms: int
     type: str
     detail: str | None
+    desk: str | None = None  # the desk a dispatcher's action came from
+
+    @property
+    def said(self) -> str:
+        """Its detail, with the dispatcher's desk when there was one: "customer not at home (desk-2)"."""
+        desk = f"({self.desk})" if self.desk else ""
+        return " ".join(part for part in (self.detail or "", desk) if part)
 
 
 @dataclass(frozen=True)
@@ -160,7 +167,7 @@ def answer_for(engine: Engine, stop_id: int, rules: TrackingRules, now_ms: int) 
         seen = conn.execute(select(LatestPosition.fix_time_ms, LatestPosition.lat, LatestPosition.lon)
                             .where(LatestPosition.vehicle_id == row.vehicle_id)).first()
         events = conn.execute(select(OrderEvent.time_ms, OrderEvent.type, OrderEvent.detail, OrderEvent.source,
-                                     OrderEvent.customer_facing)
+                                     OrderEvent.customer_facing, OrderEvent.desk)
                               .where(OrderEvent.stop_id == stop_id)
                               .order_by(OrderEvent.time_ms, OrderEvent.id)).all()
         pushed = conn.execute(select(OutboxEvent.created_ms, OutboxEvent.sent_ms, OutboxEvent.type,
@@ -225,7 +232,7 @@ def _near(lat: float, lon: float, stops: Sequence[Any], depot: tuple[float, floa
 def _timeline(events: Sequence[Any], late_now: int | None) -> list[TimelineItem]:
     """The order's events in time order; a delay still running says how late it is now beside how late it was
     when flagged, so the timeline agrees with the card's headline."""
-    items = [TimelineItem(e.time_ms, e.type, e.detail) for e in events]
+    items = [TimelineItem(e.time_ms, e.type, e.detail, e.desk if e.source == "dispatcher" else None) for e in events]
     last_delay = next((i for i in range(len(items) - 1, -1, -1) if items[i].type == "delayed"), None)
     if late_now is not None and last_delay is not None:
         item = items[last_delay]
@@ -233,7 +240,7 @@ def _timeline(events: Sequence[Any], late_now: int | None) -> list[TimelineItem]
         if flagged and int(flagged.group(1)) != late_now:
             detail = (item.detail or "").replace(flagged.group(0), f"about {flagged.group(1)} min late when flagged "
                                                                    f"(now about {late_now} min)", 1)
-            items[last_delay] = TimelineItem(item.time_ms, item.type, detail)
+            items[last_delay] = TimelineItem(item.time_ms, item.type, detail, item.desk)
     return items
 
 
@@ -352,7 +359,8 @@ def as_json(a: OrderAnswer) -> dict:
         "window": {"start": iso_z(a.window[0]), "end": iso_z(a.window[1])},
         "delay": {"minutes": a.delay[0], "reason": a.delay[1]} if a.delay else None,
         "vehicle": vehicle,
-        "timeline": [{"time": iso_z(t.time_ms), "type": t.type, "detail": t.detail} for t in a.timeline],
+        "timeline": [{"time": iso_z(t.time_ms), "type": t.type, "detail": t.detail, "desk": t.desk}
+                     for t in a.timeline],
         "notices": [{"time": iso_z(n.time_ms), "type": n.type, "status": n.status, "said": n.said}
                     for n in a.notices],
         "answer": a.words,
@@ -376,7 +384,7 @@ def as_text(a: OrderAnswer, rules: TrackingRules) -> str:
     else:
         lines.append("No position known for the van yet.")
     lines += ["", "Timeline:"]
-    lines += [f"  {clock(t.time_ms)}  {EVENT_WORDS.get(t.type, t.type)}" + (f" — {t.detail}" if t.detail else "")
+    lines += [f"  {clock(t.time_ms)}  {EVENT_WORDS.get(t.type, t.type)}" + (f" — {t.said}" if t.said else "")
               for t in a.timeline] or ["  (nothing yet)"]
     lines += ["", "Told the customer:"]
     lines += [f"  {clock(n.time_ms)}  {n.said} ({NOTICE_STATUS.get(n.status, n.status)})" for n in a.notices] or [

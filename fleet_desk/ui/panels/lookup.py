@@ -266,7 +266,7 @@ def card_html(a: OrderAnswer, tz: tzinfo | None) -> str:
             parts.append(f"<br>Position {e(a.vehicle.near)}, {e(age_words(a.vehicle.fix_age_s))} old.")
     parts.append("</p><h4>Timeline</h4><table cellspacing=2>")
     parts += [f"<tr><td style='color:#555'>{clock(t.time_ms)}</td><td>{e(EVENT_WORDS.get(t.type, t.type))}</td>"
-              f"<td>{e(t.detail or '')}</td></tr>" for t in a.timeline]
+              f"<td>{e(t.said)}</td></tr>" for t in a.timeline]
     parts.append("</table><h4>Told the customer</h4>")
     if a.notices:
         parts.append("<table cellspacing=2>")

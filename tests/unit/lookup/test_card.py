@@ -92,3 +92,18 @@ def test_a_van_near_the_depot_set_in_the_settings_is_at_the_depot(demo_depot):
     far = replace(demo_depot.rules, depot=(DEPOT[0] + 0.05, DEPOT[1]))  # 5.5 km away: not where the van is
     hits, answers = lookup_orders(demo_depot.engine, tracking_number, far, now=now_ms())
     assert answers[0].vehicle.near != "at the depot"
+
+
+def test_a_dispatchers_mark_says_which_desk_made_it(demo_depot):
+    from fleet_desk.tracking.routes import mark_stop
+
+    pending = _stops(demo_depot, status="pending")[-1]
+    with demo_depot.engine.connect() as conn:
+        order = conn.scalar(select(Stop.order_id).where(Stop.tracking_number == pending))
+    mark_stop(demo_depot.engine, demo_depot.tracker, demo_depot.policy, order, "failed", "customer not at home",
+              desk="desk-2")
+    card = _card(demo_depot, pending)
+    (mark,) = [t for t in card.timeline if t.type == "delivery_exception"]
+    assert mark.desk == "desk-2" and mark.said == "customer not at home (desk-2)"
+    assert "customer not at home (desk-2)" in as_text(card, demo_depot.rules)
+    assert all(t.desk is None for t in card.timeline if t is not mark)  # the tracker's events name no desk
