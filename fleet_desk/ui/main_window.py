@@ -457,6 +457,7 @@ class MainWindow(QMainWindow):
             from fleet_desk.ui.panels.lookup import LookupView
 
             view = self.lookup = LookupView(self._started(), self.settings, self.depot_position(), self)
+            view.map.set_road_map(self.depot.road_info if self.depot is not None else None)
             panel = self.lookup_panel = self._add_panel("Customer lookup", "lookupDock", view)
         panel.show()
         panel.raise_()
@@ -520,7 +521,10 @@ class MainWindow(QMainWindow):
 
     def _on_road_map(self, info: object) -> None:
         """A new road map is in use: the map draws its streets; the routes' ETAs follow at their next fix."""
-        self.map.set_road_map(self.depot.road_info if self.depot is not None else None)
+        road_info = self.depot.road_info if self.depot is not None else None
+        for view in (self.map, self.lookup.map if self.lookup is not None else None):
+            if view is not None:
+                view.set_road_map(road_info)
         self.routes.refresh()
 
     def import_logs(self, paths: list[Path] | None = None) -> ImportFlow | None:

@@ -32,5 +32,8 @@ def test_stops_the_road_map_cannot_route_are_named_in_the_message_bar(qtbot: QtB
         assert len(named) == 2
         assert any("stop 2 of R1 (ORD-2, 2 Mill Street)" in t and "not connected" in t for t in named)
         assert any("stop 4 of R1 (ORD-4, 4 Mill Street)" in t and "outside the road map's area" in t for t in named)
+        # The customer lookup's small map draws the same streets where tiles cannot load.
+        view = window.show_lookup("ORD-1")
+        assert view.map.road_map is not None and view.map.road_map == window.depot.road_info
     finally:
         close_window(window, engine)
