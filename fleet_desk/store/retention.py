@@ -16,7 +16,8 @@ writing meanwhile waits a moment at most), by the unique index on (unit,
 time). Every decision depends only on fixes that stay, so running it again
 removes nothing more: it is idempotent.
 
-`maintain` is the whole job (positions thinned, old change-log rows pruned),
+`maintain` is the whole job (positions thinned, old change-log rows pruned,
+on PostgreSQL next month's positions partition made ahead: `partitions`),
 run by ``fleet-desk db maintain`` and by the app once a night. Each run is
 written in the change log as a ``maintenance`` change, in the transaction
 that claims it (`claim_night`), so of several desks on one database only one
@@ -36,7 +37,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import Connection, Engine, bindparam, delete, exists, func, insert, literal, select, text
 
-from fleet_desk.store import changes
+from fleet_desk.store import changes, partitions
 from fleet_desk.store.models import Change, Device, LatestPosition, Position, Route, Stop
 
 DAY_MS = 86_400_000
@@ -177,7 +178,9 @@ def _thin_day(engine: Engine, device: int, day: int, visits: dict[int, list[tupl
             if t != newest and (device, t) not in latest
             and not (vehicle is not None and _at_a_stop(visits.get(vehicle, []), t))]
         for i in range(0, len(doomed), _DELETE_CHUNK):
-            conn.execute(delete(Position).where(Position.id.in_(doomed[i:i + _DELETE_CHUNK])))
+            conn.execute(delete(Position).where(  # the day's bounds: on PostgreSQL one month's partition is read
+                Position.fix_time_ms >= day, Position.fix_time_ms < day + DAY_MS,
+                Position.id.in_(doomed[i:i + _DELETE_CHUNK])))
     return looked, len(doomed)
 
 
@@ -194,13 +197,16 @@ class Maintained:
 
     thinned: Thinned
     changes_pruned: int = 0
+    months_made: list[partitions.Month] = field(default_factory=list)  # PostgreSQL: positions partitions made
 
     def report(self) -> str:
         """One line for the user."""
         pruned = (f"; {self.changes_pruned:,} change-log rows older than {changes.KEEP_MS // 3_600_000} h removed"
                   if self.changes_pruned else "")
         stopped = " (stopped early: the rest is thinned next time)" if self.thinned.cancelled else ""
-        return self.thinned.report() + stopped + pruned
+        made = ("; positions partitions made ahead for " + ", ".join(map(str, self.months_made))
+                if self.months_made else "")
+        return self.thinned.report() + stopped + pruned + made
 
 
 def prune_changes(engine: Engine, now_ms: int, cancelled: Callable[[], bool] | None = None) -> int:
@@ -218,9 +224,12 @@ def prune_changes(engine: Engine, now_ms: int, cancelled: Callable[[], bool] | N
 
 def maintain(engine: Engine, keep_days: float, now_ms: int, progress: Progress | None = None,
              cancelled: Callable[[], bool] | None = None) -> Maintained:
-    """The whole maintenance: positions thinned (`thin_positions`) and old change-log rows pruned. Idempotent."""
+    """The whole maintenance: on PostgreSQL this month's and next month's positions partitions made if missing
+    (`partitions.ensure_months`), positions thinned (`thin_positions`) and old change-log rows pruned.
+    Idempotent."""
+    made = partitions.ensure_months(engine, now_ms)
     thinned = thin_positions(engine, keep_days, now_ms, progress, cancelled)
-    return Maintained(thinned, prune_changes(engine, now_ms, cancelled))
+    return Maintained(thinned, prune_changes(engine, now_ms, cancelled), made)
 
 
 def record_run(engine: Engine, desk: str, now_ms: int) -> None:
