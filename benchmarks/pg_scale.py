@@ -141,7 +141,7 @@ def import_wall(day: Path, url: str) -> float:
 def bytes_per_position_pg(url: str) -> float:
     engine = create_engine(url)
     with engine.connect() as conn:
-        size = conn.scalar(text("SELECT pg_total_relation_size('positions')"))
+        size = conn.scalar(text("SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('positions')"))
         rows = conn.scalar(text("SELECT count(*) FROM positions"))
     engine.dispose()
     return size / max(1, rows)

@@ -8,6 +8,7 @@ the engine is made here, with SQLite's DDL inside the transaction too.
 from alembic import context
 
 from fleet_desk.store.models import Base
+from fleet_desk.store.partitions import include_name
 
 
 def _run(connection) -> None:
@@ -15,6 +16,7 @@ def _run(connection) -> None:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=include_name,  # the monthly partitions of positions are not tables of the models
     )
     context.run_migrations()
 
