@@ -80,6 +80,23 @@ def helpers_cpu(parent: int) -> float:
     return total
 
 
+def own_cpu(pid: int) -> float:
+    """CPU seconds of process ``pid`` (0 when it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = raw[raw.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    values = [int(v) / TICKS for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
@@ -249,6 +266,14 @@ def main() -> None:
                  "--warmup", str(args.warmup), *(["--no-message-bar"] if args.no_message_bar else [])],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                 env=env))
+        # the desks measure from warmup to warmup + seconds after they start; so does this, a little inside it
+        time.sleep(args.warmup + 2)
+        sims_before, busy_before, wall_before = sum(own_cpu(p.pid) for p in sims), machine_busy(), time.monotonic()
+        time.sleep(max(1.0, args.seconds - 4))
+        wall = time.monotonic() - wall_before
+        sims_share = (sum(own_cpu(p.pid) for p in sims) - sims_before) / wall
+        busy_after = machine_busy()
+        machine_share = (busy_after[0] - busy_before[0]) / (busy_after[1] - busy_before[1])
         results = []
         for p in desks:
             out, errors = p.communicate(timeout=args.warmup + args.seconds + 180)
@@ -281,6 +306,8 @@ def main() -> None:
     print(f"{args.desks} desks x {args.units} live units at 1 Hz into one PostgreSQL ({args.pg.split('@')[-1]}), "
           f"{args.seconds:.0f} s measured after {args.warmup:.0f} s warm-up, {os.cpu_count()} cores, "
           f"load average {load_before[0]:.1f} before, {load[0]:.1f} at the end")
+    print(f"while measuring: the whole machine {machine_share:.0%} busy ({os.cpu_count()} cores), the "
+          f"{args.desks} simulators {sims_share:.2f} of one core together")
     print("goal: event-loop lateness p99 < 50 ms on every desk, every desk's map showing all "
           f"{total} vans")
     print(f"{'desk':8} {'units read':>10} {'fixes/s':>8} {'late p50':>9} {'late p99':>9} {'late max':>9} "
