@@ -85,6 +85,7 @@ class LiveIngest:
         self._lock = threading.Lock()
         #: One thread reads every unit's port (see `drivers.hub`); made on the first unit, closed on `stop`.
         self._hub = PortHub()
+        self._told_waiting: set[str] = set()  # desks whose units wait here, already said
 
     def start(self) -> None:
         self._worker.start()
@@ -99,8 +100,12 @@ class LiveIngest:
         if held is not None:
             with self._lock:
                 self._waiting[port] = (device, vehicle, baud)
-            self.on_error(f"{ref.name} ({port}): {claim_text(held, now_ms())}; not opened here (it will be when "
-                          "that desk goes quiet, or take it over)")
+                first = held.desk not in self._told_waiting  # one line per desk, not one per unit (a desk may
+                self._told_waiting.add(held.desk)  # read hundreds)
+            if first:
+                self.on_error(f"{ref.name} ({port}): {claim_text(held, now_ms())}; not opened here (it will be "
+                              f"when that desk goes quiet, or take it over), nor any other unit {held.desk} reads "
+                              "(Tools > GPS units lists them)")
             return ref
         with self._lock:
             self._waiting.pop(port, None)

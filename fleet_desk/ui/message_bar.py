@@ -36,6 +36,7 @@ class MessageBar(QWidget):
         self._relay = _Relay()
         self._relay.posted.connect(self.show_message)
         self.shown: list[Message] = []
+        self._rows: list[tuple[QWidget, Message]] = []  # the rows on the bar, oldest first
         messages.subscribe(self._relay.posted.emit)
         self.setVisible(False)
 
@@ -59,26 +60,29 @@ class MessageBar(QWidget):
         layout.addWidget(label, 1)
         layout.addWidget(close)
         self._layout.addWidget(row)
+        self._rows.append((row, message))
         self.shown.append(message)
-
-        def dismiss() -> None:
-            if row.parent() is None:
-                return
-            row.setParent(None)
-            row.deleteLater()
-            if message in self.shown:
-                self.shown.remove(message)
-            self.setVisible(bool(self.shown))
-
-        close.clicked.connect(dismiss)
+        close.clicked.connect(lambda: self._dismiss(row))
         if message.level is Level.INFO:
-            QTimer.singleShot(INFO_SECONDS * 1000, row, dismiss)
-        while self._layout.count() > SHOWN_MAX:
-            oldest = self._layout.itemAt(0).widget()
-            oldest.setParent(None)
-            oldest.deleteLater()
-            self.shown.pop(0)
+            QTimer.singleShot(INFO_SECONDS * 1000, row, lambda: self._dismiss(row))
+        while len(self._rows) > SHOWN_MAX:
+            self._dismiss(self._rows[0][0])
         self.setVisible(True)
+
+    def _dismiss(self, row: QWidget) -> None:
+        """Take ``row`` off the bar. It stays the bar's child until Qt deletes it: a row given back to Python
+        (setParent(None)) was freed by Python at once and deleted again by Qt, which crashed the app when
+        messages came in floods."""
+        found = next((i for i, (shown, _) in enumerate(self._rows) if shown is row), None)
+        if found is None:
+            return
+        _, message = self._rows.pop(found)
+        if message in self.shown:
+            self.shown.remove(message)
+        self._layout.removeWidget(row)
+        row.hide()
+        row.deleteLater()
+        self.setVisible(bool(self._rows))
 
     def texts(self) -> list[str]:
         return [m.text for m in self.shown]
