@@ -48,8 +48,9 @@ def at_depot(ms: int, tz: tzinfo | None) -> datetime:
 
 
 def hhmm(ms: int | None, tz: tzinfo | None) -> str:
-    """ "14:20" at the depot; empty for no time."""
-    return "" if ms is None else at_depot(ms, tz).strftime("%H:%M")
+    """ "14:20" at the depot, to the nearest minute (as late minutes are counted, so an ETA of 03:11:40 reads
+    03:12 beside "+12 min" for a 03:00 window end); empty for no time."""
+    return "" if ms is None else at_depot(ms + 30_000, tz).strftime("%H:%M")
 
 
 def hhmmss(ms: int | None, tz: tzinfo | None) -> str:
@@ -59,7 +60,7 @@ def hhmmss(ms: int | None, tz: tzinfo | None) -> str:
 
 def day_hhmm(ms: int | None, tz: tzinfo | None) -> str:
     """ "20 Nov 14:20" at the depot: a time on a timeline that may span days; empty for no time."""
-    return "" if ms is None else at_depot(ms, tz).strftime("%d %b %H:%M")
+    return "" if ms is None else at_depot(ms + 30_000, tz).strftime("%d %b %H:%M")  # nearest minute
 
 
 def weekday(ms: int, tz: tzinfo | None) -> str:

@@ -7,6 +7,7 @@ import argparse
 from fleet_desk.cli.opening import open_depot
 from fleet_desk.cli.options import Commands
 from fleet_desk.cli.terminal import EXIT_FAILED, err
+from fleet_desk.clock import now_ms
 
 
 def add_stop(commands: Commands) -> None:
@@ -42,6 +43,12 @@ def cmd_lookup(args: argparse.Namespace) -> int:
         err(f"no order matches {args.query!r} (tracking number, order id, phone, e-mail, name or street)")
         return EXIT_FAILED
     print(as_text(answers[0], rules))
+    if not depot.settings.depot_timezone:  # the agent must know whose clock the times are on
+        from fleet_desk import times
+
+        zone = times.zone_name(rules.timezone, now_ms())
+        err(f"note: times are this computer's ({zone}); the depot's time zone is not set: "
+            "`fleet-desk config set depot_timezone Europe/Paris` (for example)")
     if len(hits) > 1:
         print(f"\nOther matches ({len(hits) - 1}):")
         for hit in hits[1:]:

@@ -131,3 +131,23 @@ def test_no_traceback_reaches_the_terminal(tmp_path: Path) -> None:
         assert "Traceback" not in done.stderr
         said = [line for line in done.stderr.splitlines() if "created new database" not in line]
         assert len(said) == 1, done.stderr
+
+
+def test_lookup_says_whose_clock_its_times_are_on_when_the_depot_zone_is_not_set(capsys: CapSys,
+                                                                                  tmp_path: Path) -> None:
+    """A trial on the demo's database read ETAs an hour off from the app: the CLI used this computer's zone
+    and did not say so."""
+    from fleet_desk.settings import Settings
+
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("route_id,vehicle,stop_sequence,order_id,tracking_number,customer_name,address,lat,lon,"
+                        "window_start,window_end\nR1,Van 1,1,ORD-1,T-1,Bruno Novak,1 rue Créqui,45.75,4.85,"
+                        "2026-11-20T09:00:00+00:00,2026-11-20T10:00:00+00:00\n", encoding="utf-8")
+    assert _run(capsys, "--db", _db(tmp_path), "manifest", "import", str(manifest))[0] == 0
+    code, out, err = _run(capsys, "--db", _db(tmp_path), "lookup", "Novak")
+    assert code == 0 and "Bruno Novak" in out
+    assert "note: times are this computer's (" in err and "config set depot_timezone" in err
+    Settings(depot_timezone="Europe/Paris").save()
+    code, out, err = _run(capsys, "--db", _db(tmp_path), "lookup", "Novak")
+    assert code == 0 and "10:00 to 11:00" in out  # the 09:00-10:00 UTC window, in Paris
+    assert "note: times" not in err
