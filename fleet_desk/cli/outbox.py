@@ -132,8 +132,21 @@ def _outbox_status(args: argparse.Namespace) -> int:
     _print_desks(desks)
     if status["last_error"]:
         print(f"last error: {status['last_error']}")
+    if status["pending"] and not _endpoint_set():
+        print("nothing is sent while no endpoint URL is set: `fleet-desk config set endpoint_url https://...` "
+              "(or FLEET_DESK_ENDPOINT_URL); `fleet-desk outbox list` lists what waits")
     _print_attention(attention, status["dead"] + status["retrying"])
     return 0
+
+
+def _endpoint_set() -> bool:
+    """Whether this desk has an endpoint to send to (the setting or its environment variable)."""
+    import os
+
+    from fleet_desk.push.endpoint import ENV
+    from fleet_desk.settings import Settings
+
+    return bool(os.environ.get(ENV["endpoint_url"]) or Settings.load().endpoint_url)
 
 
 def _print_desks(desks: list[dict]) -> None:

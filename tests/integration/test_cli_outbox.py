@@ -198,3 +198,19 @@ def test_ping_to_an_endpoint_it_cannot_reach_is_one_line(tmp_path: Path, monkeyp
     assert code == 1 and out == "" and len(err.splitlines()) == 1
     assert err.startswith("fleet-desk: https://no-such-host.invalid/hook did not answer: host not found ("), err
     assert "Traceback" not in err and "Error" not in err
+
+
+def test_status_says_nothing_is_sent_while_no_endpoint_is_set(capsys, tmp_path, monkeypatch):
+    """The trial saw "pending 1, oldest waiting 329 s" and nothing saying why it waited."""
+    from fleet_desk.cli import main
+    from fleet_desk.store import open_database
+    from tests.helpers.outbox import queue_notices
+
+    monkeypatch.delenv("FLEET_DESK_ENDPOINT_URL", raising=False)
+    url = f"sqlite:///{tmp_path / 'depot.db'}"
+    engine = open_database(url)
+    queue_notices(engine, 1, 1)
+    engine.dispose()
+    assert main(["--db", url, "outbox", "status"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("pending 1") and "nothing is sent while no endpoint URL is set" in out
