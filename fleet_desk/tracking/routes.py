@@ -40,8 +40,10 @@ class ManifestResult:
     stops_updated: int = 0
 
     def report(self) -> str:
-        return (f"{self.routes_new + self.routes_updated} routes ({self.routes_new} new), "
-                f"{self.stops_new + self.stops_updated} stops ({self.stops_new} new, {self.stops_updated} updated)")
+        """ "2 routes (2 new), 7 stops (7 new, 0 updated)"; one route, one stop."""
+        routes, stops = self.routes_new + self.routes_updated, self.stops_new + self.stops_updated
+        return (f"{routes} route{'' if routes == 1 else 's'} ({self.routes_new} new), "
+                f"{stops} stop{'' if stops == 1 else 's'} ({self.stops_new} new, {self.stops_updated} updated)")
 
 
 @contextmanager

@@ -160,3 +160,10 @@ def test_tracking_number_stored_for_another_order_names_line_and_column(capsys, 
         numbers = dict(s.execute(select(Stop.order_id, Stop.tracking_number)).all())
     assert numbers == {"O-1": "TRK1", "O-2": "TRK2", "O-3": "TRK3", "O-8": "TRK8"}
     engine.dispose()
+
+
+def test_the_import_report_says_one_route_and_one_stop_in_the_singular():
+    from fleet_desk.tracking.routes import ManifestResult
+
+    assert ManifestResult(routes_new=1, stops_new=1).report() == "1 route (1 new), 1 stop (1 new, 0 updated)"
+    assert ManifestResult(routes_new=2, stops_new=3).report() == "2 routes (2 new), 3 stops (3 new, 0 updated)"
