@@ -177,3 +177,15 @@ def install_map(which: str = "helsinki") -> MapInfo:
     info = MapInfo(**{**vars(built), "directory": target})
     use_map(info)
     return info
+
+
+def manifest_across_the_town(path: Path) -> Path:
+    """A route of four stops in Riverton: east, on the island (stop 2), west, and far outside the map (stop 4),
+    written as the manifest CSV a depot imports; its path."""
+    rows = ["route_id,vehicle,stop_sequence,order_id,tracking_number,customer_name,address,lat,lon,"
+            "window_start,window_end"]
+    for sequence, (lat, lon) in enumerate((TOWN_EAST, ISLAND, TOWN_WEST, OUTSIDE), start=1):
+        rows.append(f"R1,Van 1,{sequence},ORD-{sequence},T-{sequence},A. Client,{sequence} Mill Street,{lat},{lon},"
+                    "2026-11-20T09:00:00+00:00,2026-11-20T10:00:00+00:00")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path

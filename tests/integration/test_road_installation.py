@@ -26,7 +26,7 @@ from fleet_desk.store.positions import write_batches
 from fleet_desk.tracking.manifest import read_manifest
 from fleet_desk.tracking.routes import store_manifest
 from tests.helpers.days import START
-from tests.helpers.roadmaps import ISLAND, OUTSIDE, TOWN_EAST, TOWN_WEST, install_map
+from tests.helpers.roadmaps import install_map, manifest_across_the_town
 
 
 @pytest.fixture
@@ -110,13 +110,7 @@ def test_a_manifest_with_stops_the_road_map_cannot_route_is_imported_and_each_is
                                                                                        capsys):
     monkeypatch.setenv(ENV_DIR, str(tmp_path / "data"))
     install_map("town")
-    rows = ["route_id,vehicle,stop_sequence,order_id,tracking_number,customer_name,address,lat,lon,"
-            "window_start,window_end"]
-    for sequence, (lat, lon) in enumerate((TOWN_EAST, ISLAND, TOWN_WEST, OUTSIDE), start=1):
-        rows.append(f"R1,Van 1,{sequence},ORD-{sequence},T-{sequence},A. Client,{sequence} Mill Street,{lat},{lon},"
-                    "2026-11-20T09:00:00+00:00,2026-11-20T10:00:00+00:00")
-    manifest = tmp_path / "m.csv"
-    manifest.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    manifest = manifest_across_the_town(tmp_path / "m.csv")
     assert main(["--db", f"sqlite:///{tmp_path / 'depot.db'}", "manifest", "import", str(manifest)]) == 0
     err = [line for line in capsys.readouterr().err.splitlines() if "created new database" not in line]
     assert [line.split(": ")[1] for line in err] == ["stop 2 of R1 (ORD-2, 2 Mill Street)",

@@ -9,20 +9,14 @@ from pytestqt.qtbot import QtBot
 
 from fleet_desk.roads.library import ENV_DIR
 from tests.helpers.desk import close_window, open_window
-from tests.helpers.roadmaps import ISLAND, OUTSIDE, TOWN_EAST, TOWN_WEST, install_map
+from tests.helpers.roadmaps import install_map, manifest_across_the_town
 
 
 def test_stops_the_road_map_cannot_route_are_named_in_the_message_bar(qtbot: QtBot, tmp_path: Path,
                                                                       monkeypatch) -> None:
     monkeypatch.setenv(ENV_DIR, str(tmp_path / "data"))
     install_map("town")
-    rows = ["route_id,vehicle,stop_sequence,order_id,tracking_number,customer_name,address,lat,lon,"
-            "window_start,window_end"]
-    for sequence, (lat, lon) in enumerate((TOWN_EAST, ISLAND, TOWN_WEST, OUTSIDE), start=1):
-        rows.append(f"R1,Van 1,{sequence},ORD-{sequence},T-{sequence},A. Client,{sequence} Mill Street,{lat},{lon},"
-                    "2026-11-20T09:00:00+00:00,2026-11-20T10:00:00+00:00")
-    path = tmp_path / "day.csv"
-    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    path = manifest_across_the_town(tmp_path / "day.csv")
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'depot.db'}")
     try:
         assert window.depot.road_map is not None
