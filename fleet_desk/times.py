@@ -84,6 +84,7 @@ def zone_name(tz: tzinfo | None, ms: int) -> str:
 
 def depot_clock(ms: int, tz: tzinfo | None) -> str:
     """The depot's clock for the status bar: "Paris 07:28"; with no zone set, "07:28 UTC" (this computer's)."""
+    now = at_depot(ms, tz).strftime("%H:%M")  # a clock shows the minute it is in, not the nearest one
     if getattr(tz, "key", None):
-        return f"{zone_name(tz, ms)} {hhmm(ms, tz)}"
-    return f"{hhmm(ms, tz)} {zone_name(tz, ms)}"
+        return f"{zone_name(tz, ms)} {now}"
+    return f"{now} {zone_name(tz, ms)}"

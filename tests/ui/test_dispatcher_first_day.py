@@ -151,7 +151,7 @@ def test_times_are_the_depots_whatever_this_computers_zone(qtbot: QtBot) -> None
     model.set_rows(_day())
     row = next(i for i, r in enumerate(model.rows) if r.key == "R01")
     eta = model.rows[row].stops[1].eta_ms
-    tokyo = datetime.fromtimestamp(eta / 1000, ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
+    tokyo = datetime.fromtimestamp((eta + 30_000) / 1000, ZoneInfo("Asia/Tokyo")).strftime("%H:%M")  # nearest minute
     assert model.index(row, model.NEXT_ETA).data() == tokyo
 
 
