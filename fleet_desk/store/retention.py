@@ -270,14 +270,14 @@ def night_due(now_ms: int, tz: tzinfo | None, last_ms: int | None) -> bool:
 def claim_night(engine: Engine, desk: str, now_ms: int, tz: tzinfo | None) -> bool:
     """Claim tonight's run for ``desk`` if it is due (`night_due`) and no desk has claimed it since the last
     `NIGHT_HOUR` o'clock: True when this desk is to run it. One conditional INSERT (on PostgreSQL under a
-    transaction-scoped advisory lock on the depot's schema; a desk finding the lock taken is not the one)."""
+    transaction-scoped advisory lock on the depot's schema, waited for: a desk that only tried it could slip in
+    beside another, and two desks ran the night in a trial of three)."""
     if not night_due(now_ms, tz, last_run_ms(engine)):
         return False
     start = night_start(now_ms, tz)
     with engine.begin() as conn:
-        if conn.dialect.name == "postgresql" and not conn.scalar(text(
-                "SELECT pg_try_advisory_xact_lock(hashtext('fleet_desk.maintenance.' || current_schema()))")):
-            return False  # another desk is claiming it this moment
+        if conn.dialect.name == "postgresql":  # desks claiming at once take turns; the next one sees the claim
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('fleet_desk.maintenance.' || current_schema()))"))
         taken = exists().where(Change.kind == MAINTENANCE, Change.at_ms >= start)
         claimed = conn.execute(insert(Change).from_select(
             ["kind", "ref_id", "at_ms", "desk"],
