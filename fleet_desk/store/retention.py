@@ -279,7 +279,12 @@ def claim_night(engine: Engine, desk: str, now_ms: int, tz: tzinfo | None) -> bo
         if conn.dialect.name == "postgresql":  # desks claiming at once take turns; the next one sees the claim
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('fleet_desk.maintenance.' || current_schema()))"))
         taken = exists().where(Change.kind == MAINTENANCE, Change.at_ms >= start)
-        claimed = conn.execute(insert(Change).from_select(
+        conn.execute(insert(Change).from_select(
             ["kind", "ref_id", "at_ms", "desk"],
             select(literal(MAINTENANCE), literal(0), literal(now_ms), literal(desk)).where(~taken)))
-        return bool(claimed.rowcount)
+    # The night is the first claim's, read back once committed (the INSERT's row count said yes to every desk
+    # of three claiming at once on PostgreSQL, though one row was written).
+    with engine.connect() as conn:
+        first = conn.scalar(select(Change.desk).where(Change.kind == MAINTENANCE, Change.at_ms >= start)
+                            .order_by(Change.id).limit(1))
+    return first == desk
