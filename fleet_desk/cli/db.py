@@ -56,12 +56,12 @@ def cmd_db_maintain(args: argparse.Namespace) -> int:
     from fleet_desk.clock import now_ms
     from fleet_desk.settings import Settings
     from fleet_desk.store.database import describe, open_database, resolve_url, said_in_one_line
-    from fleet_desk.store.retention import maintain, record_run
+    from fleet_desk.store.retention import DEFAULT_KEEP_DAYS, maintain, record_run
 
     settings = Settings.load()
     keep = args.keep_days
     if keep is None:
-        keep = float(settings.keep_full_days) if settings.keep_full_days >= 1 else 30.0
+        keep = float(settings.keep_full_days if settings.keep_full_days >= 1 else DEFAULT_KEEP_DAYS)  # hand-edited
     url = resolve_url(args.db)
     engine = open_database(url)
     try:

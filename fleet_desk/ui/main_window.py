@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
         from fleet_desk.settings import host_name
 
         zone, now = self._zone(), now_ms()
-        desk = getattr(self.settings, "desk_name", "") or host_name()
+        desk = self.settings.desk_name or host_name()
         self.clock_label.setText(f"{desk} · {times.depot_clock(now, zone)}")
         where = (f"the depot's time zone, {self.settings.depot_timezone}" if self.settings.depot_timezone else
                  f"this computer's zone ({times.zone_name(zone, now)}): the depot's time zone is not set "
