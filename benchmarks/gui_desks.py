@@ -18,8 +18,15 @@ Measured inside each app, as benchmarks/gui_fleet.py does for one:
   sampled every 2 s;
 - CPU of the app process, and of its QtWebEngine helper processes, in shares of one core.
 
-Run: python benchmarks/gui_desks.py [--desks 3] [--units 200] [--seconds 40] [--warmup 30] [--pg URL]
-     [--no-message-bar] [--logs DIR]
+Run: python benchmarks/gui_desks.py [--desks 3] [--units 200] [--apps N] [--pin] [--seconds 40] [--warmup 30]
+     [--pg URL] [--no-message-bar] [--logs DIR]
+
+Three desks are three workstations; on one machine of 2 cores, three apps and everything they read share two
+cores. ``--apps 1`` runs only desk 1's app; the other desks read their units headless (the same live
+ingestion, `fleet_desk.ingest.live.LiveIngest` with the Depot's tracker, without the window), so desk 1 sees
+what a workstation sees: its own 200 units, and 400 more written by other processes. ``--pin`` puts the
+apps (and their QtWebEngine processes) on CPU 0 and the simulators and headless desks on CPU 1, as if the
+other desks were other machines (PostgreSQL is left to the scheduler).
 
 Each desk's message bar gets one warning per unit another desk reads ("read by desk-2 since 07:02; not
 opened here") at start-up: 400 at full size. On 2026-12-02 that crashed every desk in QWidget deletion
@@ -202,6 +209,32 @@ def run_desk(args: argparse.Namespace) -> None:
     }), flush=True)
 
 
+def run_headless_desk(args: argparse.Namespace) -> None:
+    """Desk N without its window: its units read live into the store, as its app would, for the same time."""
+    from fleet_desk.depot import Depot
+    from fleet_desk.ingest.live import LiveIngest
+    from fleet_desk.settings import Settings
+    from fleet_desk.store import open_database
+    from fleet_desk.store.units import live_units
+
+    desk = f"desk-{args.desk}"
+    depot = Depot(open_database(args.url), Settings(tile_url="", desk_name=desk))
+    live = LiveIngest(depot.engine, depot.tracker, desk=desk)
+    live.start()
+    for unit in live_units(depot.engine):
+        if unit.device.startswith(f"desk{args.desk}-") and unit.port:
+            live.add_unit(unit.port, unit.device, unit.vehicle, unit.baud)
+    time.sleep(args.warmup)
+    before, wall = cpu(), time.monotonic()
+    time.sleep(args.seconds)
+    share = (cpu() - before) / (time.monotonic() - wall)
+    rates = [rate for _ref, _unit, rate in live.units()]
+    live.stop()
+    depot.close()
+    print(RESULT + json.dumps({"desk": desk, "headless": True, "own_units": len(rates),
+                               "fixes_per_s": sum(rates), "cpu": share}), flush=True)
+
+
 # --- the depot: database, simulators, desks ----------------------------------------------------------------
 
 
@@ -220,12 +253,21 @@ def main() -> None:
     parser.add_argument("--no-message-bar", action="store_true",
                         help="the desks' message bars shown nothing (messages logged only): a desk's bar getting "
                              "a warning for each unit another desk reads crashed the app in QWidget deletion")
+    parser.add_argument("--apps", type=int, help="desks that run the app (default: every desk); the others read "
+                                                 "their units headless, as other workstations would")
+    parser.add_argument("--pin", action="store_true",
+                        help="the apps on CPU 0; simulators and headless desks on CPU 1 (other machines' work)")
     parser.add_argument("--desk", type=int, help=argparse.SUPPRESS)  # this process is desk N
+    parser.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.desk:
-        run_desk(args)
+        (run_headless_desk if args.headless else run_desk)(args)
         return
+    apps = args.desks if args.apps is None else max(1, min(args.apps, args.desks))
+    cores = sorted(os.sched_getaffinity(0))
+    pin = args.pin and len(cores) >= 2
+    app_cpus, other_cpus = ({cores[0]}, set(cores[1:])) if pin else (set(cores), set(cores))
 
     from sqlalchemy import create_engine, text
 
@@ -246,7 +288,8 @@ def main() -> None:
         engine = open_database(url)
         for d in range(1, args.desks + 1):
             sim = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "simulate", "--vehicles", str(args.units),
-                                    "--seed", str(d)], stdout=subprocess.PIPE, text=True)
+                                    "--seed", str(d)], stdout=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: os.sched_setaffinity(0, other_cpus))
             sims.append(sim)
             paths = [sim.stdout.readline().split("\t")[1].strip() for _ in range(args.units)]
             names = [f"desk{d}-unit-{i + 1:03d}" for i in range(args.units)]
@@ -261,11 +304,13 @@ def main() -> None:
             for var, sub in (("CONFIG", "config"), ("LOG", "logs"), ("CACHE", "cache"), ("DATA", "data")):
                 (home / sub).mkdir(parents=True)
                 env[f"FLEET_DESK_{var}_DIR"] = str(home / sub)
+            headless = d > apps
             desks.append(subprocess.Popen(
                 [sys.executable, __file__, "--desk", str(d), "--url", url, "--seconds", str(args.seconds),
-                 "--warmup", str(args.warmup), *(["--no-message-bar"] if args.no_message_bar else [])],
+                 "--warmup", str(args.warmup), *(["--no-message-bar"] if args.no_message_bar else []),
+                 *(["--headless"] if headless else [])],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                env=env))
+                env=env, preexec_fn=lambda cpus=other_cpus if headless else app_cpus: os.sched_setaffinity(0, cpus)))
         # the desks measure from warmup to warmup + seconds after they start; so does this, a little inside it
         time.sleep(args.warmup + 2)
         sims_before, busy_before, wall_before = sum(own_cpu(p.pid) for p in sims), machine_busy(), time.monotonic()
@@ -306,6 +351,9 @@ def main() -> None:
     print(f"{args.desks} desks x {args.units} live units at 1 Hz into one PostgreSQL ({args.pg.split('@')[-1]}), "
           f"{args.seconds:.0f} s measured after {args.warmup:.0f} s warm-up, {os.cpu_count()} cores, "
           f"load average {load_before[0]:.1f} before, {load[0]:.1f} at the end")
+    print(f"apps: {apps} of {args.desks} desks (the others headless)"
+          + (f"; apps pinned to CPU {sorted(app_cpus)}, simulators and headless desks to CPU {sorted(other_cpus)}"
+             if pin else ""))
     print(f"while measuring: the whole machine {machine_share:.0%} busy ({os.cpu_count()} cores), the "
           f"{args.desks} simulators {sims_share:.2f} of one core together")
     print("goal: event-loop lateness p99 < 50 ms on every desk, every desk's map showing all "
@@ -315,6 +363,10 @@ def main() -> None:
     for d, r in enumerate(results, 1):
         if r is None:
             print(f"desk-{d:<3} gave no result (the app failed to start or did not finish)")
+            continue
+        if r.get("headless"):
+            print(f"{r['desk']:8} {r['own_units']:>10} {r['fixes_per_s']:>8.0f} {'(headless: no window)':>52} "
+                  f"{fmt(r['cpu'], '.2f'):>8}")
             continue
         markers = f"{r['markers_min']}..{r['markers_max']}"
         oldest = f"{fmt(r['oldest_median_s'])} / {fmt(r['oldest_worst_s'])} s"

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtGui import QTextDocument
 from pytestqt.qtbot import QtBot
 
-from fleet_desk.settings import OSM_ATTRIBUTION, Settings
+from fleet_desk.settings import OSM_ATTRIBUTION, Settings, host_name
 from fleet_desk.ui.dialogs.settings import SettingsDialog
 from tests.helpers.tls import https_endpoint, self_signed
 
@@ -60,3 +60,18 @@ def test_a_certificate_error_is_said_in_words(qtbot: QtBot, tmp_path: Path) -> N
     assert f"https://127.0.0.1:{port}/hook: its certificate is not one this computer trusts (self-signed " \
            "certificate), so nothing was sent" in said, said
     assert "SSLError" not in said and "HTTPSConnectionPool" not in said and "_ssl.c" not in said
+
+
+def test_the_desk_tab_names_the_desk_and_keeps_positions_as_many_days_as_asked(qtbot: QtBot) -> None:
+    dialog = SettingsDialog(Settings(desk_name="desk-1", keep_full_days=30))
+    qtbot.addWidget(dialog)
+    assert dialog.tabs.tabText(3) == "&Desk"
+    assert dialog.desk_name.text() == "desk-1" and dialog.keep_full_days.value() == 30
+    dialog.desk_name.setText("  counter 2  ")
+    dialog.keep_full_days.setValue(7)
+    chosen = dialog.result_settings()
+    assert (chosen.desk_name, chosen.keep_full_days) == ("counter 2", 7)
+    dialog.desk_name.setText("")  # left empty: the host name, as when never set
+    assert dialog.result_settings().desk_name == host_name()
+    dialog.keep_full_days.setValue(0)  # the spin box keeps at least a day at full rate
+    assert dialog.result_settings().keep_full_days == 1

@@ -38,7 +38,7 @@ from fleet_desk.push.endpoint import (
     store_secret,
 )
 from fleet_desk.push.sender import check_connection
-from fleet_desk.settings import OSM_ATTRIBUTION, OSM_TILES, Settings
+from fleet_desk.settings import OSM_ATTRIBUTION, OSM_TILES, Settings, host_name
 from fleet_desk.ui.tasks import run_in_background
 
 #: The ETA rules the dispatcher may tune: setting, label, suffix, minimum, maximum, decimals.
@@ -75,6 +75,7 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._map_tab(settings), "&Map")
         tabs.addTab(self._rules_tab(settings), "&Routes and ETAs")
         tabs.addTab(self._endpoint_tab(settings), "&Tracking endpoint")
+        tabs.addTab(self._desk_tab(settings), "&Desk")
         self.tabs = tabs
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._accept)
@@ -180,6 +181,26 @@ class SettingsDialog(QDialog):
         return page
 
     # Actions
+    def _desk_tab(self, settings: Settings) -> QWidget:
+        page = QWidget(self)
+        form = QFormLayout(page)
+        self.desk_name = QLineEdit(settings.desk_name, page)
+        self.desk_name.setMaxLength(100)
+        self.desk_name.setPlaceholderText(host_name())
+        self.desk_name.setToolTip("The name other desks on a shared database see: on the units this desk reads, the "
+                                  "notices it sends and the dispatcher's actions on an order's timeline")
+        form.addRow("This desk's name:", self.desk_name)
+        form.addRow("", QLabel("Desks sharing one database need names of their own; a new name is used from the "
+                               "next start.", page, wordWrap=True))
+        self.keep_full_days = QSpinBox(page)
+        self.keep_full_days.setRange(1, 3650)
+        self.keep_full_days.setSuffix(" days")
+        self.keep_full_days.setValue(max(1, settings.keep_full_days))
+        self.keep_full_days.setToolTip("Positions older than this are thinned once a night (one per 30 s while "
+                                       "moving, one per stop); every stop visit and each van's latest position stay")
+        form.addRow("Positions kept at full rate:", self.keep_full_days)
+        return page
+
     def _show_attribution(self, text: str) -> None:
         """The attribution as the map draws it (the field holds its HTML)."""
         self.attribution_shown.setText(text.strip() or "<i style='color:#757575'>(none)</i>")
@@ -196,6 +217,7 @@ class SettingsDialog(QDialog):
             share_vehicle_position=self.share_position.isChecked(),
             share_customer_contact=self.share_contact.isChecked(),
             allow_plaintext_secrets=self.plaintext.isChecked(),
+            desk_name=self.desk_name.text().strip() or host_name(), keep_full_days=self.keep_full_days.value(),
             **{name: type(getattr(self.settings, name))(box.value()) for name, box in self.rules.items()})
 
     def test_connection(self) -> None:
@@ -244,6 +266,9 @@ class SettingsDialog(QDialog):
             new.save()
         except OSError as exc:
             messages.error(f"Settings could not be saved to {Settings.path()}: {exc}")
+        else:
+            if new.desk_name != self.settings.desk_name:
+                messages.info(f"This desk is named {new.desk_name} from Fleet Desk's next start")
         self.accept()
         self.chosen.emit(new)
 
