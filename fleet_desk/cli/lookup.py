@@ -33,7 +33,7 @@ def cmd_lookup(args: argparse.Namespace) -> int:
     from fleet_desk.lookup import lookup_orders
     from fleet_desk.lookup.answer import as_json, as_text
 
-    depot = open_depot(args)
+    depot = open_depot(args, predicts=False)  # the card reads the ETAs stored
     rules = depot.rules
     hits, answers = lookup_orders(depot.engine, args.query, rules, cards=10 if args.format == "json" else 1)
     if args.format == "json":

@@ -39,14 +39,15 @@ def open_engine(args: argparse.Namespace) -> Engine:
     return engine
 
 
-def open_depot(args: argparse.Namespace) -> Depot:
+def open_depot(args: argparse.Namespace, predicts: bool = True) -> Depot:
     """The command's one `Depot` (the database, the user's settings read once, the live tracker), for commands
-    that store fixes, change routes or follow the tracking rules."""
+    that store fixes, change routes or follow the tracking rules. ``predicts``: False for a command that never
+    computes an ETA (a lookup reads those stored), which then does not open the road map."""
     from fleet_desk.depot import Depot
     from fleet_desk.settings import Settings
 
     new = new_database(args)
-    depot = Depot.open(args.db, Settings.load())
+    depot = Depot.open(args.db, Settings.load(), road_map=True if predicts else None)
     closing(args).callback(depot.close)
     _said_created(new)
     return depot

@@ -86,7 +86,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         return _outbox_show(args)
     if args.action == "ping":
         return _outbox_ping()
-    sender = open_depot(args).sender()
+    sender = open_depot(args, predicts=False).sender()
     deadline = time.monotonic() + args.timeout if args.timeout else None
     totals = {"sent": 0, "retrying": 0, "dead": 0, "superseded": 0}  # SendRound's fields
     last_error = None
