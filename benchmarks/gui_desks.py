@@ -323,6 +323,7 @@ def main() -> None:
         for p in desks:
             out, errors = p.communicate(timeout=args.warmup + args.seconds + 180)
             if args.logs:
+                Path(args.logs).mkdir(parents=True, exist_ok=True)
                 Path(args.logs, f"desk-{len(results) + 1}.err").write_text(errors)
             line = next((ln for ln in out.splitlines() if ln.startswith(RESULT)), None)
             if line is None:
