@@ -19,8 +19,7 @@ from sqlalchemy import Engine
 from fleet_desk.push.payload import PayloadPolicy
 from fleet_desk.roads.library import MapInfo, RoadMapError, current_map
 from fleet_desk.roads.osrm_map import OsrmRoadMap
-from fleet_desk.settings import Settings
-from fleet_desk.store import changes
+from fleet_desk.settings import Settings, host_name
 from fleet_desk.tracking.manifest import ManifestStop
 from fleet_desk.tracking.road_check import unroutable
 from fleet_desk.tracking.rules import TrackingRules
@@ -82,12 +81,14 @@ class Depot:
         self.engine = engine
         self.settings = settings
         self.rules = _rules(settings)
-        changes.set_desk(settings.desk_name)  # what this desk's writes are recorded under
+        #: This desk's name, as the settings said when the depot was built (a new name counts from the next
+        #: start): the one its claims, sends and recorded changes carry, handed to what it builds.
+        self.desk = settings.desk_name.strip()[:100] or host_name()
         self.policy = PayloadPolicy.from_settings(settings)
         self.road_info: MapInfo | None = None
         self.road_map: OsrmRoadMap | None = None
         self.road_problem: str | None = None  # why the installation's road map is not in use, in one line
-        self.tracker = RouteTracker.live(self.rules, self.policy)
+        self.tracker = RouteTracker.live(self.rules, self.policy, desk=self.desk)
         if road_map is True:
             try:
                 road_map = current_map()
@@ -111,10 +112,10 @@ class Depot:
             raise
 
     def configure(self, settings: Settings) -> None:
-        """The user changed the settings: rules and payload policy follow, the live tracker from its next fix."""
+        """The user changed the settings: rules and payload policy follow, the live tracker from its next fix
+        (the desk's name from the next start: `desk` stays)."""
         rules, policy = _rules(settings), PayloadPolicy.from_settings(settings)
         self.settings, self.rules, self.policy = settings, rules, policy
-        changes.set_desk(settings.desk_name)
         self.tracker.configure(rules, policy)
 
     def use_road_map(self, info: MapInfo | None) -> None:
@@ -142,7 +143,8 @@ class Depot:
     def replay_tracker(self, enqueue: bool = False) -> RouteTracker:
         """A tracker for logs processed as if live at their own time (now is each fix's time). Old days reach
         no customer: its events are queued for the endpoint only with ``enqueue`` (to test an integration)."""
-        return RouteTracker(self.rules, clock=None, policy=self.policy if enqueue else None, road_map=self.road_map)
+        return RouteTracker(self.rules, clock=None, policy=self.policy if enqueue else None, road_map=self.road_map,
+                            desk=self.desk)
 
     def sender(self) -> OutboxSender:
         """A sender draining the outbox to the endpoint the settings name. Raises `ValueError` when none is set
@@ -154,7 +156,7 @@ class Depot:
         if target is None:
             raise ValueError("no endpoint URL is set: `fleet-desk config set endpoint_url https://...` "
                              "(or FLEET_DESK_ENDPOINT_URL)")
-        return OutboxSender(self.engine, target, desk=self.settings.desk_name)
+        return OutboxSender(self.engine, target, desk=self.desk)
 
     def close(self) -> None:
         """Release the database's connections, and stop asking the road map (and let go of it)."""

@@ -33,7 +33,6 @@ from fleet_desk.clock import now_ms
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.ingest.pipeline import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
-from fleet_desk.store.changes import this_desk
 from fleet_desk.store.units import HEARTBEAT_S, Claim, claim_text, claim_unit, keep_claims, release_unit
 from fleet_desk.tracking.tracker import RouteTracker
 
@@ -68,9 +67,10 @@ class LiveIngest:
                  on_status: OnUnitStatus | None = None, on_error: Callable[[str], None] | None = None,
                  desk: str | None = None):
         """``tracker``: the desk's live tracker; every unit's fixes go through it as they are stored.
-        ``desk``: the name this desk claims units with (default: the ``desk_name`` setting, else the host)."""
+        ``desk``: the name this desk claims units with and stores under (default: the tracker's, the depot's
+        ``desk_name``)."""
         self.engine = engine
-        self.desk = desk or this_desk()
+        self.desk = desk or tracker.desk
         #: Units another desk reads: port -> (device, vehicle, baud), opened here when that desk goes quiet.
         self._waiting: dict[str, tuple[str, str | None, int | None]] = {}
         self.tracker = tracker
@@ -95,7 +95,7 @@ class LiveIngest:
         """Read the unit on ``port`` live, claimed for this desk; when another desk reads it (and said so
         lately) it is not opened but waits, and `on_error` says who reads it. ``take_over``: claim it whatever
         the other desk says (that desk stops reading it within a few seconds)."""
-        ref = ensure_device(self.engine, device, vehicle, port=port)
+        ref = ensure_device(self.engine, device, vehicle, port=port, desk=self.desk)
         held = claim_unit(self.engine, ref.name, self.desk, now_ms(), take_over=take_over)
         if held is not None:
             with self._lock:
@@ -131,7 +131,7 @@ class LiveIngest:
 
     def _open(self, ref: DeviceRef, port: str, baud: int | None) -> DeviceRef:
         not_before = (datetime.now(UTC) - timedelta(days=ROLLOVER_GUARD_DAYS)).date()
-        writer = PositionWriter(self.engine, ref, "live", [self.tracker])
+        writer = PositionWriter(self.engine, ref, "live", [self.tracker], desk=self.desk)
         pipeline = FixPipeline(writer, NmeaDecoder(not_before=not_before, label=ref.name), None)
 
         def on_bytes(data: bytes, key: str = port) -> None:
@@ -265,7 +265,7 @@ class LiveIngest:
                     with self._lock:
                         if self._waiting.pop(port, None) is None:
                             continue  # removed meanwhile
-                    self._open(ensure_device(self.engine, device, vehicle, port=port), port, baud)
+                    self._open(ensure_device(self.engine, device, vehicle, port=port, desk=self.desk), port, baud)
                     log.info("%s: %s (%s) is read here now: the desk reading it went quiet", self.desk, device, port)
             except Exception as exc:
                 log.warning("%s: could not claim %s: %s", self.desk, device, exc)

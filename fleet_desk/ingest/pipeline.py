@@ -282,10 +282,10 @@ def import_log(
             head = f.read(4096)
         except (EOFError, zlib.error, gzip.BadGzipFile):
             head = b""  # damaged near its start: read_chunks says so below, after what it can read
-    ref = ensure_device(engine, device, vehicle)
+    ref = ensure_device(engine, device, vehicle, desk=tracker.desk)
     decoder = NmeaDecoder(date_hint=day, not_before=header_date(head), label=str(path))
     replay = tracker.replaying
-    pipeline = FixPipeline(PositionWriter(engine, ref, source, [tracker] if replay else []), decoder)
+    pipeline = FixPipeline(PositionWriter(engine, ref, source, [tracker] if replay else [], desk=tracker.desk), decoder)
     damaged: DamagedLogError | None = None
     try:
         for chunk in read_chunks(path, progress):
@@ -339,11 +339,12 @@ class MtkImport:
     `fleet_desk.tracking.reconcile` runs it against the day's stops."""
 
     def __init__(self, engine: Engine, device: DeviceRef, source: str,
-                 seen: Callable[[list[Fix]], None] | None = None):
+                 seen: Callable[[list[Fix]], None] | None = None, desk: str | None = None):
+        """``desk``: the desk storing it, which the change log names (None: this computer's name)."""
         from fleet_desk.gps.mtk import MtkStream
 
         self.stream = MtkStream()
-        self.pipeline = FixPipeline(PositionWriter(engine, device, source), None, seen=seen)
+        self.pipeline = FixPipeline(PositionWriter(engine, device, source, desk=desk), None, seen=seen)
 
     def feed(self, data: bytes) -> None:
         self._add(self.stream.feed(data))
@@ -377,8 +378,8 @@ def import_mtk_dump(engine: Engine, tracker: RouteTracker, path: Path, device: s
         except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
             raise DamagedLogError(f"{path}: the compressed file is cut short or damaged ({exc}); nothing was "
                                   "read from it") from None
-    ref = ensure_device(engine, device, vehicle)
-    mtk_import = MtkImport(engine, ref, source)
+    ref = ensure_device(engine, device, vehicle, desk=tracker.desk)
+    mtk_import = MtkImport(engine, ref, source, desk=tracker.desk)
     try:
         mtk_import.feed(data)
         summary = mtk_import.finish()

@@ -93,8 +93,10 @@ def body(notice: Notice, event_id: str, sequence: int, policy: PayloadPolicy) ->
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def enqueue(conn: Connection, notices: list[Notice], policy: PayloadPolicy, now_ms: int) -> int:
-    """Queue ``notices`` in the caller's transaction, each with the next sequence number of its order."""
+def enqueue(conn: Connection, notices: list[Notice], policy: PayloadPolicy, now_ms: int,
+            desk: str | None = None) -> int:
+    """Queue ``notices`` in the caller's transaction, each with the next sequence number of its order;
+    ``desk``: the desk queueing them, which the change log names (None: this computer's name)."""
     if not notices:
         return 0
     orders = sorted({n.order_id for n in notices})
@@ -112,5 +114,5 @@ def enqueue(conn: Connection, notices: list[Notice], policy: PayloadPolicy, now_
                      "body": body(notice, event_id, sequence, policy), "status": "pending", "attempts": 0,
                      "next_attempt_ms": now_ms})
     ids = conn.scalars(insert(OutboxEvent).returning(OutboxEvent.id, sort_by_parameter_order=True), rows).all()
-    changes.record(conn, "outbox", ids)  # other desks' outbox monitors and `fleet-desk watch` see it
+    changes.record(conn, "outbox", ids, desk)  # other desks' outbox monitors and `fleet-desk watch` see it
     return len(rows)

@@ -50,6 +50,7 @@ from sqlalchemy.orm import aliased
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import Endpoint, shown
+from fleet_desk.settings import host_name
 from fleet_desk.store import changes
 from fleet_desk.store.models import OutboxEvent
 from fleet_desk.times import iso_z
@@ -152,7 +153,7 @@ class OutboxSender:
     rng: random.Random = field(default_factory=random.Random)
     timeout: tuple[float, float] = TIMEOUT
     backoff_base_s: float = BACKOFF_BASE_S
-    desk: str = field(default_factory=socket.gethostname)
+    desk: str = field(default_factory=host_name)
     lease_s: float = field(default_factory=default_lease_s)
     claim_size: int = CLAIM
 
@@ -161,7 +162,7 @@ class OutboxSender:
         result = SendRound()
         now = self.clock()
         with self.engine.begin() as conn:
-            result.superseded = _supersede(conn, now)
+            result.superseded = _supersede(conn, now, self.desk)
             due = [r[0] for r in conn.execute(_first_due(now).limit(limit))]  # a read: an idle desk writes nothing
         while due:
             claims = self._claim(due)
@@ -180,7 +181,7 @@ class OutboxSender:
                             log.info("outbox event %s: its claim ran out while it was sent; another desk has "
                                      "it now", claim.event_id)
                         else:
-                            changes.record(conn, "outbox", [claim.id])
+                            changes.record(conn, "outbox", [claim.id], self.desk)
             finally:
                 if left:  # not sent after all (the round failed): back to the queue now, not when the lease ends
                     self._release(left)
@@ -434,9 +435,9 @@ def _stored(endpoint: Endpoint, error: str) -> str:
     return " ".join(endpoint.scrub(error).split())[:500]
 
 
-def _supersede(conn: Connection, now: int) -> int:
+def _supersede(conn: Connection, now: int, desk: str) -> int:
     """Pending ETA updates with a newer pending ETA update for the same order are not sent (one that a desk is
-    sending now is left to it)."""
+    sending now is left to it); ``desk``: the one doing it."""
     newer = aliased(OutboxEvent)
     stale = select(_CANDIDATE.id).where(
         _CANDIDATE.status == "pending", _CANDIDATE.type == "eta_updated", _unclaimed(_CANDIDATE, now),
@@ -447,7 +448,7 @@ def _supersede(conn: Connection, now: int) -> int:
     locked = stale.with_for_update(skip_locked=True).scalar_subquery()
     ids = conn.scalars(update(OutboxEvent).where(OutboxEvent.id.in_(locked)).values(status="superseded")
                        .returning(OutboxEvent.id)).all()
-    changes.record(conn, "outbox", ids)
+    changes.record(conn, "outbox", ids, desk)
     return len(ids)
 
 

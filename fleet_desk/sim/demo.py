@@ -202,7 +202,7 @@ class DemoFleet:
             log = self.directory / f"{unit}-so-far.nmea"
             log.write_bytes(render_day(day, elapsed, clock_offset_s=elapsed))
             import_log(engine, depot.tracker, log, unit, day.vehicle, source="dock")
-            assign_unit(engine, unit, pty.path, day.vehicle, baud=DEMO_BAUD, live=True)
+            assign_unit(engine, unit, pty.path, day.vehicle, baud=DEMO_BAUD, live=True, desk=depot.desk)
 
     def start(self) -> None:
         self.tracking.start()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +33,7 @@ from sqlalchemy import Connection, Engine, delete, event, func, insert, or_, sel
 from sqlalchemy.orm import Session, UOWTransaction
 
 from fleet_desk.clock import now_ms
+from fleet_desk.settings import host_name
 from fleet_desk.store.models import Change, Device, OutboxEvent, Route, Stop
 
 if TYPE_CHECKING:
@@ -58,19 +58,8 @@ GAP_WAIT_S = 15.0
 GAP_MAX = 5000
 #: Rows read per query; a reader far behind reads page after page.
 PAGE = 5000
-
-_desk: str | None = None  # set by the composition root (`fleet_desk.depot.Depot`) from the desk_name setting
-
-
-def set_desk(name: str | None) -> None:
-    """The name this process's changes are recorded under (None or empty: the host name)."""
-    global _desk
-    _desk = (name or "").strip()[:100] or None
-
-
-def this_desk() -> str:
-    """The desk changes of this process are recorded under: the one the depot set, else the host name."""
-    return _desk or socket.gethostname()[:100] or "desk"
+#: The key of a session's ``info`` naming the desk its flushes are recorded under (`desk_session`).
+DESK_INFO = "fleet_desk.desk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +83,8 @@ def record(conn: Connection, kind: str, ref_ids: Iterable[int], desk: str | None
            at_ms: int | None = None) -> list[int]:
     """Record that ``ref_ids`` of ``kind`` changed, in the caller's transaction (and announce it on
     PostgreSQL when it commits); returns the change ids. The hook for every writer: call it on the
-    connection that writes the change."""
+    connection that writes the change. ``desk``: the desk writing it (None: this computer's name,
+    `host_name`, the ``desk_name`` setting's default; what the depot builds names its desk)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of change {kind!r} (one of {', '.join(KINDS)})")
     ids = sorted({int(i) for i in ref_ids if i is not None})
@@ -106,7 +96,7 @@ def record(conn: Connection, kind: str, ref_ids: Iterable[int], desk: str | None
 def record_many(conn: Connection, changed: dict[str, Sequence[int]], desk: str | None = None,
                 at_ms: int | None = None) -> list[int]:
     """`record` for several kinds at once (one INSERT, one NOTIFY per kind)."""
-    stamp, who = at_ms if at_ms is not None else now_ms(), desk or this_desk()
+    stamp, who = at_ms if at_ms is not None else now_ms(), desk or host_name()
     rows = [{"kind": kind, "ref_id": ref, "at_ms": stamp, "desk": who}
             for kind, refs in changed.items() for ref in refs]
     if not rows:
@@ -144,10 +134,16 @@ _ORM_KINDS: tuple[tuple[type, str], ...] = ((Stop, "stop"), (Route, "route"), (D
                                             (OutboxEvent, "outbox"))
 
 
+def desk_session(engine: Engine, desk: str | None) -> Session:
+    """A session whose flushes are recorded under ``desk`` (None: this computer's name, `host_name`)."""
+    return Session(engine, info={DESK_INFO: desk} if desk else None)
+
+
 @event.listens_for(Session, "after_flush")
 def _record_flushed(session: Session, _context: UOWTransaction) -> None:
     """Stops, routes, units and outbox events an ORM session inserted, changed or deleted, recorded in the
-    same transaction (a dispatcher's mark, a manifest, a unit assigned)."""
+    same transaction (a dispatcher's mark, a manifest, a unit assigned), under the session's desk
+    (`desk_session`)."""
     changed: dict[str, set[int]] = {}
     for obj in (*session.new, *session.dirty, *session.deleted):
         for cls, kind in _ORM_KINDS:
@@ -159,7 +155,8 @@ def _record_flushed(session: Session, _context: UOWTransaction) -> None:
                     changed.setdefault(kind, set()).add(ref)
                 break
     if changed:
-        record_many(session.connection(), {kind: sorted(refs) for kind, refs in changed.items()})
+        record_many(session.connection(), {kind: sorted(refs) for kind, refs in changed.items()},
+                    session.info.get(DESK_INFO))
 
 
 # -- reading -------------------------------------------------------------------------------------------------

@@ -104,13 +104,16 @@ def _statements(dialect: str) -> tuple[Update, postgresql.Insert | sqlite.Insert
 class PositionWriter:
     """Stores batches of one unit's fixes."""
 
-    def __init__(self, engine: Engine, device: DeviceRef, source: str, hooks: Sequence[BatchHook] = ()) -> None:
+    def __init__(self, engine: Engine, device: DeviceRef, source: str, hooks: Sequence[BatchHook] = (),
+                 desk: str | None = None) -> None:
+        """``desk``: the desk storing them, which the change log names (None: this computer's name)."""
         if source not in SOURCES:
             raise ValueError(f"unknown position source {source!r}")
         self.engine = engine
         self.device = device
         self.source = source
         self.hooks = list(hooks)
+        self.desk = desk
 
     def write(self, fixes: Sequence[Fix]) -> BatchResult:
         """Store one batch in one transaction; returns what was new."""
@@ -177,10 +180,12 @@ def write_batches(conn: Connection, batches: Sequence[tuple[PositionWriter, Sequ
                        for r in newest.values() if r[_VEHICLE_AT] is not None]
         if latest_rows:
             conn.execute(latest, latest_rows)
-    moved = {writer.device.vehicle_id for (writer, _fixes), stored in zip(batches, stored_by_writer, strict=True)
-             if stored and writer.device.vehicle_id is not None}
-    if moved:  # desks wake on it when this commits (`fleet_desk.store.changes`)
-        record(conn, "position", moved)
+    moved: dict[str | None, set[int]] = {}  # by the desk storing them
+    for (writer, _fixes), stored in zip(batches, stored_by_writer, strict=True):
+        if stored and writer.device.vehicle_id is not None:
+            moved.setdefault(writer.desk, set()).add(writer.device.vehicle_id)
+    for desk, vehicles in moved.items():  # desks wake on it when this commits (`fleet_desk.store.changes`)
+        record(conn, "position", vehicles, desk)
     results = []
     for (writer, fixes), stored in zip(batches, stored_by_writer, strict=True):
         if fixes:

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from fleet_desk.store.changes import desk_session
 from fleet_desk.store.models import Device, Driver, Vehicle
 
 
@@ -45,12 +46,14 @@ def ensure_device(
     vehicle: str | None = None,
     family: str = "nmea",
     port: str | None = None,
+    desk: str | None = None,
 ) -> DeviceRef:
-    """The unit called ``name``, created if new; ``vehicle`` assigns it from now on."""
+    """The unit called ``name``, created if new; ``vehicle`` assigns it from now on. ``desk``: the desk
+    changing it, which the change log names (None: this computer's name)."""
     name = name.strip()
     if not name:
         raise ValueError("a unit needs a name (--device NAME)")
-    with Session(engine) as session, session.begin():
+    with desk_session(engine, desk) as session, session.begin():
         device = get_or_create(session, Device, name, family=family)
         if vehicle:
             device.vehicle = get_or_create(session, Vehicle, vehicle.strip())
@@ -62,12 +65,13 @@ def ensure_device(
         )
 
 
-def ensure_driver(engine: Engine, name: str, vehicle: str | None = None, phone: str | None = None) -> int:
+def ensure_driver(engine: Engine, name: str, vehicle: str | None = None, phone: str | None = None,
+                  desk: str | None = None) -> int:
     """The driver called ``name``, created if new; ``vehicle`` is the one they drive today."""
     name = name.strip()
     if not name:
         raise ValueError("a driver needs a name")
-    with Session(engine) as session, session.begin():
+    with desk_session(engine, desk) as session, session.begin():
         driver = get_or_create(session, Driver, name)
         if vehicle:
             driver.vehicle = get_or_create(session, Vehicle, vehicle.strip())

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from fleet_desk.store import changes
+from fleet_desk.store.changes import desk_session
 from fleet_desk.store.models import Device, Vehicle
 from fleet_desk.store.registry import DeviceRef, ensure_device
 from fleet_desk.times import hhmm
@@ -78,10 +79,12 @@ def assign_unit(
     live: bool = True,
     usb_serial: str | None = None,
     usb_vid_pid: str | None = None,
+    desk: str | None = None,
 ) -> DeviceRef:
-    """Attach ``device`` to ``port`` (and ``vehicle``); ``live`` starts it now and at every start-up."""
-    ref = ensure_device(engine, device, vehicle, port=port)
-    with Session(engine) as session, session.begin():
+    """Attach ``device`` to ``port`` (and ``vehicle``); ``live`` starts it now and at every start-up. ``desk``:
+    the desk changing it, which the change log names (here and below; None: this computer's name)."""
+    ref = ensure_device(engine, device, vehicle, port=port, desk=desk)
+    with desk_session(engine, desk) as session, session.begin():
         row = session.get_one(Device, ref.id)
         row.baud = baud
         row.live = live
@@ -92,9 +95,9 @@ def assign_unit(
     return ref
 
 
-def set_live(engine: Engine, device: str, live: bool) -> None:
+def set_live(engine: Engine, device: str, live: bool, desk: str | None = None) -> None:
     """Start (True) or stop (False) reading a unit at start-up; the assignment stays."""
-    with Session(engine) as session, session.begin():
+    with desk_session(engine, desk) as session, session.begin():
         row = session.scalar(select(Device).where(Device.name == device))
         if row is None:
             raise ValueError(f"no unit called {device!r}")
@@ -103,10 +106,10 @@ def set_live(engine: Engine, device: str, live: bool) -> None:
 
 def register_dock_unit(engine: Engine, device: str, family: str, vehicle: str | None = None,
                        usb_serial: str | None = None, usb_vid_pid: str | None = None,
-                       identity: str | None = None) -> DeviceRef:
+                       identity: str | None = None, desk: str | None = None) -> DeviceRef:
     """A unit docked at the depot (not read live): its family and what identifies it when it is plugged in."""
-    ref = ensure_device(engine, device, vehicle, family=family)
-    with Session(engine) as session, session.begin():
+    ref = ensure_device(engine, device, vehicle, family=family, desk=desk)
+    with desk_session(engine, desk) as session, session.begin():
         row = session.get_one(Device, ref.id)
         row.family = family
         row.usb_serial = usb_serial or row.usb_serial
@@ -115,9 +118,10 @@ def register_dock_unit(engine: Engine, device: str, family: str, vehicle: str | 
     return ref
 
 
-def mark_docked(engine: Engine, device_id: int, when_ms: int, family: str, identity: str | None = None) -> None:
+def mark_docked(engine: Engine, device_id: int, when_ms: int, family: str, identity: str | None = None,
+                desk: str | None = None) -> None:
     """The unit was docked now: its family as found, and what it said it is."""
-    with Session(engine) as session, session.begin():
+    with desk_session(engine, desk) as session, session.begin():
         row = session.get_one(Device, device_id)
         row.last_docked_ms = when_ms
         row.family = family
@@ -169,7 +173,7 @@ def claim_unit(engine: Engine, device: str, desk: str, now_ms: int, take_over: b
     for _ in range(3):
         with engine.begin() as conn:
             if conn.execute(stmt).rowcount == 1:
-                _announce(conn, device)  # other desks show who reads it now
+                _announce(conn, device, desk)  # other desks show who reads it now
                 return None
         claim = claim_of(engine, device)
         if claim is not None:
@@ -203,12 +207,12 @@ def release_unit(engine: Engine, device: str, desk: str) -> None:
     with engine.begin() as conn:
         if conn.execute(update(Device).where(Device.name == device, Device.read_by == desk)
                         .values(read_by=None, read_since_ms=None, read_seen_ms=None)).rowcount:
-            _announce(conn, device)
+            _announce(conn, device, desk)
 
 
-def _announce(conn: Connection, device: str) -> None:
-    """A unit's claim changed: recorded in the change log, in the claiming transaction."""
-    changes.record(conn, "unit", conn.scalars(select(Device.id).where(Device.name == device)).all())
+def _announce(conn: Connection, device: str, desk: str) -> None:
+    """A unit's claim changed (by ``desk``): recorded in the change log, in the claiming transaction."""
+    changes.record(conn, "unit", conn.scalars(select(Device.id).where(Device.name == device)).all(), desk)
 
 
 def claim_text(unit: UnitAssignment | Claim | None, now_ms: int, tz: tzinfo | None = None,

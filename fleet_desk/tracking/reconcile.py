@@ -32,7 +32,8 @@ def reconcile_track(engine: Engine, live: RouteTracker, device: DeviceRef, first
     the fixes looked at. A unit with no vehicle has no stops to reconcile."""
     if device.vehicle_id is None or first_ms > last_ms:
         return 0
-    tracker = RouteTracker(live.rules, live.clock, live.policy, from_track=True, road_map=live.roads.road_map)
+    tracker = RouteTracker(live.rules, live.clock, live.policy, from_track=True, road_map=live.roads.road_map,
+                           desk=live.desk)
     n = 0
     with engine.begin() as conn:
         for fixes in _track(conn, device.vehicle_id, first_ms, last_ms):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from fleet_desk.clock import now_ms
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
-from fleet_desk.store.changes import record, this_desk
+from fleet_desk.store.changes import DESK_INFO, desk_session, record
 from fleet_desk.store.models import Driver, LatestPosition, OrderEvent, Route, Stop, Vehicle
 from fleet_desk.store.registry import get_or_create
 from fleet_desk.store.search_index import email_key, index_terms, locale_region, phone_key, region_of, usual_region
@@ -47,10 +47,10 @@ class ManifestResult:
 
 
 @contextmanager
-def _editing(engine: Engine, tracker: RouteTracker) -> Iterator[Session]:
-    """One transaction changing routes; once committed, ``tracker`` (the live one) re-reads them with the next
-    fix."""
-    with Session(engine) as session, session.begin():
+def _editing(engine: Engine, tracker: RouteTracker, desk: str) -> Iterator[Session]:
+    """One transaction changing routes, recorded as ``desk``'s; once committed, ``tracker`` (the live one)
+    re-reads them with the next fix."""
+    with desk_session(engine, desk) as session, session.begin():
         yield session
     tracker.invalidate()
 
@@ -63,7 +63,7 @@ def store_manifest(engine: Engine, tracker: RouteTracker, manifest: Manifest, ru
         by_route[stop.route_id].append(stop)
     result = ManifestResult()
     stamp = now_ms()
-    with _editing(engine, tracker) as session:
+    with _editing(engine, tracker, tracker.desk) as session:
         region = rules.phone_region or _manifest_region(manifest) or usual_region(session.connection()) \
             or locale_region()
         for route_key, stops in by_route.items():
@@ -172,7 +172,8 @@ def _set(session: Session, stop: Stop, **values: object) -> None:
         .values(**values, version=stop.version + 1).execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise _MissedError
-    record(session.connection(), "stop", [stop.id])  # every desk wakes on it when this commits
+    record(session.connection(), "stop", [stop.id], session.info.get(DESK_INFO))  # every desk wakes on it when
+    # this commits
 
 
 def _again(what: str) -> ChangedElsewhereError:
@@ -183,12 +184,12 @@ def _again(what: str) -> ChangedElsewhereError:
 def mark_stop(engine: Engine, tracker: RouteTracker, policy: PayloadPolicy, order_id: str, outcome: str,
               reason: str | None = None, desk: str | None = None) -> None:
     """A dispatcher's word on a stop: delivered, or failed with a reason (a delivery exception), told to the
-    customer with ``policy``; ``desk``: the desk it comes from (default: this one's name)."""
+    customer with ``policy``; ``desk``: the desk it comes from (default: the tracker's, this desk)."""
     if outcome not in ("delivered", "failed"):
         raise ValueError(f"a stop is marked delivered or failed, not {outcome!r}")
     if outcome == "failed" and not (reason or "").strip():
         raise ValueError("a failed delivery needs a reason")
-    desk = desk or this_desk()
+    desk = desk or tracker.desk
     for _ in range(CAS_TRIES):
         try:
             _mark(engine, tracker, policy, order_id, outcome, (reason or "").strip(), desk)
@@ -201,7 +202,7 @@ def mark_stop(engine: Engine, tracker: RouteTracker, policy: PayloadPolicy, orde
 def _mark(engine: Engine, tracker: RouteTracker, policy: PayloadPolicy, order_id: str, outcome: str, reason: str,
           desk: str) -> None:
     stamp = now_ms()
-    with _editing(engine, tracker) as session:
+    with _editing(engine, tracker, desk) as session:
         stop = _stop(session, order_id)
         if stop.status == outcome and (outcome == "delivered" or stop.failure_reason == reason):
             return  # said already: the customer is not told twice
@@ -224,14 +225,14 @@ def _mark(engine: Engine, tracker: RouteTracker, policy: PayloadPolicy, order_id
             position=(latest.lat, latest.lon, latest.fix_time_ms) if latest else None,
             exception_reason=failure, customer=(stop.customer_name, stop.phone, stop.email),
         )
-        enqueue(session.connection(), [notice], policy, stamp)
+        enqueue(session.connection(), [notice], policy, stamp, desk)
 
 
 def reorder_route(engine: Engine, tracker: RouteTracker, route_id: int, order_ids: list[str],
                   desk: str | None = None) -> None:
     """New stop sequence for a route: ``order_ids`` in the order they will now be served (``desk``: where the
-    change comes from, default this one)."""
-    desk = desk or this_desk()
+    change comes from, default the tracker's, this desk)."""
+    desk = desk or tracker.desk
     for _ in range(CAS_TRIES):
         try:
             _reorder(engine, tracker, route_id, order_ids, desk)
@@ -243,7 +244,7 @@ def reorder_route(engine: Engine, tracker: RouteTracker, route_id: int, order_id
 
 def _reorder(engine: Engine, tracker: RouteTracker, route_id: int, order_ids: list[str], desk: str) -> None:
     stamp = now_ms()
-    with _editing(engine, tracker) as session:
+    with _editing(engine, tracker, desk) as session:
         stops = {s.order_id: s for s in session.scalars(select(Stop).where(Stop.route_id == route_id))}
         if set(order_ids) != set(stops):
             raise ValueError("the new order must list every stop of the route exactly once")
@@ -259,8 +260,8 @@ def _reorder(engine: Engine, tracker: RouteTracker, route_id: int, order_ids: li
 def reassign_stop(engine: Engine, tracker: RouteTracker, order_id: str, route_id: int,
                   desk: str | None = None) -> None:
     """Move a stop to another route (another vehicle), at the end of its sequence (``desk``: where the change
-    comes from, default this one)."""
-    desk = desk or this_desk()
+    comes from, default the tracker's, this desk)."""
+    desk = desk or tracker.desk
     for _ in range(CAS_TRIES):
         try:
             _reassign(engine, tracker, order_id, route_id, desk)
@@ -272,7 +273,7 @@ def reassign_stop(engine: Engine, tracker: RouteTracker, order_id: str, route_id
 
 def _reassign(engine: Engine, tracker: RouteTracker, order_id: str, route_id: int, desk: str) -> None:
     stamp = now_ms()
-    with _editing(engine, tracker) as session:
+    with _editing(engine, tracker, desk) as session:
         stop = _stop(session, order_id)
         route = session.get(Route, route_id)
         if route is None:

@@ -136,14 +136,17 @@ def load_route(conn: Connection, vehicle_id: int, day: str, now_ms: int, stop_ra
     return route
 
 
-def write_route(conn: Connection, route: RouteState, learned_speed_mps: float) -> Merged | None:
+def write_route(conn: Connection, route: RouteState, learned_speed_mps: float,
+                desk: str | None = None) -> Merged | None:
     """What changed of the route and its stops since it was read or last written, each row compare-and-set on
-    the version it was read at. Returns None, or what another writer had changed meanwhile: its changes were
-    kept and merged into ``route`` (re-read the route before relying on the rest of it).
+    the version it was read at (``desk``: the desk writing it, which the change log names). Returns None, or
+    what another writer had changed meanwhile: its changes were kept and merged into ``route`` (re-read the
+    route before relying on the rest of it).
 
     A route made by hand (not read by `load_route`) has no versions: its rows are written by id."""
     changed = [s for s in route.stops if s.dirty]
-    record_many(conn, {"stop": [s.id for s in changed], "route": [route.id] if route.dirty else []})  # desks wake
+    record_many(conn, {"stop": [s.id for s in changed], "route": [route.id] if route.dirty else []},  # desks wake
+                desk)
     stored = route if isinstance(route, StoredRoute) else None
     merged: Merged | None = None
     if changed:

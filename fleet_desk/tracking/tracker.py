@@ -26,6 +26,7 @@ from fleet_desk import times
 from fleet_desk.clock import now_ms
 from fleet_desk.gps.fix import Fix
 from fleet_desk.push.payload import Notice, PayloadPolicy, enqueue
+from fleet_desk.settings import host_name
 from fleet_desk.store.registry import DeviceRef
 from fleet_desk.times import to_ms
 from fleet_desk.tracking.arrival import ArrivalDetector, Visit
@@ -69,7 +70,8 @@ class RouteTracker:
     """
 
     def __init__(self, rules: TrackingRules, clock: Callable[[], int] | None = None,
-                 policy: PayloadPolicy | None = None, from_track: bool = False, road_map: RoadMap | None = None):
+                 policy: PayloadPolicy | None = None, from_track: bool = False, road_map: RoadMap | None = None,
+                 desk: str | None = None):
         """``clock``: milliseconds now; None for a replay, where each fix's time is now.
         ``policy``: queue customer-facing events for the endpoint with this payload policy; None: do not
         (a replay tells no customer unless asked to).
@@ -77,8 +79,11 @@ class RouteTracker:
         `fleet_desk.tracking.reconcile`): a stop marked arrived counts as "at the stop" only once the track
         itself arrives there, so an earlier fix elsewhere does not read as its departure.
         ``road_map``: drive ETAs on it (None: the straight line); live, it is asked on a thread of its own,
-        which `close` stops."""
+        which `close` stops.
+        ``desk``: the desk it tracks for, which the change log names for what it writes (None: this computer's
+        name, the ``desk_name`` setting's default)."""
         self.rules = rules
+        self.desk = desk or host_name()
         self.clock = clock
         self.policy = policy
         self.from_track = from_track
@@ -90,9 +95,9 @@ class RouteTracker:
 
     @classmethod
     def live(cls, rules: TrackingRules, policy: PayloadPolicy | None = None,
-             road_map: RoadMap | None = None) -> RouteTracker:
+             road_map: RoadMap | None = None, desk: str | None = None) -> RouteTracker:
         """Now is the clock: an old fix tells no customer anything."""
-        return cls(rules, now_ms, policy, road_map=road_map)
+        return cls(rules, now_ms, policy, road_map=road_map, desk=desk)
 
     def use_road_map(self, road_map: RoadMap | None) -> None:
         """ETAs ride on ``road_map`` (None: the straight line) from the next prediction on."""
@@ -241,8 +246,8 @@ class _Batch:
         if track.day == day and time.monotonic() - track.checked_at < RELOAD_S:
             return track.route  # (None too: a vehicle with no route today is not looked up on every fix)
         old = track.route
-        if old is not None:
-            self._merged(write_route(self.conn, old, track.learner.speed_mps))  # this batch's changes, first
+        if old is not None:  # this batch's changes, first
+            self._merged(write_route(self.conn, old, track.learner.speed_mps, self.tracker.desk))
         self.tracker.learn(self.conn, t, day)
         learned = self.tracker.learned
         new = load_route(self.conn, self.vehicle_id, day, t, rules.stop_radius_m,
@@ -448,11 +453,11 @@ class _Batch:
     def write(self) -> None:
         conn, route = self.conn, self.track.route
         if route is not None:  # first: what another writer decided voids this batch's news of it
-            self._merged(write_route(conn, route, self.track.learner.speed_mps))
+            self._merged(write_route(conn, route, self.track.learner.speed_mps, self.tracker.desk))
         if self.events:
             insert_events(conn, self.events)
         if self.notices and self.tracker.policy is not None:  # the outbox rows commit with what they describe
-            enqueue(conn, self.notices, self.tracker.policy, self.now)
+            enqueue(conn, self.notices, self.tracker.policy, self.now, self.tracker.desk)
         if self.history:
             insert_predictions(conn, self.history)
         if self.legs:

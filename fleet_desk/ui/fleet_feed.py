@@ -80,7 +80,7 @@ class FleetFeed(QObject):
         self._stop_reading(device)
 
         def save() -> None:
-            assign_unit(self.engine, device, port, vehicle, baud, live)
+            assign_unit(self.engine, device, port, vehicle, baud, live, desk=self.desk)
 
         def saved(_result: object) -> None:
             if live:
@@ -93,12 +93,18 @@ class FleetFeed(QObject):
     def stop_unit(self, device: str) -> None:
         """Stop reading a unit now and at start-up; its assignment stays."""
         self._stop_reading(device)
-        run_in_background(lambda: set_live(self.engine, device, False), lambda _r: self._changed(), owner=self)
+        run_in_background(lambda: set_live(self.engine, device, False, desk=self.desk), lambda _r: self._changed(),
+                          owner=self)
 
     def _stop_reading(self, device: str) -> None:
         for ref, unit, _rate in self.live.units():
             if ref.name == device:
                 self.live.remove_unit(unit.port)
+
+    @property
+    def desk(self) -> str:
+        """This desk's name: the one its live units are claimed with (the tracker's, the depot's)."""
+        return self.live.desk
 
     def running_units(self) -> dict[str, tuple[str, UnitStatus, float]]:
         """Unit name -> (port, status, fixes per second) for the units being read."""

@@ -223,7 +223,6 @@ class MainWindow(QMainWindow):
         """The database is open: start the outbox, the fleet feed (live units, fleet watch) and the clock, all on
         ``depot`` (made once by the app; its live tracker is the one every import, dock and route change of
         this window goes through)."""
-        from fleet_desk.store.changes import this_desk
         from fleet_desk.store.database import describe, is_read_only
         from fleet_desk.ui.change_bell import ChangeBell
         from fleet_desk.ui.fleet_feed import FleetFeed
@@ -237,7 +236,7 @@ class MainWindow(QMainWindow):
         engine = depot.engine
         read_only = is_read_only(engine)
         self.db_label.setText(f"Database: {describe(self.url)}" + (" (read-only)" if read_only else ""))
-        self.outbox = OutboxFeed(engine, self.settings, self.fixed_endpoint, self)
+        self.outbox = OutboxFeed(engine, self.settings, self.fixed_endpoint, self, desk=depot.desk)
         self.outbox.statusChanged.connect(self._on_outbox)
         if read_only:
             messages.warning(f"{describe(self.url)} is read-only: the map, board, routes and lookup show what it "
@@ -254,7 +253,7 @@ class MainWindow(QMainWindow):
         self.feed.unitStatusChanged.connect(self._on_unit_status)
         self.feed.fixesStored.connect(lambda _n: self._poke_outbox())  # new fixes may have queued notices
         self.feed.start(read_only)
-        self.board.watch_readers(engine, this_desk, self._zone)  # which desk reads each unit
+        self.board.watch_readers(engine, depot.desk, self._zone)  # which desk reads each unit
         if not read_only:
             self.maintenance = NightlyMaintenance(depot, self)
             self.maintenance.start()
@@ -358,7 +357,7 @@ class MainWindow(QMainWindow):
         from fleet_desk.settings import host_name
 
         zone, now = self._zone(), now_ms()
-        desk = self.settings.desk_name or host_name()
+        desk = self.depot.desk if self.depot is not None else self.settings.desk_name or host_name()
         self.clock_label.setText(f"{desk} · {times.depot_clock(now, zone)}")
         where = (f"the depot's time zone, {self.settings.depot_timezone}" if self.settings.depot_timezone else
                  f"this computer's zone ({times.zone_name(zone, now)}): the depot's time zone is not set "

@@ -20,7 +20,6 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from fleet_desk import messages
 from fleet_desk.clock import now_ms
-from fleet_desk.store.changes import this_desk
 from fleet_desk.store.retention import Maintained, claim_night, maintain
 from fleet_desk.ui.tasks import Cancelled, Job, Report
 
@@ -70,7 +69,7 @@ class NightlyMaintenance(QObject):
         self._timer.setInterval(self.look_every_ms)
         if self.running:
             return
-        engine, zone, desk = self.depot.engine, self.depot.rules.timezone, this_desk()
+        engine, zone, desk = self.depot.engine, self.depot.rules.timezone, self.depot.desk
         keep_days = max(1, self.depot.settings.keep_full_days)
         clock = self.clock
 

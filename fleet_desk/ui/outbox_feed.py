@@ -17,7 +17,7 @@ from fleet_desk import messages
 from fleet_desk.push.endpoint import Endpoint, EndpointError, endpoint
 from fleet_desk.push.outbox import outbox_status, retry_dead, retry_now, summary
 from fleet_desk.push.sender import OutboxSender, SenderThread, SendRound
-from fleet_desk.settings import Settings
+from fleet_desk.settings import Settings, host_name
 from fleet_desk.ui.tasks import run_in_background
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,15 @@ class OutboxFeed(QObject):
     roundDone = Signal(object)  # SendRound
 
     def __init__(self, engine: Engine, settings: Settings, fixed_endpoint: Endpoint | None = None,
-                 parent: QObject | None = None) -> None:
-        """``fixed_endpoint``: send there whatever the settings say (the demo's own endpoint)."""
+                 parent: QObject | None = None, desk: str | None = None) -> None:
+        """``fixed_endpoint``: send there whatever the settings say (the demo's own endpoint); ``desk``: the
+        name its claims and sends are recorded under (the depot's; None: this computer's name)."""
         super().__init__(parent)
         self.engine = engine
         self.fixed_endpoint = fixed_endpoint
         self.problem: str | None = None
         self.status: dict = {}
-        self.outbox_sender = OutboxSender(engine, Endpoint("http://127.0.0.1/", None, ""))
+        self.outbox_sender = OutboxSender(engine, Endpoint("http://127.0.0.1/", None, ""), desk=desk or host_name())
         self.thread = SenderThread(self.outbox_sender, on_round=self.roundDone.emit)
         self._failing = False
         self._user_paused = False

@@ -82,7 +82,7 @@ def dock_unit(engine: Engine, tracker: RouteTracker, port: str, device: str, fam
         else:
             family = "mtk"
     family = family or "nmea"
-    ref = ensure_device(engine, device, vehicle, family=family)
+    ref = ensure_device(engine, device, vehicle, family=family, desk=tracker.desk)
     summary = DockSummary(ref.name, ref.vehicle_name, family)
     if logger is not None:
         summary.identity = identity.text
@@ -93,7 +93,7 @@ def dock_unit(engine: Engine, tracker: RouteTracker, port: str, device: str, fam
         if erase:
             summary.note = "kept (an NMEA logger is cleared on the unit itself)"
     summary.stops = stops_visited(engine, ref.vehicle_id, summary.ingest.first_ms, summary.ingest.last_ms)
-    mark_docked(engine, ref.id, now_ms(), family, summary.identity or None)
+    mark_docked(engine, ref.id, now_ms(), family, summary.identity or None, desk=tracker.desk)
     return summary
 
 
@@ -106,7 +106,7 @@ def _download_mtk(engine: Engine, tracker: RouteTracker, logger: MtkLogger, ref:
         raise DockError(str(exc)) from exc
     try:
         distance = TrackDistance()
-        mtk_import = MtkImport(engine, ref, "dock", seen=distance.add)
+        mtk_import = MtkImport(engine, ref, "dock", seen=distance.add, desk=tracker.desk)
         cache = DownloadCache(engine.url.render_as_string(hide_password=True), ref.id)
         started, last_report = time.monotonic(), 0.0
         try:
@@ -165,7 +165,8 @@ def _download_nmea(engine: Engine, tracker: RouteTracker, port: str, baud: int |
                    summary: DockSummary, progress: Progress, cancelled: Callable[[], bool]) -> None:
     """An NMEA logger plays its stored log back once the port is open; it is over when the unit falls quiet."""
     distance = TrackDistance()
-    pipeline = FixPipeline(PositionWriter(engine, ref, "dock"), NmeaDecoder(label=ref.name), seen=distance.add)
+    pipeline = FixPipeline(PositionWriter(engine, ref, "dock", desk=tracker.desk), NmeaDecoder(label=ref.name),
+                           seen=distance.add)
     try:
         ser, first = open_at_unit_baud(port, (baud,) if baud else BAUD_RATES)
     except (serial.SerialException, OSError) as exc:

@@ -37,7 +37,6 @@ from sqlalchemy import Engine
 from drivers.base import BAUD_RATES, PortInfo, list_ports
 from fleet_desk import messages, times
 from fleet_desk.clock import now_ms
-from fleet_desk.store.changes import this_desk
 from fleet_desk.store.units import CLAIM_STALE_S, HEARTBEAT_S, UnitAssignment, claim_text, unit_assignments
 from fleet_desk.ui.fleet_feed import FleetFeed
 from fleet_desk.ui.tasks import run_in_background
@@ -61,8 +60,9 @@ def last_fix_words(ms: int | None, zone: tzinfo | None, now: int) -> str:
 
 
 class GpsUnitsDialog(QDialog):
-    """The units of ``engine``'s depot and the ports of this computer; ``feed`` reads the live ones. Times are
-    the depot's (``zone()``; by default the time zone of the parent window's depot)."""
+    """The units of ``engine``'s depot and the ports of this computer; ``feed`` reads the live ones (claimed
+    with this desk's name, `FleetFeed.desk`). Times are the depot's (``zone()``; by default the time zone of
+    the parent window's depot)."""
 
     def __init__(self, feed: FleetFeed, engine: Engine, parent: QWidget | None = None,
                  zone: Callable[[], tzinfo | None] | None = None, clock: Callable[[], int] = now_ms) -> None:
@@ -210,7 +210,7 @@ class GpsUnitsDialog(QDialog):
 
     def _show_live_status(self) -> None:
         running = self.feed.running_units()
-        now, zone, desk = self.clock(), self.zone(), this_desk()
+        now, zone, desk = self.clock(), self.zone(), self.feed.desk
         before = [item.text(STATUS) for item in self._units.values()]
         for name, item in self._units.items():
             a: UnitAssignment = item.data(0, Qt.ItemDataRole.UserRole)
@@ -235,7 +235,7 @@ class GpsUnitsDialog(QDialog):
 
     def other_desk(self, unit: UnitAssignment | None) -> str | None:
         """The other desk that reads ``unit`` live (None: none, or this desk)."""
-        if unit is None or not unit.read_by or unit.read_by == this_desk():
+        if unit is None or not unit.read_by or unit.read_by == self.feed.desk:
             return None
         return unit.read_by
 

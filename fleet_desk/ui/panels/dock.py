@@ -189,11 +189,11 @@ class DockView(QWidget):
 
     def _registered(self, port: PortInfo, identity: LoggerIdentity | None, values: tuple[str, str, str | None]) -> None:
         name, family, vehicle = values
-        engine = self.depot.engine
+        engine, desk = self.depot.engine, self.depot.desk
 
         def work() -> UnitAssignment:
             register_dock_unit(engine, name, family, vehicle, port.serial_number, port.vid_pid,
-                               identity.text if identity else None)
+                               identity.text if identity else None, desk=desk)
             return next(u for u in unit_assignments(engine) if u.device == name)
 
         def done(unit: UnitAssignment) -> None:

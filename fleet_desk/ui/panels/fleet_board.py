@@ -73,7 +73,7 @@ class FleetBoard(QWidget):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._row_menu)
         self._menu: QMenu | None = None
-        self._readers_from: tuple[Engine, Callable[[], str], Callable[[], tzinfo | None]] | None = None
+        self._readers_from: tuple[Engine, str, Callable[[], tzinfo | None]] | None = None
         self._reading = False  # a read of the units' readers is under way
         self._readers_timer = QTimer(self)
         self._readers_timer.setInterval(int(HEARTBEAT_S * 1000))  # claims are renewed this often
@@ -120,9 +120,9 @@ class FleetBoard(QWidget):
         return True
 
     # Which desk reads each unit
-    def watch_readers(self, engine: Engine, desk: Callable[[], str], zone: Callable[[], tzinfo | None]) -> None:
+    def watch_readers(self, engine: Engine, desk: str, zone: Callable[[], tzinfo | None]) -> None:
         """Show which desk reads each unit of ``engine``'s depot, read now and every few seconds (``desk``: this
-        desk's name now; ``zone``: the depot's time zone now)."""
+        desk's name; ``zone``: the depot's time zone now)."""
         self._readers_from = (engine, desk, zone)
         self._readers_timer.start()
         self.readers_changed()
@@ -136,7 +136,7 @@ class FleetBoard(QWidget):
 
         def show(units: list[UnitAssignment]) -> None:
             self._reading = False
-            self.model.set_readers(units, desk(), zone())
+            self.model.set_readers(units, desk, zone())
 
         def failed(_exc: Exception) -> None:  # the database is away: the fleet watch says so; try next time
             self._reading = False

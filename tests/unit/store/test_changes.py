@@ -5,7 +5,6 @@ killed."""
 
 from __future__ import annotations
 
-import socket
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from fleet_desk.gps import Fix
-from fleet_desk.settings import Settings
+from fleet_desk.settings import Settings, host_name
 from fleet_desk.store import PositionWriter, ensure_device
 from fleet_desk.store.changes import (
     CHANNEL,
@@ -25,7 +24,6 @@ from fleet_desk.store.changes import (
     latest_id,
     prune,
     record,
-    set_desk,
 )
 from fleet_desk.store.models import Change, Stop
 from fleet_desk.store.positions import write_batches
@@ -47,17 +45,10 @@ def _changes(engine, kind: str | None = None) -> list[tuple[str, int, str | None
         return [tuple(r) for r in conn.execute(stmt)]
 
 
-@pytest.fixture(autouse=True)
-def _desk():
-    set_desk("desk-test")
-    yield
-    set_desk(None)
-
-
 def test_stored_positions_record_one_change_per_vehicle_per_batch(engine):
-    a = PositionWriter(engine, ensure_device(engine, "unit A", vehicle="Van 1"), "live")
-    b = PositionWriter(engine, ensure_device(engine, "unit B", vehicle="Van 2"), "live")
-    loose = PositionWriter(engine, ensure_device(engine, "unit C"), "live")  # no vehicle: nothing to show
+    a = PositionWriter(engine, ensure_device(engine, "unit A", vehicle="Van 1"), "live", desk="desk-test")
+    b = PositionWriter(engine, ensure_device(engine, "unit B", vehicle="Van 2"), "live", desk="desk-test")
+    loose = PositionWriter(engine, ensure_device(engine, "unit C"), "live", desk="desk-test")  # no vehicle: nothing
     with engine.begin() as conn:
         write_batches(conn, [(a, _fixes(5)), (b, _fixes(3)), (a, _fixes(2, T0 + timedelta(minutes=1))),
                              (loose, _fixes(4))])
@@ -148,8 +139,8 @@ def test_cursor_reads_what_came_after(engine):
     with engine.connect() as conn:
         cursor = ChangeCursor(latest_id(conn))
     with engine.begin() as conn:
-        record(conn, "route", [7])
-        record(conn, "outbox", [8])
+        record(conn, "route", [7], "desk-test")
+        record(conn, "outbox", [8], "desk-test")
     with engine.connect() as conn:
         rows = cursor.read(conn)
         assert [(r.kind, r.ref_id, r.desk) for r in rows] == [("route", 7, "desk-test"), ("outbox", 8, "desk-test")]
@@ -278,22 +269,42 @@ def test_listener_ignores_changes_before_it_started_unless_asked(engine):
     assert [r.ref_id for r in replay] == [1, 2]
 
 
-def test_the_desk_is_the_depots_desk_name_else_the_host(engine, db_url):
-    """The depot (the composition root) says which desk this process is; nothing in the store reads settings."""
+def test_the_desk_is_the_depots_desk_name_handed_down_else_the_host(engine, tmp_path):
+    """The depot (the composition root) names its desk to what it builds; nothing process-wide: two depots in one
+    process record their own writes under their own names, and a writer given none records the host's."""
     from fleet_desk.depot import Depot
+    from fleet_desk.push.payload import PayloadPolicy
+    from fleet_desk.store.units import assign_unit, claim_unit
+    from fleet_desk.tracking.routes import mark_stop
 
-    set_desk(None)
     with engine.begin() as conn:
         record(conn, "unit", [1])
-    assert _changes(engine)[-1][2] == socket.gethostname()
-    depot = Depot(engine, Settings(desk_name="desk-7"), road_map=None)
-    with engine.begin() as conn:
-        record(conn, "unit", [2])
-    assert _changes(engine)[-1][2] == "desk-7"
-    depot.configure(Settings(desk_name="desk-8"))
-    with engine.begin() as conn:
-        record(conn, "unit", [3])
-    assert _changes(engine)[-1][2] == "desk-8"
+    assert _changes(engine)[-1][2] == host_name()
+    seven = Depot(engine, Settings(desk_name="desk-7", depot_timezone="Europe/Paris"), road_map=None)
+    eight = Depot(engine, Settings(desk_name=" desk-8 ", depot_timezone="Europe/Paris"), road_map=None)
+    try:
+        assert (seven.desk, seven.tracker.desk, eight.desk, eight.tracker.desk) == ("desk-7", "desk-7", "desk-8",
+                                                                                    "desk-8")
+        with engine.connect() as conn:
+            last = latest_id(conn)
+        day_so_far(engine, seven.tracker, tmp_path, 1, None, minutes=40)  # a manifest, a log, tracking
+        assign_unit(engine, "unit-9", "/dev/ttyUSB9", "Van 9", desk=eight.desk)
+        claim_unit(engine, "unit-9", eight.desk, 1_000)
+        with engine.connect() as conn:
+            order_id = conn.scalars(select(Stop.order_id).order_by(Stop.id)).first()
+        mark_stop(engine, eight.tracker, PayloadPolicy(), order_id, "failed", "gate locked")
+        with engine.connect() as conn:
+            rows = ChangeCursor(last).read(conn)
+        by_desk: dict[str | None, set[str]] = {}
+        for row in rows:
+            by_desk.setdefault(row.desk, set()).add(row.kind)
+        assert by_desk == {"desk-7": {"stop", "route", "position", "unit", "outbox"},
+                           "desk-8": {"unit", "stop", "outbox"}}
+        seven.configure(Settings(desk_name="desk-9", depot_timezone="Europe/Paris"))
+        assert seven.desk == seven.tracker.desk == "desk-7"  # a new name counts from the next start
+    finally:
+        seven.close()
+        eight.close()
 
 
 def test_an_update_without_a_change_to_a_stop_records_nothing(engine, tmp_path):
