@@ -499,7 +499,7 @@ class MainWindow(QMainWindow):
 
             if self.feed is None:
                 raise RuntimeError("the database is not open yet")
-            self.units_dialog = GpsUnitsDialog(self.feed, self._started().engine, self)
+            self.units_dialog = GpsUnitsDialog(self.feed, self._started().engine, self._zone, self)
         self.units_dialog.show()
         self.units_dialog.raise_()
         self.units_dialog.refresh_units()

@@ -61,16 +61,16 @@ def last_fix_words(ms: int | None, zone: tzinfo | None, now: int) -> str:
 
 class GpsUnitsDialog(QDialog):
     """The units of ``engine``'s depot and the ports of this computer; ``feed`` reads the live ones (claimed
-    with this desk's name, `FleetFeed.desk`). Times are the depot's (``zone()``; by default the time zone of
-    the parent window's depot)."""
+    with this desk's name, `FleetFeed.desk`). Times are the depot's (``zone()``)."""
 
-    def __init__(self, feed: FleetFeed, engine: Engine, parent: QWidget | None = None,
-                 zone: Callable[[], tzinfo | None] | None = None, clock: Callable[[], int] = now_ms) -> None:
-        """``clock``: now in ms (tests: a desk gone quiet without waiting for it)."""
+    def __init__(self, feed: FleetFeed, engine: Engine, zone: Callable[[], tzinfo | None],
+                 parent: QWidget | None = None, clock: Callable[[], int] = now_ms) -> None:
+        """``zone``: the depot's time zone now (None: this computer's); ``clock``: now in ms (tests: a desk gone
+        quiet without waiting for it)."""
         super().__init__(parent)
         self.feed = feed
         self.engine = engine
-        self.zone = zone or (lambda: _depot_zone(parent))
+        self.zone = zone
         self.clock = clock
         self.confirm_box: QMessageBox | None = None  # "desk-2 still reads it: take it over?" while asked
         self._ticks = 0
@@ -368,9 +368,3 @@ def _fit_columns(tree: QTreeWidget) -> None:
     for col in range(tree.columnCount() - 1):  # the last one takes what is left
         tree.resizeColumnToContents(col)
         tree.setColumnWidth(col, tree.columnWidth(col) + GAP)
-
-
-def _depot_zone(window: QWidget | None) -> tzinfo | None:
-    """The time zone of the depot ``window`` (the main window) is open on; None (this computer's) without one."""
-    depot = getattr(window, "depot", None)
-    return depot.rules.timezone if depot is not None else None
