@@ -5,9 +5,9 @@ nightly run does not repeat it tonight."""
 from __future__ import annotations
 
 import argparse
-import sys
 
 from fleet_desk.cli.options import Commands
+from fleet_desk.cli.terminal import ProgressLine
 
 
 def add_db(commands: Commands) -> None:
@@ -64,18 +64,17 @@ def cmd_db_maintain(args: argparse.Namespace) -> int:
         keep = float(settings.keep_full_days if settings.keep_full_days >= 1 else DEFAULT_KEEP_DAYS)  # hand-edited
     url = resolve_url(args.db)
     engine = open_database(url)
+    line = ProgressLine()
+
+    def progress(done: int, total: int) -> None:
+        line.show("thinning", done / total if total else 1.0, f"{done}/{total} unit-days", last=done >= total)
+
     try:
         with said_in_one_line(url):
-            tty = sys.stderr.isatty()
-
-            def progress(done: int, total: int) -> None:
-                if tty and (done == total or done % 50 == 0):
-                    print(f"\rthinning: {done}/{total} unit-days", end="" if done < total else "\n",
-                          file=sys.stderr, flush=True)
-
             record_run(engine, settings.desk_name, now_ms())
             result = maintain(engine, keep, now_ms(), progress)
     finally:
+        line.close()
         engine.dispose()
     print(f"{describe(url)}: {result.report()}")
     for unit, removed in sorted(result.thinned.by_unit.items()):

@@ -53,6 +53,21 @@ def test_a_dock_draws_its_phases_on_the_same_line(tmp_path: Path, monkeypatch: p
     assert drawn.endswith("\n") and drawn.count("\n") == 1  # one line, ended once
 
 
+def test_db_maintain_draws_its_thinning_on_the_one_progress_line(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _made(tmp_path)
+    assert main(["--db", url, "import-log", str(TELIT), "--device", "telit", "--vehicle", "Van 1"]) == 0
+    with terminal() as term:
+        monkeypatch.setattr(sys, "stderr", term.stream)
+        code = main(["--db", url, "db", "maintain", "--keep-days", "1"])  # the recorded log is older than that
+        drawn = term.close()
+    assert code == 0
+    assert drawn.startswith("\rthinning [")
+    last = drawn.rsplit("\r", 1)[-1]  # the bar full, every unit-day done, and the line ended once
+    done, total = last.removeprefix(f"thinning [{'#' * 30}] ").removesuffix(" unit-days\n").split("/")
+    assert done == total and int(total) > 0 and drawn.count("\n") == 1
+
+
 def test_a_shorter_text_blanks_what_a_longer_one_left() -> None:
     with terminal() as term:
         line = ProgressLine(term.stream)
