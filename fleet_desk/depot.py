@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -60,6 +61,12 @@ def check_settings(settings: Settings) -> None:
             check_url_to_save(settings.endpoint_url)
         except EndpointError as exc:
             raise SettingsError("endpoint_url", str(exc)) from None
+
+
+def depot_zone(settings: Settings) -> tzinfo | None:
+    """The depot's time zone as a `Depot` on ``settings`` would read it (None: this computer's), for a command
+    that opens no database; raises `SettingsError` as the depot does for a zone (or location) that is none."""
+    return _rules(settings).timezone
 
 
 def _rules(settings: Settings) -> TrackingRules:

@@ -11,7 +11,7 @@ A leaf: the standard library only, so every layer may use it.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -61,6 +61,40 @@ def hhmmss(ms: int | None, tz: tzinfo | None) -> str:
 def day_hhmm(ms: int | None, tz: tzinfo | None) -> str:
     """ "20 Nov 14:20" at the depot: a time on a timeline that may span days; empty for no time."""
     return "" if ms is None else at_depot(ms + 30_000, tz).strftime("%d %b %H:%M")  # nearest minute
+
+
+def date_time(ms: int, tz: tzinfo | None) -> str:
+    """ "20 Nov 2026 14:20 CET" at the depot, to the nearest minute, its zone named: a time that may be long
+    ago and is read on its own (when a road map was built), in the app and on the command line alike."""
+    return at_depot(ms + 30_000, tz).strftime("%d %b %Y %H:%M %Z").rstrip()
+
+
+def utc_hhmmss(when: datetime) -> str:
+    """ "14:20:05Z": a fix's time of day in UTC, as the command line's running lines show it."""
+    return when.astimezone(UTC).strftime("%H:%M:%SZ")
+
+
+def utc_day(ms: int) -> str:
+    """The UTC date at ``ms`` as ``YYYY-MM-DD`` (positions are thinned by whole UTC days)."""
+    return from_ms(ms).date().isoformat()
+
+
+def long_day(day: date) -> str:
+    """ "Fri 20 Nov 2026": a calendar day (a manifest's), as people read it."""
+    return day.strftime("%a %d %b %Y")
+
+
+def duration(seconds: float) -> str:
+    """ "5 s", "3 min 10 s", "2 h 05 min", "1 day", "3 days": how long something took, is left or has been
+    (to the nearest second; never negative)."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86400} days" if s >= 172800 else "1 day"
 
 
 def weekday(ms: int, tz: tzinfo | None) -> str:

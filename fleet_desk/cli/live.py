@@ -53,6 +53,7 @@ def waiting_text(claim: Claim | None, desk: str, tz: tzinfo | None) -> str:
 def cmd_listen(args: argparse.Namespace) -> int:
     """Read the unit, store its fixes and show a status line (with what was rejected); returns the exit code."""
     from fleet_desk.ingest.live import LiveIngest
+    from fleet_desk.times import utc_hhmmss
 
     depot = open_depot(args)
     stored = 0
@@ -84,7 +85,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
             for _ref, unit, rate in live.units():
                 st = unit.status
                 fix = last_fix
-                where = f"{fix.lat:.6f},{fix.lon:.6f} @ {fix.time:%H:%M:%S}Z" if fix else "-"
+                where = f"{fix.lat:.6f},{fix.lon:.6f} @ {utc_hhmmss(fix.time)}" if fix else "-"
                 status = (f"{st.state.value:<12} baud {st.baud or '?':>6}  {rate:4.1f} fix/s  "
                           f"stored {stored:>7}  {rejected(live.decode_stats(unit.port))}  last {where}  {st.message}")
                 if line:

@@ -66,14 +66,17 @@ def _import(source: Path) -> int:
     finally:
         line.close()
     print(f"{info.name}: road map built from {source} in {time.monotonic() - started:.1f} s")
-    for label, value in _facts(info, built=False):
+    for label, value in _facts(info):
         print(f"  {label:<9} {value}")
     print("ETAs on this installation now use it.")
     return 0
 
 
 def _status(fmt: str) -> int:
+    from fleet_desk import times
+    from fleet_desk.depot import depot_zone
     from fleet_desk.roads.library import current_map, roads_dir
+    from fleet_desk.settings import Settings
 
     info = current_map()
     if fmt == "json":
@@ -86,17 +89,15 @@ def _status(fmt: str) -> int:
         print(f"(Road maps are kept in {roads_dir()}.)")
         return 0
     print(f"Road map in use: {info.name}")
-    for label, value in _facts(info, built=True):
+    built = times.date_time(info.built_ms, depot_zone(Settings.load()))  # at the depot, as every command says
+    for label, value in [*_facts(info), ("built", built), ("source", info.source)]:
         print(f"  {label:<9} {value}")
     return 0
 
 
-def _facts(info: MapInfo, built: bool) -> list[tuple[str, str]]:
-    facts = [("area", info.area_text), ("streets", f"{info.streets:,}"),
-             ("size", f"{_megabytes(_size(info))} in {info.directory}")]
-    if built:
-        facts += [("built", _when(info.built_ms)), ("source", info.source)]
-    return facts
+def _facts(info: MapInfo) -> list[tuple[str, str]]:
+    return [("area", info.area_text), ("streets", f"{info.streets:,}"),
+            ("size", f"{_megabytes(_size(info))} in {info.directory}")]
 
 
 def _size(info: MapInfo) -> int:
@@ -111,18 +112,4 @@ def _size(info: MapInfo) -> int:
 def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} KB"
 
-
-def _when(ms: int) -> str:
-    """When the map was built, at the depot (its time zone setting), to the minute."""
-    from zoneinfo import ZoneInfo
-
-    from fleet_desk.settings import Settings
-    from fleet_desk.times import at_depot
-
-    try:
-        zone = Settings.load().depot_timezone
-        tz = ZoneInfo(zone) if zone else None
-    except (ValueError, OSError):  # a hand-edited zone that is none: the computer's
-        tz = None
-    return at_depot(ms, tz).strftime("%Y-%m-%d %H:%M %Z").rstrip()
 

@@ -101,11 +101,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from fleet_desk.settings import Settings
     from fleet_desk.sim.demo import DemoFleet, demo_settings
     from fleet_desk.store.units import live_units
+    from fleet_desk.times import utc_hhmmss
 
     def on_fixes(device: DeviceRef, fixes: list[Fix]) -> None:
         f = fixes[-1]
         speed = f"{f.speed_mps * 3.6:5.1f} km/h" if f.speed_mps is not None else "   ?"
-        print(f"{f.time:%H:%M:%S}Z  {device.vehicle_name:<8} {f.lat:10.6f} {f.lon:10.6f}  {speed}  "
+        print(f"{utc_hhmmss(f.time)}  {device.vehicle_name:<8} {f.lat:10.6f} {f.lon:10.6f}  {speed}  "
               f"sats {f.sats}", flush=True)
 
     fleet = DemoFleet(args.vehicles)

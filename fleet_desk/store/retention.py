@@ -39,6 +39,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, exists, func, inse
 
 from fleet_desk.store import changes, partitions
 from fleet_desk.store.models import Change, Device, LatestPosition, Position, Route, Stop
+from fleet_desk.times import utc_day
 
 DAY_MS = 86_400_000
 MOVING_EVERY_MS = 30_000  # while moving, one fix per this
@@ -83,7 +84,7 @@ class Thinned:
 
     def report(self) -> str:
         """One paragraph for the user: what was removed and what stays."""
-        before = datetime.fromtimestamp(self.before_ms / 1000, UTC).strftime("%Y-%m-%d")
+        before = utc_day(self.before_ms)
         if self.looked_at == 0:
             return (f"no positions before {before} (UTC; full rate kept for {self.keep_days:g} days): nothing to "
                     "thin")

@@ -9,12 +9,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from fleet_desk import times
 from fleet_desk.cli import main
 from fleet_desk.cli.terminal import EXIT_FAILED, EXIT_INTERRUPTED
 from fleet_desk.roads.library import ENV_DIR, current_map, roads_dir
+from fleet_desk.settings import ENV_DIR as SETTINGS_DIR
+from fleet_desk.settings import Settings
 from tests.helpers.paths import ROOT
 from tests.helpers.roadmaps import helsinki_pbf, install_map
 from tests.helpers.terminal import terminal
@@ -41,7 +45,9 @@ def test_status_without_a_map_says_etas_use_the_straight_line_and_how_to_import(
     assert json.loads(capsys.readouterr().out) == {"map": None}
 
 
-def test_import_helsinki_then_status(capsys):
+def test_import_helsinki_then_status(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv(SETTINGS_DIR, str(tmp_path / "config"))
+    Settings(depot_timezone="Asia/Tokyo").save()  # the time it was built is the depot's, as everywhere
     assert main(["roads", "import", str(helsinki_pbf())]) == 0
     out = capsys.readouterr().out.splitlines()
     info = current_map()
@@ -56,7 +62,8 @@ def test_import_helsinki_then_status(capsys):
     status = capsys.readouterr().out.splitlines()
     assert status[0] == "Road map in use: Helsinki"
     assert status[1] == "  area      60.16-60.18 N, 24.94-24.95 E"
-    assert any(line.startswith("  built     20") for line in status)
+    built = times.date_time(info.built_ms, ZoneInfo("Asia/Tokyo"))
+    assert f"  built     {built}" in status and built.endswith(" JST")
     assert f"  source    {helsinki_pbf().resolve()}" in status
 
     assert main(["roads", "status", "--format", "json"]) == 0

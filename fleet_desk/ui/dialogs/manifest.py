@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fleet_desk import messages
+from fleet_desk import messages, times
 from fleet_desk.clock import now_ms
 from fleet_desk.depot import Depot
 from fleet_desk.tracking.manifest import Manifest, ManifestError, check_stored, read_manifest
@@ -159,7 +159,7 @@ class ManifestImport(QObject):
     def _store(self, manifest: Manifest) -> None:
         engine, tracker, rules, name = self.depot.engine, self.depot.tracker, self.depot.rules, self.path.name
 
-        day = f" for {self.day:%a %d %b %Y}" if self.day is not None else ""
+        day = f" for {times.long_day(self.day)}" if self.day is not None else ""
 
         depot = self.depot
 

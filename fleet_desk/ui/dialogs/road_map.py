@@ -60,7 +60,7 @@ def map_text(info: MapInfo | None, zone: tzinfo | None, depot: tuple[float, floa
             return (f"<p style='color:#b71c1c'>The road map cannot be used: {html.escape(problem)}</p>"
                     + NO_MAP_TEXT)
         return NO_MAP_TEXT
-    built = times.at_depot(info.built_ms, zone).strftime("%d %b %Y %H:%M")
+    built = times.date_time(info.built_ms, zone)
     rows = (("Area", info.area_text), ("Streets", f"{info.streets:,}"), ("Size", size_text(info.size_bytes)),
             ("Built", built), ("From", info.source))
     table = "".join(f"<tr><td><b>{label}</b></td><td>{html.escape(value)}</td></tr>" for label, value in rows)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersisten
 from PySide6.QtGui import QColor
 
 from drivers.base import UnitState, UnitStatus
+from fleet_desk import times
 from fleet_desk.clock import now_ms
 from fleet_desk.fleet.vehicles import FleetVehicle, VehicleState, vehicle_state
 from fleet_desk.store.units import UnitAssignment, claim_text
@@ -28,20 +29,6 @@ VEHICLE_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 STATE_ORDER = {s: i for i, s in enumerate(VehicleState)}
 
 Index = QModelIndex | QPersistentModelIndex
-
-
-def format_age(seconds: float | None) -> str:
-    """'5 s', '3 min 10 s', '2 h 05 min', '3 days': the age of a fix as people say it."""
-    if seconds is None:
-        return "never"
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60:02d} min"
-    return f"{s // 86400} days" if s >= 172800 else "1 day"
 
 
 def natural_key(text: str) -> str:
@@ -118,7 +105,7 @@ class FleetBoardModel(QAbstractTableModel):
             if col == SPEED:
                 return "" if row.speed_mps is None or row.fix_time_ms is None else f"{row.speed_mps * 3.6:.0f} km/h"
             if col == AGE:
-                return format_age(age) if age is not None else "never"
+                return times.duration(age) if age is not None else "never"
             if col == POSITION:
                 return "" if row.lat is None else f"{row.lat:.5f}, {row.lon:.5f}"
         elif role == SORT_ROLE:

@@ -260,7 +260,7 @@ class DockView(QWidget):
             left = p.time_left_s
             self.progress_text.setText(
                 f"{p.bytes_done:,} of {p.bytes_total:,} bytes · {p.records:,} records · "
-                f"{p.rate_bps / 1000:,.1f} kB/s" + (f" · {_duration(left)} left" if left is not None else ""))
+                f"{p.rate_bps / 1000:,.1f} kB/s" + (f" · {times.duration(left)} left" if left is not None else ""))
         else:
             self.bar.setRange(0, 0)
             self.progress_text.setText(f"{p.bytes_done:,} bytes · {p.records:,} fixes so far "
@@ -335,7 +335,3 @@ class DockView(QWidget):
         except OSError as exc:
             messages.error(f"Settings could not be saved to {self.depot.settings.path()}: {exc}")
 
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
