@@ -45,7 +45,10 @@ def test_another_desks_writes_wake_the_board_and_the_routes(qtbot: QtBot, tmp_pa
         from fleet_desk.ui.panels.routes import REFRESH_MS
 
         assert REFRESH_MS >= 10_000
-        qtbot.wait(600)  # the first reads are in
+        # The first reads are in: the change listener listens (on PostgreSQL its LISTEN is in place, so nothing
+        # written from here on waits for the slow safety read) and the outbox's count has been read.
+        listener = window.changes.listener
+        qtbot.waitUntil(lambda: listener.wait_listening(0) and bool(window.outbox.status), timeout=10000)
 
         started = time.monotonic()
         _run("-c", WRITER, db_url)

@@ -162,8 +162,12 @@ def test_the_map_draws_the_road_maps_streets_where_tiles_cannot_load(
 
         # The notice and the scale bar sit one above the other, neither covering the other.
         assert js(qtbot, window, "fleetMap.overlaps('.fd-notice', '.leaflet-control-scale')") is False
+        # Leaflet redraws for a new size in the animation frame after the page's resize event: the frame asked
+        # for after it (from a listener added after Leaflet's) runs once that is done.
+        js(qtbot, window, "(window.fdResized = false, addEventListener('resize', () => requestAnimationFrame("
+                          "() => { window.fdResized = true; }), { once: true }), true)")
         window.resize(700, 500)
-        qtbot.wait(200)
+        qtbot.waitUntil(lambda: js(qtbot, window, "window.fdResized") is True, timeout=10000)
         assert js(qtbot, window, "fleetMap.overlaps('.fd-notice', '.leaflet-control-scale')") is False
 
         # No tile server configured at all: the streets are the base layer too.
