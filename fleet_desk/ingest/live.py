@@ -33,7 +33,15 @@ from fleet_desk.clock import now_ms
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.ingest.pipeline import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
-from fleet_desk.store.units import HEARTBEAT_S, Claim, claim_text, claim_unit, keep_claims, release_unit
+from fleet_desk.store.units import (
+    HEARTBEAT_S,
+    Claim,
+    claim_free_units,
+    claim_text,
+    claim_unit,
+    keep_claims,
+    release_unit,
+)
 from fleet_desk.tracking.tracker import RouteTracker
 
 FLUSH_SECONDS = 0.25  # a fix is stored (and its customer events queued) within this of arriving
@@ -259,16 +267,25 @@ class LiveIngest:
             if feed is not None:
                 self._close(feed)
                 self.on_error(f"{device} ({port}) was taken over by another desk; stopped reading it here")
+        try:  # every unit waiting here asked at once: hundreds when other desks read their own
+            claimed = claim_free_units(self.engine, (device for device, _v, _b in waiting.values()), self.desk,
+                                       now_ms())
+        except Exception as exc:
+            log.warning("%s: could not claim the units it waits for: %s", self.desk, exc)
+            return
         for port, (device, vehicle, baud) in waiting.items():
+            if device not in claimed:
+                continue
+            with self._lock:
+                if self._waiting.pop(port, None) is None:
+                    continue  # removed meanwhile
             try:
-                if claim_unit(self.engine, device, self.desk, now_ms()) is None:
-                    with self._lock:
-                        if self._waiting.pop(port, None) is None:
-                            continue  # removed meanwhile
-                    self._open(ensure_device(self.engine, device, vehicle, port=port, desk=self.desk), port, baud)
-                    log.info("%s: %s (%s) is read here now: the desk reading it went quiet", self.desk, device, port)
-            except Exception as exc:
-                log.warning("%s: could not claim %s: %s", self.desk, device, exc)
+                self._open(ensure_device(self.engine, device, vehicle, port=port, desk=self.desk), port, baud)
+                log.info("%s: %s (%s) is read here now: the desk reading it went quiet", self.desk, device, port)
+            except Exception as exc:  # tried again at the next heartbeat (the claim is this desk's now)
+                log.warning("%s: could not open %s (%s): %s", self.desk, device, port, exc)
+                with self._lock:
+                    self._waiting.setdefault(port, (device, vehicle, baud))
 
     def _feed(self, feed: _Feed, data: bytes) -> None:
         """One unit's bytes decoded; what goes wrong is that unit's alone (logged with the unit and the bytes,

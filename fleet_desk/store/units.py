@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from sqlalchemy import Connection, Engine, case, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Update, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from fleet_desk.store import changes
@@ -162,14 +162,9 @@ def claim_unit(engine: Engine, device: str, desk: str, now_ms: int, take_over: b
     ``stale_s``; ``take_over``: whatever the other desk says (the user asked). Returns None when claimed (or
     already this desk's), else the other desk's claim. One statement, so two desks claiming at once cannot
     both win. ``stale_s``: default `CLAIM_STALE_S`."""
-    stale_s = CLAIM_STALE_S if stale_s is None else stale_s
-    free = or_(Device.read_by.is_(None), Device.read_by == desk, Device.read_seen_ms.is_(None),
-               Device.read_seen_ms < now_ms - int(stale_s * 1000))
-    stmt = (update(Device).where(Device.name == device)
-            .values(read_by=desk, read_seen_ms=now_ms,
-                    read_since_ms=case((Device.read_by == desk, Device.read_since_ms), else_=now_ms)))
+    stmt = _claiming(desk, now_ms).where(Device.name == device)
     if not take_over:
-        stmt = stmt.where(free)
+        stmt = stmt.where(_free_for(desk, now_ms, stale_s))
     for _ in range(3):
         with engine.begin() as conn:
             if conn.execute(stmt).rowcount == 1:
@@ -182,6 +177,36 @@ def claim_unit(engine: Engine, device: str, desk: str, now_ms: int, take_over: b
             raise ValueError(f"no unit called {device!r}")
         # released between the two statements: claim it again
     return claim_of(engine, device)
+
+
+def claim_free_units(engine: Engine, devices: Iterable[str], desk: str, now_ms: int,
+                     stale_s: float | None = None) -> set[str]:
+    """Claim for ``desk`` those of ``devices`` no other desk reads now (or whose desk went quiet): the ones
+    claimed, in one statement however many wait (a desk waits on every unit the other desks read)."""
+    names = set(devices)
+    if not names:
+        return set()
+    with engine.begin() as conn:
+        claimed = set(conn.scalars(_claiming(desk, now_ms).where(Device.name.in_(names),
+                                                                 _free_for(desk, now_ms, stale_s))
+                                   .returning(Device.name)))
+        for device in sorted(claimed):
+            _announce(conn, device, desk)  # other desks show who reads it now
+    return claimed
+
+
+def _claiming(desk: str, now_ms: int) -> Update:
+    """The statement that makes units ``desk``'s (since now, unless they were already)."""
+    return update(Device).values(read_by=desk, read_seen_ms=now_ms,
+                                 read_since_ms=case((Device.read_by == desk, Device.read_since_ms), else_=now_ms))
+
+
+def _free_for(desk: str, now_ms: int, stale_s: float | None) -> ColumnElement[bool]:
+    """Units ``desk`` may claim: nobody's, its own, or those of a desk silent for ``stale_s`` (default
+    `CLAIM_STALE_S`)."""
+    stale_s = CLAIM_STALE_S if stale_s is None else stale_s
+    return or_(Device.read_by.is_(None), Device.read_by == desk, Device.read_seen_ms.is_(None),
+               Device.read_seen_ms < now_ms - int(stale_s * 1000))
 
 
 def _exists(engine: Engine, device: str) -> bool:

@@ -22,8 +22,9 @@ from sqlalchemy import func, select, update
 from fleet_desk.clock import now_ms
 from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
 from fleet_desk.store import ensure_device
-from fleet_desk.store.models import Device, Position
+from fleet_desk.store.models import Change, Device, Position
 from fleet_desk.store.units import (
+    claim_free_units,
     claim_of,
     claim_text,
     claim_unit,
@@ -191,6 +192,27 @@ def test_claims_between_desks(engine):
                             .where(Device.name == "unit-b")).one() == (None, None, None)
         conn.execute(update(Device).where(Device.name == "unit-b").values(read_by="desk-9"))  # no heartbeat ever
     assert claim_unit(engine, "unit-b", "desk-1", t) is None  # a claim that never said when: quiet
+
+
+def test_the_units_a_desk_waits_for_are_claimed_in_one_go_when_free(engine):
+    """A desk waits on every unit the others read; its heartbeat claims those that came free, not the others."""
+    for name in ("free", "quiet", "busy", "mine"):
+        ensure_device(engine, name)
+    t = now_ms()
+    assert claim_unit(engine, "quiet", "desk-2", t - 40_000) is None  # silent 40 s: quiet
+    assert claim_unit(engine, "busy", "desk-2", t - 1_000) is None
+    assert claim_unit(engine, "mine", "desk-1", t - 60_000) is None
+    with engine.connect() as conn:
+        before = conn.scalar(select(func.count()).select_from(Change))
+    assert claim_free_units(engine, ["free", "quiet", "busy", "mine", "unknown"], "desk-1", t) == {
+        "free", "quiet", "mine"}
+    assert claim_of(engine, "busy").desk == "desk-2"
+    claims = [claim_of(engine, name) for name in ("free", "quiet", "mine")]
+    assert [(c.desk, c.since_ms) for c in claims if c] == [
+        ("desk-1", t), ("desk-1", t), ("desk-1", t - 60_000)]  # its own stays its own since it claimed it
+    with engine.connect() as conn:  # the other desks are told who reads the three now
+        assert conn.scalar(select(func.count()).select_from(Change)) == before + 3
+    assert claim_free_units(engine, [], "desk-1", t) == set()
 
 
 if __name__ == "__main__":
