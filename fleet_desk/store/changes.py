@@ -58,6 +58,9 @@ GAP_WAIT_S = 15.0
 GAP_MAX = 5000
 #: Rows read per query; a reader far behind reads page after page.
 PAGE = 5000
+#: On PostgreSQL the listener reads at most this often (as often as it polls SQLite): three desks storing 200
+#: units' fixes each commit a dozen times a second, and one read covers what they announced meanwhile.
+READ_GAP_S = 0.25
 #: The key of a session's ``info`` naming the desk its flushes are recorded under (`desk_session`).
 DESK_INFO = "fleet_desk.desk"
 
@@ -224,11 +227,14 @@ class ChangeListener:
     """
 
     def __init__(self, engine: Engine, poll_s: float = 0.25, safety_s: float = 5.0,
-                 on_error: Callable[[str], None] | None = None, since_id: int | None = None) -> None:
-        """``since_id``: hand on the changes after this one (None: only those recorded after `start`)."""
+                 on_error: Callable[[str], None] | None = None, since_id: int | None = None,
+                 gap_s: float = READ_GAP_S) -> None:
+        """``since_id``: hand on the changes after this one (None: only those recorded after `start`).
+        ``gap_s``: on PostgreSQL, reads at most this often however often changes are announced."""
         self.engine = engine
         self.poll_s = poll_s
         self.safety_s = safety_s
+        self.gap_s = gap_s
         self.on_error = on_error or (lambda message: None)
         self.since_id = since_id
         self.postgres = engine.dialect.name == "postgresql"
@@ -292,6 +298,7 @@ class ChangeListener:
     # The thread
     def _run(self) -> None:
         backoff = 0.5
+        last_read = 0.0
         if not self.postgres:
             self._listening.set()
         while not self._stop.is_set():
@@ -302,11 +309,14 @@ class ChangeListener:
                         backoff = 0.5
                     else:
                         self._wait_announcement()
+                        self._stop.wait(max(0.0, self.gap_s - (time.monotonic() - last_read)))
+                        self._drain()  # announced meanwhile: read below
                 else:
                     self._wake.wait(self.poll_s)
                     self._wake.clear()
                 if self._stop.is_set():
                     break
+                last_read = time.monotonic()
                 self._read_and_hand_on()
                 if self._failing:
                     log.info("reading the database's changes again")
@@ -357,10 +367,15 @@ class ChangeListener:
             for _notify in conn.notifies(timeout=min(0.25, remaining), stop_after=1):
                 got = True
             if got:
-                for _notify in conn.notifies(timeout=0):  # the rest of what already arrived
-                    pass
+                self._drain()
                 break
         self._wake.clear()
+
+    def _drain(self) -> None:
+        """Take what was already announced (one read covers it all)."""
+        if self._pg is not None:
+            for _notify in self._pg.notifies(timeout=0):
+                pass
 
     def _read_and_hand_on(self) -> None:
         while True:
