@@ -169,6 +169,44 @@ def test_board_updates_only_changed_rows_and_filters(qtbot: QtBot) -> None:
     assert [board.proxy.index(r, 0).data() for r in range(board.proxy.rowCount())] == ["Van 2"]
 
 
+def test_the_board_paints_each_cell_in_one_call_and_looks_the_same(qtbot: QtBot) -> None:
+    """Painting asks each cell for ten roles: the board's proxy hands them to the model in one call into Python
+    (each call waits for the interpreter lock the ingest threads hold), and paints what Qt's own proxy paints."""
+    from PySide6.QtCore import QSortFilterProxyModel
+
+    from fleet_desk.ui.panels.fleet_board import FleetBoard
+
+    now = 1_000_000_000_000
+    model = FleetBoardModel(clock=lambda: now)
+    model.apply([FleetVehicle(i, f"Van {i}", f"Driver {i}", f"unit-{i}", now - i * 7_000, 45.0 + i / 1000, 4.0,
+                              float(i % 9), 0.0) for i in range(1, 61)], [])
+    calls = {"data": 0, "multiData": 0}
+    for name in calls:
+        original = getattr(model, name)
+
+        def counted(*args: object, _name: str = name, _original: object = original) -> object:
+            calls[_name] += 1
+            return _original(*args)  # type: ignore[operator]
+        setattr(model, name, counted)
+    board = FleetBoard(model)
+    qtbot.addWidget(board)
+    board.resize(900, 500)
+    board.show()
+    qtbot.waitExposed(board)
+    calls.update(data=0, multiData=0)
+    shown = board.table.viewport().grab().toImage()  # a paint of the visible cells, counted alone
+    painted = dict(calls)
+    plain = QSortFilterProxyModel(board)
+    plain.setSourceModel(model)
+    plain.setSortRole(board.proxy.sortRole())
+    plain.sort(board.proxy.sortColumn(), board.proxy.sortOrder())
+    board.table.setModel(plain)
+    calls.update(data=0, multiData=0)
+    assert board.table.viewport().grab().toImage() == shown  # the same pixels, every role answered alike
+    assert painted["data"] == 0 and painted["multiData"] > 0, painted
+    assert calls["multiData"] == 0 and calls["data"] >= 5 * painted["multiData"], (painted, calls)
+
+
 def test_live_unit_attached_persists_and_restarts(qtbot: QtBot, tmp_path: Path) -> None:
     """Tools > GPS units: attach a pty unit, see it on the board, restart the app: it reads again."""
     from fleet_desk.sim.vans import PtyUnit, SimulatedUnit

@@ -12,7 +12,15 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import tzinfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QModelRoleDataSpan,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor
 
 from drivers.base import UnitState, UnitStatus
@@ -89,8 +97,26 @@ class FleetBoardModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
-        row, col = self._rows[index.row()], index.column()
-        state = self._states[index.row()]
+        return self._value(index.row(), index.column(), role)
+
+    def multiData(self, index: Index, roleDataSpan: QModelRoleDataSpan) -> None:  # noqa: N803 - Qt's name
+        """Every role a cell is painted with, in one call: the view asks a cell for ten roles, and each call
+        into Python waits for the interpreter lock, which the ingest and database threads hold often."""
+        if not index.isValid():
+            for data in roleDataSpan:
+                data.clearData()
+            return
+        row, col = index.row(), index.column()
+        for data in roleDataSpan:
+            value = self._value(row, col, data.role())
+            if value is None:
+                data.clearData()
+            else:
+                data.setData(value)
+
+    def _value(self, index_row: int, col: int, role: int) -> object:
+        """What cell (``index_row``, ``col``) shows for ``role`` (None: nothing)."""
+        row, state = self._rows[index_row], self._states[index_row]
         age = None if row.fix_time_ms is None else (self._now - row.fix_time_ms) / 1000
         if role == Qt.ItemDataRole.DisplayRole:
             if col == VEHICLE:
@@ -115,7 +141,7 @@ class FleetBoardModel(QAbstractTableModel):
                 return row.speed_mps if row.speed_mps is not None else -1.0
             if col == AGE:  # by fix time, which does not change as the clock ticks
                 return -row.fix_time_ms if row.fix_time_ms is not None else float("inf")
-            return self._keys[index.row()][col]
+            return self._keys[index_row][col]
         elif role == VEHICLE_ID_ROLE:
             return row.vehicle_id
         elif role == Qt.ItemDataRole.DecorationRole and col == STATE:

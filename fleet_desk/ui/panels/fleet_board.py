@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import tzinfo
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QLineEdit, QMenu, QTableView, QVBoxLayout, QWidget
 from sqlalchemy import Engine
 
@@ -26,6 +26,7 @@ from fleet_desk.ui.models.fleet_board import (
     VEHICLE_ID_ROLE,
     FleetBoardModel,
 )
+from fleet_desk.ui.models.sort_proxy import SortProxy
 from fleet_desk.ui.tasks import run_in_background
 
 
@@ -40,7 +41,7 @@ class FleetBoard(QWidget):
         super().__init__(parent)
         self.model = model
         self._echo = True  # False while the map selects a row, so the selection is not sent back
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = SortProxy(self)
         self.proxy.setSourceModel(model)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.proxy.setFilterKeyColumn(-1)
