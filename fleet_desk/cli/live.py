@@ -35,7 +35,9 @@ def rejected(stats: DecodeStats | None) -> str:
     """The sentences decoding rejected, by why: a unit sending garbage shows here before it shows on the map."""
     if stats is None:
         return "rejected -"
-    return (f"rejected {stats.malformed} malformed, {stats.implausible} implausible, "
+    n = stats.unexpected
+    unexpected = f" ({n} unexpected error{'s' if n != 1 else ''}, details in the log)" if n else ""
+    return (f"rejected {stats.malformed} malformed{unexpected}, {stats.implausible} implausible, "
             f"{stats.framing.bad_checksum} bad checksum")
 
 

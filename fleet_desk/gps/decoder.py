@@ -60,7 +60,8 @@ class DecodeStats:
     by_kind: Counter[str] = field(default_factory=Counter)
     unknown: int = 0
     malformed: int = 0
-    #: Malformed sentences that raised something the parsers do not expect (a bug to look into, logged).
+    #: Malformed sentences that raised something the parsers do not expect (a bug to look into, logged); live,
+    #: a chunk of the unit's bytes that raised outside the sentence guard counts here (and as malformed) too.
     unexpected: int = 0
     #: Fixes (and dated sentences) whose values break `fleet_desk.gps.plausible`'s rules: counted, not stored.
     implausible: int = 0

@@ -181,7 +181,8 @@ class LiveIngest:
 
     def decode_stats(self, port: str) -> DecodeStats | None:
         """What decoding the unit on ``port`` has counted so far, the sentences it refused among them (malformed,
-        implausible, bad checksum), for a status line; None if no unit is read there. The counts go on."""
+        implausible, bad checksum; ``unexpected``: what raised an error nobody expected, in the log), for a status
+        line; None if no unit is read there. The counts go on."""
         with self._lock:
             feed = self._feeds.get(port)
         return feed.pipeline.summary.stats if feed else None
@@ -295,8 +296,12 @@ class LiveIngest:
         try:
             fixes = feed.pipeline.feed(data)
         except Exception as exc:
-            log.warning("%s: could not take %r (%s: %s); skipped", feed.device.name, data[:200],
-                        type(exc).__name__, exc)
+            # Counted on the unit as the decoder's guard counts a sentence that raised: one malformed, unexpected
+            # (`decode_stats`, so `listen`'s status line shows it).
+            stats.malformed += 1
+            stats.unexpected += 1
+            log.warning("%s (%s): could not take %r (%s: %s); skipped", feed.device.name, feed.unit.port,
+                        data[:200], type(exc).__name__, exc)
             self._tell(feed, f"{type(exc).__name__}: {exc}")
             return
         if stats.unexpected > unexpected:

@@ -10,6 +10,8 @@ import pytest
 
 from drivers.framing import sentence
 from fleet_desk.cli import main
+from fleet_desk.cli.live import rejected
+from fleet_desk.gps import DecodeStats
 from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
 from tests.helpers.nmea_faults import POISON
 from tests.helpers.terminal import terminal
@@ -81,3 +83,12 @@ def test_on_a_terminal_the_status_is_one_line_redrawn(tmp_path: Path, monkeypatc
     assert code == 0
     assert drawn.count("\r") >= 2 and drawn.endswith("\n") and drawn.count("\n") == 1
     assert "rejected 1 malformed, 1 implausible, 1 bad checksum" in drawn.split("\r")[-1]
+
+
+def test_the_status_line_says_unexpected_errors_when_there_were_any() -> None:
+    """What raised an error nobody expected on a unit (counted on it by the live ingest) shows among the
+    malformed, pointing to the log; nothing is added while there is none."""
+    assert rejected(DecodeStats(malformed=4, unexpected=3)).startswith(
+        "rejected 4 malformed (3 unexpected errors, details in the log), 0 implausible")
+    assert "(1 unexpected error," in rejected(DecodeStats(malformed=1, unexpected=1))
+    assert "unexpected" not in rejected(DecodeStats(malformed=2))

@@ -14,7 +14,9 @@ from sqlalchemy import Engine, func, select
 from drivers.base import UnitState
 from drivers.framing import sentence
 from drivers.nmea import NmeaUnit, detect_baud
+from fleet_desk.cli.live import rejected
 from fleet_desk.depot import Depot
+from fleet_desk.gps import DecodeStats, NmeaDecoder
 from fleet_desk.ingest.live import LiveIngest
 from fleet_desk.settings import Settings
 from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
@@ -208,3 +210,98 @@ def test_a_unit_sending_the_poison_sentence_stops_no_unit(engine):
     with engine.connect() as conn:
         lat = conn.scalars(select(Position.lat)).all()
     assert all(math.isfinite(v) and -90 <= v <= 90 for v in lat)
+
+
+def _fix_times_by_unit(engine) -> dict[str, set[int]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(Vehicle.name, Position.fix_time_ms)
+                            .join(Position, Position.vehicle_id == Vehicle.id)).all()
+    out: dict[str, set[int]] = {}
+    for name, ms in rows:
+        out.setdefault(name, set()).add(ms)
+    return out
+
+
+def test_an_unexpected_error_in_one_units_data_is_told_once_counted_on_it_and_stops_no_unit(engine, monkeypatch):
+    """Fault injection: one unit's decoder raises an error nobody expected (RuntimeError) on its next three
+    chunks, among three live units on real pseudo-terminals. The other two store every fix, the failing unit
+    stores every fix it sends once the fault is over, the user is told once (naming the unit and its port),
+    and the unit's decode counts hold the errors (what `listen`'s status line shows)."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    units = [SimulatedUnit(i) for i in range(3)]
+    ptys = [PtyUnit(u) for u in units]
+    errors: list[str] = []
+    live = _live(engine, on_error=errors.append)
+    faults = 3
+    armed, healed = threading.Event(), threading.Event()
+    raised = 0
+    failing: DecodeStats | None = None  # the failing unit's decode counts, once it is added
+    real_feed = NmeaDecoder.feed
+
+    def feed(decoder: NmeaDecoder, chunk: bytes) -> list:
+        nonlocal raised
+        if decoder.stats is failing and armed.is_set() and not healed.is_set():
+            raised += 1
+            if raised == faults:
+                healed.set()
+            raise RuntimeError("injected fault")
+        return real_feed(decoder, chunk)
+
+    monkeypatch.setattr(NmeaDecoder, "feed", feed)
+    sent = 0
+
+    def send_epoch() -> None:
+        nonlocal sent
+        for unit, pty in zip(units, ptys, strict=True):
+            pty.write(unit.sentences(start + timedelta(seconds=sent), float(sent)))
+        sent += 1
+
+    def epoch_ms(s: int) -> int:
+        return int((start + timedelta(seconds=s)).timestamp() * 1000)
+
+    live.start()
+    try:
+        for i, pty in enumerate(ptys):
+            live.add_unit(pty.path, f"unit-{i}", f"Van {i}", baud=4800)
+        stats = [live.decode_stats(pty.path) for pty in ptys]
+        failing = stats[1]
+        while not all(len(_fix_times_by_unit(engine).get(f"Van {i}", ())) >= 3 for i in range(3)):
+            assert sent < 200, f"the units are not read: {_positions_by_unit(engine)}"  # (a port opens after
+            send_epoch()  # its first bytes were sent: those are not read)
+            threading.Event().wait(0.05)
+        armed_at = sent  # every unit read and stored before the fault
+        armed.set()
+        while not healed.is_set():  # the failing unit's chunks raise until the fault is over
+            assert sent < 200, f"the fault never fired: {raised} raised"
+            send_epoch()
+            threading.Event().wait(0.05)
+        resumed = sent
+        for _ in range(20):
+            send_epoch()
+            threading.Event().wait(0.02)
+        # The last epoch of each unit may wait for the next to close its cycle; every other one is stored.
+        every = {epoch_ms(s) for s in range(armed_at, sent - 1)}
+        after = {epoch_ms(s) for s in range(resumed, sent - 1)}
+
+        def stored_all() -> bool:
+            times = _fix_times_by_unit(engine)
+            return (every <= times.get("Van 0", set()) and every <= times.get("Van 2", set())
+                    and after <= times.get("Van 1", set()))
+
+        def missing() -> dict[str, list[int]]:
+            times = _fix_times_by_unit(engine)
+            want = {"Van 0": every, "Van 1": after, "Van 2": every}
+            return {name: sorted((ms - epoch_ms(0)) // 1000 for ms in want[name] - times.get(name, set()))
+                    for name in want}
+
+        wait_until(stored_all, timeout=20, state=missing)
+    finally:
+        live.stop()
+        for pty in ptys:
+            pty.close()
+    assert raised == faults
+    assert len(errors) == 1, errors
+    assert "unit-1" in errors[0] and ptys[1].path in errors[0] and "RuntimeError" in errors[0], errors[0]
+    assert failing is not None and failing.unexpected == faults and failing.malformed >= faults
+    assert stats[0].unexpected == stats[2].unexpected == 0
+    assert "3 unexpected errors" in rejected(failing)
