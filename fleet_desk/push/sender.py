@@ -48,6 +48,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import aliased
 
+from fleet_desk import messages
 from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import Endpoint, shown
 from fleet_desk.settings import host_name
@@ -457,17 +458,24 @@ class SenderThread:
 
     When idle it looks for due events a few times a second, so events queued by
     another process on the same database (the CLI, another workstation) go out too.
+
+    It supervises itself: a round that fails, or an ``on_round`` that raises, is logged, told once through
+    ``on_error`` (the message bar by default; again only after things went well in between), and sending
+    goes on.
     """
 
     IDLE_S = 0.25
 
-    def __init__(self, sender: OutboxSender, on_round: Callable[[SendRound], None] | None = None):
+    def __init__(self, sender: OutboxSender, on_round: Callable[[SendRound], None] | None = None,
+                 on_error: Callable[[str], None] | None = None):
         self.sender = sender
         self.on_round = on_round
+        self.on_error = on_error or messages.warning
         self.paused = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+        self._told: set[str] = set()  # what has gone wrong and been told: "round", "report"
 
     def start(self) -> None:
         self._thread.start()
@@ -497,9 +505,27 @@ class SenderThread:
                     result = self.sender.send_due()
                 except Exception as exc:
                     result.last_error = f"outbox: {exc}"
-                    log.warning("outbox round failed: %s", exc)
+                    self._went_wrong("round", exc, "Sending customer notices failed")
+                else:
+                    self._told.discard("round")
                 if self.on_round and (result.attempted or result.superseded or result.last_error):
-                    self.on_round(result)
+                    try:
+                        self.on_round(result)
+                    except Exception as exc:  # the report's fault, not the round's: what was sent stays sent
+                        self._went_wrong("report", exc, "Reporting what the outbox sent failed")
+                    else:
+                        self._told.discard("report")
             if result.attempted == 0 or self.paused:
                 self._wake.wait(self.IDLE_S)
                 self._wake.clear()
+
+    def _went_wrong(self, what: str, exc: Exception, words: str) -> None:
+        """Logged (with the traceback the first time) and told once, until it goes well again."""
+        if what in self._told:
+            log.debug("outbox %s failed again: %s", what, exc)
+            return
+        self._told.add(what)
+        log.warning("outbox %s failed; carrying on", what, exc_info=True)
+        said = (str(exc).splitlines() or [""])[0][:200]  # a database error's first line, not its SQL
+        self.on_error(f"{words} ({type(exc).__name__}: {said}); customer notices are kept and Fleet Desk goes "
+                      "on sending")

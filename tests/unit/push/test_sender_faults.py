@@ -19,10 +19,11 @@ from fleet_desk.cli import main
 from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import Endpoint, read_secret, store_secret
 from fleet_desk.push.outbox import outbox_status
-from fleet_desk.push.sender import OutboxSender, check_connection
+from fleet_desk.push.sender import BATCH, OutboxSender, SenderThread, SendRound, check_connection
 from fleet_desk.settings import Settings, config_dir
 from fleet_desk.store.models import OutboxEvent
-from tests.helpers.outbox import SECRET, queue_notices
+from tests.helpers.outbox import ENDPOINT_TOKEN, SECRET, queue_notices
+from tests.helpers.waiting import wait_until
 
 PASSWORD, TOKEN = "hunter2-pw", "tok-4711-secret"
 
@@ -207,3 +208,49 @@ def test_a_secrets_file_others_could_read_is_made_private(no_keyring, caplog):
         assert any("now readable only by you" in r.getMessage() for r in caplog.records)
     finally:
         path.unlink(missing_ok=True)
+
+
+# -- the sender thread supervises itself ------------------------------------------------------------------------
+
+def test_the_sender_thread_goes_on_when_a_round_or_its_report_raises(engine, receiver, monkeypatch):
+    """Fault injection: two rounds raise an error nobody expected (RuntimeError in `send_due`) and every report
+    of a round (``on_round``) raises. The thread goes on: the notices queued before and after all reach the
+    real endpoint, and each trouble is told once."""
+    queue_notices(engine, orders=3, per_order=2)
+    sender = OutboxSender(engine, Endpoint(receiver.url, ENDPOINT_TOKEN, SECRET), timeout=(1.0, 0.5))
+    real_send_due = OutboxSender.send_due
+    failed_rounds = 0
+
+    def send_due(self: OutboxSender, limit: int = BATCH) -> SendRound:
+        nonlocal failed_rounds
+        if failed_rounds < 2:
+            failed_rounds += 1
+            raise RuntimeError("injected round fault")
+        return real_send_due(self, limit)
+
+    reports: list[SendRound] = []
+
+    def on_round(result: SendRound) -> None:
+        reports.append(result)
+        raise RuntimeError("injected report fault")
+
+    monkeypatch.setattr(OutboxSender, "send_due", send_due)
+    errors: list[str] = []
+    thread = SenderThread(sender, on_round=on_round, on_error=errors.append)
+    thread.start()
+    try:
+        wait_until(lambda: len(receiver.accepted) == 6, state=lambda: (failed_rounds, errors))
+        queue_notices(engine, orders=3, per_order=1, kind="delivered")
+        thread.poke()
+        wait_until(lambda: len(receiver.accepted) == 9, state=lambda: outbox_status(engine))
+    finally:
+        thread.stop()
+        sender.session.close()
+    assert thread._thread.is_alive() is False  # stopped by us, not by a fault
+    assert failed_rounds == 2 and sum(r.sent for r in reports) == 9
+    assert outbox_status(engine)["pending"] == 0 and receiver.problems == []
+    assert errors == [
+        "Sending customer notices failed (RuntimeError: injected round fault); customer notices are kept and "
+        "Fleet Desk goes on sending",
+        "Reporting what the outbox sent failed (RuntimeError: injected report fault); customer notices are kept "
+        "and Fleet Desk goes on sending"], errors
