@@ -97,7 +97,8 @@ class FleetWatch:
     read (all of them the first time) and the ids of vehicles that are gone.
     With ``changes`` it reads when they say a vehicle, unit or route changed
     (and every ``interval_s``, `SAFETY_S` by default); without, every second.
-    Errors (a database that went away) go to ``on_error`` and reading goes on.
+    Errors (a database that went away, an ``on_change`` that raises) go to ``on_error``, once until reading
+    and reporting work again, and reading goes on, soon (within a second).
     """
 
     def __init__(self, engine: Engine, on_change: Callable[[list[FleetVehicle], list[int]], None],
@@ -112,7 +113,7 @@ class FleetWatch:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleet-watch", daemon=True)
         self._known: dict[int, FleetVehicle] = {}
-        self._failing = False
+        self._failing: set[str] = set()  # what goes wrong and was told: "read", "report"
         if changes is not None:
             changes.subscribe(self._on_changes)
 
@@ -150,21 +151,32 @@ class FleetWatch:
             try:
                 changed, removed = self.poll()
             except Exception as exc:
-                if not self._failing:
-                    log.warning("fleet poll failed", exc_info=True)
-                    self.on_error(f"Reading the fleet from the database failed ({type(exc).__name__}: {exc}); "
-                                  "retrying.")
-                self._failing = True
+                self._went_wrong("read", exc, "Reading the fleet from the database failed")
             else:
-                self._failing = False
-                if changed or removed:
-                    self.on_change(changed, removed)
+                self._failing.discard("read")
+                try:
+                    if changed or removed:
+                        self.on_change(changed, removed)
+                except Exception as exc:
+                    self._known = {}  # every vehicle reported again on the next read: no change stays unshown
+                    self._went_wrong("report", exc, "Showing the fleet's changes failed")
+                else:
+                    self._failing.discard("report")
             # Woken early by `poll_now` (new fixes, an import) or a change on the database (any desk's), but never
             # more often than MIN_GAP_S:
             # hundreds of units storing fixes must not turn the watch into a busy loop.
             self._stop.wait(max(0.0, MIN_GAP_S - (time.monotonic() - started)))
             interval = min(self.interval_s, 1.0) if self._failing else self.interval_s  # failing: retry soon
             self._wake.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    def _went_wrong(self, what: str, exc: Exception, words: str) -> None:
+        """Logged (with the traceback the first time) and told once, until it works again."""
+        if what in self._failing:
+            log.debug("fleet %s failed again: %s", what, exc)
+            return
+        self._failing.add(what)
+        log.warning("fleet %s failed", what, exc_info=True)
+        self.on_error(f"{words} ({type(exc).__name__}: {exc}); retrying.")
 
 
 def vehicle_track(engine: Engine, vehicle_id: int, since_ms: int, max_points: int = 3000) -> list[tuple[float, float]]:
