@@ -9,7 +9,8 @@ second saved on every start of the command line and the app.
 
 A database is never left half-made: on SQLite every migration of a run goes
 in one transaction (pysqlite would commit each CREATE TABLE on its own), and
-a half-made one from an older version is rebuilt when it holds nothing. A
+a half-made one from an older version is rebuilt when it holds nothing (holding
+rows, it is refused, saying how to put it aside and make a new one). A
 file that cannot be written is opened read-only, so lookups and exports work
 from a read-only disk. Storage failures are said in one line by `explain`.
 """
@@ -226,11 +227,22 @@ def _clear_half_made(conn: Connection, url: str) -> None:
     held = [t.name for t in ours if conn.execute(text(f"SELECT 1 FROM {t.name} LIMIT 1")).first() is not None]
     if held:
         raise DatabaseError(f"{_where(url)} has tables with data ({', '.join(held)}) but no record of its schema "
-                            f"version, so it was not changed: {DAMAGED_ADVICE}")
+                            f"version, so it was not changed: {_half_made_advice(url)}")
     log.warning("%s: %d empty table(s) left by a creation that did not finish; building it again",
                 _where(url), len(ours))
     for table in ours:
         table.drop(conn)
+
+
+def _half_made_advice(url: str) -> str:
+    """What to do with a half-made database holding rows: no command can tell what its rows belong to, so it is
+    restored, or put aside and a new one made where it was (`fleet-desk db upgrade`)."""
+    path = sqlite_file(url)
+    if path is not None:
+        return (f"restore it from a backup, or move it aside (rename {path.name}, with any -wal and -shm file of it) "
+                f"and run `fleet-desk --db {describe(url)} db upgrade` to make a new, empty one there")
+    return ("restore it from a backup, or run `fleet-desk --db URL db upgrade` with the URL of an empty database to "
+            "make a new one there and use that")
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str | None]:

@@ -177,17 +177,25 @@ def test_half_made_database_from_an_older_version_is_rebuilt(tmp_path, capsys, c
     _assert_whole(url)
 
 
-def test_half_made_database_holding_rows_is_refused_and_kept(tmp_path, capsys):
+def test_half_made_database_holding_rows_is_refused_and_kept_and_the_command_said_makes_a_new_one(tmp_path,
+                                                                                                   capsys):
     path = tmp_path / "half.db"
     url = _half_made(path, with_row=True)
     before = path.read_bytes()
+    fix = f"`fleet-desk --db {url} db upgrade`"
     for args in (("db", "upgrade"), ("lookup", "TRK1"), ("export", "positions")):
         code, _, err = _run(capsys, "--db", url, *args)
         line = _one_line(err)
         assert code == 1
         assert str(path) in line and "no record of its schema version" in line and "vehicles" in line
-        assert "restore from a backup or move it aside" in line
+        assert "restore it from a backup, or move it aside (rename half.db" in line and fix in line, line
     assert path.read_bytes() == before
+    path.rename(tmp_path / "half.db.aside")  # doing what it says
+    code, out, err = _run(capsys, *fix.strip("`").split()[1:])
+    assert code == 0, err
+    assert f"schema empty -> {HEAD}" in out
+    _assert_whole(url)
+    assert (tmp_path / "half.db.aside").read_bytes() == before
 
 
 # -- a full disk ------------------------------------------------------------------------------------------------
