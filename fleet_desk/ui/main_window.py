@@ -352,13 +352,13 @@ class MainWindow(QMainWindow):
         self.board_model.set_unit_status(unit, status)  # the status bar follows on the next tick
 
     def _show_clock(self) -> None:
-        """ "desk-2 · Paris 07:28": this desk's name (the host's if not set) and the depot's time now."""
+        """ "Desk: desk-2 · Paris 07:28": this desk's name (the host's if not set) and the depot's time now."""
         from fleet_desk import times
         from fleet_desk.settings import host_name
 
         zone, now = self._zone(), now_ms()
         desk = self.depot.desk if self.depot is not None else self.settings.desk_name or host_name()
-        self.clock_label.setText(f"{desk} · {times.depot_clock(now, zone)}")
+        self.clock_label.setText(f"Desk: {desk} · {times.depot_clock(now, zone)}")
         where = (f"the depot's time zone, {self.settings.depot_timezone}" if self.settings.depot_timezone else
                  f"this computer's zone ({times.zone_name(zone, now)}): the depot's time zone is not set "
                  "(Tools > Settings > Routes)")

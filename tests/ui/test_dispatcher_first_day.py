@@ -163,7 +163,7 @@ def test_the_status_bar_shows_the_desk_and_the_depots_clock(qtbot: QtBot, tmp_pa
         def tokyo() -> str:
             return datetime.now(ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
 
-        qtbot.waitUntil(lambda: window.clock_label.text() == f"desk-7 · Tokyo {tokyo()}", timeout=5000)
+        qtbot.waitUntil(lambda: window.clock_label.text() == f"Desk: desk-7 · Tokyo {tokyo()}", timeout=5000)
         assert "Asia/Tokyo" in window.clock_label.toolTip()
     finally:
         close_window(window, engine)
@@ -171,7 +171,7 @@ def test_the_status_bar_shows_the_desk_and_the_depots_clock(qtbot: QtBot, tmp_pa
     window, engine = open_window(qtbot, f"sqlite:///{tmp_path / 'other.db'}")
     try:
         assert "not set" in window.clock_label.toolTip()
-        assert window.clock_label.text().split(" · ")[0]  # the host's name
+        assert window.clock_label.text().split(" · ")[0].removeprefix("Desk: ")  # the host's name
     finally:
         close_window(window, engine)
 
