@@ -54,6 +54,7 @@ from fleet_desk.push.endpoint import Endpoint, shown
 from fleet_desk.settings import host_name
 from fleet_desk.store import changes
 from fleet_desk.store.models import OutboxEvent
+from fleet_desk.store.server_clock import ServerClock
 from fleet_desk.times import iso_z
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,8 @@ class OutboxSender:
 
     engine: Engine
     endpoint: Endpoint
-    clock: Callable[[], int] = now_ms
+    #: The time leases are taken and checked by: the database server's (`ServerClock`) unless given.
+    clock: Callable[[], int] | None = None
     session: requests.Session = field(default_factory=requests.Session)
     rng: random.Random = field(default_factory=random.Random)
     timeout: tuple[float, float] = TIMEOUT
@@ -158,10 +160,19 @@ class OutboxSender:
     lease_s: float = field(default_factory=default_lease_s)
     claim_size: int = CLAIM
 
+    def __post_init__(self) -> None:
+        if self.clock is None:
+            self.clock = ServerClock(self.engine)
+
+    def now(self) -> int:
+        """The time now, as the leases read it."""
+        assert self.clock is not None  # (set in __post_init__)
+        return self.clock()
+
     def send_due(self, limit: int = BATCH) -> SendRound:
         """Send up to ``limit`` due events, the first waiting of each order, each once; what became of them."""
         result = SendRound()
-        now = self.clock()
+        now = self.now()
         with self.engine.begin() as conn:
             result.superseded = _supersede(conn, now, self.desk)
             due = [r[0] for r in conn.execute(_first_due(now).limit(limit))]  # a read: an idle desk writes nothing
@@ -192,7 +203,7 @@ class OutboxSender:
         """Claim the first `claim_size` of the ``due`` events still due, held by no other desk and with no
         earlier event of their order pending, in a short transaction of its own (committed before anything is
         sent); by id."""
-        now = self.clock()
+        now = self.now()
         until = now + int(self.lease_s * 1000)
         chosen = (_still_due(now).where(_CANDIDATE.id.in_(due)).order_by(_CANDIDATE.id).limit(self.claim_size)
                   .with_for_update(skip_locked=True))
@@ -208,7 +219,7 @@ class OutboxSender:
     def _keep(self, claim: Claim) -> Claim | None:
         """The claim, its lease renewed if less than half is left (so it outlasts the attempt); None if it is
         no longer ours."""
-        now = self.clock()
+        now = self.now()
         if claim.until - now >= self.lease_s * 500:
             return claim
         until = now + int(self.lease_s * 1000)
@@ -247,7 +258,7 @@ class OutboxSender:
         else:
             status, text = response.status_code, target.scrub(response.text[:2000])
             if 200 <= status < 300:
-                values.update(status="sent", sent_ms=self.clock(), response_status=status, sent_by=self.desk)
+                values.update(status="sent", sent_ms=self.now(), response_status=status, sent_by=self.desk)
                 result.sent += 1
                 return values
             error = refusal(target, response) or f"HTTP {status} from {target.shown}: {_short(text)}"
@@ -263,7 +274,7 @@ class OutboxSender:
                 return values
         error = _stored(target, error)
         wait = backoff_s(attempts, retry_after, self.rng, self.backoff_base_s)
-        values.update(next_attempt_ms=self.clock() + int(wait * 1000), last_error=error,
+        values.update(next_attempt_ms=self.now() + int(wait * 1000), last_error=error,
                       response_status=status, response_body=text)
         result.retrying += 1
         result.last_error = error
@@ -271,7 +282,7 @@ class OutboxSender:
         return values
 
     def ping(self) -> tuple[int, str]:
-        return ping(self.endpoint, self.session, self.timeout, self.clock)
+        return ping(self.endpoint, self.session, self.timeout, self.now)
 
 
 def ping(endpoint: Endpoint, session: requests.Session | None = None, timeout: tuple[float, float] = TIMEOUT,

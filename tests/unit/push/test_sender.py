@@ -11,13 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fleet_desk.cli import main
+from fleet_desk.clock import now_ms
 from fleet_desk.push.endpoint import Endpoint, EndpointError, check_url, endpoint, store_secret
 from fleet_desk.push.outbox import outbox_status, retry_dead
-from fleet_desk.push.sender import OutboxSender
+from fleet_desk.push.sender import _UPDATE, OutboxSender, SendRound
 from fleet_desk.settings import Settings, config_dir
 from fleet_desk.sim.day import DayTrouble
 from fleet_desk.store import open_database
 from fleet_desk.store.models import OrderEvent, OutboxEvent
+from fleet_desk.store.server_clock import ServerClock
 from tests.helpers.days import day_with_trouble
 from tests.helpers.outbox import SECRET, queue_notices
 from tests.helpers.receiver import VALIDATOR, Receiver
@@ -140,3 +142,35 @@ def test_ping_is_signed_and_status_reports(db_url, engine, receiver, capsys):
     assert main(["--db", db_url, "outbox", "status", "--format", "json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["pending"] == 2 and status["sent"] == 0 and status["oldest_pending_age_s"] > 0
+
+
+def test_the_sender_reads_time_as_the_database_server_does(engine):
+    """A desk's clock five minutes slow: PostgreSQL's clock is read instead (the server here runs on this
+    computer, so its clock is the right one); SQLite is on this computer, whose clock is the database's."""
+    def slow() -> int:
+        return now_ms() - 300_000
+
+    read = ServerClock(engine, local=slow)()
+    expected = now_ms() if engine.dialect.name == "postgresql" else slow()
+    assert abs(read - expected) < 2_000, (read - now_ms()) / 1000
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_desk_whose_clock_is_behind_keeps_its_lease_from_a_desk_whose_clock_is_right(engine, receiver):
+    """Desks on several machines: desk A's clock is five minutes slow. Its lease on the events it is sending
+    must hold for desk B too, so B does not send them as well (read by each desk's own clock, A's lease had
+    run out for B before it was taken)."""
+    queue_notices(engine, orders=3, per_order=1)
+    slow = _sender(engine, receiver, desk="desk-a", clock=ServerClock(engine, local=lambda: now_ms() - 300_000))
+    with engine.connect() as conn:
+        due = sorted(conn.scalars(select(OutboxEvent.id)))
+    claimed = slow._claim(due)  # desk A has taken them and is about to send them
+    assert [c.id for c in claimed] == due
+    right = _sender(engine, receiver, desk="desk-b")
+    assert right.send_due().attempted == 0 and receiver.accepted == []  # held by desk A: not B's to send
+    for claim in claimed:  # A sends them: each reaches the endpoint once
+        values = slow._attempt(claim, SendRound())
+        with engine.begin() as conn:
+            assert conn.execute(_UPDATE, values).rowcount == 1
+    assert sorted(d["order"]["order_id"] for d in receiver.accepted) == ["O-0", "O-1", "O-2"]
+    assert right.send_due().attempted == 0
