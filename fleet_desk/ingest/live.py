@@ -33,6 +33,7 @@ from fleet_desk.clock import now_ms
 from fleet_desk.gps import DecodeStats, Fix, NmeaDecoder
 from fleet_desk.ingest.pipeline import FixPipeline, RateMeter
 from fleet_desk.store import DeviceRef, PositionWriter, ensure_device
+from fleet_desk.store.server_clock import ServerClock
 from fleet_desk.store.units import (
     HEARTBEAT_S,
     Claim,
@@ -79,6 +80,8 @@ class LiveIngest:
         ``desk_name``)."""
         self.engine = engine
         self.desk = desk or tracker.desk
+        #: The time claims are stamped and judged by: the database server's, which every desk reads alike.
+        self.claims_clock = ServerClock(engine)
         #: Units another desk reads: port -> (device, vehicle, baud), opened here when that desk goes quiet.
         self._waiting: dict[str, tuple[str, str | None, int | None]] = {}
         self.tracker = tracker
@@ -104,16 +107,16 @@ class LiveIngest:
         lately) it is not opened but waits, and `on_error` says who reads it. ``take_over``: claim it whatever
         the other desk says (that desk stops reading it within a few seconds)."""
         ref = ensure_device(self.engine, device, vehicle, port=port, desk=self.desk)
-        held = claim_unit(self.engine, ref.name, self.desk, now_ms(), take_over=take_over)
+        held = claim_unit(self.engine, ref.name, self.desk, self.claims_clock(), take_over=take_over)
         if held is not None:
             with self._lock:
                 self._waiting[port] = (device, vehicle, baud)
                 first = held.desk not in self._told_waiting  # one line per desk, not one per unit (a desk may
                 self._told_waiting.add(held.desk)  # read hundreds)
             if first:
-                self.on_error(f"{ref.name} ({port}): {claim_text(held, now_ms())}; not opened here (it will be "
-                              f"when that desk goes quiet, or take it over), nor any other unit {held.desk} reads "
-                              "(Tools > GPS units lists them)")
+                self.on_error(f"{ref.name} ({port}): {claim_text(held, self.claims_clock())}; not opened here (it "
+                              f"will be when that desk goes quiet, or take it over), nor any other unit {held.desk} "
+                              "reads (Tools > GPS units lists them)")
             return ref
         with self._lock:
             self._waiting.pop(port, None)
@@ -255,7 +258,7 @@ class LiveIngest:
             reading = {f.device.name: port for port, f in self._feeds.items()}
             waiting = dict(self._waiting)
         try:
-            lost = keep_claims(self.engine, self.desk, reading, now_ms())
+            lost = keep_claims(self.engine, self.desk, reading, self.claims_clock())
         except Exception as exc:
             log.warning("%s: could not renew the claims on its units: %s", self.desk, exc)
             return
@@ -270,7 +273,7 @@ class LiveIngest:
                 self.on_error(f"{device} ({port}) was taken over by another desk; stopped reading it here")
         try:  # every unit waiting here asked at once: hundreds when other desks read their own
             claimed = claim_free_units(self.engine, (device for device, _v, _b in waiting.values()), self.desk,
-                                       now_ms())
+                                       self.claims_clock())
         except Exception as exc:
             log.warning("%s: could not claim the units it waits for: %s", self.desk, exc)
             return

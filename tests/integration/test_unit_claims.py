@@ -17,12 +17,17 @@ import threading
 import time
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select, update
 
 from fleet_desk.clock import now_ms
+from fleet_desk.depot import Depot
+from fleet_desk.ingest.live import LiveIngest
+from fleet_desk.settings import Settings
 from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
 from fleet_desk.store import ensure_device
 from fleet_desk.store.models import Change, Device, Position
+from fleet_desk.store.server_clock import ServerClock
 from fleet_desk.store.units import (
     claim_free_units,
     claim_of,
@@ -213,6 +218,24 @@ def test_the_units_a_desk_waits_for_are_claimed_in_one_go_when_free(engine):
     with engine.connect() as conn:  # the other desks are told who reads the three now
         assert conn.scalar(select(func.count()).select_from(Change)) == before + 3
     assert claim_free_units(engine, [], "desk-1", t) == set()
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_desk_whose_clock_is_behind_keeps_the_unit_it_reads(engine):
+    """Desks on several machines: this desk's clock is five minutes slow. The unit it reads must not look quiet
+    to a desk whose clock is right (claims are stamped with the database server's time, not the desk's)."""
+    pty = PtyUnit(SimulatedUnit(5))
+    live = LiveIngest(engine, Depot(engine, Settings(desk_name="desk-1")).tracker)
+    live.claims_clock = ServerClock(engine, local=lambda: now_ms() - 300_000)
+    live.start()
+    try:
+        live.add_unit(pty.path, "unit-s", "Van 5", baud=4800)
+        assert [ref.name for ref, _unit, _rate in live.units()] == ["unit-s"]
+        held = claim_unit(engine, "unit-s", "desk-2", now_ms())  # the other desk, its clock right
+        assert held is not None and held.desk == "desk-1"
+    finally:
+        live.stop()
+        pty.close()
 
 
 if __name__ == "__main__":
