@@ -85,3 +85,34 @@ def warning(text: str) -> None:
 def error(text: str) -> None:
     """Tell the user something failed that they must act on; the text says what failed and what to do."""
     post(Level.ERROR, text)
+
+
+class Troubles:
+    """What went wrong in a background thread, each kind told once until it goes well again.
+
+    ``failed`` logs the trouble (with its traceback the first time, briefly after) and tells ``tell`` once, in
+    one line: ``words``, then the exception's type and its first line (a database error's, not its SQL),
+    then ``then`` (what happens next); ``recovered`` ends it, so it is told again if it comes back."""
+
+    def __init__(self, logger: logging.Logger, tell: Callable[[str], None]) -> None:
+        self.logger = logger
+        self.tell = tell
+        self._current: set[str] = set()
+
+    def __bool__(self) -> bool:
+        """Whether anything is going wrong now."""
+        return bool(self._current)
+
+    def failed(self, what: str, exc: BaseException, words: str, then: str = "retrying") -> None:
+        """``what`` (a kind of trouble, e.g. "read") went wrong with ``exc``."""
+        if what in self._current:
+            self.logger.debug("%s failed again: %s", what, exc)
+            return
+        self._current.add(what)
+        self.logger.warning("%s failed; %s", what, then, exc_info=True)
+        said = (str(exc).splitlines() or [""])[0][:200]
+        self.tell(f"{words} ({type(exc).__name__}: {said}); {then}.")
+
+    def recovered(self, what: str) -> None:
+        """``what`` went well."""
+        self._current.discard(what)

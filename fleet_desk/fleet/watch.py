@@ -22,6 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from fleet_desk.fleet.vehicles import FleetVehicle
+from fleet_desk.messages import Troubles
 from fleet_desk.store.changes import ChangeListener, ChangeRow
 from fleet_desk.store.models import Device, Driver, LatestPosition, Position, Vehicle
 
@@ -116,7 +117,7 @@ class FleetWatch:
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleet-watch", daemon=True)
         self._known: dict[int, FleetVehicle] = {}
-        self._failing: set[str] = set()  # what goes wrong and was told: "read", "report"
+        self._troubles = Troubles(log, self.on_error)  # "read", "report"
         if changes is not None:
             changes.subscribe(self._on_changes)
 
@@ -154,32 +155,23 @@ class FleetWatch:
             try:
                 changed, removed = self.poll()
             except Exception as exc:
-                self._went_wrong("read", exc, "Reading the fleet from the database failed")
+                self._troubles.failed("read", exc, "Reading the fleet from the database failed")
             else:
-                self._failing.discard("read")
+                self._troubles.recovered("read")
                 try:
                     if changed or removed:
                         self.on_change(changed, removed)
                 except Exception as exc:
                     self._known = {}  # every vehicle reported again on the next read: no change stays unshown
-                    self._went_wrong("report", exc, "Showing the fleet's changes failed")
+                    self._troubles.failed("report", exc, "Showing the fleet's changes failed")
                 else:
-                    self._failing.discard("report")
+                    self._troubles.recovered("report")
             # Woken early by `poll_now` (new fixes, an import) or a change on the database (any desk's), but never
             # more often than MIN_GAP_S:
             # hundreds of units storing fixes must not turn the watch into a busy loop.
             self._stop.wait(max(0.0, MIN_GAP_S - (time.monotonic() - started)))
-            interval = min(self.interval_s, 1.0) if self._failing else self.interval_s  # failing: retry soon
+            interval = min(self.interval_s, 1.0) if self._troubles else self.interval_s  # failing: retry soon
             self._wake.wait(max(0.0, interval - (time.monotonic() - started)))
-
-    def _went_wrong(self, what: str, exc: Exception, words: str) -> None:
-        """Logged (with the traceback the first time) and told once, until it works again."""
-        if what in self._failing:
-            log.debug("fleet %s failed again: %s", what, exc)
-            return
-        self._failing.add(what)
-        log.warning("fleet %s failed", what, exc_info=True)
-        self.on_error(f"{words} ({type(exc).__name__}: {exc}); retrying.")
 
 
 def vehicle_track(engine: Engine, vehicle_id: int, since_ms: int, max_points: int = 3000) -> list[tuple[float, float]]:

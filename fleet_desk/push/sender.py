@@ -50,6 +50,7 @@ from sqlalchemy.orm import aliased
 
 from fleet_desk import messages
 from fleet_desk.clock import now_ms
+from fleet_desk.messages import Troubles
 from fleet_desk.push.endpoint import Endpoint, shown
 from fleet_desk.settings import host_name
 from fleet_desk.store import changes
@@ -64,6 +65,7 @@ BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 600.0
 RETRYABLE = {408, 429}
 BATCH = 200
+_CARRY_ON = "customer notices are kept and Fleet Desk goes on sending"  # said after a failed round
 LEASE_S = 60.0  # a claim's lease: several times the longest attempt (connect + read timeouts)
 LEASE_ENV = "FLEET_DESK_OUTBOX_LEASE_S"  # a shorter lease (tests of a desk that died mid-send)
 CLAIM = 10  # events claimed at a time, so several desks share a round's events
@@ -486,7 +488,7 @@ class SenderThread:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
-        self._told: set[str] = set()  # what has gone wrong and been told: "round", "report"
+        self._troubles = Troubles(log, self.on_error)  # "round", "report"
 
     def start(self) -> None:
         self._thread.start()
@@ -516,27 +518,16 @@ class SenderThread:
                     result = self.sender.send_due()
                 except Exception as exc:
                     result.last_error = f"outbox: {exc}"
-                    self._went_wrong("round", exc, "Sending customer notices failed")
+                    self._troubles.failed("round", exc, "Sending customer notices failed", _CARRY_ON)
                 else:
-                    self._told.discard("round")
+                    self._troubles.recovered("round")
                 if self.on_round and (result.attempted or result.superseded or result.last_error):
                     try:
                         self.on_round(result)
                     except Exception as exc:  # the report's fault, not the round's: what was sent stays sent
-                        self._went_wrong("report", exc, "Reporting what the outbox sent failed")
+                        self._troubles.failed("report", exc, "Reporting what the outbox sent failed", _CARRY_ON)
                     else:
-                        self._told.discard("report")
+                        self._troubles.recovered("report")
             if result.attempted == 0 or self.paused:
                 self._wake.wait(self.IDLE_S)
                 self._wake.clear()
-
-    def _went_wrong(self, what: str, exc: Exception, words: str) -> None:
-        """Logged (with the traceback the first time) and told once, until it goes well again."""
-        if what in self._told:
-            log.debug("outbox %s failed again: %s", what, exc)
-            return
-        self._told.add(what)
-        log.warning("outbox %s failed; carrying on", what, exc_info=True)
-        said = (str(exc).splitlines() or [""])[0][:200]  # a database error's first line, not its SQL
-        self.on_error(f"{words} ({type(exc).__name__}: {said}); customer notices are kept and Fleet Desk goes "
-                      "on sending")

@@ -251,6 +251,6 @@ def test_the_sender_thread_goes_on_when_a_round_or_its_report_raises(engine, rec
     assert outbox_status(engine)["pending"] == 0 and receiver.problems == []
     assert errors == [
         "Sending customer notices failed (RuntimeError: injected round fault); customer notices are kept and "
-        "Fleet Desk goes on sending",
+        "Fleet Desk goes on sending.",
         "Reporting what the outbox sent failed (RuntimeError: injected report fault); customer notices are kept "
-        "and Fleet Desk goes on sending"], errors
+        "and Fleet Desk goes on sending."], errors
