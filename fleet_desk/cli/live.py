@@ -32,13 +32,8 @@ def add_listen(commands: Commands) -> None:
 
 
 def rejected(stats: DecodeStats | None) -> str:
-    """The sentences decoding rejected, by why: a unit sending garbage shows here before it shows on the map."""
-    if stats is None:
-        return "rejected -"
-    n = stats.unexpected
-    unexpected = f" ({n} unexpected error{'s' if n != 1 else ''}, details in the log)" if n else ""
-    return (f"rejected {stats.malformed} malformed{unexpected}, {stats.implausible} implausible, "
-            f"{stats.framing.bad_checksum} bad checksum")
+    """The sentences decoding rejected, by why (`DecodeStats.rejected_words`); "rejected -" before any."""
+    return "rejected -" if stats is None else stats.rejected_words()
 
 
 def waiting_text(claim: Claim | None, desk: str, tz: tzinfo | None) -> str:

@@ -79,6 +79,19 @@ class DecodeStats:
     def sentences(self) -> int:
         return self.framing.sentences
 
+    @property
+    def rejected(self) -> int:
+        """Sentences decoding refused: malformed, implausible, bad checksum."""
+        return self.malformed + self.implausible + self.framing.bad_checksum
+
+    def rejected_words(self) -> str:
+        """The sentences decoding refused, by why, as a status line says it: a unit sending garbage shows here
+        before it shows on the map."""
+        n = self.unexpected
+        unexpected = f" ({n} unexpected error{'s' if n != 1 else ''}, details in the log)" if n else ""
+        return (f"rejected {self.malformed} malformed{unexpected}, {self.implausible} implausible, "
+                f"{self.framing.bad_checksum} bad checksum")
+
 
 def _epoch_ms(when: datetime) -> int:
     return (when - _EPOCH) // timedelta(milliseconds=1)

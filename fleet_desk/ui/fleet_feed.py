@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from drivers.base import UnitState, UnitStatus
 from fleet_desk import messages
 from fleet_desk.fleet.watch import FleetWatch
+from fleet_desk.gps import DecodeStats
 from fleet_desk.ingest.live import LiveIngest
 from fleet_desk.store import DeviceRef
 from fleet_desk.store.changes import ChangeListener
@@ -109,6 +110,10 @@ class FleetFeed(QObject):
     def running_units(self) -> dict[str, tuple[str, UnitStatus, float]]:
         """Unit name -> (port, status, fixes per second) for the units being read."""
         return {ref.name: (unit.port, unit.status, rate) for ref, unit, rate in self.live.units()}
+
+    def decode_stats(self, port: str) -> DecodeStats | None:
+        """What decoding the unit read on ``port`` counted (the sentences it refused among them); None: none."""
+        return self.live.decode_stats(port)
 
     def connected_count(self) -> tuple[int, int]:
         units = self.live.units()

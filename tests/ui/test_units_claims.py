@@ -30,7 +30,7 @@ from fleet_desk.sim.vans import PtyUnit, SimulatedUnit
 from fleet_desk.store import ensure_device
 from fleet_desk.store.models import Device, Position, Stop
 from fleet_desk.store.units import claim_of
-from fleet_desk.ui.dialogs.units import STATUS, GpsUnitsDialog
+from fleet_desk.ui.dialogs.units import REJECTED, STATUS, GpsUnitsDialog
 from fleet_desk.ui.models.fleet_board import UNIT
 from tests.helpers.days import day_so_far
 from tests.helpers.desk import CLOSED_PORT_TILES, close_window, open_window
@@ -85,6 +85,11 @@ class OtherDesk:
 def _status(dialog: GpsUnitsDialog, unit: str) -> str:
     item = dialog._units.get(unit)
     return item.text(STATUS) if item is not None else ""
+
+
+def _rejected(dialog: GpsUnitsDialog, unit: str) -> tuple[str, str]:
+    item = dialog._units.get(unit)
+    return (item.text(REJECTED), item.toolTip(REJECTED)) if item is not None else ("", "")
 
 
 def _board_unit(window, vehicle: str) -> str | None:
@@ -149,6 +154,12 @@ def test_a_unit_another_desk_reads_is_shown_so_and_taken_over_after_asking(qtbot
             qtbot.waitUntil(lambda: other.said(r"unit-a .*was taken over by another desk"), timeout=15000)
             qtbot.waitUntil(lambda: _board_unit(window, "Van 1") == "unit-a", timeout=15000)  # read here now
             qtbot.waitUntil(lambda: not dialog.take_over_button.isEnabled(), timeout=5000)
+            # A sentence the unit garbled (checksum right, a number no float holds) is refused and counted on it,
+            # in the dialog's Rejected column and its tooltip, as `listen` says it.
+            pty.write(b"$GPRMC,123505.5e400,A,4807.038,N,01131.000,E,22.4,84.4,201126,,,A*32\r\n")
+            qtbot.waitUntil(lambda: _rejected(dialog, "unit-a")[0] not in ("", "0"), timeout=10000)
+            assert re.match(r"rejected [1-9]\d* malformed, 0 implausible, \d+ bad checksum$",
+                            _rejected(dialog, "unit-a")[1]), _rejected(dialog, "unit-a")
             dialog.grab().save(str(SHOTS / "units_taken_over.png"))
             before = _positions(engine)
             qtbot.waitUntil(lambda: _positions(engine) >= before + 3, timeout=30000)  # this desk stores its fixes

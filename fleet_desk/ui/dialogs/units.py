@@ -42,8 +42,9 @@ from fleet_desk.ui.fleet_feed import FleetFeed
 from fleet_desk.ui.tasks import run_in_background
 
 PORT_COLUMNS = ("Port", "USB VID:PID", "Serial number", "Description")
-UNIT_COLUMNS = ("Unit", "Vehicle", "Port", "Baud", "Live", "Status", "Fixes/s", "Last fix")
+UNIT_COLUMNS = ("Unit", "Vehicle", "Port", "Baud", "Live", "Status", "Fixes/s", "Last fix", "Rejected")
 LAST_FIX = UNIT_COLUMNS.index("Last fix")
+REJECTED = UNIT_COLUMNS.index("Rejected")
 STATUS = UNIT_COLUMNS.index("Status")
 #: Room between a list's rows and its columns, so twelve units do not read as one block.
 ROOMY = "QTreeWidget::item { padding: 3px 0px; }"
@@ -215,6 +216,9 @@ class GpsUnitsDialog(QDialog):
         for name, item in self._units.items():
             a: UnitAssignment = item.data(0, Qt.ItemDataRole.UserRole)
             claim = claim_text(a, now, zone, desk)
+            stats = self.feed.decode_stats(running[name][0]) if name in running else None
+            item.setText(REJECTED, str(stats.rejected) if stats else "")
+            item.setToolTip(REJECTED, stats.rejected_words() if stats else "")
             if name in running:
                 _port, status, rate = running[name]
                 item.setText(STATUS, status.state.value + (f": {status.message}" if status.message else ""))
