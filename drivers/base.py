@@ -110,9 +110,11 @@ class UnitDriver(Protocol):
 
     family: str
 
-    def start(self) -> None: ...
+    def start(self) -> None:
+        """Start reading the unit in the background; its bytes and status go to the callbacks it was given."""
 
-    def stop(self) -> None: ...
+    def stop(self) -> None:
+        """Stop reading the unit and wait for its reader to end."""
 
 
 OnBytes = Callable[[bytes], None]

@@ -58,6 +58,7 @@ class Bodies:
 
     @classmethod
     def of(cls, bodies: list[bytes]) -> Bodies:
+        """Bodies cut out one by one (e.g. trailing blanks stripped) joined back into one block."""
         lengths = np.fromiter(map(len, bodies), dtype=np.int64, count=len(bodies))
         ends = np.cumsum(lengths)
         return cls(b"".join(bodies), ends - lengths, ends)

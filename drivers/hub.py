@@ -62,6 +62,8 @@ class PortHub:
         self._closed = False
 
     def watch(self, fd: int, on_data: OnData, on_lost: OnLost, on_idle: OnIdle, idle_after_s: float) -> Watch:
+        """Start reading ``fd``: its bytes go to ``on_data``, its loss to ``on_lost``, a silence longer than
+        ``idle_after_s`` to ``on_idle`` (once); returns the `Watch` that `unwatch` takes."""
         w = Watch(fd, on_data, on_lost, on_idle, idle_after_s)
         self._change("add", w)
         return w

@@ -94,6 +94,7 @@ class MtkLogger:
                           "data mode?")
 
     def close(self) -> None:
+        """Close the port (quietly if the unit is already unplugged); `open` starts a new conversation."""
         if self._serial is not None:
             try:
                 self._serial.close()
@@ -127,9 +128,11 @@ class MtkLogger:
                               "switch it off and on and dock it again") from None
 
     def stop_logging(self) -> None:
+        """Tell the logger to stop logging, so its memory does not move while it is read."""
         self._command("PMTK182,5", b"182,5")
 
     def start_logging(self) -> None:
+        """Tell the logger to log again (after a download, whether or not it was erased)."""
         self._command("PMTK182,4", b"182,4")
 
     def erase(self) -> None:

@@ -105,6 +105,8 @@ class NmeaUnit:
         self.status = UnitStatus(UnitState.DISCONNECTED, port, baud)
 
     def start(self) -> None:
+        """Start the reader thread: it finds the baud rate, opens the port and hands the unit's bytes to
+        ``on_bytes``, reopening the port after an unplug."""
         self._thread = threading.Thread(target=self._run, name=f"nmea-unit {self.port}", daemon=True)
         self._thread.start()
 
@@ -116,6 +118,7 @@ class NmeaUnit:
             wake.set()
 
     def stop(self, timeout: float = 3.0) -> None:
+        """Stop reading and wait up to ``timeout`` seconds for the reader thread; a hub of the unit's own is closed."""
         self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -126,6 +129,7 @@ class NmeaUnit:
 
     @property
     def running(self) -> bool:
+        """Whether the reader thread is still going (`stop` may have timed out waiting for it)."""
         return self._thread is not None and self._thread.is_alive()
 
     def _report(self, state: UnitState, message: str = "") -> None:

@@ -76,6 +76,7 @@ class Settings:
 
     @classmethod
     def path(cls) -> Path:
+        """The settings file: ``settings.json`` in `config_dir`."""
         return config_dir() / "settings.json"
 
     @classmethod
@@ -104,6 +105,7 @@ class Settings:
         return cls(**values)
 
     def save(self) -> None:
+        """Write the settings file, readable only by the user, replacing the old one whole."""
         path = self.path()
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

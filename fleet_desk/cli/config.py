@@ -32,6 +32,7 @@ class ConfigHelp(argparse.HelpFormatter):
     the help is shown (so other commands start without reading them)."""
 
     def format_help(self) -> str:
+        """argparse's help, then where the settings are kept and which keys there are."""
         return super().format_help() + "\n" + settings_help()
 
 

@@ -122,6 +122,7 @@ class FleetWatch:
             changes.subscribe(self._on_changes)
 
     def start(self) -> None:
+        """Start the background thread that reads the fleet and reports changed vehicles to ``on_change``."""
         self._thread.start()
 
     def poll_now(self) -> None:
@@ -129,6 +130,7 @@ class FleetWatch:
         self._wake.set()
 
     def stop(self) -> None:
+        """Stop reading: no more change batches wake it, and the thread is given five seconds to end."""
         if self.changes is not None:
             self.changes.unsubscribe(self._on_changes)
         self._stop.set()
@@ -142,6 +144,8 @@ class FleetWatch:
             self._wake.set()
 
     def poll(self) -> tuple[list[FleetVehicle], list[int]]:
+        """Read the fleet once: the vehicles whose row differs from the last read (all of them the first
+        time) and the ids of vehicles gone since."""
         rows = {r.vehicle_id: r for r in load_fleet(self.engine)}
         changed = [r for vid, r in rows.items() if self._known.get(vid) != r]
         removed = [vid for vid in self._known if vid not in rows]

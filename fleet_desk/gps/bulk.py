@@ -124,6 +124,8 @@ class Run:
         return mantissa / _POW10[decimals], present
 
     def integer(self, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(value, present) of whole-number fields (a GGA's fix quality, satellites in use); a field with
+        digits after the point makes the run `Unreadable`."""
         mantissa, decimals, _, present = self.scan(start, end)
         if (decimals > 0).any():
             raise Unreadable

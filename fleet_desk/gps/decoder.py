@@ -77,6 +77,7 @@ class DecodeStats:
 
     @property
     def sentences(self) -> int:
+        """Sentences the framer passed on to decoding (checksum verified, or missing where the family omits it)."""
         return self.framing.sentences
 
     @property

@@ -95,6 +95,7 @@ class MtkPoint(NamedTuple):
 
     @property
     def has_fix(self) -> bool:
+        """Whether the logger had a fix here: a good fix kind, or a log that does not record the fix kind."""
         return self.valid is None or self.valid in GOOD_FIXES
 
     def fix(self) -> Fix | None:
@@ -198,6 +199,7 @@ class MtkStream:
         self._ended = False  # an erased sector was seen: nothing after it is log
 
     def feed(self, chunk: bytes) -> list[MtkPoint]:
+        """Take the memory's next bytes; returns the points of every sector they complete."""
         self.data += chunk
         points: list[MtkPoint] = []
         while not self._ended and len(self.data) - self._decoded >= SECTOR:

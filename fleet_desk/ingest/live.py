@@ -99,6 +99,7 @@ class LiveIngest:
         self._told_waiting: set[str] = set()  # desks whose units wait here, already said
 
     def start(self) -> None:
+        """Start the thread that decodes and stores what the units send (all units' fixes once a second)."""
         self._worker.start()
 
     def add_unit(self, port: str, device: str, vehicle: str | None = None, baud: int | None = None,
@@ -179,6 +180,7 @@ class LiveIngest:
             log.warning("%s: could not release the claim on %s: %s", self.desk, device, exc)
 
     def units(self) -> list[tuple[DeviceRef, NmeaUnit, float]]:
+        """The units being read, each with its device, its driver (port and status) and fixes per second."""
         with self._lock:
             return [(f.device, f.unit, f.rate.rate()) for f in self._feeds.values()]
 
@@ -191,6 +193,7 @@ class LiveIngest:
         return feed.pipeline.summary.stats if feed else None
 
     def stop(self) -> None:
+        """Stop every unit, store what they sent, close the port hub and release the desk's claims on them."""
         with self._lock:
             feeds = list(self._feeds.values())
         for feed in feeds:

@@ -79,6 +79,7 @@ class IngestSummary:
         return lines
 
     def note(self, fixes: list[Fix]) -> None:
+        """Widen the time range (``first_ms`` .. ``last_ms``) to take in ``fixes``."""
         if not fixes:
             return
         times = list(map(_fix_time, fixes))
@@ -103,6 +104,7 @@ class FixPipeline:
         self._pending: list[Fix] = []
 
     def feed(self, chunk: bytes) -> list[Fix]:
+        """Decode ``chunk`` and take its fixes (stored once a batch is full); returns the fixes decoded."""
         fixes = self._decoder().feed(chunk)
         self.add(fixes)
         return fixes
@@ -139,6 +141,7 @@ class FixPipeline:
 
     @property
     def pending(self) -> int:
+        """How many fixes wait to be stored (live: ones whose write failed stay here and are retried)."""
         return len(self._pending)
 
     @staticmethod
@@ -317,11 +320,13 @@ class RateMeter:
         self._events: list[tuple[float, int]] = []
 
     def add(self, n: int, now: float | None = None) -> None:
+        """Count ``n`` fixes decoded at ``now`` (monotonic seconds; default: now)."""
         now = time.monotonic() if now is None else now
         self._events.append((now, n))
         self._trim(now)
 
     def rate(self, now: float | None = None) -> float:
+        """Fixes per second over the last ``window`` seconds."""
         now = time.monotonic() if now is None else now
         self._trim(now)
         return sum(n for _, n in self._events) / self.window
@@ -347,10 +352,12 @@ class MtkImport:
         self.pipeline = FixPipeline(PositionWriter(engine, device, source, desk=desk), None, seen=seen)
 
     def feed(self, data: bytes) -> None:
+        """Take the memory's next bytes, in order, and store the fixes of every sector they complete."""
         self._add(self.stream.feed(data))
         self.pipeline.flush()
 
     def finish(self) -> IngestSummary:
+        """End of the memory: store the last sector's fixes; returns the import's summary, the logger's counts in it."""
         self._add(self.stream.finish())
         self.pipeline.finish()
         summary, stats = self.pipeline.summary, self.stream.stats

@@ -63,6 +63,7 @@ class VehicleSeen:
 
     @property
     def stale(self) -> bool:
+        """Whether the position is too old to pass for live (older than `STALE_AFTER_S`)."""
         return self.fix_age_s > STALE_AFTER_S
 
 

@@ -39,6 +39,7 @@ class PayloadPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PayloadPolicy:
+        """The policy the user's settings ask for."""
         return cls(settings.share_vehicle_position, settings.share_customer_contact)
 
 

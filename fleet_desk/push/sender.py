@@ -129,6 +129,7 @@ class SendRound:
 
     @property
     def attempted(self) -> int:
+        """Events that went to the endpoint this round, whatever it answered (superseded ones never went)."""
         return self.sent + self.retrying + self.dead
 
 
@@ -284,6 +285,7 @@ class OutboxSender:
         return values
 
     def ping(self) -> tuple[int, str]:
+        """Send the endpoint a signed test event; its answer's status and text."""
         return ping(self.endpoint, self.session, self.timeout, self.now)
 
 
@@ -491,19 +493,24 @@ class SenderThread:
         self._troubles = Troubles(log, self.on_error)  # "round", "report"
 
     def start(self) -> None:
+        """Start sending in the background: due events go out until `stop`, paused while `pause` holds."""
         self._thread.start()
 
     def poke(self) -> None:
+        """Send now instead of at the next look (new events stored, Retry now)."""
         self._wake.set()
 
     def pause(self) -> None:
+        """Hold sending until `resume`; events keep queueing in the outbox."""
         self.paused = True
 
     def resume(self) -> None:
+        """Carry on sending after `pause`, beginning at once."""
         self.paused = False
         self.poke()
 
     def stop(self) -> None:
+        """Stop sending; an event still awaiting its answer stays pending and goes again, with the same key."""
         self._stop.set()
         self._wake.set()
         # An answer still awaited is not waited for: its row stays pending and goes again, same key.

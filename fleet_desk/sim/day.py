@@ -60,6 +60,7 @@ class SimulatedDay:
     arrivals: list[datetime]  # when the van really reaches each stop
 
     def manifest_csv(self) -> str:
+        """The van's manifest as the CSV file a depot imports."""
         return rows_to_csv(self.rows)
 
 

@@ -205,10 +205,12 @@ class DemoFleet:
             assign_unit(engine, unit, pty.path, day.vehicle, baud=DEMO_BAUD, live=True, desk=depot.desk)
 
     def start(self) -> None:
+        """Start the demo tracking endpoint and the thread feeding the vans' units."""
         self.tracking.start()
         self._feeder.start()
 
     def stop(self) -> None:
+        """Stop feeding the units, stop the endpoint, close the units' ports and remove the demo's files."""
         self._stop.set()
         self.tracking.stop()
         if self._feeder.is_alive():

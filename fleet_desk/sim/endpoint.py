@@ -66,6 +66,7 @@ class DemoEndpoint:
         return Handler
 
     def take(self, key: str, body: bytes) -> None:
+        """Keep the event ``body`` unless its idempotency ``key`` came before."""
         arrived = time.time()
         with self._lock:
             if key not in self._keys:
@@ -74,9 +75,11 @@ class DemoEndpoint:
                 self.arrived.append(arrived)
 
     def start(self) -> None:
+        """Start answering on 127.0.0.1 (the address is in ``endpoint``)."""
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop answering and free the port."""
         if self._thread.is_alive():
             self._server.shutdown()
         self._server.server_close()

@@ -233,9 +233,11 @@ class PtyPort:
         termios.tcsetattr(slave, termios.TCSANOW, attrs)
 
     def reader_baud(self) -> int | None:
+        """The baud rate the app set on its end of the line; None if not a standard rate."""
         return _BAUD_CONST.get(termios.tcgetattr(self.master)[5])
 
     def close(self) -> None:
+        """Close both ends of the pseudo-terminal: the unit is unplugged."""
         for fd in (self.master, self._slave):
             try:
                 os.close(fd)
@@ -256,6 +258,7 @@ class PtyUnit(PtyPort):
         self.baud = baud
 
     def write(self, data: bytes) -> None:
+        """Send ``data`` to the app, garbled if it reads at another baud rate; dropped if nobody reads."""
         if self.baud and self.reader_baud() != self.baud:
             data = garble(data)
         try:
@@ -275,7 +278,8 @@ class Outlet(Protocol):
 
     unit: SimulatedUnit
 
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes) -> None:
+        """Send one epoch's sentences."""
 
 
 class PortUnit:
@@ -287,6 +291,7 @@ class PortUnit:
         self._write = write
 
     def write(self, data: bytes) -> None:
+        """Send ``data`` on the shared port."""
         self._write(data)
 
 

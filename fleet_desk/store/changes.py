@@ -258,6 +258,7 @@ class ChangeListener:
             self._subscribers.append(subscriber)
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
+        """Hand no more batches to ``subscriber`` (one not subscribed is no error)."""
         with self._lock:
             if subscriber in self._subscribers:
                 self._subscribers.remove(subscriber)
@@ -283,6 +284,7 @@ class ChangeListener:
         self._wake.set()
 
     def stop(self) -> None:
+        """Stop listening: wait for the listener's thread and close its PostgreSQL connection."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

@@ -42,6 +42,7 @@ class ServerClock:
         self._next = 0.0 if engine.dialect.name == "postgresql" else float("inf")
 
     def __call__(self) -> int:
+        """Milliseconds now on the server's clock: this computer's, corrected by the last offset measured."""
         if time.monotonic() >= self._next:
             self._measure()
         return self.local() + self.offset_ms

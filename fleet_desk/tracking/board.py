@@ -47,6 +47,7 @@ class StopView:
 
     @property
     def open(self) -> bool:
+        """Whether the van can still arrive at or leave the stop (pending or arrived)."""
         return self.status in OPEN
 
 
@@ -71,14 +72,17 @@ class RouteView:
 
     @property
     def done_count(self) -> int:
+        """Stops done with: delivered or failed."""
         return sum(1 for s in self.stops if not s.open)
 
     @property
     def late_stops(self) -> list[StopView]:
+        """Open stops running late."""
         return [s for s in self.stops if s.open and s.late]
 
     @property
     def next_stop(self) -> StopView | None:
+        """The first open stop in sequence: where the van goes next (None once all are done)."""
         return next((s for s in self.stops if s.open), None)
 
     def planned_share(self, now_ms: int) -> float | None:

@@ -133,6 +133,7 @@ class SpeedLearner:
         self._seconds = 0.0
 
     def feed(self, time_ms: int, lat: float, lon: float, at_stop: bool) -> None:
+        """Take the vehicle's next fix; time at a delivery stop is left out, and so is a gap of over two minutes."""
         last, self._last = self._last, (time_ms, lat, lon)
         if last is None or at_stop or time_ms <= last[0]:
             return

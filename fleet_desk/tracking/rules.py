@@ -42,6 +42,7 @@ class TrackingRules:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TrackingRules:
+        """The rules the user's settings give, in SI units."""
         return cls(
             stop_radius_m=settings.stop_radius_m,
             dwell_s=settings.arrival_dwell_s,

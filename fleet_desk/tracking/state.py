@@ -57,6 +57,7 @@ class StopState:
     route: RouteState | None = field(default=None, repr=False)  # the route it belongs to
 
     def arrive(self, time_ms: int) -> None:
+        """The van reached the stop."""
         self.status, self.arrived_ms, self.dirty = "arrived", time_ms, True
 
     def deliver(self, time_ms: int) -> None:
@@ -64,6 +65,7 @@ class StopState:
         self.status, self.departed_ms, self.late, self.dirty = "delivered", time_ms, False, True
 
     def predict(self, eta: EtaWindow, at_ms: int) -> None:
+        """The stop's ETA window, predicted at ``at_ms``."""
         self.eta_ms, self.eta_earliest_ms, self.eta_latest_ms = eta.expected_ms, eta.earliest_ms, eta.latest_ms
         self.eta_at_ms, self.dirty = at_ms, True
 
@@ -73,10 +75,12 @@ class StopState:
             self.told_eta_ms, self.told_at_ms, self.dirty = eta_ms, at_ms, True
 
     def run_late(self, minutes: int, reason: str | None) -> None:
+        """The stop runs late by ``minutes``, for ``reason`` if one is known."""
         if not self.late or self.delay_minutes != minutes or self.delay_reason != reason:
             self.late, self.delay_minutes, self.delay_reason, self.dirty = True, minutes, reason, True
 
     def back_on_time(self) -> None:
+        """The stop is no longer late."""
         self.late, self.delay_minutes, self.delay_reason, self.dirty = False, None, None, True
 
 

@@ -181,6 +181,8 @@ class RouteTracker:
         return n
 
     def __call__(self, conn: Connection, device: DeviceRef, fixes: Sequence[Fix], source: str) -> None:
+        """Run a vehicle's freshly stored fixes through the rules, in the transaction that stores them
+        (arrivals, ETAs, delays, customer notices); fixes of a unit on no vehicle are ignored."""
         if device.vehicle_id is None or not fixes:
             return
         with self._lock:

@@ -40,6 +40,7 @@ class DownloadCache:
         self.path = cache_dir() / f"unit-{device_id}-{key}.bin"
 
     def load(self) -> bytes:
+        """What earlier docks downloaded, cut to whole reads (nothing if none is kept or the file cannot be read)."""
         try:
             data = self.path.read_bytes()
         except OSError:
@@ -52,8 +53,10 @@ class DownloadCache:
         self.path.write_bytes(keep)
 
     def append(self, data: bytes) -> None:
+        """Add a piece just downloaded to the end of the file."""
         with open(self.path, "ab") as f:
             f.write(data)
 
     def drop(self) -> None:
+        """Forget the download (the unit was erased, so there is nothing to resume)."""
         self.path.unlink(missing_ok=True)

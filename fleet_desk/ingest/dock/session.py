@@ -50,6 +50,7 @@ class DockProgress:
 
     @property
     def time_left_s(self) -> float | None:
+        """Seconds until the download is done at the rate so far; None while the size or a rate is unknown."""
         if self.bytes_total is None or self.rate_bps <= 0:
             return None
         return max(0.0, (self.bytes_total - self.bytes_done) / self.rate_bps)

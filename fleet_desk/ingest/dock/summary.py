@@ -24,6 +24,7 @@ class TrackDistance:
         self._anchor: tuple[float, float] | None = None
 
     def add(self, fixes: list[Fix]) -> None:
+        """Take the next fixes of the track, in order, adding the steps driven."""
         for f in fixes:
             if self._anchor is None:
                 self._anchor = (f.lat, f.lon)
@@ -76,6 +77,7 @@ class DockSummary:
 
     @property
     def complete(self) -> bool:
+        """Whether the whole download was read: not cancelled and not cut short (only then is the unit erased)."""
         return not self.cancelled and self.problem is None
 
     def report(self) -> list[tuple[str, str]]:
