@@ -39,8 +39,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,16 +49,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app_probe import AppProbe, cpu  # noqa: E402 - benchmarks/ beside this script
+
 PG_URL = os.environ.get("FLEET_DESK_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PROBE_MS = 20
 RESULT = "RESULT "
 PRECLAIM_MS = 15 * 60_000  # a claim made in advance stays the desk's this long unless the desk renews it
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu() -> float:
-    u = resource.getrusage(resource.RUSAGE_SELF)
-    return u.ru_utime + u.ru_stime
 
 
 def helpers_cpu(parent: int) -> float:
@@ -104,11 +98,6 @@ def machine_busy() -> tuple[float, float]:
     return sum(values) - idle, sum(values)
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
 # --- one desk (a child process) --------------------------------------------------------------------------
 
 
@@ -119,7 +108,6 @@ def run_desk(args: argparse.Namespace) -> None:
     faulthandler.enable()  # a crash leaves its stack on stderr, which the report shows
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
-    from PySide6.QtCore import QElapsedTimer, Qt, QTimer
     from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: F401 - before the QApplication
     from PySide6.QtWidgets import QApplication
 
@@ -140,53 +128,17 @@ def run_desk(args: argparse.Namespace) -> None:
     window.show()
     window.start(Depot(engine, window.settings))
 
-    lateness: list[float] = []
-    samples: list[dict] = []
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.elapsed()]
-    measuring = [False]
     marks: dict[str, float] = {}
 
-    def probe() -> None:
-        now = clock.elapsed()
-        if measuring[0]:
-            lateness.append(max(0.0, now - last[0] - PROBE_MS))
-        last[0] = now
-
-    def sample_map() -> None:
-        if not window.map.is_ready:
-            return
-
-        def got(result: str) -> None:
-            stats = json.loads(result)
-            if measuring[0] and stats["oldest"]:
-                samples.append({"count": stats["count"], "oldest_age_s": time.time() - stats["oldest"] / 1000,
-                                "newest_age_s": time.time() - stats["newest"] / 1000})
-
-        window.map.evaluate("JSON.stringify(fleetMap.stats())", got)
-
     def begin() -> None:
-        measuring[0] = True
-        marks["cpu"], marks["web"], marks["wall"] = cpu(), helpers_cpu(os.getpid()), time.monotonic()
+        marks["web"] = helpers_cpu(os.getpid())
 
     def end() -> None:
-        wall = time.monotonic() - marks["wall"]
-        marks["cpu_share"] = (cpu() - marks["cpu"]) / wall
-        marks["web_share"] = (helpers_cpu(os.getpid()) - marks["web"]) / wall
-        measuring[0] = False
+        marks["web_share"] = (helpers_cpu(os.getpid()) - marks["web"]) / probe.wall_s
         if window.feed:
             marks["own"], marks["fps"] = len(window.feed.running_units()), window.feed.fixes_per_second()
-        app.quit()
 
-    probe_timer = QTimer(timerType=Qt.TimerType.PreciseTimer)
-    probe_timer.timeout.connect(probe)
-    probe_timer.start(PROBE_MS)
-    map_timer = QTimer()
-    map_timer.timeout.connect(sample_map)
-    map_timer.start(2000)
-    QTimer.singleShot(int(args.warmup * 1000), begin)
-    QTimer.singleShot(int((args.warmup + args.seconds) * 1000), end)
+    probe = AppProbe(app, window, args.warmup, args.seconds, on_begin=begin, on_end=end)
     app.exec()
 
     own, fps = int(marks.get("own", 0)), marks.get("fps", 0.0)
@@ -195,18 +147,8 @@ def run_desk(args: argparse.Namespace) -> None:
     wait_for_background()
     engine.dispose()
     print(RESULT + json.dumps({
-        "desk": desk, "ticks": len(lateness),
-        "p50": percentile(lateness, 50) if lateness else None,
-        "p99": percentile(lateness, 99) if lateness else None,
-        "max": max(lateness) if lateness else None,
-        "markers_min": min((s["count"] for s in samples), default=0),
-        "markers_max": max((s["count"] for s in samples), default=0),
-        "oldest_median_s": statistics.median(s["oldest_age_s"] for s in samples) if samples else None,
-        "oldest_worst_s": max(s["oldest_age_s"] for s in samples) if samples else None,
-        "newest_median_s": statistics.median(s["newest_age_s"] for s in samples) if samples else None,
-        "samples": len(samples), "own_units": own, "fixes_per_s": fps, "board_rows": rows,
-        "cpu": marks.get("cpu_share"), "web_cpu": marks.get("web_share"),
-    }), flush=True)
+        "desk": desk, **probe.summary(), "own_units": own, "fixes_per_s": fps, "board_rows": rows,
+        "web_cpu": marks.get("web_share")}), flush=True)
 
 
 def run_headless_desk(args: argparse.Namespace) -> None:
