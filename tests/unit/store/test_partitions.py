@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, inspect, select, text
+from sqlalchemy import Engine, func, inspect, select, text
 
 from fleet_desk.gps import Fix
 from fleet_desk.store import PositionWriter, ensure_device, open_database
@@ -15,7 +14,7 @@ from fleet_desk.store.database import alembic_config, create_db_engine
 from fleet_desk.store.models import Position
 from fleet_desk.store.partitions import Month, drop_months_before, months, partitioned
 from fleet_desk.store.retention import maintain
-from tests.helpers.postgres import PG_URL
+from tests.helpers.postgres import schema_url
 
 NOV = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
 OCT = datetime(2026, 10, 31, 23, 59, 50, tzinfo=UTC)  # ten seconds before November begins
@@ -34,14 +33,8 @@ def _ms(at: datetime) -> int:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A schema of its own on the real PostgreSQL."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with schema_url() as url:
+        yield url
 
 
 def _partition_of(engine: Engine) -> dict[int, str]:
