@@ -35,7 +35,6 @@ class MessageBar(QWidget):
         self._layout.setSpacing(2)
         self._relay = _Relay()
         self._relay.posted.connect(self.show_message)
-        self.shown: list[Message] = []
         self._rows: list[tuple[QWidget, Message]] = []  # the rows on the bar, oldest first
         messages.subscribe(self._relay.posted.emit)
         self.setVisible(False)
@@ -61,7 +60,6 @@ class MessageBar(QWidget):
         layout.addWidget(close)
         self._layout.addWidget(row)
         self._rows.append((row, message))
-        self.shown.append(message)
         close.clicked.connect(lambda: self._dismiss(row))
         if message.level is Level.INFO:
             QTimer.singleShot(INFO_SECONDS * 1000, row, lambda: self._dismiss(row))
@@ -76,13 +74,11 @@ class MessageBar(QWidget):
         found = next((i for i, (shown, _) in enumerate(self._rows) if shown is row), None)
         if found is None:
             return
-        _, message = self._rows.pop(found)
-        if message in self.shown:
-            self.shown.remove(message)
+        self._rows.pop(found)
         self._layout.removeWidget(row)
         row.hide()
         row.deleteLater()
         self.setVisible(bool(self._rows))
 
     def texts(self) -> list[str]:
-        return [m.text for m in self.shown]
+        return [m.text for _row, m in self._rows]
