@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.helpers.paths import TESTDATA
 from tests.helpers.postgres import schema_url
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -19,6 +20,13 @@ os.environ["FLEET_DESK_CONFIG_DIR"] = os.path.join(_HOME, "config")
 os.environ["FLEET_DESK_LOG_DIR"] = os.path.join(_HOME, "log")
 os.environ["FLEET_DESK_CACHE_DIR"] = os.path.join(_HOME, "cache")
 os.environ["FLEET_DESK_DATA_DIR"] = os.path.join(_HOME, "data")  # road maps
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The recorded hardware data must be beside the checkout: said in one line, not as a collection error."""
+    if not (TESTDATA / "nmea-receivers").is_dir():
+        raise pytest.UsageError(f"the recorded GPS data is not at {TESTDATA}: the suite needs ../shared/testdata "
+                                "beside this checkout (see the README)")
+
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
